@@ -1,0 +1,98 @@
+/** Every failure the engine reports is a ModeldiffError with a stable code; messages are for people. */
+export type ErrorCode =
+  // safetensors
+  | 'ST_HEADER_TOO_SMALL'
+  | 'ST_HEADER_TOO_LARGE'
+  | 'ST_INVALID_HEADER_LENGTH'
+  | 'ST_INVALID_UTF8'
+  | 'ST_INVALID_JSON'
+  | 'ST_DUPLICATE_KEY'
+  | 'ST_INVALID_ENTRY'
+  | 'ST_UNKNOWN_DTYPE'
+  | 'ST_INVALID_OFFSET'
+  | 'ST_OVERFLOW'
+  | 'ST_MISALIGNED_SLICE'
+  | 'ST_TENSOR_INVALID_INFO'
+  | 'ST_INCOMPLETE_BUFFER'
+  // pytorch / zip / pickle / diffusers
+  | 'ZIP_INVALID'
+  | 'ZIP_UNSUPPORTED'
+  | 'PT_INVALID'
+  | 'PT_UNSAFE_GLOBAL'
+  | 'PT_UNSUPPORTED'
+  | 'PT_LIMIT'
+  | 'DIFFUSERS_INVALID'
+  // generic
+  | 'FORMAT_UNKNOWN'
+  | 'IO_ERROR'
+  | 'NOT_A_MODEL'
+  | 'ENGINE_INTERNAL'
+  | 'WASM_UNAVAILABLE'
+  | 'USAGE'
+  | 'CANCELLED';
+
+export class ModeldiffError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  /** The file this error is about, when there is one. */
+  file: string | undefined;
+
+  constructor(code: ErrorCode, message: string, opts: { details?: Record<string, unknown>; file?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ModeldiffError';
+    this.code = code;
+    this.details = opts.details;
+    this.file = opts.file;
+  }
+
+  toJSON(): SerializedError {
+    return { code: this.code, message: this.message, file: this.file, details: this.details };
+  }
+}
+
+export interface SerializedError {
+  code: ErrorCode;
+  message: string;
+  file?: string | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+/** Turns anything thrown into a ModeldiffError (errors cross worker boundaries as plain objects). */
+export function toModeldiffError(e: unknown, file?: string): ModeldiffError {
+  if (e instanceof ModeldiffError) {
+    if (file && !e.file) e.file = file;
+    return e;
+  }
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e && typeof (e as SerializedError).code === 'string') {
+    const s = e as SerializedError & { code: string };
+    if (/^[A-Z]+_[A-Z_]+$/.test(s.code) && !s.code.startsWith('E')) {
+      return new ModeldiffError(s.code as ErrorCode, s.message, { details: s.details, file: s.file ?? file });
+    }
+    // Node system errors (ENOENT, EACCES, EISDIR...)
+    return new ModeldiffError('IO_ERROR', describeSystemError(s.code, s.message), { file, cause: e });
+  }
+  if (e instanceof Error) return new ModeldiffError('ENGINE_INTERNAL', e.message, { file, cause: e });
+  return new ModeldiffError('ENGINE_INTERNAL', String(e), { file });
+}
+
+function describeSystemError(code: string, message: string): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'file not found';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied: the file cannot be read';
+    case 'EISDIR':
+      return 'is a directory, not a model file';
+    default:
+      return `cannot read the file (${code}): ${message}`;
+  }
+}
+
+export function cancelled(): ModeldiffError {
+  return new ModeldiffError('CANCELLED', 'the comparison was cancelled');
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw cancelled();
+}

@@ -1,0 +1,53 @@
+/**
+ * The hot loops of the engine, behind one interface with two implementations:
+ * WebAssembly SIMD (wasm.ts, the one the engine uses) and plain TypeScript (reference.ts, the test oracle).
+ *
+ * All pointers are byte offsets into `memory`, which the caller lays out with `reserve`. Float32 arrays must be
+ * 16-byte aligned; float64 arrays 8-byte aligned. After `reserve` grows memory every view must be re-created
+ * (the `f32()/f64()/u8()` accessors always return fresh views).
+ */
+export interface Kernels {
+  readonly name: 'wasm-simd' | 'wasm-simd-fma' | 'reference';
+  /** Guarantees at least `bytes` of usable memory starting at address 0 (may grow memory). */
+  reserve(bytes: number): void;
+  u8(): Uint8Array;
+  f32(): Float32Array;
+  f64(): Float64Array;
+
+  /** Decodes `n` little-endian elements at `src` into float32 at `dst`. dtype is one of the F16/BF16/F8_* types or F32. */
+  decodeF16(src: number, dst: number, n: number): void;
+  decodeBF16(src: number, dst: number, n: number): void;
+  decodeF8E4M3(src: number, dst: number, n: number): void;
+  decodeF8E5M2(src: number, dst: number, n: number): void;
+
+  /** ref[c] = mean over rows i < m of rows[i*stride + col0 + c], c < kb. Strides and kb count float32 elements. */
+  meanRows(rows: number, m: number, stride: number, col0: number, kb: number, ref: number): void;
+
+  /**
+   * packed[i*kb + c] = rows[i*stride + col0 + c] - ref[c] for i < m, c < n; zero for c in [n, kb) and rows i in [m, mPad).
+   * kb is a multiple of 8, mPad a multiple of 4 and >= m.
+   */
+  centerPack(rows: number, m: number, stride: number, col0: number, n: number, ref: number, packed: number, mPad: number, kb: number): void;
+
+  /**
+   * G[i*mPad + j] += sum_c packed[i*kb+c] * packed[j*kb+c] for i <= j < mPad (upper triangle incl. diagonal).
+   * The products of one call are summed in float32 (the block), then added into the float64 G.
+   */
+  gramBlock(packed: number, mPad: number, kb: number, G: number): void;
+
+  /** S[i] += sum_c packed[i*kb+c] * ref[c] for i < mPad (f32 block sum, added to f64), and returns sum_c ref[c]^2 (in f64). */
+  dotRef(packed: number, mPad: number, kb: number, ref: number, S: number): number;
+
+  /** sum (a_i - b_i)^2 over float32 arrays, every step in float64 (exact differences, so equal values give exactly 0). */
+  sqDiff(a: number, b: number, n: number): number;
+
+  /** sum a_i * b_i over float32 arrays, in float64. */
+  dot(a: number, b: number, n: number): number;
+
+  /**
+   * Everything a single pair needs, in float64, over float32 arrays, written to out[0..7]:
+   * [sum (a-b)^2, sum |a-b|, count(a != b), max |a-b|, sum a*b, sum a^2, sum b^2].
+   * NaN compares as unequal to everything (counted as changed).
+   */
+  pairStats(a: number, b: number, n: number, out: number): void;
+}

@@ -1,0 +1,152 @@
+/**
+ * What a comparison produces. `result.json` is exactly a CompareResult (documented by schema/result.schema.json);
+ * the per-layer values of every pair live beside it in `layers.bin` (see output/layersFile.ts).
+ */
+import type { SerializedError } from './errors';
+import type { CheckpointFormat } from './checkpoint';
+
+export const RESULT_SCHEMA_VERSION = 1;
+
+/** Components in display order. `te` is the SD1/SD2 text encoder, `te0`/`te1` SDXL's CLIP-L and OpenCLIP bigG. */
+export const SD_COMPONENTS = ['unet', 'te', 'te0', 'te1', 'vae', 'ema', 'other'] as const;
+export type Component = string;
+
+export type Arch = 'sd1' | 'sd2' | 'sdxl-base' | 'sdxl-refiner' | 'generic';
+
+export interface ComponentStats {
+  tensors: number;
+  params: number;
+  bytes: number;
+  /** dtype -> number of tensors of that dtype */
+  dtypes: Record<string, number>;
+}
+
+export interface ModelInfo {
+  index: number;
+  /** File (or folder) name, as shown to people. */
+  file: string;
+  path: string;
+  format: CheckpointFormat;
+  arch: Arch;
+  /** One line about what was recognised: "SD 1.x (inpainting UNet)", "SDXL base, no VAE"... */
+  archDetail: string;
+  sizeBytes: number;
+  tensorCount: number;
+  paramCount: number;
+  components: Record<Component, ComponentStats>;
+  metadata: Record<string, string>;
+  /** Aliases normalised, skipped entries, missing expected components... */
+  notes: string[];
+}
+
+export interface FileError extends SerializedError {
+  file: string;
+  path: string;
+}
+
+export type ComponentStatus =
+  | 'identical' // same keys, bitwise-equal bytes, same dtypes
+  | 'equal_values' // all shared values equal, but bytes, dtypes or key sets differ
+  | 'changed'
+  | 'only_in_a'
+  | 'only_in_b'
+  | 'not_comparable'; // present in both, but no shared key of equal shape
+
+export interface ComponentDiff {
+  status: ComponentStatus;
+  /** sqrt(sum over shared equal-shape keys of ||a-b||^2); null when not comparable. */
+  l2: number | null;
+  /** flattened cosine over the shared equal-shape keys; null when not comparable or a side is all zeros. */
+  cosine: number | null;
+  identical: boolean;
+  equal_values: boolean;
+  /** keys present in both with the same shape */
+  shared: number;
+  only_a: number;
+  only_b: number;
+  /** keys present in both with different shapes */
+  mismatched: number;
+  /** shared keys whose dtypes differ */
+  dtype_diff: number;
+  /** shared keys whose values differ */
+  changed: number;
+  /** shared keys with NaN/Inf values (their distance is not a number and is left out of l2) */
+  non_finite: number;
+}
+
+export interface KeyDifference {
+  key: string;
+  a?: string;
+  b?: string;
+}
+
+export interface PairDifferences {
+  only_a: string[];
+  only_b: string[];
+  /** key with both shapes, "a" and "b" written like "[320,4,3,3]" */
+  mismatched: KeyDifference[];
+  /** key with both dtypes */
+  dtype: KeyDifference[];
+  /** true when a list was cut at MAX_LISTED_DIFFERENCES */
+  truncated: boolean;
+}
+
+export const MAX_LISTED_DIFFERENCES = 2000;
+
+export interface PairResult {
+  a: number;
+  b: number;
+  components: Record<Component, ComponentDiff>;
+  differences: PairDifferences;
+  /** Only when the pair was drilled into with the extra metrics (L1, L0, max |diff|). */
+  extra?: Record<Component, { l1: number; l0: number; max_abs: number; elements: number }>;
+}
+
+export interface LayersIndex {
+  /** file name beside result.json */
+  file: string;
+  /** canonical key names, in the order of the file's rows */
+  keys: string[];
+  keyComponents: Component[];
+  /** number of pairs (columns): pair p is result.pairs[p] */
+  pairs: number;
+  planes: ('l2' | 'cosine')[];
+}
+
+export interface CompareOptionsEcho {
+  metric: 'l2' | 'cosine';
+  components: Component[] | null;
+  includeEma: boolean;
+  workers: number;
+  memoryBudgetMiB: number;
+}
+
+export interface CompareResult {
+  schemaVersion: typeof RESULT_SCHEMA_VERSION;
+  tool: { name: 'modeldiff'; version: string };
+  createdAt: string;
+  options: CompareOptionsEcho;
+  models: ModelInfo[];
+  errors: FileError[];
+  /** components present in at least one model, in display order */
+  components: Component[];
+  pairs: PairResult[];
+  layers: LayersIndex;
+  stats: {
+    seconds: number;
+    bytesRead: number;
+    bytesTotal: number;
+    tensorsCompared: number;
+    /** tensor groups skipped without arithmetic because every member was bit-identical */
+    identicalGroups: number;
+    /** pair-chunks the cancellation guard recomputed directly */
+    guardRecomputes: number;
+    kernels: string;
+  };
+}
+
+/** Index of pair (a, b), a < b, in `pairs` (row-major upper triangle). */
+export function pairIndex(a: number, b: number, n: number): number {
+  if (a > b) [a, b] = [b, a];
+  return a * n - (a * (a + 1)) / 2 + (b - a - 1);
+}
