@@ -1,0 +1,91 @@
+import type { CompareResult, ComponentDiff, PairResult } from '../compute';
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${n.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
+  return String(n);
+}
+
+export function formatDuration(s: number): string {
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+/** A distance with enough digits to be useful and no false precision. */
+export function formatNumber(x: number | null): string {
+  if (x === null) return '—';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1000 || a < 1e-3 ? x.toExponential(4) : x.toPrecision(6);
+}
+
+export function describeComponent(c: ComponentDiff): string {
+  switch (c.status) {
+    case 'identical':
+      return 'identical';
+    case 'equal_values':
+      return c.dtype_diff > 0 ? 'equal values (dtypes differ)' : 'equal values (keys differ)';
+    case 'changed': {
+      const parts = [`L2 ${formatNumber(c.l2)}`, `${c.changed}/${c.shared} tensors changed`];
+      if (c.only_a || c.only_b) parts.push(`${c.only_a + c.only_b} keys unmatched`);
+      if (c.mismatched) parts.push(`${c.mismatched} shape mismatches`);
+      if (c.non_finite) parts.push(`${c.non_finite} with NaN/Inf`);
+      return parts.join(', ');
+    }
+    case 'only_in_a':
+      return 'only in A';
+    case 'only_in_b':
+      return 'only in B';
+    case 'not_comparable':
+      return c.mismatched ? `not comparable (${c.mismatched} shape mismatches, no shared shape)` : 'not comparable';
+  }
+}
+
+export function summary(result: CompareResult): string {
+  const lines: string[] = [];
+  const n = result.models.length;
+  const s = result.stats;
+  lines.push(
+    `modeldiff: ${n} models, ${result.pairs.length} pairs, ${formatBytes(s.bytesRead)} read in ${formatDuration(s.seconds)}` +
+      (result.errors.length ? `, ${result.errors.length} file${result.errors.length > 1 ? 's' : ''} failed` : ''),
+  );
+  lines.push('', 'Models');
+  const w = Math.max(...result.models.map((m) => m.file.length), 4);
+  for (const m of result.models) {
+    lines.push(`  [${m.index}] ${m.file.padEnd(w)}  ${m.archDetail}; ${formatCount(m.paramCount)} params; ${Object.keys(m.components).join(' ')}`);
+    for (const note of m.notes) lines.push(`      note: ${note}`);
+  }
+  if (result.errors.length) {
+    lines.push('', 'Errors');
+    for (const e of result.errors) lines.push(`  ${e.file}: ${e.message}`);
+  }
+  if (result.pairs.length) {
+    lines.push('', 'Pairs');
+    for (const p of result.pairs) lines.push(...pairLines(result, p));
+  }
+  return lines.join('\n');
+}
+
+function pairLines(result: CompareResult, p: PairResult): string[] {
+  const a = result.models[p.a]!.file;
+  const b = result.models[p.b]!.file;
+  const out = [`  ${a}  vs  ${b}`];
+  const identical = Object.entries(p.components).filter(([, c]) => c.status === 'identical').map(([k]) => k);
+  if (identical.length) out.push(`      identical: ${identical.join(', ')}`);
+  for (const [name, c] of Object.entries(p.components)) {
+    if (c.status !== 'identical') out.push(`      ${name.padEnd(6)} ${describeComponent(c)}`);
+  }
+  return out;
+}

@@ -1,0 +1,161 @@
+import { resolve } from 'node:path';
+import { compareModels, findModelIndex, openCheckpoint, loadModel, pairLayers, readResult, toModeldiffError, TOOL_VERSION } from '../compute';
+import { intFlag, parseArgs, stringFlag } from './args';
+import { layersCsv, layersTable } from './layersTable';
+import { progressBar } from './progressBar';
+import { formatBytes, formatCount, summary } from './format';
+import { writeFileSync } from 'node:fs';
+
+export const EXIT = { ok: 0, fileErrors: 1, usage: 2, failure: 3, cancelled: 130 } as const;
+
+const USAGE = `modeldiff ${TOOL_VERSION}: what really differs between Stable Diffusion checkpoints
+
+Usage:
+  modeldiff compare <folder | files...> --out <dir> [options]
+      Compares every pair of models; writes result.json, model_map_v2.json and layers.bin to <dir>
+      and prints a summary. Options:
+        --components unet,te,vae   compare only these components (unet te te0 te1 vae ema other)
+        --no-ema                   leave the EMA copy out
+        --workers N                worker threads (default: one per core, at most 4)
+        --memory MiB               memory budget for the engine's buffers (default 256)
+        --json                     print result.json to stdout instead of the summary
+        --quiet                    no summary
+  modeldiff layers <dir> <modelA> <modelB> [--csv [file]] [--component c] [--sort l2|name] [--top N]
+      The per-layer table of one pair from a compare output (models by file name or index).
+  modeldiff inspect <file>
+      Architecture, components, dtypes and metadata of one model, from its header.
+
+Exit codes: 0 all files compared, 1 some files could not be read (see errors), 2 usage, 3 failure, 130 cancelled.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'compare':
+        return await compareCommand(rest);
+      case 'layers':
+        return layersCommand(rest);
+      case 'inspect':
+        return await inspectCommand(rest);
+      case '--version':
+        process.stdout.write(`${TOOL_VERSION}\n`);
+        return EXIT.ok;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      default:
+        process.stderr.write(`modeldiff: unknown command "${command}"\n\n${USAGE}\n`);
+        return EXIT.usage;
+    }
+  } catch (e) {
+    const err = toModeldiffError(e);
+    process.stderr.write(`modeldiff: ${err.file ? err.file + ': ' : ''}${err.message}\n`);
+    if (err.code === 'USAGE') return EXIT.usage;
+    if (err.code === 'CANCELLED') return EXIT.cancelled;
+    return EXIT.failure;
+  }
+}
+
+async function compareCommand(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, ['no-ema', 'json', 'quiet'], ['out', 'components', 'workers', 'memory']);
+  const out = stringFlag(p, 'out');
+  if (!p.positional.length || !out) {
+    process.stderr.write('usage: modeldiff compare <folder | files...> --out <dir>\n');
+    return EXIT.usage;
+  }
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  const bar = progressBar();
+  try {
+    const result = await compareModels(
+      p.positional.map((f) => resolve(f)),
+      {
+        outDir: resolve(out),
+        components: stringFlag(p, 'components')?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
+        includeEma: !p.flags.has('no-ema'),
+        workers: intFlag(p, 'workers', 0),
+        memoryBudgetMiB: intFlag(p, 'memory', 16),
+        signal: controller.signal,
+        onProgress: bar.update,
+      },
+    );
+    bar.done();
+    if (p.flags.has('json')) process.stdout.write(JSON.stringify(result, null, 1) + '\n');
+    else if (!p.flags.has('quiet')) process.stdout.write(summary(result) + `\n\nWritten to ${resolve(out)}\n`);
+    if (result.models.length < 2) process.stderr.write(`modeldiff: need at least 2 readable models to compare, found ${result.models.length}\n`);
+    return result.errors.length ? EXIT.fileErrors : EXIT.ok;
+  } finally {
+    bar.done();
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+function layersCommand(argv: string[]): number {
+  const p = parseArgs(argv, [], ['csv', 'component', 'sort', 'top']);
+  // `--csv` may stand alone (CSV to stdout) or name a file.
+  const csvAlone = argv.includes('--csv') && (argv[argv.indexOf('--csv') + 1] === undefined || argv[argv.indexOf('--csv') + 1]!.startsWith('--'));
+  const parsed = csvAlone ? parseArgs(argv.filter((a) => a !== '--csv'), [], ['component', 'sort', 'top']) : p;
+  const [dir, a, b] = parsed.positional;
+  if (!dir || !a || !b) {
+    process.stderr.write('usage: modeldiff layers <dir> <modelA> <modelB> [--csv [file]] [--component c] [--sort l2|name] [--top N]\n');
+    return EXIT.usage;
+  }
+  const result = readResult(resolve(dir));
+  const ia = findModelIndex(result, a);
+  const ib = findModelIndex(result, b);
+  let rows = pairLayers(resolve(dir), result, ia, ib);
+  const component = stringFlag(parsed, 'component');
+  if (component) rows = rows.filter((r) => r.component === component);
+  const sort = stringFlag(parsed, 'sort') ?? 'name';
+  if (sort === 'l2') rows.sort((x, y) => (y.l2 ?? -1) - (x.l2 ?? -1));
+  else if (sort !== 'name') throw toModeldiffError({ code: 'USAGE', message: '--sort is l2 or name' });
+  const top = intFlag(parsed, 'top', 1);
+  if (top !== undefined) rows = rows.slice(0, top);
+  const csvFile = csvAlone ? '-' : stringFlag(p, 'csv');
+  if (csvFile) {
+    const text = layersCsv(rows);
+    if (csvFile === '-') process.stdout.write(text);
+    else writeFileSync(csvFile, text);
+  } else {
+    process.stdout.write(layersTable(rows, result.models[ia]!.file, result.models[ib]!.file) + '\n');
+  }
+  return EXIT.ok;
+}
+
+async function inspectCommand(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, ['json'], []);
+  const [file] = p.positional;
+  if (!file) {
+    process.stderr.write('usage: modeldiff inspect <file>\n');
+    return EXIT.usage;
+  }
+  const model = loadModel(await openCheckpoint(resolve(file)), 0);
+  const info = model.info;
+  if (p.flags.has('json')) {
+    const tensors = [...model.tensors].map(([key, t]) => ({ key, name: t.ref.name, component: t.component, dtype: t.ref.dtype, shape: t.ref.shape }));
+    process.stdout.write(JSON.stringify({ ...info, tensors }, null, 1) + '\n');
+    return EXIT.ok;
+  }
+  const lines = [`${info.file}: ${info.archDetail}`, `  format ${info.format}, ${formatBytes(info.sizeBytes)}, ${info.tensorCount} tensors, ${formatCount(info.paramCount)} parameters`];
+  for (const [c, s] of Object.entries(info.components)) {
+    lines.push(`  ${c.padEnd(6)} ${String(s.tensors).padStart(5)} tensors ${formatCount(s.params).padStart(9)} params  ${Object.entries(s.dtypes).map(([d, n]) => `${d}x${n}`).join(' ')}`);
+  }
+  for (const note of info.notes) lines.push(`  note: ${note}`);
+  const meta = Object.entries(info.metadata);
+  if (meta.length) {
+    lines.push('  metadata:');
+    for (const [k, v] of meta) lines.push(`    ${k}: ${v.length > 200 ? v.slice(0, 200) + '…' : v}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  return EXIT.ok;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,134 @@
+import { mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { throwIfAborted, toModeldiffError } from './errors';
+import { ResultBuilder } from './engine/aggregate';
+import { makePlan } from './engine/plan';
+import { runEngine } from './engine/run';
+import { loadModel, type LoadedModel } from './model';
+import { LayersWriter } from './output/layersFile';
+import { writeModelMap, writeResultJson } from './output/writers';
+import { openCheckpoint } from './readers/registry';
+import { RESULT_SCHEMA_VERSION, type CompareResult, type FileError } from './result';
+import { findModels } from './scan';
+import { basename } from 'node:path';
+import { TOOL_VERSION } from './version';
+
+export interface CompareOptions {
+  /** where result.json, model_map_v2.json and layers.bin are written */
+  outDir: string;
+  /** compare only these components (default: all) */
+  components?: string[] | null;
+  includeEma?: boolean;
+  /** worker threads (default: one per core, at most 4); 0 computes in the calling thread */
+  workers?: number;
+  /** bound on the engine's buffers, all workers together */
+  memoryBudgetMiB?: number;
+  /** Gram cancellation guard: recompute a pair-chunk directly unless (G_ii + G_jj) <= trustRatio * d2 */
+  trustRatio?: number;
+  kernels?: 'wasm' | 'reference';
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  phase: 'scanning' | 'reading headers' | 'comparing' | 'writing' | 'done';
+  bytesDone: number;
+  bytesTotal: number;
+  elapsedSeconds: number;
+  etaSeconds: number | null;
+  message?: string;
+}
+
+export const DEFAULT_TRUST_RATIO = 4;
+
+/** The whole job: find the models, read their headers, compare every pair, write the outputs. */
+export async function compareModels(inputs: string[], opts: CompareOptions): Promise<CompareResult> {
+  const t0 = performance.now();
+  const elapsed = () => (performance.now() - t0) / 1000;
+  const report = (p: Omit<Progress, 'elapsedSeconds'>) => opts.onProgress?.({ ...p, elapsedSeconds: elapsed() });
+  const workers = opts.workers ?? Math.min(4, Math.max(1, cpus().length));
+  const memoryBudgetMiB = opts.memoryBudgetMiB ?? 256;
+  const includeEma = opts.includeEma ?? true;
+  const components = opts.components ?? null;
+
+  report({ phase: 'scanning', bytesDone: 0, bytesTotal: 0, etaSeconds: null });
+  const paths = await findModels(inputs);
+  throwIfAborted(opts.signal);
+
+  report({ phase: 'reading headers', bytesDone: 0, bytesTotal: 0, etaSeconds: null, message: `${paths.length} models` });
+  const errors: FileError[] = [];
+  let models: LoadedModel[] = [];
+  for (const path of paths) {
+    throwIfAborted(opts.signal);
+    try {
+      models.push(loadModel(await openCheckpoint(path, opts.signal), models.length));
+    } catch (e) {
+      const err = toModeldiffError(e, path);
+      if (err.code === 'CANCELLED') throw err;
+      errors.push({ ...err.toJSON(), file: basename(path), path });
+    }
+  }
+  mkdirSync(opts.outDir, { recursive: true });
+
+  // A file that fails while its data is read (changed on disk, I/O error) is dropped and the rest compared again.
+  for (;;) {
+    const plan = makePlan(models, { components, includeEma });
+    const layers = new LayersWriter(join(opts.outDir, 'layers.bin'), plan.keys.length, plan.pairs.length, 2);
+    const builder = new ResultBuilder(plan, models, layers);
+    const startedAt = elapsed();
+    let stats;
+    try {
+      stats = await runEngine(
+        plan,
+        {
+          workers,
+          memoryBudgetMiB,
+          trustRatio: opts.trustRatio ?? DEFAULT_TRUST_RATIO,
+          kernels: opts.kernels ?? 'wasm',
+          signal: opts.signal,
+          onBytes: (done) => {
+            const spent = elapsed() - startedAt;
+            const eta = done > 0 ? (spent / done) * (plan.bytesTotal - done) : null;
+            report({ phase: 'comparing', bytesDone: done, bytesTotal: plan.bytesTotal, etaSeconds: eta });
+          },
+        },
+        (unit, r) => builder.addUnit(unit, r),
+      );
+    } catch (e) {
+      layers.close();
+      const err = toModeldiffError(e);
+      const bad = err.code !== 'CANCELLED' && err.file ? models.findIndex((m) => m.info.path === err.file || err.file!.startsWith(m.info.path + '/')) : -1;
+      if (bad < 0) throw err;
+      errors.push({ ...err.toJSON(), file: models[bad]!.info.file, path: models[bad]!.info.path });
+      models = models.filter((_, i) => i !== bad).map((m, i) => ({ ...m, info: { ...m.info, index: i } }));
+      continue;
+    }
+    layers.close();
+    report({ phase: 'writing', bytesDone: stats.bytesRead, bytesTotal: plan.bytesTotal, etaSeconds: 0 });
+    const result: CompareResult = {
+      schemaVersion: RESULT_SCHEMA_VERSION,
+      tool: { name: 'modeldiff', version: TOOL_VERSION },
+      createdAt: new Date().toISOString(),
+      options: { metric: 'l2', components, includeEma, workers, memoryBudgetMiB },
+      models: models.map((m) => m.info),
+      errors,
+      components: plan.components,
+      pairs: builder.pairs(),
+      layers: { file: 'layers.bin', keys: plan.keys, keyComponents: plan.keyComponents, pairs: plan.pairs.length, planes: ['l2', 'cosine'] },
+      stats: {
+        seconds: elapsed(),
+        bytesRead: stats.bytesRead,
+        bytesTotal: plan.bytesTotal,
+        tensorsCompared: builder.tensorsCompared,
+        identicalGroups: builder.identicalGroups,
+        guardRecomputes: stats.guardRecomputes,
+        kernels: stats.kernels,
+      },
+    };
+    writeResultJson(opts.outDir, result);
+    writeModelMap(opts.outDir, result);
+    report({ phase: 'done', bytesDone: stats.bytesRead, bytesTotal: plan.bytesTotal, etaSeconds: 0 });
+    return result;
+  }
+}

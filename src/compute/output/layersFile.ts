@@ -1,0 +1,73 @@
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { ModeldiffError } from '../errors';
+
+/**
+ * layers.bin: every pair's per-layer values in one binary file, so 232 models x 2515 keys stay compact.
+ * Layout (little-endian): "MDLAYERS", u32 version = 1, u32 keys K, u32 pairs P, u32 planes, then for each plane,
+ * for each key (rows in result.json `layers.keys` order), P float32 values (pair p = result.pairs[p]).
+ * NaN means "no value": the key is missing in one model, shapes differ, or the values are not finite.
+ */
+const MAGIC = 'MDLAYERS';
+const HEADER = 24;
+
+export class LayersWriter {
+  private fd: number;
+  private written: Uint8Array;
+  constructor(
+    readonly path: string,
+    readonly keys: number,
+    readonly pairs: number,
+    readonly planes: number,
+  ) {
+    this.fd = openSync(path, 'w');
+    const h = Buffer.alloc(HEADER);
+    h.write(MAGIC, 0, 'latin1');
+    h.writeUInt32LE(1, 8);
+    h.writeUInt32LE(keys, 12);
+    h.writeUInt32LE(pairs, 16);
+    h.writeUInt32LE(planes, 20);
+    writeSync(this.fd, h, 0, HEADER, 0);
+    this.written = new Uint8Array(keys);
+  }
+
+  writeRow(plane: number, key: number, values: Float32Array): void {
+    const bytes = Buffer.from(values.buffer, values.byteOffset, this.pairs * 4);
+    writeSync(this.fd, bytes, 0, bytes.length, HEADER + (plane * this.keys + key) * this.pairs * 4);
+    if (plane === 0) this.written[key] = 1;
+  }
+
+  /** Fills the rows no unit produced (keys present in a single model) with NaN, then closes. */
+  close(): void {
+    const empty = new Float32Array(this.pairs).fill(NaN);
+    for (let k = 0; k < this.keys; k++) if (!this.written[k]) for (let p = 0; p < this.planes; p++) this.writeRow(p, k, empty);
+    closeSync(this.fd);
+  }
+}
+
+/** Reads column `pair` of every key for each plane. */
+export function readLayerColumn(path: string, pair: number): { keys: number; pairs: number; planes: Float32Array[] } {
+  const fd = openSync(path, 'r');
+  try {
+    const h = Buffer.alloc(HEADER);
+    if (readSync(fd, h, 0, HEADER, 0) !== HEADER || h.toString('latin1', 0, 8) !== MAGIC || h.readUInt32LE(8) !== 1) {
+      throw new ModeldiffError('USAGE', `${path} is not a modeldiff layers file`);
+    }
+    const keys = h.readUInt32LE(12);
+    const pairs = h.readUInt32LE(16);
+    const nPlanes = h.readUInt32LE(20);
+    if (pair < 0 || pair >= pairs) throw new ModeldiffError('USAGE', `pair ${pair} is not in ${path} (it holds ${pairs} pairs)`);
+    const planes: Float32Array[] = [];
+    const cell = Buffer.alloc(4);
+    for (let p = 0; p < nPlanes; p++) {
+      const col = new Float32Array(keys);
+      for (let k = 0; k < keys; k++) {
+        readSync(fd, cell, 0, 4, HEADER + ((p * keys + k) * pairs + pair) * 4);
+        col[k] = cell.readFloatLE(0);
+      }
+      planes.push(col);
+    }
+    return { keys, pairs, planes };
+  } finally {
+    closeSync(fd);
+  }
+}
