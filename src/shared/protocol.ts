@@ -1,0 +1,75 @@
+/**
+ * Messages between the extension host and its webviews. Pure types and constants: imported by
+ * src/extension (host side) and src/webview (panel side); never imports vscode, node: or DOM.
+ *
+ * Every message is `{ method, params }`; requests add `id` and are answered by `{ method: 'response', id, ok, value | error }`.
+ * The webview sends `ready` first; the host posts nothing before it.
+ */
+import type { CompareResult, ModelInfo } from '../compute/result';
+
+export const PROTOCOL_VERSION = 1;
+
+export interface LayerRowMessage {
+  key: string;
+  component: string;
+  l2: number | null;
+  cosine: number | null;
+}
+
+export interface InspectTensor {
+  key: string;
+  name: string;
+  component: string;
+  dtype: string;
+  shape: number[];
+  bytes: number;
+}
+
+export interface ProgressMessage {
+  phase: string;
+  bytesDone: number;
+  bytesTotal: number;
+  etaSeconds: number | null;
+  message?: string;
+}
+
+/** Webview -> host notifications and requests. */
+export interface WebviewToHost {
+  ready: { protocolVersion: number };
+  /** request: the per-layer table of a pair */
+  'layers/get': { a: number; b: number };
+  /** request: save a chart or table; the host asks where */
+  'export/save': { suggestedName: string; kind: 'png' | 'svg' | 'csv' | 'json'; /** base64 for png, text otherwise */ data: string };
+  /** notification: the user focused a model or pair in the panel (the host may reveal it in the tree) */
+  'focus/changed': { model?: number; pair?: { a: number; b: number }; component?: string };
+}
+
+/** Host -> webview notifications. */
+export interface HostToWebview {
+  /** the comparison to show (compare view) */
+  'result/didChange': { result: CompareResult; outDir: string };
+  /** a running comparison's progress (compare view, before the result) */
+  'progress/didChange': ProgressMessage;
+  /** focus a pair/component/model (from the tree view or a command) */
+  'focus/didChange': { model?: number; pair?: { a: number; b: number }; component?: string };
+  /** a model file's header (inspect view: the read-only custom editor) */
+  'inspect/didChange': { info: ModelInfo; tensors: InspectTensor[] };
+  /** a failure to show in the panel */
+  'error/didOccur': { message: string; file?: string };
+}
+
+export interface RequestResults {
+  'layers/get': LayerRowMessage[];
+  'export/save': { saved: boolean; path?: string };
+}
+
+export type WebviewMessage =
+  | { [M in keyof WebviewToHost]: { method: M; params: WebviewToHost[M]; id?: number } }[keyof WebviewToHost];
+
+export type HostMessage =
+  | { [M in keyof HostToWebview]: { method: M; params: HostToWebview[M] } }[keyof HostToWebview]
+  | { method: 'response'; id: number; ok: true; value: unknown }
+  | { method: 'response'; id: number; ok: false; error: string };
+
+/** Which app the webview bundle renders; set as `data-view` on <body> by the host. */
+export type WebviewView = 'compare' | 'inspect';
