@@ -11,9 +11,14 @@ export function layersTable(rows: LayerRow[], a: string, b: string): string {
   return lines.join('\n');
 }
 
+/** One RFC 4180 field. */
+export function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
 /** RFC 4180 CSV; empty cells where there is no value. */
 export function layersCsv(rows: LayerRow[]): string {
-  const esc = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const esc = csvField;
   const out = ['key,component,l2,cosine'];
   for (const r of rows) out.push([esc(r.key), esc(r.component), r.l2 === null ? '' : String(r.l2), r.cosine === null ? '' : String(r.cosine)].join(','));
   return out.join('\n') + '\n';

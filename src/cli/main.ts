@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
-import { compareModels, findModelIndex, openCheckpoint, loadModel, pairLayers, readResult, toModeldiffError, TOOL_VERSION } from '../compute';
+import { compareModels, findModelIndex, openCheckpoint, loadModel, pairLayers, pairMetrics, readResult, toModeldiffError, TOOL_VERSION } from '../compute';
 import { intFlag, parseArgs, stringFlag } from './args';
-import { layersCsv, layersTable } from './layersTable';
+import { csvField, layersCsv, layersTable } from './layersTable';
 import { progressBar } from './progressBar';
-import { formatBytes, formatCount, summary } from './format';
+import { formatBytes, formatCount, formatNumber, summary } from './format';
 import { writeFileSync } from 'node:fs';
 
 export const EXIT = { ok: 0, fileErrors: 1, usage: 2, failure: 3, cancelled: 130 } as const;
@@ -22,7 +22,10 @@ Usage:
         --quiet                    no summary
   modeldiff layers <dir> <modelA> <modelB> [--csv [file]] [--component c] [--sort l2|name] [--top N]
       The per-layer table of one pair from a compare output (models by file name or index).
-  modeldiff inspect <file>
+  modeldiff pair <modelA> <modelB> [--components c,...] [--csv file]
+      Drill-down of one pair by a direct pass: L2, L1, changed-element count (L0), max |difference|
+      per component, and per key in the CSV.
+  modeldiff inspect <file> [--json]
       Architecture, components, dtypes and metadata of one model, from its header.
 
 Exit codes: 0 all files compared, 1 some files could not be read (see errors), 2 usage, 3 failure, 130 cancelled.`;
@@ -37,6 +40,8 @@ export async function main(argv: string[]): Promise<number> {
         return layersCommand(rest);
       case 'inspect':
         return await inspectCommand(rest);
+      case 'pair':
+        return await pairCommand(rest);
       case '--version':
         process.stdout.write(`${TOOL_VERSION}\n`);
         return EXIT.ok;
@@ -152,6 +157,40 @@ async function inspectCommand(argv: string[]): Promise<number> {
   }
   process.stdout.write(lines.join('\n') + '\n');
   return EXIT.ok;
+}
+
+async function pairCommand(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, ['no-ema'], ['components', 'csv']);
+  const [a, b] = p.positional;
+  if (!a || !b) {
+    process.stderr.write('usage: modeldiff pair <modelA> <modelB> [--components c,...] [--csv file]\n');
+    return EXIT.usage;
+  }
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const r = await pairMetrics(resolve(a), resolve(b), {
+      components: stringFlag(p, 'components')?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
+      includeEma: !p.flags.has('no-ema'),
+      signal: controller.signal,
+    });
+    const lines = [`${a}  vs  ${b}`, `${'component'.padEnd(9)} ${'L2'.padStart(12)} ${'L1'.padStart(12)} ${'changed'.padStart(14)} ${'max |diff|'.padStart(12)} ${'cosine'.padStart(12)}`];
+    for (const [c, m] of Object.entries(r.components)) {
+      const changed = `${m.l0}/${m.elements}`;
+      lines.push(`${c.padEnd(9)} ${formatNumber(m.l2).padStart(12)} ${formatNumber(m.l1).padStart(12)} ${changed.padStart(14)} ${formatNumber(m.max_abs).padStart(12)} ${(m.cosine === null ? '—' : m.cosine.toFixed(8)).padStart(12)}`);
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+    const csv = stringFlag(p, 'csv');
+    if (csv) {
+      const rows = ['key,component,elements,l2,l1,l0,max_abs'];
+      for (const k of r.keys) rows.push([csvField(k.key), csvField(k.component), k.elements, Math.sqrt(k.l2sq), k.l1, k.l0, k.maxAbs].join(','));
+      writeFileSync(csv, rows.join('\n') + '\n');
+    }
+    return EXIT.ok;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
 }
 
 if (require.main === module) {

@@ -1,4 +1,5 @@
 // The engine's public face: the CLI and the extension import from here only.
+export { pairMetrics, type PairMetrics } from './pairMetrics';
 export { compareModels, DEFAULT_TRUST_RATIO, type CompareOptions, type Progress } from './compare';
 export { findModels, isDiffusersFolder } from './scan';
 export { openCheckpoint, MODEL_EXTENSIONS } from './readers/registry';

@@ -1,14 +1,15 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { ModeldiffError } from '../errors';
 import type { TensorRef } from '../checkpoint';
-import { bytesPerElement, type DType } from '../dtypes';
+import { bytesPerElement } from '../dtypes';
 import { readTensorElements } from '../io/tensorBytes';
 import type { Kernels } from '../kernels/types';
 import { decodableToF64, decodeToF64 } from './decodeF64';
+import { decodeToF32, F32_DTYPES } from './decodeF32';
+import { FileHandles } from './fileHandles';
 import type { ItemResult, TaskResult, WorkItem, WorkTask } from './work';
 
 const KB = 512;
-const GRAM_DTYPES = new Set<DType>(['F16', 'BF16', 'F32', 'F8_E4M3', 'F8_E5M2']);
 
 /**
  * Runs one task: for each item, reads the members' bytes chunk by chunk, groups bit-identical members, and adds
@@ -20,7 +21,7 @@ export function runTask(task: WorkTask, kernels: Kernels): TaskResult {
   const stats = { bytesRead: 0, guardRecomputes: 0 };
   try {
     const items = task.items.map((item) =>
-      item.members.every((r) => GRAM_DTYPES.has(r.dtype))
+      item.members.every((r) => F32_DTYPES.has(r.dtype))
         ? gramItem(item, task, kernels, files, stats)
         : item.members.every((r) => decodableToF64(r.dtype))
           ? f64Item(item, task.chunkElements, files, stats)
@@ -32,18 +33,6 @@ export function runTask(task: WorkTask, kernels: Kernels): TaskResult {
   }
 }
 
-class FileHandles {
-  private fds = new Map<string, number>();
-  get(path: string): number {
-    let fd = this.fds.get(path);
-    if (fd === undefined) this.fds.set(path, (fd = openSync(path, 'r')));
-    return fd;
-  }
-  closeAll(): void {
-    for (const fd of this.fds.values()) closeSync(fd);
-    this.fds.clear();
-  }
-}
 
 function newResult(item: WorkItem): ItemResult {
   const m = item.members.length;
@@ -109,7 +98,7 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
   const slots = members.map((_, i) => rawBase + i * rawSize);
   for (let start = item.start, end = item.start + item.count; start < end; start += C) {
     const n = Math.min(C, end - start);
-    let u8 = k.u8();
+    const u8 = k.u8();
     const lengths = members.map((r, i) => {
       stats.bytesRead += readTensorElements(files.get(r.file), r, start, n, u8, slots[i]!);
       return n * bytesPerElement(r.dtype)!;
@@ -119,8 +108,7 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
 
     // Decode one row per class.
     const rowOf = (q: number) => rowsBase + q * C * 4;
-    u8 = k.u8();
-    reps.forEach((i, q) => decodeRow(k, members[i]!.dtype, slots[i]!, rowOf(q), n, u8));
+    reps.forEach((i, q) => decodeToF32(k, members[i]!.dtype, slots[i]!, rowOf(q), n));
 
     const classes = reps.length;
     const finite = new Uint8Array(classes).fill(1);
@@ -146,23 +134,6 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
   return res;
 }
 
-function decodeRow(k: Kernels, dtype: DType, src: number, dst: number, n: number, u8: Uint8Array): void {
-  switch (dtype) {
-    case 'F32':
-      u8.copyWithin(dst, src, src + n * 4);
-      return;
-    case 'F16':
-      return k.decodeF16(src, dst, n);
-    case 'BF16':
-      return k.decodeBF16(src, dst, n);
-    case 'F8_E4M3':
-      return k.decodeF8E4M3(src, dst, n);
-    case 'F8_E5M2':
-      return k.decodeF8E5M2(src, dst, n);
-    default:
-      throw new Error(`no float32 decoder for ${dtype}`);
-  }
-}
 
 interface ChunkGram {
   ok: boolean;

@@ -154,7 +154,7 @@ function mergeInto(acc: UnitResult, it: ItemResult): UnitResult {
 }
 
 /** The bundled worker: beside this file once bundled (dist/), or in the repo's dist/ when running from sources. */
-function workerFile(): string {
+export function workerFile(): string {
   for (let dir = __dirname; ; dir = dirname(dir)) {
     for (const candidate of [join(dir, 'engineWorker.js'), join(dir, 'dist', 'engineWorker.js')]) if (existsSync(candidate)) return candidate;
     if (dirname(dir) === dir) break;

@@ -2,12 +2,13 @@
 import { createKernels } from '../kernels';
 import type { Kernels } from '../kernels/types';
 import { runTask } from './compute';
-import type { TaskResult, WorkTask } from './work';
+import { runPairTask, type PairTask } from './pairDetail';
+import type { WorkTask } from './work';
 
 const cache = new Map<string, Kernels>();
 
-export default function work(task: WorkTask): TaskResult {
+export default function work(task: WorkTask | PairTask) {
   let k = cache.get(task.kernels);
   if (!k) cache.set(task.kernels, (k = createKernels(task.kernels)));
-  return runTask(task, k);
+  return 'kind' in task && task.kind === 'pair' ? runPairTask(task, k) : runTask(task as WorkTask, k);
 }

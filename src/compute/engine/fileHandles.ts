@@ -1,0 +1,17 @@
+import { closeSync, openSync } from 'node:fs';
+
+/** File descriptors opened once per task and closed when it ends, so a worker never holds files between runs. */
+export class FileHandles {
+  private fds = new Map<string, number>();
+
+  get(path: string): number {
+    let fd = this.fds.get(path);
+    if (fd === undefined) this.fds.set(path, (fd = openSync(path, 'r')));
+    return fd;
+  }
+
+  closeAll(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}
