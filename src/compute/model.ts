@@ -56,6 +56,7 @@ export function loadModel(checkpoint: Checkpoint, index: number): LoadedModel {
       components,
       metadata: checkpoint.metadata,
       notes: [...checkpoint.notes, ...canon.notes],
+      tensorHealth: { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 },
     },
     tensors,
   };

@@ -37,7 +37,19 @@ export interface ModelInfo {
   metadata: Record<string, string>;
   /** Aliases normalised, skipped entries, missing expected components... */
   notes: string[];
+  /** Found while the engine read every tensor once: keys with NaN/Inf values and keys that are all zeros. */
+  tensorHealth: TensorHealth;
 }
+
+export interface TensorHealth {
+  nonFinite: string[];
+  allZero: string[];
+  /** totals (the lists stop at MAX_HEALTH_KEYS) */
+  nonFiniteCount: number;
+  allZeroCount: number;
+}
+
+export const MAX_HEALTH_KEYS = 200;
 
 export interface FileError extends SerializedError {
   file: string;

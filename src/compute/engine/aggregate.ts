@@ -1,5 +1,5 @@
 import type { LoadedModel } from '../model';
-import { pairIndex, type ComponentDiff, type ComponentStatus, type PairResult } from '../result';
+import { MAX_HEALTH_KEYS, pairIndex, type ComponentDiff, type ComponentStatus, type PairResult } from '../result';
 import type { LayersWriter } from '../output/layersFile';
 import type { Plan, Unit } from './plan';
 import type { UnitResult } from './run';
@@ -58,6 +58,7 @@ export class ResultBuilder {
       this.rowsPending.set(unit.key, row);
     }
     const m = r.m;
+    this.recordHealth(unit, r);
     let allIdentical = true;
     for (let i = 0; i < m; i++) {
       for (let j = i + 1; j < m; j++) {
@@ -89,12 +90,25 @@ export class ResultBuilder {
       }
     }
     this.tensorsCompared += m;
-    if (allIdentical) this.identicalGroups++;
+    if (allIdentical && m > 1) this.identicalGroups++;
     if (--row.remaining === 0) {
       this.layers.writeRow(0, unit.key, row.l2);
       this.layers.writeRow(1, unit.key, row.cos);
       this.rowsPending.delete(unit.key);
     }
+  }
+
+  private recordHealth(unit: Unit, r: UnitResult): void {
+    if (r.undecodable) return;
+    const key = this.plan.keys[unit.key]!;
+    unit.members.forEach((mem, i) => {
+      const h = this.models[mem.model]!.info.tensorHealth;
+      if (r.nonFinite[i]) {
+        if (h.nonFiniteCount++ < MAX_HEALTH_KEYS) h.nonFinite.push(key);
+      } else if (r.dot[i * r.m + i] === 0 && unit.numel > 0) {
+        if (h.allZeroCount++ < MAX_HEALTH_KEYS) h.allZero.push(key);
+      }
+    });
   }
 
   pairs(): PairResult[] {

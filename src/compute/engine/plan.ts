@@ -8,7 +8,7 @@ export interface Member {
   ref: TensorRef;
 }
 
-/** One canonical key and shape shared by two or more models: the engine's unit of work. */
+/** One canonical key and shape, with every model that has it (one model alone too: each tensor is read once). */
 export interface Unit {
   id: number;
   key: number;
@@ -85,7 +85,6 @@ export function makePlan(models: LoadedModel[], opts: PlanOptions): Plan {
       list.push({ model, ref: t.ref });
     });
     for (const members of byShape.values()) {
-      if (members.length < 2) continue;
       const bytes = members.reduce((s, mem) => s + mem.ref.byteLength, 0);
       bytesTotal += bytes;
       units.push({ id: units.length, key: k, shape: members[0]!.ref.shape, numel: members[0]!.ref.numel, members, bytes });
