@@ -1,0 +1,150 @@
+/** Every modeldiff command (ids as contributed in package.json, category "modeldiff"). */
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE } from '../../compute/index';
+import { ComparePanel } from '../panels/comparePanel';
+import { showWithDetails, type Session } from '../session';
+import { pairsCsv } from '../util/csv';
+import type { FocusTarget } from '../views/treeModel';
+
+export const COMMANDS = {
+  compareModels: 'modeldiff.compareModels',
+  compareFolder: 'modeldiff.compareFolder',
+  compareWithActive: 'modeldiff.compareWithActive',
+  reopenLastResult: 'modeldiff.reopenLastResult',
+  exportReport: 'modeldiff.exportReport',
+  cancelComparison: 'modeldiff.cancelComparison',
+  showPanel: 'modeldiff.showPanel',
+  focus: 'modeldiff.focus',
+} as const;
+
+export const PAIRS_CSV_FILE = 'modeldiff_pairs.csv';
+
+const MODEL_FILTER = { 'Model files': MODEL_EXTENSIONS.map((e) => e.slice(1)) };
+
+export interface CommandDeps {
+  ctx: vscode.ExtensionContext;
+  session: Session;
+  /** shows the panel, optionally focused on a model/pair/component */
+  showPanel: (focus?: FocusTarget, preserveFocus?: boolean) => ComparePanel;
+}
+
+export function registerCommands(d: CommandDeps): vscode.Disposable[] {
+  const { session } = d;
+  const runAndShow = async (inputs: string[]) => {
+    d.showPanel(undefined, true);
+    await session.run(inputs);
+  };
+  const guard =
+    <A extends unknown[]>(name: string, fn: (...a: A) => Promise<unknown> | unknown) =>
+    async (...a: A) => {
+      try {
+        await fn(...a);
+      } catch (e) {
+        session.log.error(`${name}: ${(e as Error).stack ?? String(e)}`);
+        void showWithDetails(session.log, 'error', `modeldiff: ${(e as Error).message}`);
+      }
+    };
+
+  return [
+    // Explorer: (clicked, selection) — a folder, or several model files.
+    vscode.commands.registerCommand(
+      COMMANDS.compareModels,
+      guard('compareModels', async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {
+        const picked = (uris?.length ? uris : uri ? [uri] : []).filter((u) => u.scheme === 'file');
+        if (!picked.length) return vscode.commands.executeCommand(COMMANDS.compareFolder);
+        return runAndShow(picked.map((u) => u.fsPath));
+      }),
+    ),
+    vscode.commands.registerCommand(
+      COMMANDS.compareFolder,
+      guard('compareFolder', async () => {
+        const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+        const pick = await vscode.window.showOpenDialog({
+          canSelectFolders: true,
+          canSelectFiles: false,
+          canSelectMany: false,
+          openLabel: 'Compare Models',
+          title: 'modeldiff: pick a folder of model files',
+          ...(folder ? { defaultUri: folder } : {}),
+        });
+        if (pick?.[0]) await runAndShow([pick[0].fsPath]);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      COMMANDS.compareWithActive,
+      guard('compareWithActive', async (uri?: vscode.Uri) => {
+        const current = uri instanceof vscode.Uri ? uri : activeModelUri();
+        if (!current) {
+          void vscode.window.showInformationMessage('modeldiff: open a model file (.safetensors, .ckpt, .pt, .pth, .bin) first.');
+          return;
+        }
+        const other = await vscode.window.showOpenDialog({
+          canSelectMany: true,
+          filters: MODEL_FILTER,
+          openLabel: 'Compare',
+          title: `modeldiff: compare ${current.path.split('/').pop()} with…`,
+          defaultUri: vscode.Uri.joinPath(current, '..'),
+        });
+        if (other?.length) await runAndShow([current.fsPath, ...other.map((u) => u.fsPath).filter((p) => p !== current.fsPath)]);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      COMMANDS.reopenLastResult,
+      guard('reopenLastResult', async () => {
+        const r = session.current ?? (await session.restoreLast());
+        if (!r) {
+          void vscode.window.showInformationMessage('modeldiff: no earlier result in this workspace. Run "Compare Models" first.');
+          return;
+        }
+        d.showPanel();
+      }),
+    ),
+    vscode.commands.registerCommand(COMMANDS.showPanel, guard('showPanel', () => d.showPanel())),
+    vscode.commands.registerCommand(
+      COMMANDS.exportReport,
+      guard('exportReport', async () => {
+        const r = session.current ?? (await session.restoreLast());
+        if (!r) {
+          void vscode.window.showInformationMessage('modeldiff: nothing to export yet. Run "Compare Models" first.');
+          return;
+        }
+        const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+        const pick = await vscode.window.showOpenDialog({
+          canSelectFolders: true,
+          canSelectFiles: false,
+          openLabel: 'Export Here',
+          title: 'modeldiff: export result.json, model_map_v2.json and a CSV to…',
+          ...(folder ? { defaultUri: folder } : {}),
+        });
+        const target = pick?.[0];
+        if (!target) return;
+        const out = target.fsPath;
+        await copyFile(join(r.outDir, RESULT_FILE), join(out, RESULT_FILE));
+        await copyFile(join(r.outDir, MODEL_MAP_FILE), join(out, MODEL_MAP_FILE));
+        await writeFile(join(out, PAIRS_CSV_FILE), pairsCsv(r.result));
+        session.log.info(`exported the report to ${out}`);
+        void vscode.window.showInformationMessage(`modeldiff: exported ${RESULT_FILE}, ${MODEL_MAP_FILE} and ${PAIRS_CSV_FILE} to ${out}.`);
+      }),
+    ),
+    vscode.commands.registerCommand(COMMANDS.cancelComparison, () => {
+      if (!session.cancel()) void vscode.window.showInformationMessage('modeldiff: no comparison is running.');
+    }),
+    vscode.commands.registerCommand(COMMANDS.focus, (f?: FocusTarget) => {
+      if (f && typeof f === 'object') d.showPanel(f, true);
+    }),
+  ];
+}
+
+/** The model file of the active editor tab: the inspector (custom editor) or any other editor on a model file. */
+function activeModelUri(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const uri =
+    input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText
+      ? input.uri
+      : vscode.window.activeTextEditor?.document.uri;
+  if (!uri || uri.scheme !== 'file') return undefined;
+  const lower = uri.path.toLowerCase();
+  return MODEL_EXTENSIONS.some((e) => lower.endsWith(e)) ? uri : undefined;
+}

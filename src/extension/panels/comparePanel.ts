@@ -1,0 +1,165 @@
+/**
+ * The comparison panel: one webview panel per window showing the session's current result (and the progress of a
+ * running comparison). Survives reloads through a WebviewPanelSerializer.
+ */
+import { basename, extname } from 'node:path';
+import * as vscode from 'vscode';
+import { pairLayers } from '../../compute/index';
+import type { HostToWebview, LayerRowMessage, RequestResults, WebviewToHost } from '../../shared/protocol';
+import { Session, type LoadedResult } from '../session';
+import { Disposable } from '../util/disposable';
+import type { FocusTarget } from '../views/treeModel';
+import { HostIpc } from './ipc';
+import { renderWebview, webviewOptions } from './webviewContent';
+
+export const COMPARE_VIEW_TYPE = 'modeldiff.compare';
+const TITLE = 'modeldiff';
+
+export class ComparePanel extends Disposable {
+  private static current: ComparePanel | undefined;
+  private readonly ipc: HostIpc;
+  private shown: LoadedResult | undefined;
+
+  /** Reveals the panel (creating it if needed). */
+  static show(ctx: vscode.ExtensionContext, session: Session, onFocus: (f: FocusTarget) => void, preserveFocus = false): ComparePanel {
+    if (ComparePanel.current) {
+      ComparePanel.current.panel.reveal(undefined, preserveFocus);
+      return ComparePanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      COMPARE_VIEW_TYPE,
+      TITLE,
+      { viewColumn: vscode.ViewColumn.Active, preserveFocus },
+      { ...webviewOptions(ctx.extensionUri), retainContextWhenHidden: true },
+    );
+    return new ComparePanel(panel, ctx, session, onFocus);
+  }
+
+  static get instance(): ComparePanel | undefined {
+    return ComparePanel.current;
+  }
+
+  /** After a reload: the restored panel gets fresh HTML and the last result. */
+  static async revive(panel: vscode.WebviewPanel, ctx: vscode.ExtensionContext, session: Session, onFocus: (f: FocusTarget) => void, state: unknown): Promise<void> {
+    ComparePanel.current?.dispose();
+    panel.webview.options = webviewOptions(ctx.extensionUri);
+    const p = new ComparePanel(panel, ctx, session, onFocus);
+    const dir = state && typeof state === 'object' ? (state as { outDir?: unknown }).outDir : undefined;
+    if (!session.current && session.isResultDir(dir)) {
+      try {
+        await session.open(dir);
+      } catch (e) {
+        session.log.warn(`panel state ${dir}: ${(e as Error).message}`);
+      }
+    }
+    if (!session.current) await session.restoreLast();
+    if (!session.current && !session.isRunning) p.ipc.notify('error/didOccur', { message: 'No comparison result to show yet. Run "modeldiff: Compare Models" on a folder.' });
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    ctx: vscode.ExtensionContext,
+    private readonly session: Session,
+    private readonly onFocus: (f: FocusTarget) => void,
+  ) {
+    super();
+    ComparePanel.current = this;
+    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'modeldiff.svg');
+    this.ipc = new HostIpc(
+      (m) => panel.webview.postMessage(m),
+      {
+        'layers/get': (p) => this.layers(p),
+        'export/save': (p) => saveExport(p, session),
+      },
+      {
+        ready: () => session.log.debug('compare panel ready'),
+        'focus/changed': (f) => this.onFocus(f),
+      },
+      (line) => session.log.warn(`compare panel: ${line}`),
+    );
+    this._register(panel.onDidDispose(() => this.dispose()));
+    this._register(panel.webview.onDidReceiveMessage((m) => void this.ipc.receive(m)));
+    this._register(session.onDidChangeResult((r) => r && this.postResult(r)));
+    this._register(
+      session.onProgress((p) => this.ipc.notify('progress/didChange', { phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, etaSeconds: p.etaSeconds, ...(p.message ? { message: p.message } : {}) })),
+    );
+    this._register(session.onError((e) => this.ipc.notify('error/didOccur', e)));
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('modeldiff.compare.metric') && this.shown) this.postResult(this.shown);
+      }),
+    );
+    void renderWebview(panel.webview, ctx.extensionUri, 'compare', TITLE, session.log);
+    const p = session.lastProgress;
+    if (session.isRunning && p) this.ipc.notify('progress/didChange', { phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, etaSeconds: p.etaSeconds });
+    if (session.current) this.postResult(session.current);
+  }
+
+  focus(f: FocusTarget, preserveFocus = true): void {
+    this.panel.reveal(undefined, preserveFocus);
+    const params: HostToWebview['focus/didChange'] = {};
+    if (f.model !== undefined) params.model = f.model;
+    if (f.pair) params.pair = f.pair;
+    if (f.component !== undefined) params.component = f.component;
+    this.ipc.notify('focus/didChange', params);
+  }
+
+  /** The result, with the metric setting as the one to show first, then the files that could not be read. */
+  private postResult(r: LoadedResult): void {
+    this.shown = r;
+    const metric = this.session.settings().metric;
+    const result = { ...r.result, options: { ...r.result.options, metric } };
+    this.panel.title = `modeldiff: ${r.result.models.length} models`;
+    this.ipc.notify('result/didChange', { result, outDir: r.outDir });
+    for (const e of r.result.errors) this.ipc.notify('error/didOccur', { message: `${e.code}: ${e.message}`, file: e.file });
+  }
+
+  private async layers(p: WebviewToHost['layers/get']): Promise<LayerRowMessage[]> {
+    const r = this.shown ?? this.session.current;
+    if (!r) throw new Error('no comparison result is loaded');
+    const n = r.result.models.length;
+    if (p.a >= n || p.b >= n || p.a === p.b) throw new Error(`no pair ${p.a}-${p.b} in this result of ${n} models`);
+    return pairLayers(r.outDir, r.result, p.a, p.b);
+  }
+
+  override dispose(): void {
+    if (ComparePanel.current === this) ComparePanel.current = undefined;
+    this.ipc.dispose();
+    super.dispose();
+    this.panel.dispose();
+  }
+}
+
+const EXPORT_FILTERS: Record<WebviewToHost['export/save']['kind'], Record<string, string[]>> = {
+  png: { 'PNG image': ['png'] },
+  svg: { 'SVG image': ['svg'] },
+  csv: { CSV: ['csv'] },
+  json: { JSON: ['json'] },
+};
+
+/** A file name from the webview (it may contain model names): no folders, no control characters, right extension. */
+export function safeExportName(suggested: string, kind: string): string {
+  let name = basename(suggested.replace(/\\/g, '/'))
+    .replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_')
+    .replace(/^\.+/, '')
+    .slice(0, 120);
+  if (!name) name = 'modeldiff';
+  if (extname(name).toLowerCase() !== `.${kind}`) name += `.${kind}`;
+  return name;
+}
+
+async function saveExport(p: WebviewToHost['export/save'], session: Session): Promise<RequestResults['export/save']> {
+  const name = safeExportName(p.suggestedName, p.kind);
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const target = await vscode.window.showSaveDialog({
+    ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, name) } : {}),
+    filters: EXPORT_FILTERS[p.kind],
+    saveLabel: 'Export',
+    title: `modeldiff: export ${p.kind.toUpperCase()}`,
+  });
+  if (!target) return { saved: false };
+  const bytes = p.kind === 'png' ? Buffer.from(p.data, 'base64') : Buffer.from(p.data, 'utf8');
+  await vscode.workspace.fs.writeFile(target, bytes);
+  session.log.info(`exported ${target.fsPath} (${bytes.length} bytes)`);
+  return { saved: true, path: target.fsPath };
+}

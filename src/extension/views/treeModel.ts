@@ -1,0 +1,340 @@
+/**
+ * What the "Models" tree shows, computed from a CompareResult: models -> components -> tensors, a "Differences"
+ * section with one node per pair (component statuses, keys only in A/B, shape and dtype differences), and the
+ * files that could not be read. Pure (no vscode import): modelsTree.ts turns these into TreeItems.
+ *
+ * Every label, description and tooltip here may hold text from a model file: the tree shows them as plain
+ * strings only (no MarkdownString, no command links built from names).
+ */
+import type { CompareResult, ComponentDiff, ComponentStats, PairResult } from '../../compute/result';
+import { pairIndex } from '../../compute/result';
+import { formatBytes, formatCount } from '../util/format';
+
+export type DiffGroup = 'only_a' | 'only_b' | 'mismatched' | 'dtype';
+
+export type TreeNode =
+  | { kind: 'model'; model: number }
+  | { kind: 'component'; model: number; component: string }
+  | { kind: 'tensor'; model: number; component: string; name: string; dtype: string; shape: number[] }
+  | { kind: 'differences' }
+  | { kind: 'pair'; a: number; b: number }
+  | { kind: 'pairComponent'; a: number; b: number; component: string }
+  | { kind: 'diffGroup'; a: number; b: number; group: DiffGroup }
+  | { kind: 'diffKey'; a: number; b: number; group: DiffGroup; key: string; detail?: string }
+  | { kind: 'errors' }
+  | { kind: 'fileError'; index: number }
+  | { kind: 'message'; id: string; text: string };
+
+export interface FocusTarget {
+  model?: number;
+  pair?: { a: number; b: number };
+  component?: string;
+}
+
+export interface NodeView {
+  id: string;
+  label: string;
+  description?: string;
+  /** plain text */
+  tooltip?: string;
+  collapsible: 'none' | 'collapsed' | 'expanded';
+  contextValue: string;
+  /** codicon id */
+  icon?: string;
+  /** selecting the node focuses the comparison panel on this */
+  focus?: FocusTarget;
+}
+
+export interface TensorEntry {
+  name: string;
+  component: string;
+  dtype: string;
+  shape: number[];
+}
+
+const GROUP_LABEL: Record<DiffGroup, string> = {
+  only_a: 'Only in A',
+  only_b: 'Only in B',
+  mismatched: 'Shape mismatches',
+  dtype: 'Dtype differences',
+};
+
+export function rootNodes(result: CompareResult): TreeNode[] {
+  const nodes: TreeNode[] = result.models.map((m) => ({ kind: 'model', model: m.index }));
+  if (result.pairs.length) nodes.push({ kind: 'differences' });
+  if (result.errors.length) nodes.push({ kind: 'errors' });
+  return nodes;
+}
+
+export function getPair(result: CompareResult, a: number, b: number): PairResult | undefined {
+  const n = result.models.length;
+  if (a === b || a < 0 || b < 0 || a >= n || b >= n) return undefined;
+  const p = result.pairs[pairIndex(a, b, n)];
+  return p && ((p.a === a && p.b === b) || (p.a === b && p.b === a)) ? p : result.pairs.find((q) => (q.a === a && q.b === b) || (q.a === b && q.b === a));
+}
+
+/** Models whose `component` is bit-identical to model `model`'s. */
+export function identicalTo(result: CompareResult, model: number, component: string): number[] {
+  const out: number[] = [];
+  for (const p of result.pairs) {
+    if (p.a !== model && p.b !== model) continue;
+    if (p.components[component]?.identical) out.push(p.a === model ? p.b : p.a);
+  }
+  return out.sort((x, y) => x - y);
+}
+
+/** Children of a node; tensors of a component come from the model header, which the caller loads (`tensors`). */
+export function childNodes(result: CompareResult, node: TreeNode, tensors?: TensorEntry[]): TreeNode[] {
+  switch (node.kind) {
+    case 'model': {
+      const m = result.models[node.model];
+      return m ? Object.keys(m.components).map((component) => ({ kind: 'component', model: node.model, component })) : [];
+    }
+    case 'component':
+      return (tensors ?? [])
+        .filter((t) => t.component === node.component)
+        .map((t) => ({ kind: 'tensor', model: node.model, component: node.component, name: t.name, dtype: t.dtype, shape: t.shape }));
+    case 'differences':
+      return result.pairs.map((p) => ({ kind: 'pair', a: p.a, b: p.b }));
+    case 'pair': {
+      const p = getPair(result, node.a, node.b);
+      if (!p) return [];
+      const out: TreeNode[] = result.components.filter((c) => p.components[c]).map((component) => ({ kind: 'pairComponent', a: p.a, b: p.b, component }));
+      for (const group of ['only_a', 'only_b', 'mismatched', 'dtype'] as DiffGroup[]) {
+        if (groupItems(p, group).length) out.push({ kind: 'diffGroup', a: p.a, b: p.b, group });
+      }
+      return out;
+    }
+    case 'diffGroup': {
+      const p = getPair(result, node.a, node.b);
+      if (!p) return [];
+      return groupItems(p, node.group).map((it) => {
+        const n: TreeNode = { kind: 'diffKey', a: p.a, b: p.b, group: node.group, key: it.key };
+        if (it.detail !== undefined) n.detail = it.detail;
+        return n;
+      });
+    }
+    case 'errors':
+      return result.errors.map((_, index) => ({ kind: 'fileError', index }));
+    default:
+      return [];
+  }
+}
+
+function groupItems(p: PairResult, group: DiffGroup): { key: string; detail?: string }[] {
+  const d = p.differences;
+  switch (group) {
+    case 'only_a':
+      return d.only_a.map((key) => ({ key }));
+    case 'only_b':
+      return d.only_b.map((key) => ({ key }));
+    case 'mismatched':
+      return d.mismatched.map((k) => ({ key: k.key, detail: `${k.a ?? '?'} vs ${k.b ?? '?'}` }));
+    case 'dtype':
+      return d.dtype.map((k) => ({ key: k.key, detail: `${k.a ?? '?'} vs ${k.b ?? '?'}` }));
+  }
+}
+
+/** The parent of a node (for TreeView.reveal); undefined for roots. */
+export function parentNode(node: TreeNode): TreeNode | undefined {
+  switch (node.kind) {
+    case 'component':
+      return { kind: 'model', model: node.model };
+    case 'tensor':
+      return { kind: 'component', model: node.model, component: node.component };
+    case 'pair':
+      return { kind: 'differences' };
+    case 'pairComponent':
+    case 'diffGroup':
+      return { kind: 'pair', a: node.a, b: node.b };
+    case 'diffKey':
+      return { kind: 'diffGroup', a: node.a, b: node.b, group: node.group };
+    case 'fileError':
+      return { kind: 'errors' };
+    default:
+      return undefined;
+  }
+}
+
+export function nodeId(node: TreeNode): string {
+  switch (node.kind) {
+    case 'model':
+      return `m/${node.model}`;
+    case 'component':
+      return `m/${node.model}/c/${node.component}`;
+    case 'tensor':
+      return `m/${node.model}/c/${node.component}/t/${node.name}`;
+    case 'differences':
+      return 'd';
+    case 'pair':
+      return `d/${node.a}-${node.b}`;
+    case 'pairComponent':
+      return `d/${node.a}-${node.b}/c/${node.component}`;
+    case 'diffGroup':
+      return `d/${node.a}-${node.b}/g/${node.group}`;
+    case 'diffKey':
+      return `d/${node.a}-${node.b}/g/${node.group}/k/${node.key}`;
+    case 'errors':
+      return 'e';
+    case 'fileError':
+      return `e/${node.index}`;
+    case 'message':
+      return `msg/${node.id}`;
+  }
+}
+
+export function fmtDistance(x: number | null): string {
+  if (x === null) return '—';
+  if (x === 0) return '0';
+  return Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? x.toPrecision(4) : x.toExponential(3);
+}
+
+export function dtypeMix(s: ComponentStats): string {
+  return Object.entries(s.dtypes)
+    .sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))
+    .map(([d, n]) => `${d}×${n}`)
+    .join(' ');
+}
+
+export function pairSummary(result: CompareResult, p: PairResult): string {
+  const cs = result.components.map((c) => p.components[c]).filter((d): d is ComponentDiff => !!d);
+  if (cs.length && cs.every((d) => d.status === 'identical')) return 'identical';
+  const counts = new Map<string, number>();
+  for (const d of cs) counts.set(d.status, (counts.get(d.status) ?? 0) + 1);
+  const order = ['changed', 'equal_values', 'identical', 'not_comparable', 'only_in_a', 'only_in_b'];
+  return order.filter((s) => counts.has(s)).map((s) => `${counts.get(s)} ${statusLabel(s)}`).join(' · ');
+}
+
+export function statusLabel(s: string): string {
+  switch (s) {
+    case 'equal_values':
+      return 'equal values';
+    case 'not_comparable':
+      return 'not comparable';
+    case 'only_in_a':
+      return 'only in A';
+    case 'only_in_b':
+      return 'only in B';
+    default:
+      return s;
+  }
+}
+
+const STATUS_ICON: Record<string, string> = {
+  identical: 'pass-filled',
+  equal_values: 'pass',
+  changed: 'diff-modified',
+  only_in_a: 'diff-removed',
+  only_in_b: 'diff-added',
+  not_comparable: 'circle-slash',
+};
+
+export function describeNode(result: CompareResult, node: TreeNode): NodeView {
+  const id = nodeId(node);
+  const file = (i: number) => result.models[i]?.file ?? `#${i}`;
+  switch (node.kind) {
+    case 'model': {
+      const m = result.models[node.model]!;
+      return {
+        id,
+        label: m.file,
+        description: m.archDetail,
+        tooltip: `${m.path}\n${m.archDetail}\n${m.format}, ${formatBytes(m.sizeBytes)}, ${m.tensorCount} tensors, ${formatCount(m.paramCount)} parameters`,
+        collapsible: 'collapsed',
+        contextValue: 'model',
+        icon: 'file-binary',
+        focus: { model: node.model },
+      };
+    }
+    case 'component': {
+      const s = result.models[node.model]?.components[node.component];
+      const same = identicalTo(result, node.model, node.component).map(file);
+      const desc = s ? [`${formatCount(s.params)} params`, dtypeMix(s)] : [];
+      if (same.length) desc.push(`identical to ${same.join(', ')}`);
+      return {
+        id,
+        label: node.component,
+        description: desc.join(' · '),
+        tooltip: s
+          ? `${node.component}: ${s.tensors} tensors, ${s.params} parameters, ${formatBytes(s.bytes)}\ndtypes: ${dtypeMix(s)}${same.length ? `\nbit-identical to: ${same.join(', ')}` : ''}`
+          : node.component,
+        collapsible: 'collapsed',
+        contextValue: same.length ? 'component.identical' : 'component',
+        icon: same.length ? 'link' : 'symbol-namespace',
+        focus: { model: node.model, component: node.component },
+      };
+    }
+    case 'tensor':
+      return {
+        id,
+        label: node.name,
+        description: `${node.dtype} [${node.shape.join(', ')}]`,
+        tooltip: `${node.name}\n${node.dtype} [${node.shape.join(', ')}]`,
+        collapsible: 'none',
+        contextValue: 'tensor',
+        icon: 'symbol-array',
+      };
+    case 'differences':
+      return { id, label: 'Differences', description: `${result.pairs.length} pairs`, collapsible: 'expanded', contextValue: 'differences', icon: 'diff' };
+    case 'pair': {
+      const p = getPair(result, node.a, node.b);
+      return {
+        id,
+        label: `${file(node.a)} ↔ ${file(node.b)}`,
+        description: p ? pairSummary(result, p) : '',
+        tooltip: `A: ${result.models[node.a]?.path ?? ''}\nB: ${result.models[node.b]?.path ?? ''}`,
+        collapsible: 'collapsed',
+        contextValue: 'pair',
+        icon: p && pairSummary(result, p) === 'identical' ? 'pass-filled' : 'git-compare',
+        focus: { pair: { a: node.a, b: node.b } },
+      };
+    }
+    case 'pairComponent': {
+      const d = getPair(result, node.a, node.b)?.components[node.component];
+      const parts = d ? [statusLabel(d.status)] : [];
+      if (d && d.status !== 'identical' && (d.l2 !== null || d.cosine !== null)) parts.push(`L2 ${fmtDistance(d.l2)}`, `cos ${fmtDistance(d.cosine)}`);
+      return {
+        id,
+        label: node.component,
+        description: parts.join(' · '),
+        tooltip: d
+          ? `${node.component}: ${statusLabel(d.status)}\nL2 ${d.l2 ?? '—'}, cosine ${d.cosine ?? '—'}\n${d.shared} shared keys, ${d.changed} changed, ${d.only_a} only in A, ${d.only_b} only in B, ${d.mismatched} shape mismatches, ${d.dtype_diff} dtype differences`
+          : node.component,
+        collapsible: 'none',
+        contextValue: `pairComponent.${d?.status ?? 'unknown'}`,
+        icon: STATUS_ICON[d?.status ?? ''] ?? 'circle-outline',
+        focus: { pair: { a: node.a, b: node.b }, component: node.component },
+      };
+    }
+    case 'diffGroup': {
+      const p = getPair(result, node.a, node.b);
+      const n = p ? groupItems(p, node.group).length : 0;
+      return {
+        id,
+        label: GROUP_LABEL[node.group],
+        description: `${n}${p?.differences.truncated ? '+ (list cut)' : ''}`,
+        collapsible: 'collapsed',
+        contextValue: `diffGroup.${node.group}`,
+        icon: node.group === 'only_a' ? 'diff-removed' : node.group === 'only_b' ? 'diff-added' : 'warning',
+        focus: { pair: { a: node.a, b: node.b } },
+      };
+    }
+    case 'diffKey':
+      return {
+        id,
+        label: node.key,
+        ...(node.detail !== undefined ? { description: node.detail } : {}),
+        tooltip: node.detail !== undefined ? `${node.key}\n${node.detail}` : node.key,
+        collapsible: 'none',
+        contextValue: 'diffKey',
+      };
+    case 'errors':
+      return { id, label: 'Could not read', description: `${result.errors.length} files`, collapsible: 'expanded', contextValue: 'errors', icon: 'error' };
+    case 'fileError': {
+      const e = result.errors[node.index]!;
+      return { id, label: e.file, description: e.message, tooltip: `${e.path}\n${e.code}: ${e.message}`, collapsible: 'none', contextValue: 'fileError', icon: 'error' };
+    }
+    case 'message':
+      return { id, label: node.text, collapsible: 'none', contextValue: 'message', icon: 'info' };
+  }
+}
