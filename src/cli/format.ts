@@ -35,10 +35,16 @@ export function describeComponent(c: ComponentDiff): string {
   switch (c.status) {
     case 'identical':
       return 'identical';
-    case 'equal_values':
-      return c.dtype_diff > 0 ? 'equal values (dtypes differ)' : 'equal values (keys differ)';
+    case 'equal_values': {
+      const why: string[] = [];
+      if (c.dtype_diff) why.push(`${c.dtype_diff} dtypes differ`);
+      if (c.only_a || c.only_b) why.push(`${c.only_a + c.only_b} keys unmatched`);
+      if (c.mismatched) why.push(`${c.mismatched} shape mismatches`);
+      return `equal values on ${c.shared} shared tensors${why.length ? ` (${why.join(', ')})` : ''}`;
+    }
     case 'changed': {
-      const parts = [`L2 ${formatNumber(c.l2)}`, `${c.changed}/${c.shared} tensors changed`];
+      const finite = c.shared - c.non_finite;
+      const parts = [`L2 ${formatNumber(c.l2)}${c.non_finite ? ` over ${finite} finite tensors` : ''}`, `${c.changed}/${c.shared} tensors changed`];
       if (c.only_a || c.only_b) parts.push(`${c.only_a + c.only_b} keys unmatched`);
       if (c.mismatched) parts.push(`${c.mismatched} shape mismatches`);
       if (c.non_finite) parts.push(`${c.non_finite} with NaN/Inf`);

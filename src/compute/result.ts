@@ -78,11 +78,11 @@ export interface ComponentDiff {
   only_b: number;
   /** keys present in both with different shapes */
   mismatched: number;
-  /** shared keys whose dtypes differ */
+  /** keys in both whose dtypes differ */
   dtype_diff: number;
   /** shared keys whose values differ */
   changed: number;
-  /** shared keys with NaN/Inf values (their distance is not a number and is left out of l2) */
+  /** shared keys with NaN/Inf values (left out of l2 and cosine; equal only when bit-identical) */
   non_finite: number;
 }
 

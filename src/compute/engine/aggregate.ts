@@ -74,14 +74,14 @@ export class ResultBuilder {
         const na = r.dot[i * m + i]!;
         const nb = r.dot[j * m + j]!;
         const valuesFinite = !r.undecodable && !r.nonFinite[i] && !r.nonFinite[j] && Number.isFinite(d2);
-        // Bit-identical tensors are at distance exactly 0 even when their values are NaN or cannot be decoded.
-        if (!valuesFinite && !identical) {
+        if (!valuesFinite) {
+          // Left out of l2; a bit-identical pair is still at distance exactly 0 in the per-layer table.
           s.nonFinite[p]!++;
+          if (identical) row.l2[p] = 0;
           continue;
         }
         if (!identical && d2 === 0) s.equalKeys[p]!++;
         row.l2[p] = Math.sqrt(d2);
-        if (!valuesFinite) continue;
         s.dot[p] += dot;
         s.na[p] += na;
         s.nb[p] += nb;

@@ -124,15 +124,15 @@ function planPair(models: LoadedModel[], a: number, b: number, keys: string[], k
       counts.only_b++;
       push(differences.only_b, key);
     } else if (ta && tb) {
+      if (ta.ref.dtype !== tb.ref.dtype) {
+        counts.dtype_diff++;
+        push(differences.dtype, { key, a: ta.ref.dtype, b: tb.ref.dtype });
+      }
       if (shapeText(ta.ref.shape) !== shapeText(tb.ref.shape)) {
         counts.mismatched++;
         push(differences.mismatched, { key, a: shapeText(ta.ref.shape), b: shapeText(tb.ref.shape) });
       } else {
         counts.shared++;
-        if (ta.ref.dtype !== tb.ref.dtype) {
-          counts.dtype_diff++;
-          push(differences.dtype, { key, a: ta.ref.dtype, b: tb.ref.dtype });
-        }
       }
     }
   });

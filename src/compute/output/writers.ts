@@ -63,8 +63,11 @@ export interface LayerRow {
 
 /** Finds a model by index, file name, or path (as the user types it). */
 export function findModelIndex(result: CompareResult, nameOrIndex: string): number {
+  const stem = (f: string) => f.replace(/\.[^.]*$/, '');
   const byName = result.models.findIndex((m) => m.file === nameOrIndex || m.path === nameOrIndex);
   if (byName >= 0) return byName;
+  const byStem = result.models.findIndex((m) => stem(m.file) === nameOrIndex);
+  if (byStem >= 0) return byStem;
   if (/^\d+$/.test(nameOrIndex) && Number(nameOrIndex) < result.models.length) return Number(nameOrIndex);
   const partial = result.models.filter((m) => m.file.includes(nameOrIndex));
   if (partial.length === 1) return partial[0]!.index;
