@@ -8,8 +8,8 @@ import { registerCommands } from './commands/index';
 import { COMPARE_VIEW_TYPE, ComparePanel } from './panels/comparePanel';
 import { InspectEditorProvider } from './panels/inspectEditor';
 import { Session } from './session';
-import type { FocusTarget } from './views/treeModel';
-import { MODELS_VIEW_ID, ModelsTreeProvider, nodeForFocus } from './views/modelsTree';
+import { MODELS_VIEW_ID, ModelsTreeProvider } from './views/modelsTree';
+import { nodeForFocus, type FocusTarget } from './views/treeModel';
 
 export function activate(ctx: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('modeldiff', { log: true });

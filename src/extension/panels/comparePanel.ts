@@ -2,7 +2,6 @@
  * The comparison panel: one webview panel per window showing the session's current result (and the progress of a
  * running comparison). Survives reloads through a WebviewPanelSerializer.
  */
-import { basename, extname } from 'node:path';
 import * as vscode from 'vscode';
 import { pairLayers } from '../../compute/index';
 import type { HostToWebview, LayerRowMessage, RequestResults, WebviewToHost } from '../../shared/protocol';
@@ -10,6 +9,7 @@ import { Session, type LoadedResult } from '../session';
 import { Disposable } from '../util/disposable';
 import type { FocusTarget } from '../views/treeModel';
 import { HostIpc } from './ipc';
+import { safeExportName } from './exportName';
 import { renderWebview, webviewOptions } from './webviewContent';
 
 export const COMPARE_VIEW_TYPE = 'modeldiff.compare';
@@ -136,17 +136,6 @@ const EXPORT_FILTERS: Record<WebviewToHost['export/save']['kind'], Record<string
   csv: { CSV: ['csv'] },
   json: { JSON: ['json'] },
 };
-
-/** A file name from the webview (it may contain model names): no folders, no control characters, right extension. */
-export function safeExportName(suggested: string, kind: string): string {
-  let name = basename(suggested.replace(/\\/g, '/'))
-    .replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_')
-    .replace(/^\.+/, '')
-    .slice(0, 120);
-  if (!name) name = 'modeldiff';
-  if (extname(name).toLowerCase() !== `.${kind}`) name += `.${kind}`;
-  return name;
-}
 
 async function saveExport(p: WebviewToHost['export/save'], session: Session): Promise<RequestResults['export/save']> {
   const name = safeExportName(p.suggestedName, p.kind);

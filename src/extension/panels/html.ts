@@ -66,13 +66,14 @@ ${links}
 
 /** A page without any script, for when the webview bundle is missing or the view cannot start. */
 export function buildErrorHtml(o: { cspSource: string; title: string; message: string; detail?: string }): string {
-  const csp = `default-src 'none'; style-src 'nonce-e'; img-src ${o.cspSource}`;
+  const nonce = makeNonce();
+  const csp = `default-src 'none'; style-src 'nonce-${nonce}'; img-src ${o.cspSource}`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="UTF-8">
   <meta http-equiv="Content-Security-Policy" content="${escapeAttr(csp)}">
-  <style nonce="e">body{font-family:var(--vscode-font-family);color:var(--vscode-foreground);padding:1em 2em}
+  <style nonce="${escapeAttr(nonce)}">body{font-family:var(--vscode-font-family);color:var(--vscode-foreground);padding:1em 2em}
   pre{white-space:pre-wrap;color:var(--vscode-errorForeground)}</style>
   <title>${escapeText(o.title)}</title>
 </head>

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { loadModel, openCheckpoint } from '../../compute/index';
 import type { Session } from '../session';
 import { Disposable } from '../util/disposable';
-import { childNodes, describeNode, nodeId, parentNode, rootNodes, type FocusTarget, type TensorEntry, type TreeNode } from './treeModel';
+import { childNodes, describeNode, nodeId, parentNode, rootNodes, type TensorEntry, type TreeNode } from './treeModel';
 
 export const MODELS_VIEW_ID = 'modeldiff.models';
 export const FOCUS_COMMAND = 'modeldiff.focus';
@@ -83,11 +83,4 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
     }
     return p;
   }
-}
-
-/** Node to reveal for a focus coming from the panel. */
-export function nodeForFocus(f: FocusTarget): TreeNode | undefined {
-  if (f.pair) return f.component ? { kind: 'pairComponent', a: Math.min(f.pair.a, f.pair.b), b: Math.max(f.pair.a, f.pair.b), component: f.component } : { kind: 'pair', a: Math.min(f.pair.a, f.pair.b), b: Math.max(f.pair.a, f.pair.b) };
-  if (f.model !== undefined) return f.component ? { kind: 'component', model: f.model, component: f.component } : { kind: 'model', model: f.model };
-  return undefined;
 }

@@ -338,3 +338,14 @@ export function describeNode(result: CompareResult, node: TreeNode): NodeView {
       return { id, label: node.text, collapsible: 'none', contextValue: 'message', icon: 'info' };
   }
 }
+
+/** Node to reveal for a focus coming from the panel. */
+export function nodeForFocus(f: FocusTarget): TreeNode | undefined {
+  if (f.pair) {
+    const a = Math.min(f.pair.a, f.pair.b);
+    const b = Math.max(f.pair.a, f.pair.b);
+    return f.component ? { kind: 'pairComponent', a, b, component: f.component } : { kind: 'pair', a, b };
+  }
+  if (f.model !== undefined) return f.component ? { kind: 'component', model: f.model, component: f.component } : { kind: 'model', model: f.model };
+  return undefined;
+}
