@@ -77,6 +77,7 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
     const layers = new LayersWriter(join(opts.outDir, 'layers.bin'), plan.keys.length, plan.pairs.length, 2);
     const builder = new ResultBuilder(plan, models, layers);
     const startedAt = elapsed();
+    report({ phase: 'comparing', bytesDone: 0, bytesTotal: plan.bytesTotal, etaSeconds: null, message: `${models.length} models, ${plan.pairs.length} pairs` });
     let stats;
     try {
       stats = await runEngine(
