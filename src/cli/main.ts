@@ -100,10 +100,10 @@ async function compareCommand(argv: string[]): Promise<number> {
 }
 
 function layersCommand(argv: string[]): number {
-  const p = parseArgs(argv, [], ['csv', 'component', 'sort', 'top']);
   // `--csv` may stand alone (CSV to stdout) or name a file.
-  const csvAlone = argv.includes('--csv') && (argv[argv.indexOf('--csv') + 1] === undefined || argv[argv.indexOf('--csv') + 1]!.startsWith('--'));
-  const parsed = csvAlone ? parseArgs(argv.filter((a) => a !== '--csv'), [], ['component', 'sort', 'top']) : p;
+  const next = argv[argv.indexOf('--csv') + 1];
+  const csvAlone = argv.includes('--csv') && (next === undefined || next.startsWith('--'));
+  const parsed = csvAlone ? parseArgs(argv.filter((a) => a !== '--csv'), [], ['component', 'sort', 'top']) : parseArgs(argv, [], ['csv', 'component', 'sort', 'top']);
   const [dir, a, b] = parsed.positional;
   if (!dir || !a || !b) {
     process.stderr.write('usage: modeldiff layers <dir> <modelA> <modelB> [--csv [file]] [--component c] [--sort l2|name] [--top N]\n');
@@ -120,7 +120,7 @@ function layersCommand(argv: string[]): number {
   else if (sort !== 'name') throw toModeldiffError({ code: 'USAGE', message: '--sort is l2 or name' });
   const top = intFlag(parsed, 'top', 1);
   if (top !== undefined) rows = rows.slice(0, top);
-  const csvFile = csvAlone ? '-' : stringFlag(p, 'csv');
+  const csvFile = csvAlone ? '-' : stringFlag(parsed, 'csv');
   if (csvFile) {
     const text = layersCsv(rows);
     if (csvFile === '-') process.stdout.write(text);
