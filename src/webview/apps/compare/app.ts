@@ -1,0 +1,332 @@
+/**
+ * The comparison panel: progress while the engine runs, then the heatmap, network, distance-from-one-model line,
+ * errors, and the selected pair's summary, differences, histograms and per-layer table.
+ */
+import type { CompareResult } from '../../../compute/result';
+import type { HostToWebview, LayerRowMessage, ProgressMessage } from '../../../shared/protocol';
+import { buildMatrix, componentsOf } from '../../logic/matrix';
+import type { DistanceMatrix } from '../../logic/matrix';
+import type { SortSpec } from '../../logic/table';
+import type { Metric } from '../../logic/types';
+import { METRICS, metricLabel } from '../../logic/types';
+import { displayText, formatBytes, formatEta, modelLabel, slug } from '../../logic/format';
+import type { HostIpc } from '../../shared/hostIpc';
+import { readTheme, onThemeChange } from '../../shared/theme';
+import type { Theme } from '../../shared/theme';
+import { ChartCard } from '../../shared/chartCard';
+import type { ExportKind, Exporter } from '../../shared/chartCard';
+import { ce, h, replaceChildren } from '../../shared/dom';
+import { select } from '../../shared/controls';
+import { HeatmapCard } from './heatmap';
+import { NetworkCard } from './network';
+import { lineOption } from './lineChart';
+import { PairView } from './pairView';
+import type { PairViewState } from './pairView';
+
+export interface CompareState extends PairViewState {
+  component: string;
+  metric: Metric;
+  pair: { a: number; b: number } | null;
+  refModel: number;
+  focusModel: number | null;
+  threshold: number | null;
+}
+
+export class CompareApp {
+  readonly root: HTMLElement;
+  private result: CompareResult | null = null;
+  private outDir = '';
+  private state: CompareState;
+  private theme: Theme;
+  private matrix: DistanceMatrix | null = null;
+  private readonly header = h('header', { class: 'md-header' });
+  private readonly progressEl = h('section', { class: 'md-progress', id: 'progress', attrs: { 'aria-live': 'polite' } });
+  private readonly errorsEl = h('section', { class: 'md-errors', id: 'errors', role: 'region', attrs: { 'aria-label': 'Problems' } });
+  private readonly messages: { message: string; file?: string }[] = [];
+  private readonly main = h('div', { class: 'md-main', id: 'main' });
+  private readonly toast = h('div', { class: 'md-toast', id: 'toast', role: 'status', attrs: { 'aria-live': 'polite' } });
+  private readonly compSel;
+  private readonly metricSel;
+  private readonly refSel;
+  private readonly heatmap: HeatmapCard;
+  private readonly network: NetworkCard;
+  private readonly line: ChartCard;
+  private readonly pairView: PairView;
+  private layerCache = new Map<string, Promise<LayerRowMessage[]>>();
+
+  constructor(private readonly ipc: HostIpc) {
+    const saved = ipc.getState<CompareState>();
+    this.state = {
+      component: saved.component ?? '',
+      metric: saved.metric === 'cosine' ? 'cosine' : 'l2',
+      pair: saved.pair ?? null,
+      refModel: saved.refModel ?? 0,
+      focusModel: saved.focusModel ?? null,
+      threshold: saved.threshold ?? null,
+      layerFilter: saved.layerFilter ?? '',
+      layerComponent: saved.layerComponent ?? '',
+      layerSort: (saved.layerSort as SortSpec | null | undefined) ?? null,
+    };
+    this.theme = readTheme();
+    const exporter: Exporter = (name, kind, data) => this.exportFile(name, kind, data);
+    const theme = () => this.theme;
+
+    this.compSel = select('component', 'Component', [], this.state.component, (v) => this.setComponent(v));
+    this.metricSel = select('metric', 'Metric', METRICS.map((m) => ({ value: m, label: m === 'l2' ? 'L2 distance' : 'cosine similarity' })), this.state.metric, (v) =>
+      this.setMetric(v === 'cosine' ? 'cosine' : 'l2'),
+    );
+    this.refSel = select('ref-model', 'Reference model', [], String(this.state.refModel), (v) => this.focusModel(Number(v), false));
+
+    this.heatmap = new HeatmapCard(exporter, theme, (a, b) => this.selectPair(a, b, true));
+    this.network = new NetworkCard(exporter, theme, (i) => this.focusModel(i, true), (t) => this.save({ threshold: t }));
+    this.line = new ChartCard('Distance from one model', () => slug(`distance-from-${this.state.refModel}-${this.state.component}-${this.state.metric}`), exporter, () => this.theme.bg, { id: 'line-card' });
+    this.line.chartEl.id = 'line-chart';
+    this.line.tools.prepend(this.refSel.field);
+    this.pairView = new PairView(
+      exporter,
+      theme,
+      (a, b) => this.layers(a, b),
+      (a, b) => this.selectPair(a, b, true),
+      (s) => this.save(s),
+      this.state,
+    );
+
+    this.progressEl.hidden = true;
+    this.main.hidden = true;
+    this.errorsEl.hidden = true;
+    this.root = h(
+      'div',
+      { class: 'md-app md-compare' },
+      this.header,
+      this.progressEl,
+      this.errorsEl,
+      this.main,
+      this.toast,
+    );
+    this.renderHeader();
+    this.main.append(
+      h('div', { class: 'md-toolbar', id: 'toolbar' }, this.compSel.field, this.metricSel.field),
+      h('div', { class: 'md-grid2' }, this.heatmap.card.root, this.network.card.root),
+      this.line.root,
+      this.pairView.root,
+    );
+    this.renderWaiting();
+
+    ipc.on('result/didChange', (p) => this.setResult(p.result, p.outDir));
+    ipc.on('progress/didChange', (p) => this.showProgress(p));
+    ipc.on('focus/didChange', (p) => this.applyFocus(p));
+    ipc.on('error/didOccur', (p) => this.addMessage(p));
+    onThemeChange(() => {
+      this.theme = readTheme();
+      this.renderAll();
+    });
+  }
+
+  private save(patch: Partial<CompareState>): void {
+    this.state = { ...this.state, ...patch };
+    this.ipc.setState<CompareState>(this.state);
+  }
+
+  private renderHeader(): void {
+    const r = this.result;
+    replaceChildren(
+      this.header,
+      h('h1', null, 'Model comparison'),
+      r
+        ? h(
+            'p',
+            { class: 'md-muted', id: 'summary-line' },
+            `${r.models.length} models · ${r.components.length} components · ${r.pairs.length} pairs · ${formatBytes(r.stats.bytesRead)} read in ${r.stats.seconds.toFixed(1)} s`,
+            this.outDir ? ` · ${displayText(this.outDir)}` : '',
+          )
+        : null,
+    );
+  }
+
+  private renderWaiting(): void {
+    if (this.result) return;
+    this.progressEl.hidden = false;
+    if (!this.progressEl.firstChild) replaceChildren(this.progressEl, h('p', { class: 'md-muted' }, 'Waiting for the comparison…'), ce('vscode-progress-bar', { attrs: { 'aria-label': 'Waiting' } }));
+  }
+
+  showProgress(p: ProgressMessage): void {
+    this.progressEl.hidden = false;
+    const pct = p.bytesTotal > 0 ? Math.min(100, (100 * p.bytesDone) / p.bytesTotal) : NaN;
+    const bar = ce<HTMLElement & { value?: number; max: number }>('vscode-progress-bar', { attrs: { 'aria-label': 'Comparison progress' } });
+    bar.max = 100;
+    if (Number.isFinite(pct)) bar.value = pct;
+    const eta = formatEta(p.etaSeconds);
+    replaceChildren(
+      this.progressEl,
+      h(
+        'div',
+        { class: 'md-progress-line' },
+        h('strong', { id: 'progress-phase' }, displayText(p.phase)),
+        Number.isFinite(pct) ? h('span', { id: 'progress-percent' }, `${pct.toFixed(1)} %`) : null,
+        h('span', { class: 'md-muted' }, `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`),
+        eta ? h('span', { class: 'md-muted' }, `ETA ${eta}`) : null,
+      ),
+      bar,
+      p.message ? h('p', { class: 'md-muted', id: 'progress-message' }, displayText(p.message)) : null,
+    );
+  }
+
+  private addMessage(p: { message: string; file?: string }): void {
+    this.messages.push(p);
+    this.renderErrors();
+  }
+
+  private renderErrors(): void {
+    const fileErrors = this.result?.errors ?? [];
+    const total = fileErrors.length + this.messages.length;
+    this.errorsEl.hidden = total === 0;
+    if (!total) return;
+    const items = [
+      ...fileErrors.map((e) =>
+        h(
+          'li',
+          { class: 'md-error-item', dataset: { code: e.code } },
+          h('span', { class: 'md-error-file', title: displayText(e.path) }, displayText(e.file)),
+          h('code', { class: 'md-error-code' }, e.code),
+          h('span', { class: 'md-error-msg' }, displayText(e.message)),
+        ),
+      ),
+      ...this.messages.map((m) =>
+        h('li', { class: 'md-error-item' }, m.file ? h('span', { class: 'md-error-file' }, displayText(m.file)) : null, h('span', { class: 'md-error-msg' }, displayText(m.message))),
+      ),
+    ];
+    replaceChildren(
+      this.errorsEl,
+      h('h2', { class: 'md-section-title' }, `${total} ${total === 1 ? 'problem' : 'problems'}`, fileErrors.length ? ` (${fileErrors.length} ${fileErrors.length === 1 ? 'file' : 'files'} could not be compared)` : ''),
+      h('ul', { class: 'md-error-list', id: 'error-list' }, ...items),
+    );
+  }
+
+  setResult(result: CompareResult, outDir: string): void {
+    if (!result || !Array.isArray(result.models) || !Array.isArray(result.pairs)) {
+      this.addMessage({ message: 'The host sent a result this panel cannot read.' });
+      return;
+    }
+    const first = !this.result;
+    this.result = result;
+    this.outDir = outDir ?? '';
+    this.layerCache.clear();
+    this.progressEl.hidden = true;
+    this.renderHeader();
+    this.renderErrors();
+    const n = result.models.length;
+    if (n < 2) {
+      this.main.hidden = true;
+      return;
+    }
+    this.main.hidden = false;
+    const comps = componentsOf(result);
+    const comp = comps.includes(this.state.component) ? this.state.component : (comps[0] ?? '');
+    this.state.component = comp;
+    this.compSel.setOptions(comps.map((c) => ({ value: c, label: c })), comp);
+    this.metricSel.value = this.state.metric;
+    if (this.state.refModel >= n) this.state.refModel = 0;
+    if (this.state.focusModel !== null && this.state.focusModel >= n) this.state.focusModel = null;
+    this.refSel.setOptions(result.models.map((m, i) => ({ value: String(i), label: modelLabel(i, m.file, 60) })), String(this.state.refModel));
+    this.pairView.setResult(result);
+    if (!first) this.state.threshold = null;
+    this.renderAll();
+    const p = this.state.pair;
+    const pair = p && p.a < n && p.b < n && p.a !== p.b ? p : { a: 0, b: 1 };
+    void this.selectPair(pair.a, pair.b, false);
+  }
+
+  private renderAll(): void {
+    const r = this.result;
+    if (!r || r.models.length < 2) return;
+    this.matrix = buildMatrix(r, this.state.component, this.state.metric);
+    this.heatmap.card.chartEl.style.height = `${Math.min(760, Math.max(280, 90 + r.models.length * 34))}px`;
+    this.heatmap.render(r, this.matrix, this.state.focusModel);
+    this.network.render(r, this.matrix, this.state.threshold, this.state.focusModel);
+    this.renderLine();
+    this.pairView.rerender();
+    this.save({});
+  }
+
+  private renderLine(): void {
+    if (!this.result || !this.matrix) return;
+    const ref = this.state.refModel;
+    const m = this.result.models[ref];
+    this.line.setTitle(`${metricLabel(this.state.metric)} of ${this.state.component} from ${m ? modelLabel(ref, m.file, 40) : '#' + ref}`);
+    this.line.setOption(lineOption(this.result, this.matrix, ref, this.theme));
+  }
+
+  setComponent(c: string): void {
+    if (!this.result || c === this.state.component) return;
+    if (!componentsOf(this.result).includes(c)) return;
+    this.save({ component: c, threshold: null });
+    this.compSel.value = c;
+    this.renderAll();
+  }
+
+  setMetric(m: Metric): void {
+    if (m === this.state.metric) return;
+    this.save({ metric: m, threshold: null });
+    this.metricSel.value = m;
+    this.renderAll();
+  }
+
+  focusModel(i: number, notify: boolean): void {
+    if (!this.result || i < 0 || i >= this.result.models.length) return;
+    this.save({ focusModel: i, refModel: i });
+    this.refSel.value = String(i);
+    if (this.matrix) this.heatmap.render(this.result, this.matrix, i);
+    this.network.focus(i);
+    this.renderLine();
+    if (notify) this.ipc.notify('focus/changed', { model: i });
+  }
+
+  async selectPair(a: number, b: number, notify: boolean): Promise<void> {
+    if (!this.result || a === b) return;
+    const n = this.result.models.length;
+    if (a < 0 || b < 0 || a >= n || b >= n) return;
+    this.save({ pair: { a, b } });
+    if (notify) this.ipc.notify('focus/changed', { pair: { a, b }, component: this.state.component });
+    await this.pairView.show(a, b);
+  }
+
+  private applyFocus(p: HostToWebview['focus/didChange']): void {
+    if (!this.result) return;
+    if (p.component) this.setComponent(p.component);
+    if (p.pair) {
+      void this.selectPair(p.pair.a, p.pair.b, false);
+      this.pairView.reveal();
+    }
+    if (p.model !== undefined) this.focusModel(p.model, false);
+  }
+
+  private layers(a: number, b: number) {
+    const lo = Math.min(a, b);
+    const hi = Math.max(a, b);
+    const key = `${lo},${hi}`;
+    let p = this.layerCache.get(key);
+    if (!p) {
+      p = this.ipc.request('layers/get', { a: lo, b: hi }, 60_000);
+      this.layerCache.set(key, p);
+      p.catch(() => this.layerCache.delete(key));
+    }
+    return p;
+  }
+
+  private async exportFile(suggestedName: string, kind: ExportKind, data: string): Promise<void> {
+    try {
+      const r = await this.ipc.request('export/save', { suggestedName, kind, data }, 10 * 60_000);
+      this.flash(r.saved ? `Saved ${displayText(r.path ?? suggestedName)}` : 'Export cancelled');
+    } catch (e) {
+      this.flash(`Export failed: ${e instanceof Error ? e.message : String(e)}`, true);
+    }
+  }
+
+  private flash(text: string, error = false): void {
+    this.toast.textContent = text;
+    this.toast.classList.toggle('md-error', error);
+    this.toast.classList.add('md-toast-show');
+    setTimeout(() => this.toast.classList.remove('md-toast-show'), 3500);
+  }
+
+}

@@ -1,0 +1,99 @@
+/**
+ * Per-component histograms of a pair's per-layer L2 distances with a log y axis, stacked like the notebook's subplots
+ * (titled "component: L2=…").
+ */
+import type { LayerRowMessage } from '../../../shared/protocol';
+import type { PairResult } from '../../../compute/result';
+import { binValues, logCounts } from '../../logic/histogram';
+import { layersByComponent } from '../../logic/pair';
+import { formatInt, fullPrecision, shortNumber } from '../../logic/format';
+import type { Theme } from '../../shared/theme';
+import { tooltipBase, tooltipElement } from '../../shared/tooltip';
+import type { EChartsOption } from '../../shared/echarts';
+
+export const HIST_HEIGHT = 200;
+
+export function histogramOption(rows: readonly LayerRowMessage[], order: readonly string[], pair: PairResult | undefined, theme: Theme): { option: EChartsOption; count: number } {
+  const groups = [...layersByComponent(rows, order)];
+  const font = theme.fontFamily.replace(/"/g, "'");
+  const titles: unknown[] = [];
+  const grids: unknown[] = [];
+  const xAxes: unknown[] = [];
+  const yAxes: unknown[] = [];
+  const series: unknown[] = [];
+  groups.forEach(([component, values], i) => {
+    const hist = binValues(values);
+    const top = i * HIST_HEIGHT;
+    const l2 = pair?.components[component]?.l2;
+    const excluded = hist.excluded ? `, ${hist.excluded} n/a` : '';
+    titles.push({
+      text: `${component}: L2=${l2 === null || l2 === undefined ? 'n/a' : l2.toFixed(4)}`,
+      subtext: `${formatInt(hist.n)} layers${excluded}`,
+      top,
+      left: 8,
+      textStyle: { color: theme.fg, fontSize: 12, fontFamily: font },
+      subtextStyle: { color: theme.muted, fontSize: 11, fontFamily: font },
+    });
+    grids.push({ top: top + 48, height: HIST_HEIGHT - 80, left: 56, right: 20 });
+    const centers = hist.counts.map((_, k) => (hist.edges[k]! + hist.edges[k + 1]!) / 2);
+    xAxes.push({
+      type: 'value',
+      gridIndex: i,
+      name: 'L2',
+      nameGap: 8,
+      nameTextStyle: { color: theme.muted },
+      min: hist.min === null ? 0 : hist.max === hist.min ? hist.min - 0.5 * (Math.abs(hist.min) || 1) : hist.min,
+      max: hist.max === null ? 1 : hist.max === hist.min ? hist.max + 0.5 * (Math.abs(hist.max) || 1) : hist.max,
+      axisLabel: { color: theme.fg, formatter: (v: number) => shortNumber(v, 3), hideOverlap: true },
+      axisLine: { lineStyle: { color: theme.grid } },
+      splitLine: { show: false },
+    });
+    yAxes.push({
+      type: 'log',
+      logBase: 10,
+      gridIndex: i,
+      min: 0.8,
+      name: 'layers',
+      nameTextStyle: { color: theme.muted },
+      axisLabel: { color: theme.fg, formatter: (v: number) => (v >= 1 ? formatInt(Math.round(v)) : '') },
+      splitLine: { lineStyle: { color: theme.grid } },
+    });
+    const counts = logCounts(hist);
+    series.push({
+      type: 'bar',
+      name: component,
+      xAxisIndex: i,
+      yAxisIndex: i,
+      barWidth: '90%',
+      barMinHeight: 1,
+      data: centers.map((c, k) => [c, counts[k]]),
+      itemStyle: { color: theme.blue },
+      tooltip: {
+        formatter: (p: unknown) => {
+          const k = (p as { dataIndex: number }).dataIndex;
+          return tooltipElement({
+            title: component,
+            rows: [
+              ['L2 from', fullPrecision(hist.edges[k])],
+              ['L2 to', fullPrecision(hist.edges[k + 1])],
+              ['layers', formatInt(hist.counts[k] ?? 0)],
+            ],
+          });
+        },
+      },
+    });
+  });
+  return {
+    count: groups.length,
+    option: {
+      animation: false,
+      textStyle: { fontFamily: font, color: theme.fg },
+      title: titles,
+      grid: grids,
+      xAxis: xAxes,
+      yAxis: yAxes,
+      tooltip: { ...tooltipBase(), trigger: 'item' },
+      series,
+    },
+  };
+}

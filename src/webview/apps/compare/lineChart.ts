@@ -1,0 +1,72 @@
+/** The notebook's `plotline`: the metric from one reference model to every model, in model order. */
+import type { CompareResult } from '../../../compute/result';
+import type { DistanceMatrix } from '../../logic/matrix';
+import { STATUS_TEXT } from '../../logic/matrix';
+import { distancesFrom } from '../../logic/pair';
+import { fullPrecision, modelLabel, shortNumber } from '../../logic/format';
+import { metricLabel } from '../../logic/types';
+import type { Theme } from '../../shared/theme';
+import { tooltipBase, tooltipElement } from '../../shared/tooltip';
+import type { EChartsOption } from '../../shared/echarts';
+
+export function lineOption(result: CompareResult, m: DistanceMatrix, ref: number, theme: Theme): EChartsOption {
+  const row = m.cells[ref] ?? [];
+  const values = distancesFrom(row, m.metric);
+  const labels = result.models.map((mo, i) => modelLabel(i, mo.file, 16));
+  const font = theme.fontFamily.replace(/"/g, "'");
+  const refModel = result.models[ref];
+  return {
+    animation: false,
+    textStyle: { fontFamily: font, color: theme.fg },
+    grid: { top: 24, left: 12, right: 24, bottom: 8, containLabel: true },
+    xAxis: {
+      type: 'category',
+      data: labels,
+      name: 'model',
+      nameTextStyle: { color: theme.muted },
+      axisLabel: { color: (_v: unknown, i?: number) => (i === ref ? theme.focus : theme.fg), rotate: labels.length > 6 ? 35 : 0, interval: 0, hideOverlap: labels.length > 30 },
+      axisLine: { lineStyle: { color: theme.grid } },
+    },
+    yAxis: {
+      type: 'value',
+      name: metricLabel(m.metric),
+      scale: m.metric === 'cosine',
+      nameTextStyle: { color: theme.muted },
+      axisLabel: { color: theme.fg, formatter: (v: number) => shortNumber(v, 3) },
+      splitLine: { lineStyle: { color: theme.grid } },
+    },
+    tooltip: {
+      ...tooltipBase(),
+      trigger: 'axis',
+      formatter: (params: unknown) => {
+        const p = (Array.isArray(params) ? params[0] : params) as { dataIndex: number } | undefined;
+        if (!p) return '';
+        const c = row[p.dataIndex];
+        const mo = result.models[p.dataIndex];
+        return tooltipElement({
+          title: mo ? modelLabel(p.dataIndex, mo.file) : `#${p.dataIndex}`,
+          rows: [
+            ['from', refModel ? modelLabel(ref, refModel.file) : `#${ref}`],
+            [metricLabel(m.metric), c && (c.kind === 'na' || c.kind === 'absent') ? 'n/a' : fullPrecision(values[p.dataIndex])],
+            ['status', c ? STATUS_TEXT[c.status] : ''],
+          ],
+          tone: c?.kind,
+        });
+      },
+    },
+    series: [
+      {
+        type: 'line',
+        name: metricLabel(m.metric),
+        data: values.map((v, i) => ({
+          value: v,
+          symbol: row[i]?.kind === 'identical' || row[i]?.kind === 'equal' ? 'diamond' : 'circle',
+          symbolSize: i === ref ? 10 : 7,
+        })),
+        connectNulls: false,
+        lineStyle: { color: theme.blue, width: 2 },
+        itemStyle: { color: theme.blue },
+      },
+    ],
+  };
+}

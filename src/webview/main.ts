@@ -1,0 +1,63 @@
+/**
+ * modeldiff webview entry: one bundle (dist/webview/webview.js) for both views; <body data-view="compare|inspect">
+ * picks the app.
+ *
+ * ── Contract with the extension host (it builds the HTML shell) ─────────────────────────────────────────────────────
+ * Assets to load: ONLY `dist/webview/webview.js`, as `<script nonce="${nonce}" src="${asWebviewUri(dist/webview/webview.js)}">`
+ * (at the end of <body>, or with `defer`). There is NO CSS file to link: the panel's own stylesheet is bundled into
+ * the script and applied as a constructed stylesheet (document.adoptedStyleSheets), @vscode-elements uses Lit's
+ * adoptedStyleSheets, vis-network is the *peer* build (no injected <style>; its tooltip is styled by our sheet) and
+ * echarts tooltips are DOM elements (no style="" attributes). So no 'unsafe-inline' is needed for styles or scripts.
+ * `localResourceRoots`: `dist/webview` (and `media` if you add anything there).
+ *
+ * Required CSP (this, or stricter; it is what src/extension/panels/html.ts buildCsp gives with allowInlineStyles=false):
+ *   default-src 'none'; script-src 'nonce-${nonce}'; style-src ${webview.cspSource} 'nonce-${nonce}';
+ *   img-src ${webview.cspSource} data:; font-src ${webview.cspSource}; connect-src 'none'; frame-src 'none';
+ *   worker-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'
+ * i.e. style-src WITHOUT 'unsafe-inline' (the nonce in style-src is optional: nothing here needs it). Nonce from
+ * crypto.randomBytes per render. Nothing is fetched; PNG exports are read from canvases, not loaded as images.
+ *
+ * Body: `<body data-view="compare">` for the comparison panel, `<body data-view="inspect">` for the custom editor.
+ * The webview posts `ready` first; answer with `result/didChange` (or `progress/didChange` first) / `inspect/didChange`.
+ * ─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+ */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import styles from './styles.css';
+import { HostIpc } from './shared/hostIpc';
+import { CompareApp } from './apps/compare/app';
+import { InspectApp } from './apps/inspect/app';
+import { h } from './shared/dom';
+import type { WebviewView } from '../shared/protocol';
+
+function adoptStyles(css: string): void {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(css);
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+}
+
+function showFatal(message: string): void {
+  document.body.append(h('p', { class: 'md-fatal', role: 'alert' }, message));
+}
+
+function boot(): void {
+  adoptStyles(styles);
+  let api: ReturnType<typeof acquireVsCodeApi>;
+  try {
+    api = acquireVsCodeApi();
+  } catch (e) {
+    showFatal(`This page must run inside VS Code (${e instanceof Error ? e.message : String(e)}).`);
+    return;
+  }
+  const ipc = new HostIpc(api, window);
+  const view = (document.body.dataset.view ?? 'compare') as WebviewView;
+  const app = view === 'inspect' ? new InspectApp(ipc) : new CompareApp(ipc);
+  (document.getElementById('app') ?? document.body).append(app.root);
+  ipc.start();
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot, { once: true });
+else boot();
