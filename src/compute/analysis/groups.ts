@@ -1,0 +1,246 @@
+/**
+ * Key -> group label: the ways a distance between two models is broken down.
+ *
+ * Every scheme works on CANONICAL keys (as in result.json `layers.keys`) and their component, and returns null for a
+ * key it does not cover (the VAE scheme ignores UNet keys, and so on).
+ *
+ * - `block`: the merge-block slots merge tools use (SuperMerger, sd-mecha, meh).
+ *     SD 1.x/2.x (and the SDXL refiner, which also has 12 input/output blocks): BASE, IN00-IN11, M00, OUT00-OUT11;
+ *     SDXL base: BASE, IN00-IN08, M00, OUT00-OUT08.
+ *     `input_blocks.N.*` -> IN{N}, `middle_block.*` -> M00, `output_blocks.N.*` -> OUT{N}, `out.*` (final norm and
+ *     conv) -> the last OUT block (OUT11, or OUT08 for SDXL base), as every tool does.
+ *     `time_embed.*` and `label_emb.*` go to BASE (sd-mecha) or IN00 (SuperMerger since 2025-11, meh): the
+ *     `timeEmbed` option, default BASE (see DEFAULT_TIME_EMBED). Other components are left out unless
+ *     `otherComponents` is set, in which case each gets one slot named after it: TE (SD1/SD2 text encoder),
+ *     TE0 (SDXL CLIP-L), TE1 (SDXL OpenCLIP bigG), VAE. A UNet key outside these patterns is UNET_OTHER.
+ * - `type`: the UNet layer types of the notebook's notation. First match wins, on the key after
+ *   `model.diffusion_model.`:
+ *     attn1      a `.attn1.` module: self-attention (to_q, to_k, to_v, to_out) of a transformer block
+ *     attn2      a `.attn2.` module: cross-attention to the text embedding
+ *     ff         a `.ff.` module: the transformer block's feed-forward (GEGLU `ff.net.0.proj` and `ff.net.2`)
+ *     norm       normalisation layers: `norm`, `norm1`, `norm2`, `norm3` modules (the SpatialTransformer's GroupNorm
+ *                and the blocks' LayerNorms), the ResBlocks' GroupNorms `in_layers.0` and `out_layers.0`, and the
+ *                final GroupNorm `out.0`
+ *     proj       the SpatialTransformer projections `proj_in` and `proj_out`
+ *     emb_layers the timestep-embedding path: each ResBlock's `emb_layers`, plus `time_embed` and `label_emb`
+ *     others     everything else: ResBlock convolutions (`in_layers.2`, `out_layers.3`), `skip_connection`,
+ *                down/upsampling convs (`op`, `conv`), the input conv `input_blocks.0.0` and the output conv `out.2`
+ *   The notebook's findings table has three columns, attn1, attn2 and "others" = ff + norm + proj + emb_layers
+ *   (+ the rest): its "others" is the quadrature sum of every group here but attn1 and attn2.
+ *   Only UNet keys are typed.
+ * - `vae`: encoder, decoder, quant_conv, post_quant_conv (and `other` for anything else under first_stage_model.).
+ * - `te`: per text encoder (te, te0, te1), labels `<component>.embeddings` (token and position embeddings, and the
+ *   position_ids buffer), `<component>.layerNN` (transformer layer NN: HF `encoder.layers.NN`, OpenCLIP
+ *   `transformer.resblocks.NN`), `<component>.final_norm` (`final_layer_norm` / `ln_final`),
+ *   `<component>.projection` (`text_projection`), `<component>.other` (e.g. OpenCLIP `logit_scale`).
+ */
+import { ModeldiffError } from '../errors';
+import type { Arch } from '../result';
+
+export type SchemeName = 'block' | 'type' | 'vae' | 'te';
+export const SCHEME_NAMES: readonly SchemeName[] = ['block', 'type', 'vae', 'te'];
+
+/** Where `time_embed.*` / `label_emb.*` go: BASE (sd-mecha) or IN00 (SuperMerger, meh). */
+export type TimeEmbedPlacement = 'BASE' | 'IN00';
+export const DEFAULT_TIME_EMBED: TimeEmbedPlacement = 'BASE';
+
+/** 12 input/output blocks (SD 1.x, SD 2.x, SDXL refiner) or 9 (SDXL base). */
+export type UnetLayout = 'sd' | 'sdxl';
+
+export interface SchemeOptions {
+  timeEmbed?: TimeEmbedPlacement;
+  layout?: UnetLayout;
+  /** block scheme only: give TE/TE0/TE1/VAE a slot each instead of leaving them out */
+  otherComponents?: boolean;
+}
+
+export interface GroupScheme {
+  name: SchemeName;
+  /** what the labels mean and which conventions are in force, for people */
+  description: string;
+  /** every label this scheme can produce, in display order */
+  labels: string[];
+  groupOf(key: string, component: string): string | null;
+}
+
+const UNET = 'model.diffusion_model.';
+const VAE = 'first_stage_model.';
+const TE_PREFIX: Record<string, string> = { te: 'cond_stage_model.', te0: 'conditioner.embedders.0.', te1: 'conditioner.embedders.1.' };
+export const TE_COMPONENTS = ['te', 'te0', 'te1'] as const;
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** The UNet layout of an architecture: SDXL base has 9 input/output blocks, the others 12. */
+export function unetLayoutOf(arch: Arch): UnetLayout {
+  return arch === 'sdxl-base' ? 'sdxl' : 'sd';
+}
+
+/** The layout for a pair: SDXL when one side is SDXL base and neither side is a 12-block architecture. */
+export function pairLayout(archA: Arch, archB: Arch): UnetLayout {
+  const twelve = (x: Arch) => x === 'sd1' || x === 'sd2' || x === 'sdxl-refiner';
+  return (archA === 'sdxl-base' || archB === 'sdxl-base') && !twelve(archA) && !twelve(archB) ? 'sdxl' : 'sd';
+}
+
+/** Merge-block slots of a layout, in the merge tools' order (BASE first). */
+export function blockLabels(layout: UnetLayout): string[] {
+  const n = layout === 'sdxl' ? 9 : 12;
+  const out = ['BASE'];
+  for (let i = 0; i < n; i++) out.push(`IN${pad2(i)}`);
+  out.push('M00');
+  for (let i = 0; i < n; i++) out.push(`OUT${pad2(i)}`);
+  return out;
+}
+
+/** Block slot of a UNet key (the part after `model.diffusion_model.`). */
+export function unetBlockOf(rest: string, layout: UnetLayout, timeEmbed: TimeEmbedPlacement): string {
+  let m = /^input_blocks\.(\d+)\./.exec(rest);
+  if (m) return `IN${pad2(Number(m[1]))}`;
+  if (rest.startsWith('middle_block.')) return 'M00';
+  m = /^output_blocks\.(\d+)\./.exec(rest);
+  if (m) return `OUT${pad2(Number(m[1]))}`;
+  if (rest.startsWith('out.')) return layout === 'sdxl' ? 'OUT08' : 'OUT11';
+  if (rest.startsWith('time_embed.') || rest.startsWith('label_emb.')) return timeEmbed;
+  return 'UNET_OTHER';
+}
+
+export const LAYER_TYPES = ['attn1', 'attn2', 'ff', 'norm', 'proj', 'emb_layers', 'others'] as const;
+export type LayerType = (typeof LAYER_TYPES)[number];
+
+/** Layer type of a UNet key (the part after `model.diffusion_model.`); see the file comment. */
+export function unetTypeOf(rest: string): LayerType {
+  const r = '.' + rest;
+  if (r.includes('.attn1.')) return 'attn1';
+  if (r.includes('.attn2.')) return 'attn2';
+  if (r.includes('.ff.')) return 'ff';
+  if (/\.norm\d*\./.test(r) || /\.(in_layers|out_layers)\.0\./.test(r) || rest.startsWith('out.0.')) return 'norm';
+  if (/\.(proj_in|proj_out)\./.test(r)) return 'proj';
+  if (r.includes('.emb_layers.') || rest.startsWith('time_embed.') || rest.startsWith('label_emb.')) return 'emb_layers';
+  return 'others';
+}
+
+export const VAE_PARTS = ['encoder', 'decoder', 'quant_conv', 'post_quant_conv', 'other'] as const;
+
+/** VAE part of a VAE key (the part after `first_stage_model.`). */
+export function vaePartOf(rest: string): (typeof VAE_PARTS)[number] {
+  if (rest.startsWith('encoder.')) return 'encoder';
+  if (rest.startsWith('decoder.')) return 'decoder';
+  if (rest.startsWith('quant_conv.')) return 'quant_conv';
+  if (rest.startsWith('post_quant_conv.')) return 'post_quant_conv';
+  return 'other';
+}
+
+/**
+ * Text-encoder part of a key of component te/te0/te1 (the part after the component prefix):
+ * 'embeddings', 'layerNN', 'final_norm', 'projection' or 'other'. Works for HF CLIP names
+ * (`transformer.text_model.*`) and OpenCLIP names (`model.*`).
+ */
+export function tePartOf(rest: string): string {
+  let r = rest;
+  if (r.startsWith('model.')) r = r.slice('model.'.length);
+  if (r.startsWith('transformer.text_model.') || r.startsWith('transformer.text_projection')) r = r.slice('transformer.'.length);
+  if (r.startsWith('text_model.')) r = r.slice('text_model.'.length);
+  if (r.startsWith('embeddings.') || r.startsWith('token_embedding.') || r === 'positional_embedding' || r.startsWith('positional_embedding.')) return 'embeddings';
+  const m = /^(?:encoder\.layers|transformer\.resblocks)\.(\d+)\./.exec(r);
+  if (m) return `layer${pad2(Number(m[1]))}`;
+  if (r.startsWith('final_layer_norm.') || r.startsWith('ln_final.')) return 'final_norm';
+  if (r === 'text_projection' || r.startsWith('text_projection.')) return 'projection';
+  return 'other';
+}
+
+/** Sort key of a TE label: component order, then embeddings, layers, final norm, projection, other. */
+function teOrder(label: string): [number, number] {
+  const [c, part] = label.split('.', 2) as [string, string];
+  const ci = (TE_COMPONENTS as readonly string[]).indexOf(c);
+  let pi: number;
+  if (part === 'embeddings') pi = 0;
+  else if (part.startsWith('layer')) pi = 1 + Number(part.slice(5));
+  else if (part === 'final_norm') pi = 1000;
+  else if (part === 'projection') pi = 1001;
+  else pi = 1002;
+  return [ci < 0 ? 99 : ci, pi];
+}
+
+export function compareTeLabels(a: string, b: string): number {
+  const x = teOrder(a);
+  const y = teOrder(b);
+  return x[0] - y[0] || x[1] - y[1] || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** Builds a scheme. */
+export function makeScheme(name: SchemeName, opts: SchemeOptions = {}): GroupScheme {
+  const layout = opts.layout ?? 'sd';
+  const timeEmbed = opts.timeEmbed ?? DEFAULT_TIME_EMBED;
+  switch (name) {
+    case 'block': {
+      const other = opts.otherComponents ?? false;
+      const labels = [...blockLabels(layout), 'UNET_OTHER', ...(other ? ['TE', 'TE0', 'TE1', 'VAE'] : [])];
+      const tool = timeEmbed === 'BASE' ? 'sd-mecha' : 'SuperMerger/meh';
+      return {
+        name,
+        description:
+          `UNet merge blocks, ${layout === 'sdxl' ? 'SDXL base (BASE, IN00-IN08, M00, OUT00-OUT08)' : 'SD 1.x/2.x (BASE, IN00-IN11, M00, OUT00-OUT11)'}; ` +
+          `time_embed/label_emb in ${timeEmbed} (${tool} convention); out.* in ${layout === 'sdxl' ? 'OUT08' : 'OUT11'}` +
+          (other ? '; text encoders and VAE as TE/TE0/TE1/VAE' : ''),
+        labels,
+        groupOf(key, component) {
+          if (component === 'unet' && key.startsWith(UNET)) return unetBlockOf(key.slice(UNET.length), layout, timeEmbed);
+          if (!other) return null;
+          if (component === 'vae') return 'VAE';
+          if (component === 'te' || component === 'te0' || component === 'te1') return component.toUpperCase();
+          return null;
+        },
+      };
+    }
+    case 'type':
+      return {
+        name,
+        description: 'UNet layer types: attn1 (self-attention), attn2 (cross-attention), ff, norm, proj (proj_in/proj_out), emb_layers (incl. time_embed/label_emb), others',
+        labels: [...LAYER_TYPES],
+        groupOf(key, component) {
+          return component === 'unet' && key.startsWith(UNET) ? unetTypeOf(key.slice(UNET.length)) : null;
+        },
+      };
+    case 'vae':
+      return {
+        name,
+        description: 'VAE parts: encoder, decoder, quant_conv, post_quant_conv',
+        labels: [...VAE_PARTS],
+        groupOf(key, component) {
+          return component === 'vae' && key.startsWith(VAE) ? vaePartOf(key.slice(VAE.length)) : null;
+        },
+      };
+    case 'te': {
+      const labels: string[] = [];
+      return {
+        name,
+        description: 'text-encoder parts per encoder: embeddings, transformer layers, final norm, projection',
+        labels,
+        groupOf(key, component) {
+          const prefix = TE_PREFIX[component];
+          if (prefix === undefined || !key.startsWith(prefix)) return null;
+          return `${component}.${tePartOf(key.slice(prefix.length))}`;
+        },
+      };
+    }
+  }
+}
+
+/** Orders labels found in data by the scheme's display order (TE labels are open-ended, so sorted by rule). */
+export function orderLabels(scheme: GroupScheme, found: Iterable<string>): string[] {
+  const set = new Set(found);
+  if (scheme.name === 'te') return [...set].sort(compareTeLabels);
+  const known = scheme.labels.filter((l) => set.has(l));
+  const rest = [...set].filter((l) => !scheme.labels.includes(l)).sort();
+  return [...known, ...rest];
+}
+
+export function isSchemeName(s: string): s is SchemeName {
+  return (SCHEME_NAMES as readonly string[]).includes(s);
+}
+
+export function parseTimeEmbed(s: string | undefined): TimeEmbedPlacement | undefined {
+  if (s === undefined) return undefined;
+  const u = s.toUpperCase();
+  if (u === 'BASE' || u === 'IN00') return u;
+  throw new ModeldiffError('USAGE', `the time_embed placement is BASE or IN00, not "${s}"`);
+}
