@@ -20,6 +20,11 @@ export interface TensorRef {
   /** Element strides of a non-contiguous view (PyTorch); absent means C-contiguous. */
   strides?: number[];
   byteOrder?: 'little' | 'big';
+  /**
+   * A tensor stored as contiguous pieces of `file` concatenated along dimension 0 (a diffusers q/k/v triple read as
+   * the single-file `in_proj_weight`). `offset` is the first part's; `byteLength` is their sum. Never with `strides`.
+   */
+  parts?: { offset: number; byteLength: number }[];
 }
 
 export type CheckpointFormat = 'safetensors' | 'pytorch-zip' | 'pytorch-legacy' | 'diffusers';

@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Checkpoint } from '../checkpoint';
 import { ModeldiffError, toModeldiffError } from '../errors';
+import { openDiffusers } from './diffusers';
+import { isTar, openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch } from './pytorch';
 import { openSafetensors, sniffSafetensors } from './safetensors';
 
 /** Extensions a model file may have; the format itself is always decided from content. */
@@ -13,9 +17,18 @@ export const MODEL_EXTENSIONS = ['.safetensors', '.ckpt', '.pt', '.pth', '.bin']
 export async function openCheckpoint(path: string, signal?: AbortSignal): Promise<Checkpoint> {
   try {
     const st = await stat(path);
-    if (st.isDirectory()) throw new ModeldiffError('NOT_A_MODEL', 'is a folder without model_index.json, not a model', { file: path });
-    const head = await readHead(path, Math.min(st.size, 64));
-    if (sniffSafetensors(head, st.size)) return await openSafetensors(path, signal);
+    if (st.isDirectory()) {
+      if (existsSync(join(path, 'model_index.json'))) return await openDiffusers(path, signal);
+      throw new ModeldiffError('NOT_A_MODEL', 'is a folder without model_index.json, not a model', { file: path });
+    }
+    const head = await readHead(path, Math.min(st.size, PYTORCH_SNIFF_BYTES));
+    const safetensors = sniffSafetensors(head, st.size);
+    const pytorch = sniffPytorch(head);
+    if (safetensors && pytorch) {
+      throw new ModeldiffError('FORMAT_UNKNOWN', 'reads both as safetensors and as a PyTorch checkpoint, so it is refused as ambiguous', { file: path });
+    }
+    if (safetensors) return await openSafetensors(path, signal);
+    if (pytorch) return await openPytorch(path, signal);
     throw new ModeldiffError('FORMAT_UNKNOWN', unknownFormatMessage(head, st.size), { file: path, details: { head: hex(head.subarray(0, 16)) } });
   } catch (e) {
     throw toModeldiffError(e, path);
@@ -33,11 +46,20 @@ async function readHead(path: string, length: number): Promise<Uint8Array> {
   }
 }
 
+const CONVERT = 'unpack or convert it to .safetensors or a PyTorch checkpoint first';
+
 function unknownFormatMessage(head: Uint8Array, size: number): string {
   if (size === 0) return 'the file is empty';
   if (size < 8) return `the file is only ${size} bytes long: it is truncated or not a model`;
-  if (head[0] === 0x50 && head[1] === 0x4b) return 'is a zip archive but not a PyTorch checkpoint this version can read';
-  if (head[0] === 0x80) return 'is a Python pickle; PyTorch pickles are not supported by this reader';
+  const starts = (...bytes: number[]) => bytes.every((b, i) => head[i] === b);
+  if (starts(0x50, 0x4b)) return 'is a zip archive but not a PyTorch checkpoint this version can read';
+  if (starts(0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c)) return `is a 7z archive, not a model: ${CONVERT}`;
+  if (starts(0x1f, 0x8b)) return `is gzip-compressed, not a model: ${CONVERT}`;
+  if (starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) return `is xz-compressed, not a model: ${CONVERT}`;
+  if (starts(0x42, 0x5a, 0x68)) return `is bzip2-compressed, not a model: ${CONVERT}`;
+  if (starts(0x28, 0xb5, 0x2f, 0xfd)) return `is zstd-compressed, not a model: ${CONVERT}`;
+  if (isTar(head)) return 'is a tar archive, not a model';
+  if (head[0] === 0x80) return 'is a Python pickle but not a PyTorch checkpoint (it lacks the PyTorch magic number)';
   const n = Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true));
   if (n > size) return `not a model: as safetensors its header would be ${n} bytes but the file has ${size} (truncated, or another format)`;
   return 'not a model file this tool can read (safetensors, PyTorch .ckpt/.pt/.bin, or a diffusers folder)';

@@ -1,0 +1,61 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Checkpoint } from '../checkpoint';
+import { ModeldiffError, throwIfAborted, toModeldiffError } from '../errors';
+import { readRange } from './fileRange';
+import { isLegacyMagic, openTorchLegacy } from './torchLegacy';
+import { openTorchZip } from './torchZip';
+
+export type PytorchKind = 'zip' | 'legacy' | 'legacy-tar';
+
+/** Bytes of the head `sniffPytorch` needs to recognise every kind (a tar header is 512 bytes). */
+export const PYTORCH_SNIFF_BYTES = 512;
+
+/** Members of a PyTorch 0.1-0.3 tar checkpoint. */
+const LEGACY_TAR_MEMBERS = new Set(['sys_info', 'pickle', 'storages', 'tensors']);
+
+/**
+ * Which PyTorch container a file is, from its first bytes: a zip (torch >= 1.6 checks the signature at offset 0),
+ * the pre-1.6 pickle stream (the literal magic-number pickle), or the 0.1-0.3 tar.
+ */
+export function sniffPytorch(head: Uint8Array): PytorchKind | undefined {
+  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'zip';
+  if (isLegacyMagic(head)) return 'legacy';
+  if (isTar(head)) {
+    const name = new TextDecoder('latin1').decode(head.subarray(0, 100)).replace(/\0.*$/s, '');
+    if (LEGACY_TAR_MEMBERS.has(name)) return 'legacy-tar';
+  }
+  return undefined;
+}
+
+export function isTar(head: Uint8Array): boolean {
+  return head.length >= 263 && head[257] === 0x75 && head[258] === 0x73 && head[259] === 0x74 && head[260] === 0x61 && head[261] === 0x72;
+}
+
+/** Opens a PyTorch checkpoint (.ckpt/.pt/.pth/.bin) from its pickle and container structure only; nothing is executed. */
+export async function openPytorch(path: string, signal?: AbortSignal): Promise<Checkpoint> {
+  throwIfAborted(signal);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, 'r');
+    const { size } = await handle.stat();
+    const head = await readRange(handle, 0, Math.min(size, PYTORCH_SNIFF_BYTES), path, 'IO_ERROR', 'the first bytes');
+    switch (sniffPytorch(head)) {
+      case 'zip':
+        return await openTorchZip(handle, size, path, signal);
+      case 'legacy':
+        return await openTorchLegacy(handle, size, path, signal);
+      case 'legacy-tar':
+        throw new ModeldiffError(
+          'PT_UNSUPPORTED',
+          'is a PyTorch checkpoint in the legacy tar format (PyTorch 0.1 to 0.3), which this tool does not read: load it in a trusted environment and save it again with torch.save from PyTorch 1.6 or later, or convert it to safetensors',
+          { file: path },
+        );
+      default:
+        throw new ModeldiffError('FORMAT_UNKNOWN', 'is not a PyTorch checkpoint (neither a torch zip archive nor a legacy PyTorch pickle)', { file: path });
+    }
+  } catch (e) {
+    throw toModeldiffError(e, path);
+  } finally {
+    await handle?.close();
+  }
+}
