@@ -146,11 +146,16 @@ export interface ModelHashes {
   error?: string;
 }
 
-/** Components whose content hash is equal in several files: the same VAE / text encoder recognised across files. */
+/**
+ * A component content hash found in several files: the same VAE / text encoder recognised across files, whatever
+ * the container, key order or component name (an SD1 text encoder reused as SDXL's CLIP-L is te in one file and te0
+ * in the other).
+ */
 export interface SharedComponent {
-  component: Component;
   sha256: string;
-  files: string[];
+  members: { file: string; component: Component }[];
+  tensors: number;
+  bytes: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
