@@ -1,4 +1,4 @@
-import type { Kernels } from './types';
+import { GRAM_F32_CHAIN, type Kernels } from './types';
 
 /**
  * The test oracle: every kernel in plain TypeScript, one element at a time, written to be obviously right rather
@@ -84,24 +84,14 @@ class ReferenceKernels implements Kernels {
     const f = this.f32();
     const g = this.f64();
     for (let i = 0; i < mPad; i++) {
-      for (let j = i; j < mPad; j++) {
-        let block = 0; // a float32 running sum
-        for (let c = 0; c < kb; c++) {
-          block = Math.fround(block + Math.fround(f[packed / 4 + i * kb + c]! * f[packed / 4 + j * kb + c]!));
-        }
-        g[G / 8 + i * mPad + j] += block;
-      }
+      for (let j = i; j < mPad; j++) g[G / 8 + i * mPad + j] += runSums(f, packed / 4 + i * kb, packed / 4 + j * kb, kb);
     }
   }
 
   dotRef(packed: number, mPad: number, kb: number, ref: number, S: number): number {
     const f = this.f32();
     const s = this.f64();
-    for (let i = 0; i < mPad; i++) {
-      let block = 0; // a float32 running sum
-      for (let c = 0; c < kb; c++) block = Math.fround(block + Math.fround(f[packed / 4 + i * kb + c]! * f[ref / 4 + c]!));
-      s[S / 8 + i] += block;
-    }
+    for (let i = 0; i < mPad; i++) s[S / 8 + i] += runSums(f, packed / 4 + i * kb, ref / 4, kb);
     let refSq = 0;
     for (let c = 0; c < kb; c++) refSq += f[ref / 4 + c]! * f[ref / 4 + c]!;
     return refSq;
@@ -141,6 +131,18 @@ class ReferenceKernels implements Kernels {
     }
     this.f64().set([sq, l1, changed, max, ab, aa, bb], out / 8);
   }
+}
+
+/** sum_c x[c] * y[c] for c < n: float32 running sums over chains of GRAM_F32_CHAIN columns, added in float64. */
+function runSums(f: Float32Array, x: number, y: number, n: number): number {
+  let total = 0;
+  for (let start = 0; start < n; start += GRAM_F32_CHAIN) {
+    let chain = 0;
+    const end = Math.min(n, start + GRAM_F32_CHAIN);
+    for (let c = start; c < end; c++) chain = Math.fround(chain + Math.fround(f[x + c]! * f[y + c]!));
+    total += chain;
+  }
+  return total;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

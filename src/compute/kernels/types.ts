@@ -14,13 +14,19 @@ export interface Kernels {
   f32(): Float32Array;
   f64(): Float64Array;
 
-  /** Decodes `n` little-endian elements at `src` into float32 at `dst`. dtype is one of the F16/BF16/F8_* types or F32. */
+  /**
+   * Decodes `n` little-endian elements at `src` into float32 at `dst`, exactly (NaN stays NaN). `src` needs no
+   * alignment; source and destination must not overlap. F8_E4M3 is the OCP "fn" variant (no infinities, max 448).
+   */
   decodeF16(src: number, dst: number, n: number): void;
   decodeBF16(src: number, dst: number, n: number): void;
   decodeF8E4M3(src: number, dst: number, n: number): void;
   decodeF8E5M2(src: number, dst: number, n: number): void;
 
-  /** ref[c] = mean over rows i < m of rows[i*stride + col0 + c], c < kb. Strides and kb count float32 elements. */
+  /**
+   * ref[c] = mean over rows i < m of rows[i*stride + col0 + c], c < kb (summed in float64, m >= 1).
+   * Strides and kb count float32 elements.
+   */
   meanRows(rows: number, m: number, stride: number, col0: number, kb: number, ref: number): void;
 
   /**
@@ -31,23 +37,34 @@ export interface Kernels {
 
   /**
    * G[i*mPad + j] += sum_c packed[i*kb+c] * packed[j*kb+c] for i <= j < mPad (upper triangle incl. diagonal).
-   * The products of one call are summed in float32 (the block), then added into the float64 G.
+   * The products of one call are summed in float32 chains of at most GRAM_F32_CHAIN products, those partial sums in
+   * float64, then added into the float64 G. (Longer float32 chains bias sums of squares of fp16/bf16-quantized values
+   * downwards, through ties-to-even rounding: about 1e-6 relative with 128 products.)
    */
   gramBlock(packed: number, mPad: number, kb: number, G: number): void;
 
-  /** S[i] += sum_c packed[i*kb+c] * ref[c] for i < mPad (f32 block sum, added to f64), and returns sum_c ref[c]^2 (in f64). */
+  /**
+   * S[i] += sum_c packed[i*kb+c] * ref[c] for i < mPad (float32 chains as in gramBlock, added in f64), and returns
+   * sum_c ref[c]^2 (in f64). All kb entries of ref are read: zero them past the tensor's end.
+   */
   dotRef(packed: number, mPad: number, kb: number, ref: number, S: number): number;
 
-  /** sum (a_i - b_i)^2 over float32 arrays, every step in float64 (exact differences, so equal values give exactly 0). */
+  /**
+   * sum (a_i - b_i)^2 over float32 arrays, every step in float64 (differences exact unless the exponents differ by
+   * more than 29; equal values give exactly 0).
+   */
   sqDiff(a: number, b: number, n: number): number;
 
   /** sum a_i * b_i over float32 arrays, in float64. */
   dot(a: number, b: number, n: number): number;
 
   /**
-   * Everything a single pair needs, in float64, over float32 arrays, written to out[0..7]:
+   * Everything a single pair needs, in float64, over float32 arrays, written to out[0..6] (7 float64s):
    * [sum (a-b)^2, sum |a-b|, count(a != b), max |a-b|, sum a*b, sum a^2, sum b^2].
-   * NaN compares as unequal to everything (counted as changed).
+   * NaN compares as unequal to everything (counted as changed) and makes the sums and the max NaN; -0 equals 0.
    */
   pairStats(a: number, b: number, n: number, out: number): void;
 }
+
+/** The most products in one float32 partial sum of gramBlock and dotRef (see there). */
+export const GRAM_F32_CHAIN = 16;

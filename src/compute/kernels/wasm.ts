@@ -6,7 +6,7 @@ import { type EmbeddedWasm, WASM_SIMD, WASM_SIMD_FMA } from './wasm/generated';
 /**
  * The WebAssembly SIMD kernels (source: wasm/assembly/kernels.ts, embedded by scripts/build-wasm.mjs).
  *
- * Two builds exist: 'wasm-simd-fma' fuses the float32 multiply-adds of gramBlock/dotRef (relaxed SIMD, 1.2-1.5x
+ * Two builds exist: 'wasm-simd-fma' fuses the float32 multiply-adds of gramBlock/dotRef (relaxed SIMD, about 1.2x
  * faster there) and 'wasm-simd' does not; the two round differently, so their results differ in the last bits.
  * The default picks the fused build when the runtime accepts it. Node 20 accepts relaxed SIMD only behind a V8 flag,
  * which is set here, process-wide, the first time it is needed; later runtimes ship it and no flag is touched.
@@ -26,7 +26,7 @@ export function createWasmKernels(variant: WasmVariant = 'auto'): Kernels {
 /** Whether the fused (relaxed SIMD) build can run here; sets the V8 flag on Node 20 if that makes it possible. */
 export function relaxedSimdAvailable(): boolean {
   if (relaxedSimd === undefined) {
-    const binary = bytes('wasm-simd-fma');
+    const binary = binaryOf('wasm-simd-fma');
     let ok = simdAvailable() && wasm!.validate(binary);
     if (!ok && simdAvailable()) {
       try {
@@ -79,7 +79,7 @@ const binaries = new Map<Build, Uint8Array>();
 let relaxedSimd: boolean | undefined;
 let simd: boolean | undefined;
 
-function bytes(build: Build): Uint8Array {
+function binaryOf(build: Build): Uint8Array {
   let b = binaries.get(build);
   if (!b) {
     b = new Uint8Array(Buffer.from(EMBEDDED[build].base64, 'base64'));
@@ -89,7 +89,7 @@ function bytes(build: Build): Uint8Array {
 }
 
 function simdAvailable(): boolean {
-  if (simd === undefined) simd = wasm !== undefined && wasm.validate(bytes('wasm-simd'));
+  if (simd === undefined) simd = wasm !== undefined && wasm.validate(binaryOf('wasm-simd'));
   return simd;
 }
 
@@ -103,7 +103,7 @@ function compiled(build: Build): WasmModule {
       details: { build, node: process.versions.node, v8: process.versions.v8 },
     });
   }
-  module = new wasm!.Module(bytes(build));
+  module = new wasm!.Module(binaryOf(build));
   modules.set(build, module);
   return module;
 }
@@ -112,9 +112,9 @@ function bind(name: Build, e: KernelExports): Kernels {
   const memory = e.memory;
   return {
     name,
-    reserve(bytes: number): void {
-      const pages = Math.ceil(bytes / PAGE);
-      if (pages > MAX_PAGES) throw new RangeError(`cannot reserve ${bytes} bytes: the limit is 4 GiB`);
+    reserve(size: number): void {
+      const pages = Math.ceil(size / PAGE);
+      if (pages > MAX_PAGES) throw new RangeError(`cannot reserve ${size} bytes: the limit is 4 GiB`);
       const have = memory.buffer.byteLength / PAGE;
       if (pages > have) memory.grow(pages - have);
     },

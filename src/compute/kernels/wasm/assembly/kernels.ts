@@ -6,7 +6,7 @@
 // element counts.
 //
 // The same source is built twice: plain SIMD, and with relaxed SIMD enabled, where `madd` becomes a fused
-// f32x4.relaxed_madd. Only the float32 block sums (gramBlock, dotRef) use it; everything else is identical.
+// f32x4.relaxed_madd. Only the float32 chain sums (gramBlock, dotRef) use it; everything else is identical.
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -15,14 +15,6 @@
 @inline function madd(a: v128, b: v128, acc: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
-}
-
-/** Sum of the four float32 lanes, each widened to float64 first. */
-@inline function sumF32Lanes(v: v128): f64 {
-  const lo = f64x2.promote_low_f32x4(v);
-  const hi = f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 1));
-  const s = f64x2.add(lo, hi);
-  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
 }
 
 @inline function sumF64Lanes(v: v128): f64 {
@@ -217,13 +209,24 @@ export function centerPack(
 
 // ---------------------------------------------------------------------------------------------------------------
 // Gram block: a 4x2 register tile (rows i..i+3 against rows j, j+1) keeps 8 float32x4 accumulators; each 4-column
-// step loads 6 vectors for 8 multiply-adds. Tiles cover the upper triangle; on the diagonal the few lower entries a
-// tile computes are dropped.
+// step loads 6 vectors for 8 multiply-adds. Each float32 lane sums at most CHAIN products (RUN columns), then is
+// widened into float64 tile sums: longer float32 chains bias sums of squares of quantized values (fp16/bf16
+// differences) downwards by ties-to-even rounding, about 1e-6 relative at 128 products; flushing costs ~12% speed.
+// Tiles cover the upper triangle; on the diagonal the few lower entries a tile computes are dropped.
 
-@inline function addTile(G: usize, mPad: i32, i: i32, j: i32, acc: v128): void {
+/** Products per float32 lane sum in gramBlock and dotRef (GRAM_F32_CHAIN in types.ts), and the columns they cover. */
+const CHAIN: usize = 16;
+const RUN: usize = 4 * CHAIN;
+
+/** The two float64 halves of a float32x4 sum, lane-wise: [l0 + l2, l1 + l3]. */
+@inline function widen(v: v128): v128 {
+  return f64x2.add(lowF64(v), highF64(v));
+}
+
+@inline function addTile(G: usize, mPad: i32, i: i32, j: i32, sum: v128): void {
   if (i <= j) {
     const at = G + ((<usize>i * <usize>mPad + <usize>j) << 3);
-    store<f64>(at, load<f64>(at) + sumF32Lanes(acc));
+    store<f64>(at, load<f64>(at) + sumF64Lanes(sum));
   }
 }
 
@@ -237,34 +240,49 @@ export function gramBlock(packed: usize, mPad: i32, kb: i32, G: usize): void {
     for (let j = i; j < mPad; j += 2) {
       const y0 = packed + <usize>j * rowBytes;
       const y1 = y0 + rowBytes;
-      let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
-      let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
-      let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
-      let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
-      for (let off: usize = 0; off < rowBytes; off += 16) {
-        const b0 = v128.load(y0 + off);
-        const b1 = v128.load(y1 + off);
-        const r0 = v128.load(x0 + off);
-        a00 = madd(r0, b0, a00);
-        a01 = madd(r0, b1, a01);
-        const r1 = v128.load(x1 + off);
-        a10 = madd(r1, b0, a10);
-        a11 = madd(r1, b1, a11);
-        const r2 = v128.load(x2 + off);
-        a20 = madd(r2, b0, a20);
-        a21 = madd(r2, b1, a21);
-        const r3 = v128.load(x3 + off);
-        a30 = madd(r3, b0, a30);
-        a31 = madd(r3, b1, a31);
+      let s00 = f64x2.splat(0), s01 = f64x2.splat(0);
+      let s10 = f64x2.splat(0), s11 = f64x2.splat(0);
+      let s20 = f64x2.splat(0), s21 = f64x2.splat(0);
+      let s30 = f64x2.splat(0), s31 = f64x2.splat(0);
+      for (let start: usize = 0; start < rowBytes; start += RUN << 2) {
+        const end = min(start + (RUN << 2), rowBytes);
+        let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+        let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+        let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
+        let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+        for (let off = start; off < end; off += 16) {
+          const b0 = v128.load(y0 + off);
+          const b1 = v128.load(y1 + off);
+          const r0 = v128.load(x0 + off);
+          a00 = madd(r0, b0, a00);
+          a01 = madd(r0, b1, a01);
+          const r1 = v128.load(x1 + off);
+          a10 = madd(r1, b0, a10);
+          a11 = madd(r1, b1, a11);
+          const r2 = v128.load(x2 + off);
+          a20 = madd(r2, b0, a20);
+          a21 = madd(r2, b1, a21);
+          const r3 = v128.load(x3 + off);
+          a30 = madd(r3, b0, a30);
+          a31 = madd(r3, b1, a31);
+        }
+        s00 = f64x2.add(s00, widen(a00));
+        s01 = f64x2.add(s01, widen(a01));
+        s10 = f64x2.add(s10, widen(a10));
+        s11 = f64x2.add(s11, widen(a11));
+        s20 = f64x2.add(s20, widen(a20));
+        s21 = f64x2.add(s21, widen(a21));
+        s30 = f64x2.add(s30, widen(a30));
+        s31 = f64x2.add(s31, widen(a31));
       }
-      addTile(G, mPad, i, j, a00);
-      addTile(G, mPad, i, j + 1, a01);
-      addTile(G, mPad, i + 1, j, a10);
-      addTile(G, mPad, i + 1, j + 1, a11);
-      addTile(G, mPad, i + 2, j, a20);
-      addTile(G, mPad, i + 2, j + 1, a21);
-      addTile(G, mPad, i + 3, j, a30);
-      addTile(G, mPad, i + 3, j + 1, a31);
+      addTile(G, mPad, i, j, s00);
+      addTile(G, mPad, i, j + 1, s01);
+      addTile(G, mPad, i + 1, j, s10);
+      addTile(G, mPad, i + 1, j + 1, s11);
+      addTile(G, mPad, i + 2, j, s20);
+      addTile(G, mPad, i + 2, j + 1, s21);
+      addTile(G, mPad, i + 3, j, s30);
+      addTile(G, mPad, i + 3, j + 1, s31);
     }
   }
 }
@@ -277,19 +295,27 @@ export function dotRef(packed: usize, mPad: i32, kb: i32, ref: usize, S: usize):
     const x1 = x0 + rowBytes;
     const x2 = x1 + rowBytes;
     const x3 = x2 + rowBytes;
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    for (let off: usize = 0; off < rowBytes; off += 16) {
-      const r = v128.load(ref + off);
-      a0 = madd(v128.load(x0 + off), r, a0);
-      a1 = madd(v128.load(x1 + off), r, a1);
-      a2 = madd(v128.load(x2 + off), r, a2);
-      a3 = madd(v128.load(x3 + off), r, a3);
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
+    for (let start: usize = 0; start < rowBytes; start += RUN << 2) {
+      const end = min(start + (RUN << 2), rowBytes);
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let off = start; off < end; off += 16) {
+        const r = v128.load(ref + off);
+        a0 = madd(v128.load(x0 + off), r, a0);
+        a1 = madd(v128.load(x1 + off), r, a1);
+        a2 = madd(v128.load(x2 + off), r, a2);
+        a3 = madd(v128.load(x3 + off), r, a3);
+      }
+      s0 = f64x2.add(s0, widen(a0));
+      s1 = f64x2.add(s1, widen(a1));
+      s2 = f64x2.add(s2, widen(a2));
+      s3 = f64x2.add(s3, widen(a3));
     }
     const s = S + (<usize>i << 3);
-    store<f64>(s, load<f64>(s) + sumF32Lanes(a0));
-    store<f64>(s, load<f64>(s, 8) + sumF32Lanes(a1), 8);
-    store<f64>(s, load<f64>(s, 16) + sumF32Lanes(a2), 16);
-    store<f64>(s, load<f64>(s, 24) + sumF32Lanes(a3), 24);
+    store<f64>(s, load<f64>(s) + sumF64Lanes(s0));
+    store<f64>(s, load<f64>(s, 8) + sumF64Lanes(s1), 8);
+    store<f64>(s, load<f64>(s, 16) + sumF64Lanes(s2), 16);
+    store<f64>(s, load<f64>(s, 24) + sumF64Lanes(s3), 24);
   }
   let lo = f64x2.splat(0);
   let hi = f64x2.splat(0);
@@ -363,7 +389,7 @@ export function pairStats(a: usize, b: usize, n: i32, out: usize): void {
     const e0 = f64x2.abs(d0), e1 = f64x2.abs(d1);
     sq = f64x2.add(sq, f64x2.add(f64x2.mul(d0, d0), f64x2.mul(d1, d1)));
     l1 = f64x2.add(l1, f64x2.add(e0, e1));
-    mx = f64x2.max(mx, f64x2.max(e0, e1));
+    mx = f64x2.pmax(mx, f64x2.pmax(e0, e1)); // drops NaN (one instruction); restored from sSq below
     ab = f64x2.add(ab, f64x2.add(f64x2.mul(a0, b0), f64x2.mul(a1, b1)));
     aa = f64x2.add(aa, f64x2.add(f64x2.mul(a0, a0), f64x2.mul(a1, a1)));
     bb = f64x2.add(bb, f64x2.add(f64x2.mul(b0, b0), f64x2.mul(b1, b1)));
@@ -389,6 +415,7 @@ export function pairStats(a: usize, b: usize, n: i32, out: usize): void {
     sAa += x * x;
     sBb += y * y;
   }
+  if (isNaN(sSq)) sMax = NaN; // some difference was NaN: the max is NaN too, as Math.max would have it
   store<f64>(out, sSq);
   store<f64>(out, sL1, 8);
   store<f64>(out, count, 16);
