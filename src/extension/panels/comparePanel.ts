@@ -104,14 +104,14 @@ export class ComparePanel extends Disposable {
     this.ipc.notify('focus/didChange', params);
   }
 
-  /** The result, with the metric setting as the one to show first, then the files that could not be read. */
+  /** The result, with the metric setting as the one to show first. */
   private postResult(r: LoadedResult): void {
     this.shown = r;
     const metric = this.session.settings().metric;
     const result = { ...r.result, options: { ...r.result.options, metric } };
     this.panel.title = `modeldiff: ${r.result.models.length} models`;
+    // files that could not be read travel in result.errors (the panel lists them); error/didOccur is for whole-run failures
     this.ipc.notify('result/didChange', { result, outDir: r.outDir });
-    for (const e of r.result.errors) this.ipc.notify('error/didOccur', { message: `${e.code}: ${e.message}`, file: e.file });
   }
 
   private async layers(p: WebviewToHost['layers/get']): Promise<LayerRowMessage[]> {

@@ -1,0 +1,214 @@
+// Scenario "compare": Explorer -> Compare Models on a folder of synthetic models, the comparison panel's content,
+// the Models tree, markup in model files rendered inert, a reload re-opening the last result, and Cancel.
+import {
+  Checks, MANIFEST, explorerContext, extensionLog, launch, log, notificationTexts, openWorkbench, pollFrame, shot, treeRow, treeRows, webviewFrame,
+} from './lib.mjs';
+
+const c = new Checks('compare');
+const { page, watch, close } = await launch();
+const Z = MANIFEST.zoo;
+const H = MANIFEST.hostile;
+const idx = (file) => Z.models.indexOf(file); // the engine orders models by file name, as the manifest lists them
+
+/** Deep text of the document, shadow roots included (vscode-elements render into shadow DOM). */
+const deepTextFn = () => {
+  const out = [];
+  const walk = (n) => {
+    if (n.nodeType === 3) out.push(n.nodeValue);
+    if (n.shadowRoot) walk(n.shadowRoot);
+    for (const ch of n.childNodes ?? []) walk(ch);
+  };
+  walk(document.body);
+  return out.join(' ');
+};
+
+/** Elements a successful injection would have created, in the light DOM and in shadow roots. */
+const injectedFn = () => {
+  const found = [];
+  const scan = (root) => {
+    for (const el of root.querySelectorAll('img[src="x"], svg[onload], [onerror], [onload], #injected, script:not([nonce])')) found.push(el.outerHTML.slice(0, 120));
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) scan(el.shadowRoot);
+  };
+  scan(document);
+  return { found, pwned: window.__pwned ?? null };
+};
+
+async function openModelsView() {
+  const pane = page.locator('.pane:has(.pane-header:has-text("Models"))');
+  if (!(await pane.isVisible().catch(() => false))) {
+    await page.locator('.activitybar .action-item a[aria-label^="modeldiff"], .activitybar .action-item [aria-label^="modeldiff"]').first().click();
+  }
+  await pane.waitFor({ timeout: 15_000 });
+}
+
+async function expand(label) {
+  const row = treeRow(page, label);
+  await row.waitFor({ timeout: 15_000 });
+  if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
+  await page.waitForTimeout(300);
+}
+
+try {
+  await openWorkbench(page);
+
+  // 1) Explorer -> Compare Models on zoo/
+  await explorerContext(page, 'zoo', 'Compare Models', { screenshot: '01-explorer-context-menu' });
+  const { frame } = await webviewFrame(page, 'compare', null, 60_000);
+  c.check('the comparison panel opened (webview with data-view=compare)', !!frame);
+  await c.step('panel content', async () => {
+  if (!frame) throw new Error('no compare webview');
+  const done = await pollFrame(frame, () => !!document.querySelector('#heatmap-card canvas') && document.querySelectorAll('#matrix-table td[data-a]').length > 0, null, 90_000);
+  c.check('heatmap canvas present after the comparison', done === true, JSON.stringify(done));
+  await page.waitForTimeout(800);
+  await shot(page, '02-compare-panel');
+
+  const cells = await frame.evaluate(() => [...document.querySelectorAll('#matrix-table td[data-a]')].map((td) => ({ a: +td.dataset.a, b: +td.dataset.b, kind: td.dataset.kind, status: td.dataset.status, title: td.title, text: td.textContent })));
+  const n = Z.models.length;
+  c.check(`matrix is ${n}x${n} (the broken file left out)`, cells.length === n * n, `${cells.length} cells`);
+  const [ia, ib] = Z.identicalPair.map(idx);
+  const ident = cells.find((x) => x.a === ia && x.b === ib);
+  c.check(`${Z.identicalPair.join(' / ')} shown as identical`, ident && /identical/.test(`${ident.kind} ${ident.status}`), JSON.stringify(ident));
+  const changed = cells.find((x) => x.a === idx('base.safetensors') && x.b === idx('ft_unet.safetensors'));
+  c.check('a changed pair is not marked identical', changed && !/identical/.test(`${changed.kind} ${changed.status}`), JSON.stringify(changed));
+
+  const text = await frame.evaluate(deepTextFn);
+  c.check('the unreadable file is listed in the panel', text.includes(Z.broken), text.slice(0, 400));
+  });
+  const chanLog = extensionLog();
+  c.check('the unreadable file is logged in the "modeldiff" output channel', chanLog.includes(Z.broken), chanLog.slice(-800));
+
+  // 2) The Models tree
+  await openModelsView();
+  await page.waitForTimeout(500);
+  let rows = await treeRows(page);
+  const labels = rows.map((r) => r.label);
+  c.check('tree lists every model', Z.models.every((m) => labels.includes(m)), JSON.stringify(labels));
+  c.check('tree has a Differences section and the unreadable file', labels.includes('Differences') && labels.includes('Could not read'), JSON.stringify(labels));
+  await expand('base.safetensors');
+  rows = await treeRows(page);
+  const unet = rows.find((r) => r.label === 'unet');
+  c.check('components show params, dtype mix and "identical to" markers', unet && /params/.test(unet.description) && /F16×/.test(unet.description) && unet.description.includes('identical to base_copy.safetensors'), JSON.stringify(unet));
+  await expand('unet');
+  rows = await treeRows(page);
+  c.check('a component lists its tensors', rows.some((r) => r.label.startsWith('model.diffusion_model.') && /F16 \[/.test(r.description)), JSON.stringify(rows.slice(0, 12)));
+  await treeRow(page, 'base.safetensors').locator('.monaco-tl-twistie').click();
+
+  const identLabel = `${Z.identicalPair[0]} ↔ ${Z.identicalPair[1]}`;
+  const identRow = (await treeRows(page)).find((r) => r.label === identLabel);
+  c.check('Differences: the identical pair says "identical"', identRow?.description === 'identical', JSON.stringify(identRow));
+  const mismLabel = `${Z.mismatchPair[0]} ↔ ${Z.mismatchPair[1]}`;
+  await expand(mismLabel);
+  await expand('Shape mismatches');
+  rows = await treeRows(page);
+  c.check('Differences: the shape mismatch key is listed', rows.some((r) => r.label === Z.mismatchKey && /vs/.test(r.description)), JSON.stringify(rows.filter((r) => r.level >= 3)));
+  await shot(page, '03-models-tree');
+
+  // 3) Selecting a pair in the tree focuses the panel on it: the per-layer table lists the expected keys.
+  await treeRow(page, mismLabel).click();
+  await c.step('per-layer table', async () => {
+  if (!frame) throw new Error('no compare webview');
+  const table = await pollFrame(
+    frame,
+    (keys) => {
+      const t = document.querySelector('#layers-table');
+      if (!t) return false;
+      const txt = t.textContent ?? '';
+      return keys.every((k) => txt.includes(k)) ? true : false;
+    },
+    [Z.layerKeys[0].split('.').slice(0, 2).join('.')],
+    30_000,
+  );
+  c.check('tree selection -> panel shows the per-layer table of the pair', table === true, JSON.stringify(table));
+  const filtered = await pollFrame(
+    frame,
+    async (keys) => {
+      const found = [];
+      for (const key of keys) {
+        const input = document.querySelector('#layers-card input[type="search"], #layers-card input, #layers-card vscode-textfield');
+        if (!input) return false;
+        const el = input.shadowRoot?.querySelector('input') ?? input;
+        input.value = key;
+        el.value = key;
+        for (const t of [input, el]) t.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
+        await new Promise((r) => setTimeout(r, 300));
+        if ((document.querySelector('#layers-table')?.textContent ?? '').includes(key)) found.push(key);
+      }
+      return found.length === keys.length ? found : false;
+    },
+    Z.layerKeys,
+    20_000,
+  );
+  c.check(`per-layer table lists ${Z.layerKeys.join(', ')}`, Array.isArray(filtered), JSON.stringify(filtered));
+    await frame.locator('#layers-card').scrollIntoViewIfNeeded().catch(() => {});
+  });
+  await page.waitForTimeout(500);
+  await shot(page, '04-pair-layers');
+
+  // 4) Markup and script in file names, metadata and tensor names stay text.
+  await explorerContext(page, 'hostile', 'Compare Models');
+  const hostile = await webviewFrame(page, 'compare', H.fileName, 60_000);
+  c.check('hostile file name shown as text in the panel', !!hostile.frame);
+  const hf = hostile.frame ?? frame;
+  if (hf) {
+  await hf.evaluate(() => document.querySelectorAll('#matrix-table td[data-a]')[1]?.click()).catch(() => {});
+  await page.waitForTimeout(1500);
+  const inj = await hf.evaluate(injectedFn);
+  c.check('no element injected by names or metadata in the panel', inj.found.length === 0 && inj.pwned === null, JSON.stringify(inj));
+  }
+  c.check('no alert() ran', watch.dialogs.length === 0, JSON.stringify(watch.dialogs));
+  await openModelsView();
+  const hrows = await treeRows(page);
+  c.check('tree shows the hostile file name as a plain label', hrows.some((r) => r.label === H.fileName), JSON.stringify(hrows.map((r) => r.label)));
+  await shot(page, '05-hostile-names-inert');
+
+  // 5) Reload: the panel is restored (serializer) with the last result; the tree shows it too.
+  await page.reload();
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  const restored = await webviewFrame(page, 'compare', H.fileName, 60_000);
+  c.check('after a reload the panel re-opens the last result', !!restored.frame);
+  await openModelsView().catch(() => {});
+  const afterReload = await treeRow(page, H.fileName).waitFor({ timeout: 30_000 }).then(() => true, () => false);
+  c.check('after a reload the tree shows the last result', afterReload);
+  await shot(page, '06-after-reload');
+
+  // 6) Cancel a long comparison from its progress notification.
+  const big = MANIFEST.big;
+  await explorerContext(page, 'big', 'Compare Models');
+  const toast = page.locator('.notification-toast', { hasText: 'modeldiff: comparing big' }).first();
+  await toast.waitFor({ timeout: 30_000 });
+  const pctSeen = await (async () => {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const t = await toast.innerText().catch(() => '');
+      if (/\d+% · .+ of .+/.test(t)) return t;
+      await page.waitForTimeout(200);
+    }
+    return null;
+  })();
+  c.check('progress notification shows percent, bytes and ETA', !!pctSeen && /ETA/.test(pctSeen), JSON.stringify(pctSeen));
+  await shot(page, '07-progress-notification');
+  const tCancel = Date.now();
+  await toast.hover();
+  await toast.locator('.monaco-button, .action-label', { hasText: 'Cancel' }).first().click();
+  const cancelled = await page
+    .locator('.notification-toast', { hasText: 'comparison cancelled' })
+    .first()
+    .waitFor({ timeout: 20_000 })
+    .then(() => true, () => false);
+  const cancelSecs = (Date.now() - tCancel) / 1000;
+  c.check(`Cancel stops the comparison (${cancelSecs.toFixed(1)} s after the click)`, cancelled && cancelSecs < 15, (await notificationTexts(page)).join(' | '));
+  await page.waitForTimeout(1000);
+  const logAfter = extensionLog();
+  c.check('the output channel records the cancellation', /comparison cancelled after/.test(logAfter), logAfter.slice(-600));
+  c.check(`the ${big.models}-model run did not finish (no result for it)`, !new RegExp(`compared ${big.models} models`).test(logAfter));
+  await shot(page, '08-cancelled');
+
+  c.check('zero CSP violations reported by any frame', watch.csp.length === 0, JSON.stringify(watch.csp, null, 1));
+} catch (e) {
+  c.check('scenario ran to the end', false, e?.stack ?? e);
+  await shot(page, 'compare-error');
+} finally {
+  log(`page errors: ${watch.pageErrors.length}`);
+  await close();
+}
+c.finish();
