@@ -232,8 +232,10 @@ export interface ModelLineage {
   confirmed: number[];
   /** declared parents found in the folder but not among the nearest */
   unconfirmed: number[];
-  /** the merge estimated from measured distances with the declared parents found in the folder (>= 2) */
+  /** the merge estimated from the measured UNet distances (result.json) with the declared parents found in the
+   *  folder, when there are two or more; weights in the order of `estimateParents` */
   estimate: MixtureFit | null;
+  estimateParents: number[];
 }
 
 export interface LineageReport {
@@ -335,7 +337,8 @@ export interface MstEdge {
 export interface SpanningTree {
   component: Component;
   edges: MstEdge[];
-  /** suggested direction: each tree rooted at its medoid (least mean distance to its tree), edges parent -> child */
+  /** suggested direction: each tree rooted at its median (least total path length along the tree to the others),
+   *  edges parent -> child. A heuristic: distances cannot tell a parent from a child. */
   directed: { parent: number; child: number; l2: number }[];
   roots: number[];
   absent: number[];
