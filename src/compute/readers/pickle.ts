@@ -137,8 +137,7 @@ class Machine {
     if (this.opStart === this.start) this.unsupported(`the pickle does not start with a protocol marker (first opcode ${opcodeName(op)}); only protocols 2 to 5 are read`);
     switch (op) {
       case OP.FRAME: {
-        const n = this.u64('FRAME length');
-        if (n > this.sourceEnd - this.pos) this.invalid(`a FRAME declares ${n} bytes but only ${this.sourceEnd - this.pos} remain`);
+        this.u64();
         return;
       }
       case OP.MARK:
@@ -199,7 +198,7 @@ class Machine {
         this.push({ kind: 'str', value: this.text(this.u32()) });
         return;
       case OP.BINUNICODE8:
-        this.push({ kind: 'str', value: this.text(this.u64('BINUNICODE8 length')) });
+        this.push({ kind: 'str', value: this.text(this.u64()) });
         return;
       case OP.SHORT_BINSTRING:
         // Python 2 str; torch.load decodes these as UTF-8.
@@ -221,7 +220,7 @@ class Machine {
         return;
       case OP.BINBYTES8:
       case OP.BYTEARRAY8:
-        this.push({ kind: 'bytes', value: this.blob(this.u64('length')) });
+        this.push({ kind: 'bytes', value: this.blob(this.u64()) });
         return;
       case OP.EMPTY_TUPLE:
         this.push({ kind: 'tuple', items: [] });
@@ -488,11 +487,14 @@ class Machine {
     return v;
   }
 
-  private u64(what: string): number {
+  /** A 64-bit length, which must fit in what is left of the input. */
+  private u64(): number {
     this.need(8, opcodeName(this.op));
     const v = this.view.getBigUint64(this.pos, true);
     this.pos += 8;
-    if (v > BigInt(this.sourceEnd - this.pos)) this.invalid(`${opcodeName(this.op)} declares ${what} ${v}, more than the ${this.sourceEnd - this.pos} bytes left`);
+    if (v > BigInt(this.sourceEnd - this.pos)) {
+      this.invalid(`${opcodeName(this.op)} declares ${v} bytes but only ${this.sourceEnd - this.pos} remain: the file is truncated or damaged`);
+    }
     return Number(v);
   }
 

@@ -46,7 +46,7 @@ export async function openTorchZip(handle: FileHandle, fileSize: number, path: s
   if (!versionEntry) throw new ModeldiffError('PT_INVALID', 'the checkpoint has no version record: it is damaged or was not written by torch.save', { file: path });
   const versionText = new TextDecoder().decode(await readStoredRecord(handle, versionEntry, path, 64)).trim();
   if (!/^[0-9]{1,6}$/.test(versionText) || Number(versionText) < 1) {
-    throw new ModeldiffError('PT_INVALID', `the checkpoint's version record says "${versionText.slice(0, 20)}", not a format number`, { file: path });
+    throw new ModeldiffError('PT_INVALID', `the checkpoint's version record says ${JSON.stringify(versionText.slice(0, 20))}, not a format number`, { file: path });
   }
 
   let byteOrder: 'little' | 'big' = 'little';
@@ -54,7 +54,7 @@ export async function openTorchZip(handle: FileHandle, fileSize: number, path: s
   if (order) {
     const text = new TextDecoder().decode(await readStoredRecord(handle, order, path, 64));
     if (text !== 'little' && text !== 'big') {
-      throw new ModeldiffError('PT_INVALID', `the checkpoint's byteorder record says "${text.slice(0, 20)}", not "little" or "big"`, { file: path });
+      throw new ModeldiffError('PT_INVALID', `the checkpoint's byteorder record says ${JSON.stringify(text.slice(0, 20))}, not "little" or "big"`, { file: path });
     }
     byteOrder = text;
   }

@@ -178,6 +178,7 @@ function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number,
 
     // ZIP64 extended information: present only for the fields that overflowed, in this fixed order.
     const extraStart = p + CENTRAL_SIZE + nameLength;
+    let zip64 = false;
     const extraEnd = extraStart + extraLength;
     for (let e = extraStart; e < extraEnd; ) {
       if (e + 4 > extraEnd) fail(`the extra field of "${name}" is cut short`);
@@ -185,6 +186,7 @@ function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number,
       const size = v.getUint16(e + 2, true);
       if (e + 4 + size > extraEnd) fail(`the extra field of "${name}" runs past its end`);
       if (id === 0x0001) {
+        zip64 = true;
         let q = e + 4;
         const take = (what: string): number => {
           if (q + 8 > e + 4 + size) fail(`the ZIP64 field of "${name}" lacks its ${what}`);
@@ -202,6 +204,9 @@ function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number,
         }
       }
       e += 4 + size;
+    }
+    if (!zip64 && (uncompressedSize === U32_MAX || compressedSize === U32_MAX || localHeaderOffset === U32_MAX)) {
+      fail(`the entry "${name}" has a size or offset of 0xFFFFFFFF but no ZIP64 field with the real value`, { entry: name });
     }
     if (diskStart !== 0) throw new ModeldiffError('ZIP_UNSUPPORTED', 'is a multi-part (split) zip archive, which is not supported');
     if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) throw new ModeldiffError('ZIP_UNSUPPORTED', `the zip entry "${name}" is encrypted, which a checkpoint never is`);
