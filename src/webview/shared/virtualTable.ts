@@ -31,6 +31,8 @@ export interface VirtualTableOptions<T> {
   onSortChange?: (s: SortSpec | null) => void;
   onRowClick?: (row: T) => void;
   id?: string;
+  /** height of the scrolling area in px (default 420) */
+  height?: number;
 }
 
 export class VirtualTable<T> {
@@ -68,6 +70,7 @@ export class VirtualTable<T> {
     );
     this.root.style.setProperty('--vt-cols', opts.columns.map((c) => c.width ?? 'minmax(6rem, 1fr)').join(' '));
     this.root.style.setProperty('--vt-row-h', `${this.rowHeight}px`);
+    if (opts.height) this.root.style.setProperty('--vt-height', `${opts.height}px`);
     this.buildHead();
     this.scroller.addEventListener('scroll', () => this.schedule(), { passive: true });
     new ResizeObserver(() => this.schedule()).observe(this.scroller);
@@ -118,18 +121,19 @@ export class VirtualTable<T> {
 
   setRows(rows: readonly T[]): void {
     this.base = rows;
-    this.recompute();
+    this.recompute(true);
   }
 
+  /** A new filter or sort order starts at the top of the table. */
   setFilter(pred: ((row: T) => boolean) | null): void {
     this.filter = pred;
-    this.recompute();
+    this.recompute(true);
   }
 
   setSort(s: SortSpec | null): void {
     this.sort = s;
     this.updateHead();
-    this.recompute();
+    this.recompute(true);
   }
 
   getSort(): SortSpec | null {
@@ -141,7 +145,7 @@ export class VirtualTable<T> {
     return this.view;
   }
 
-  private recompute(): void {
+  private recompute(toTop = false): void {
     let v = this.filter ? this.base.filter(this.filter) : [...this.base];
     if (this.sort) {
       const col = this.opts.columns.find((c) => c.id === this.sort!.column);
@@ -153,6 +157,7 @@ export class VirtualTable<T> {
     this.empty.hidden = v.length > 0;
     this.status.textContent =
       this.base.length === v.length ? `${v.length.toLocaleString('en-US')} rows` : `${v.length.toLocaleString('en-US')} of ${this.base.length.toLocaleString('en-US')} rows`;
+    if (toTop) this.scroller.scrollTop = 0;
     this.render();
   }
 

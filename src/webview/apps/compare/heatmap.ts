@@ -211,6 +211,16 @@ export class HeatmapCard {
     this.card.setOption(heatmapOption(result, m, theme, focusModel));
     const chart = this.card.chart!;
     chart.off('click');
+    chart.off('finished');
+    // cell geometry for automation and assistive tooling: centre of cell (row 0, col 0) and the step between cells
+    chart.on('finished', () => {
+      const p0 = chart.convertToPixel({ gridIndex: 0 }, [0, 0]) as number[] | undefined;
+      const p1 = chart.convertToPixel({ gridIndex: 0 }, [1, 1]) as number[] | undefined;
+      if (p0 && p1) {
+        this.card.chartEl.dataset.cellOrigin = `${p0[0]},${p0[1]}`;
+        this.card.chartEl.dataset.cellStep = `${p1[0]! - p0[0]!},${p1[1]! - p0[1]!}`;
+      }
+    });
     chart.on('click', (params: unknown) => {
       const v = (params as { value?: unknown }).value as number[] | undefined;
       if (v && v[0] !== v[1]) this.onPick(v[1]!, v[0]!);

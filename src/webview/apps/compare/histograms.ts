@@ -26,11 +26,13 @@ export function histogramOption(rows: readonly LayerRowMessage[], order: readonl
     const top = i * HIST_HEIGHT;
     const l2 = pair?.components[component]?.l2;
     const excluded = hist.excluded ? `, ${hist.excluded} n/a` : '';
+    const same = hist.n > 0 && hist.min === hist.max ? ` · every layer at ${shortNumber(hist.min)}` : '';
     titles.push({
       text: `${component}: L2=${l2 === null || l2 === undefined ? 'n/a' : l2.toFixed(4)}`,
-      subtext: `${formatInt(hist.n)} layers${excluded}`,
+      subtext: `${formatInt(hist.n)} layers${excluded}${same} · log scale`,
       top,
       left: 8,
+      itemGap: 2,
       textStyle: { color: theme.fg, fontSize: 12, fontFamily: font },
       subtextStyle: { color: theme.muted, fontSize: 11, fontFamily: font },
     });
@@ -42,8 +44,9 @@ export function histogramOption(rows: readonly LayerRowMessage[], order: readonl
       name: 'L2',
       nameGap: 8,
       nameTextStyle: { color: theme.muted },
-      min: hist.min === null ? 0 : hist.max === hist.min ? hist.min - 0.5 * (Math.abs(hist.min) || 1) : hist.min,
-      max: hist.max === null ? 1 : hist.max === hist.min ? hist.max + 0.5 * (Math.abs(hist.max) || 1) : hist.max,
+      // one distinct value (e.g. an identical component, every layer at 0): a narrow bar on a short axis from 0
+      min: hist.min === null ? 0 : hist.max === hist.min ? Math.min(0, hist.min * 2) : hist.min,
+      max: hist.max === null ? 1 : hist.max === hist.min ? Math.max(1, hist.max * 2) : hist.max,
       axisLabel: { color: theme.fg, formatter: (v: number) => shortNumber(v, 3), hideOverlap: true },
       axisLine: { lineStyle: { color: theme.grid } },
       splitLine: { show: false },
@@ -53,8 +56,6 @@ export function histogramOption(rows: readonly LayerRowMessage[], order: readonl
       logBase: 10,
       gridIndex: i,
       min: 0.8,
-      name: 'layers',
-      nameTextStyle: { color: theme.muted },
       axisLabel: { color: theme.fg, formatter: (v: number) => (v >= 1 ? formatInt(Math.round(v)) : '') },
       splitLine: { lineStyle: { color: theme.grid } },
     });
@@ -64,7 +65,7 @@ export function histogramOption(rows: readonly LayerRowMessage[], order: readonl
       name: component,
       xAxisIndex: i,
       yAxisIndex: i,
-      barWidth: '90%',
+      barWidth: hist.counts.length === 1 ? 14 : '90%',
       barMinHeight: 1,
       data: centers.map((c, k) => [c, counts[k]]),
       itemStyle: { color: theme.blue },

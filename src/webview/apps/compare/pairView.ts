@@ -80,6 +80,7 @@ export class PairView {
       id: 'diff-table',
       label: 'Key differences',
       rowHeight: 22,
+      height: 160,
       emptyText: 'No key differences: both models have the same keys, shapes and dtypes.',
       columns: [
         { id: 'kind', title: 'Difference', value: (r) => r.kind, width: '8rem' },
@@ -128,15 +129,16 @@ export class PairView {
     this.root = h(
       'div',
       { class: 'md-pair', id: 'pair-view' },
+      this.titleEl,
       h(
         'div',
         { class: 'md-toolbar' },
-        this.titleEl,
         this.selA.field,
         button('⇄', () => this.pick(this.b, this.a), { title: 'Swap A and B' }),
         this.selB.field,
       ),
-      h('div', { class: 'md-grid2' }, this.summaryCard.root, this.diffCard.root),
+      this.summaryCard.root,
+      this.diffCard.root,
       this.histCard.root,
       this.layersCard.root,
     );

@@ -1,0 +1,333 @@
+/**
+ * Standalone webview harness: the real bundle (dist/webview/webview.js) in headless Debian chromium, served from a
+ * fake origin through page.route (no server, no DNS) under the same strict CSP the extension host sets, with
+ * acquireVsCodeApi stubbed. The stub forwards every message to a Node handler (page.exposeFunction), which answers
+ * through window.postMessage like VS Code does.
+ *
+ * No DOM types here on purpose (the repository's root tsconfig has no DOM lib): page-side code is passed as strings
+ * or as functions over `globalThis as any`.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+export const BUNDLE = join(ROOT, 'dist', 'webview', 'webview.js');
+export const ARTIFACTS = join(ROOT, 'test-artifacts', 'webview');
+export const ORIGIN = 'http://webview.test';
+export const NONCE = 'dGVzdC1ub25jZS0xMjM0NQ==';
+
+/** The CSP the host sets (src/extension/panels/html.ts buildCsp, allowInlineStyles=false), with 'self' as cspSource. */
+export const CSP = [
+  "default-src 'none'",
+  `script-src 'nonce-${NONCE}'`,
+  `style-src 'self' 'nonce-${NONCE}'`,
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'none'",
+  "frame-src 'none'",
+  "worker-src 'none'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+export type ThemeName = 'dark' | 'light' | 'hc';
+
+/** A subset of the variables VS Code puts on <html> for each theme kind. */
+export const THEMES: Record<ThemeName, { bodyClass: string; vars: Record<string, string> }> = {
+  dark: {
+    bodyClass: 'vscode-dark',
+    vars: {
+      '--vscode-settings-textInputBackground': '#313131',
+      '--vscode-settings-textInputForeground': '#cccccc',
+      '--vscode-settings-textInputBorder': '#3c3c3c',
+      '--vscode-button-hoverBackground': '#026ec1',
+      '--vscode-button-secondaryHoverBackground': '#3c3c3c',
+      '--vscode-input-placeholderForeground': '#989898',
+      '--vscode-list-activeSelectionBackground': '#04395e',
+      '--vscode-list-activeSelectionForeground': '#ffffff',
+      '--vscode-foreground': '#cccccc',
+      '--vscode-editor-background': '#1f1f1f',
+      '--vscode-sideBar-background': '#181818',
+      '--vscode-descriptionForeground': '#9d9d9d',
+      '--vscode-panel-border': '#2b2b2b',
+      '--vscode-focusBorder': '#0078d4',
+      '--vscode-charts-blue': '#3794ff',
+      '--vscode-charts-green': '#89d185',
+      '--vscode-charts-red': '#f14c4c',
+      '--vscode-charts-yellow': '#cca700',
+      '--vscode-charts-orange': '#d18616',
+      '--vscode-charts-purple': '#b180d7',
+      '--vscode-errorForeground': '#f85149',
+      '--vscode-button-background': '#0078d4',
+      '--vscode-button-foreground': '#ffffff',
+      '--vscode-button-secondaryBackground': '#313131',
+      '--vscode-button-secondaryForeground': '#cccccc',
+      '--vscode-settings-dropdownBackground': '#313131',
+      '--vscode-settings-dropdownForeground': '#cccccc',
+      '--vscode-settings-dropdownBorder': '#3c3c3c',
+      '--vscode-input-background': '#313131',
+      '--vscode-input-foreground': '#cccccc',
+      '--vscode-list-hoverBackground': '#2a2d2e',
+      '--vscode-editorHoverWidget-background': '#202020',
+      '--vscode-editorHoverWidget-border': '#454545',
+      '--vscode-font-family': '-apple-system, BlinkMacSystemFont, "Segoe WPC", "Segoe UI", "Ubuntu", "Droid Sans", sans-serif',
+      '--vscode-font-size': '13px',
+      '--vscode-editor-font-family': '"Droid Sans Mono", "monospace", monospace',
+    },
+  },
+  light: {
+    bodyClass: 'vscode-light',
+    vars: {
+      '--vscode-settings-textInputBackground': '#ffffff',
+      '--vscode-settings-textInputForeground': '#3b3b3b',
+      '--vscode-settings-textInputBorder': '#cecece',
+      '--vscode-button-hoverBackground': '#0258a8',
+      '--vscode-button-secondaryHoverBackground': '#cccccc',
+      '--vscode-input-placeholderForeground': '#767676',
+      '--vscode-list-activeSelectionBackground': '#e8e8e8',
+      '--vscode-list-activeSelectionForeground': '#000000',
+      '--vscode-foreground': '#3b3b3b',
+      '--vscode-editor-background': '#ffffff',
+      '--vscode-sideBar-background': '#f8f8f8',
+      '--vscode-descriptionForeground': '#717171',
+      '--vscode-panel-border': '#e5e5e5',
+      '--vscode-focusBorder': '#005fb8',
+      '--vscode-charts-blue': '#1a85ff',
+      '--vscode-charts-green': '#388a34',
+      '--vscode-charts-red': '#e51400',
+      '--vscode-charts-yellow': '#bf8803',
+      '--vscode-charts-orange': '#d18616',
+      '--vscode-charts-purple': '#652d90',
+      '--vscode-errorForeground': '#f85149',
+      '--vscode-button-background': '#005fb8',
+      '--vscode-button-foreground': '#ffffff',
+      '--vscode-button-secondaryBackground': '#e5e5e5',
+      '--vscode-button-secondaryForeground': '#3b3b3b',
+      '--vscode-settings-dropdownBackground': '#ffffff',
+      '--vscode-settings-dropdownForeground': '#3b3b3b',
+      '--vscode-settings-dropdownBorder': '#cecece',
+      '--vscode-input-background': '#ffffff',
+      '--vscode-input-foreground': '#3b3b3b',
+      '--vscode-list-hoverBackground': '#f2f2f2',
+      '--vscode-editorHoverWidget-background': '#f8f8f8',
+      '--vscode-editorHoverWidget-border': '#c8c8c8',
+      '--vscode-font-family': '-apple-system, BlinkMacSystemFont, "Segoe WPC", "Segoe UI", "Ubuntu", "Droid Sans", sans-serif',
+      '--vscode-font-size': '13px',
+      '--vscode-editor-font-family': '"Droid Sans Mono", "monospace", monospace',
+    },
+  },
+  hc: {
+    bodyClass: 'vscode-high-contrast',
+    vars: {
+      '--vscode-settings-textInputBackground': '#000000',
+      '--vscode-settings-textInputForeground': '#ffffff',
+      '--vscode-settings-textInputBorder': '#6fc3df',
+      '--vscode-button-secondaryBackground': '#000000',
+      '--vscode-button-secondaryForeground': '#ffffff',
+      '--vscode-button-secondaryHoverBackground': '#000000',
+      '--vscode-input-placeholderForeground': 'rgba(255, 255, 255, 0.7)',
+      '--vscode-list-activeSelectionBackground': '#000000',
+      '--vscode-list-activeSelectionForeground': '#ffffff',
+      '--vscode-list-hoverBackground': 'rgba(255, 255, 255, 0.1)',
+      '--vscode-foreground': '#ffffff',
+      '--vscode-editor-background': '#000000',
+      '--vscode-sideBar-background': '#000000',
+      '--vscode-descriptionForeground': 'rgba(255, 255, 255, 0.7)',
+      '--vscode-contrastBorder': '#6fc3df',
+      '--vscode-contrastActiveBorder': '#f38518',
+      '--vscode-panel-border': '#6fc3df',
+      '--vscode-focusBorder': '#f38518',
+      '--vscode-charts-blue': '#3794ff',
+      '--vscode-charts-green': '#89d185',
+      '--vscode-charts-red': '#f48771',
+      '--vscode-charts-yellow': '#ffd700',
+      '--vscode-charts-orange': '#d18616',
+      '--vscode-charts-purple': '#b180d7',
+      '--vscode-errorForeground': '#f48771',
+      '--vscode-button-background': '#000000',
+      '--vscode-button-foreground': '#ffffff',
+      '--vscode-button-border': '#6fc3df',
+      '--vscode-settings-dropdownBackground': '#000000',
+      '--vscode-settings-dropdownForeground': '#ffffff',
+      '--vscode-settings-dropdownBorder': '#6fc3df',
+      '--vscode-input-background': '#000000',
+      '--vscode-input-foreground': '#ffffff',
+      '--vscode-editorHoverWidget-background': '#0c141f',
+      '--vscode-editorHoverWidget-border': '#6fc3df',
+      '--vscode-font-family': '-apple-system, BlinkMacSystemFont, "Segoe WPC", "Segoe UI", "Ubuntu", "Droid Sans", sans-serif',
+      '--vscode-font-size': '13px',
+      '--vscode-editor-font-family': '"Droid Sans Mono", "monospace", monospace',
+    },
+  },
+};
+
+export function chromiumMissingReason(): string | false {
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is not installed (apt-get install -y chromium); the headless webview tests need it`;
+  if (!existsSync(BUNDLE)) return `${BUNDLE} is missing: run npm run build first`;
+  return false;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** The stub that plays VS Code in the page: theme variables via CSSOM, acquireVsCodeApi (once), CSP listener. */
+function stubScript(theme: ThemeName, initialState: unknown): string {
+  const t = THEMES[theme];
+  return `(() => {
+  const vars = ${JSON.stringify(t.vars)};
+  for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
+  document.body.classList.add(${JSON.stringify(t.bodyClass)});
+  window.__csp = [];
+  document.addEventListener('securitypolicyviolation', (e) => {
+    window.__csp.push({ directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample });
+  });
+  let state = ${JSON.stringify(initialState ?? null)};
+  let calls = 0;
+  window.acquireVsCodeApi = () => {
+    if (calls++) throw new Error('An instance of the VS Code API has already been acquired');
+    return Object.freeze({
+      postMessage: (m) => window.__host(JSON.parse(JSON.stringify(m))),
+      getState: () => state,
+      setState: (s) => { state = s; window.__hostState(JSON.parse(JSON.stringify(s))); return s; },
+    });
+  };
+})();`;
+}
+
+function shell(view: 'compare' | 'inspect'): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${CSP}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <title>modeldiff harness</title>
+</head>
+<body data-view="${view}">
+  <div id="app"></div>
+  <script nonce="${NONCE}" src="${ORIGIN}/stub.js"></script>
+  <script nonce="${NONCE}" src="${ORIGIN}/dist/webview/webview.js"></script>
+</body>
+</html>`;
+}
+
+export interface PostedMessage {
+  method: string;
+  params?: any;
+  id?: number;
+}
+
+export type Responder = (msg: PostedMessage, h: Harness) => void | Promise<void>;
+
+export interface Harness {
+  page: Page;
+  posted: PostedMessage[];
+  states: unknown[];
+  consoleErrors: string[];
+  pageErrors: string[];
+  /** host -> webview */
+  send(method: string, params: unknown): Promise<void>;
+  respond(id: number, value: unknown, ok?: boolean): Promise<void>;
+  waitForPosted(pred: (m: PostedMessage) => boolean, timeoutMs?: number): Promise<PostedMessage>;
+  cspViolations(): Promise<unknown[]>;
+  setTheme(theme: ThemeName): Promise<void>;
+}
+
+export async function openWebview(
+  browser: Browser,
+  opts: { view: 'compare' | 'inspect'; theme?: ThemeName; initialState?: unknown; respond: Responder; viewport?: { width: number; height: number } },
+): Promise<Harness> {
+  const page = await browser.newPage({ viewport: opts.viewport ?? { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  const bundle = readFileSync(BUNDLE);
+  const posted: PostedMessage[] = [];
+  const states: unknown[] = [];
+  const consoleErrors: string[] = [];
+  const pageErrors: string[] = [];
+  page.on('console', (m) => {
+    // the pixel checks of the tests themselves read canvases back; chromium hints about that, the app does not cause it
+    if (m.type() === 'warning' && /willReadFrequently/.test(m.text())) return;
+    if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  // nothing may leave the fake origin
+  await page.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.origin !== ORIGIN) return route.abort();
+    if (url.pathname === '/index.html') return route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: shell(opts.view) });
+    if (url.pathname === '/stub.js') return route.fulfill({ status: 200, contentType: 'text/javascript', body: stubScript(opts.theme ?? 'dark', opts.initialState) });
+    if (url.pathname === '/dist/webview/webview.js') return route.fulfill({ status: 200, contentType: 'text/javascript', body: bundle });
+    return route.fulfill({ status: 404, body: '' });
+  });
+  const waiters: { pred: (m: PostedMessage) => boolean; resolve: (m: PostedMessage) => void }[] = [];
+  const h: Harness = {
+    page,
+    posted,
+    states,
+    consoleErrors,
+    pageErrors,
+    send: async (method, params) => {
+      await page.evaluate(([m]) => (globalThis as any).postMessage(m, '*'), [{ method, params }] as const);
+    },
+    respond: async (id, value, ok = true) => {
+      const msg = ok ? { method: 'response', id, ok: true, value } : { method: 'response', id, ok: false, error: String(value) };
+      await page.evaluate(([m]) => (globalThis as any).postMessage(m, '*'), [msg] as const);
+    },
+    waitForPosted: (pred, timeoutMs = 10_000) => {
+      const found = posted.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('timed out waiting for a message from the webview')), timeoutMs);
+        waiters.push({
+          pred,
+          resolve: (m) => {
+            clearTimeout(t);
+            resolve(m);
+          },
+        });
+      });
+    },
+    cspViolations: () => page.evaluate(() => (globalThis as any).__csp as unknown[]),
+    setTheme: async (theme) => {
+      const t = THEMES[theme];
+      await page.evaluate(
+        ([vars, cls]) => {
+          const g = globalThis as any;
+          for (const [k, v] of Object.entries(vars)) g.document.documentElement.style.setProperty(k, v);
+          g.document.body.classList.remove('vscode-dark', 'vscode-light', 'vscode-high-contrast', 'vscode-high-contrast-light');
+          g.document.body.classList.add(cls);
+        },
+        [t.vars, t.bodyClass] as const,
+      );
+    },
+  };
+  await page.exposeFunction('__host', async (m: PostedMessage) => {
+    posted.push(m);
+    for (const w of [...waiters]) {
+      if (w.pred(m)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+    await opts.respond(m, h);
+  });
+  await page.exposeFunction('__hostState', (s: unknown) => {
+    states.push(s);
+  });
+  await page.goto(`${ORIGIN}/index.html`);
+  return h;
+}
+
+export function artifactPath(name: string): string {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return join(ARTIFACTS, name);
+}
