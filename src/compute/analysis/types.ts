@@ -226,8 +226,10 @@ export interface ModelLineage {
   declared: DeclaredLineage;
   /** the declared direct parents: recipe parents, else modelspec.merged_from, else the training base */
   parents: DeclaredParent[];
-  /** the nearest models by UNet L2, nearest first */
+  /** the nearest models by UNet L2, nearest first (models with an equal UNet are in `sameUnet` instead) */
   nearest: { model: number; file: string; l2: number }[];
+  /** models whose UNet is equal to this one's (L2 = 0): copies, not parents */
+  sameUnet: number[];
   /** declared parents found in the folder that are also among the `nearest` */
   confirmed: number[];
   /** declared parents found in the folder but not among the nearest */
