@@ -1,0 +1,142 @@
+// Mutation fuzzing (fixed seeds, bounded runs): valid torch zips, legacy files and checkpoint pickles are damaged by
+// byte flips, truncations and splices; whatever comes out, only a ModeldiffError may escape, never a hang or a crash.
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { after, describe, it } from 'node:test';
+import { OP } from '../../src/compute/readers/pickleOpcodes';
+import { concat } from '../fixtures/pickleWriter';
+import { checkpointPickle, legacyBytes, torchZipBytes, type TorchCheckpoint } from '../fixtures/torchWriter';
+import { f32, zipWithPickle } from './craft';
+import { Sandbox, type Outcome } from './sandbox';
+
+export const FUZZ_RUNS = 500;
+
+const sb = new Sandbox();
+after(() => sb.close());
+
+/** A checkpoint with the structures worth damaging: Lightning nesting, a shared storage, views, several dtypes. */
+function seedCheckpoint(): TorchCheckpoint {
+  const s0 = { key: '0', dtype: 'F32' as const, bytes: f32([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) };
+  const s1 = { key: '1', dtype: 'F16' as const, bytes: new Uint8Array([0, 0x3c, 0, 0x40, 0, 0x42, 0, 0x44]) };
+  const s2 = { key: '2', dtype: 'I64' as const, bytes: new Uint8Array(new BigInt64Array([0n, 1n, 2n]).buffer) };
+  return {
+    tensors: [
+      { name: 'model.diffusion_model.a', storage: s0, shape: [3, 4] },
+      { name: 'model.diffusion_model.a_t', storage: s0, shape: [4, 3], strides: [1, 4] },
+      { name: 'model.diffusion_model.row', storage: s0, offset: 4, shape: [4], parameter: true },
+      { name: 'cond_stage_model.b', storage: s1, shape: [2, 2] },
+      { name: 'cond_stage_model.position_ids', storage: s2, shape: [1, 3] },
+    ],
+    extraEntries: [['note', 'x']],
+    lightning: { epoch: 1, globalStep: 2, version: '1.9.0', more: [['optimizer_states', [{ dict: [['lr', { float: 0.5 }]] }]]] },
+  };
+}
+
+type Mutation =
+  | { kind: 'flip'; at: number; bit: number }
+  | { kind: 'set'; at: number; value: number }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'delete'; at: number; length: number }
+  | { kind: 'insert'; at: number; bytes: number[] }
+  | { kind: 'copy'; from: number; to: number; length: number };
+
+/** A position as a large integer, reduced modulo the length of the file being mutated. */
+const position = fc.integer({ min: 0, max: 0x7fffffff });
+const byte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(...Object.values(OP)), fc.constantFrom(0x00, 0xff, 0x7f, 0x80));
+
+const mutation = fc.oneof(
+  fc.record({ kind: fc.constant('flip' as const), at: position, bit: fc.integer({ min: 0, max: 7 }) }),
+  fc.record({ kind: fc.constant('set' as const), at: position, value: byte }),
+  fc.record({ kind: fc.constant('truncate' as const), at: position }),
+  fc.record({ kind: fc.constant('delete' as const), at: position, length: fc.integer({ min: 1, max: 64 }) }),
+  fc.record({ kind: fc.constant('insert' as const), at: position, bytes: fc.array(byte, { minLength: 1, maxLength: 16 }) }),
+  fc.record({ kind: fc.constant('copy' as const), from: position, to: position, length: fc.integer({ min: 1, max: 256 }) }),
+);
+const mutations = fc.array(mutation, { minLength: 1, maxLength: 4 });
+
+function apply(seed: Uint8Array, ms: Mutation[]): Uint8Array {
+  let b: Uint8Array = seed.slice();
+  for (const m of ms) {
+    const at = m.kind === 'copy' ? 0 : m.at % (b.length + 1);
+    switch (m.kind) {
+      case 'flip':
+        if (b.length) b[at] = b[at]! ^ (1 << m.bit);
+        break;
+      case 'set':
+        if (b.length) b[at] = m.value;
+        break;
+      case 'truncate':
+        b = b.slice(0, at);
+        break;
+      case 'delete':
+        b = concat([b.subarray(0, at), b.subarray(at + m.length)]);
+        break;
+      case 'insert':
+        b = concat([b.subarray(0, at), Uint8Array.from(m.bytes), b.subarray(at)]);
+        break;
+      case 'copy': {
+        const from = m.from % (b.length + 1);
+        const to = m.to % (b.length + 1);
+        const chunk = b.slice(from, from + m.length);
+        b = concat([b.subarray(0, to), chunk, b.subarray(to + chunk.length)]);
+        break;
+      }
+    }
+  }
+  return b;
+}
+
+function check(o: Outcome): void {
+  if (o.ok) return;
+  if ('timeout' in o) assert.fail('the reader did not finish in time');
+  if ('crashed' in o) assert.fail(`the reader crashed: ${o.crashed}`);
+  assert.ok(o.error.modeldiff, `a non-ModeldiffError escaped: ${o.error.name}: ${o.error.message}\n${o.error.stack}`);
+}
+
+/** Runs FUZZ_RUNS mutated files; returns how many opened and a summary of the refusals by code. */
+async function fuzz(name: string, seed: Uint8Array, wrap: (b: Uint8Array) => Uint8Array, fcSeed: number): Promise<{ opened: number; refused: number; summary: string }> {
+  const counts = { opened: 0, refused: 0 };
+  const codes = new Map<string, number>();
+  await fc.assert(
+    fc.asyncProperty(mutations, async (ms) => {
+      const o = await sb.open(sb.file(`${name}.bin`, wrap(apply(seed, ms))), { readTensors: true });
+      check(o);
+      if (!o.ok && 'error' in o) codes.set(o.error.code!, (codes.get(o.error.code!) ?? 0) + 1);
+      if (o.ok) counts.opened++;
+      else counts.refused++;
+    }),
+    { seed: fcSeed, numRuns: FUZZ_RUNS, endOnFailure: true },
+  );
+  const summary = `${counts.opened} opened, ${counts.refused} refused (${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')})`;
+  return { ...counts, summary };
+}
+
+describe(`mutation fuzzing (${FUZZ_RUNS} cases per format)`, () => {
+  it('torch zip archives', async (t) => {
+    const c = await fuzz('zip', torchZipBytes(seedCheckpoint()).bytes, (b) => b, 0x5eed01);
+    assert.equal(c.opened + c.refused, FUZZ_RUNS);
+    t.diagnostic(c.summary);
+  });
+
+  it('legacy raw pickle streams', async (t) => {
+    const c = await fuzz('legacy', legacyBytes(seedCheckpoint()), (b) => b, 0x5eed02);
+    assert.equal(c.opened + c.refused, FUZZ_RUNS);
+    t.diagnostic(c.summary);
+  });
+
+  it('checkpoint pickles (as data.pkl of an otherwise valid zip, so the unpickler sees every mutation)', async (t) => {
+    const ckpt = seedCheckpoint();
+    const storages = [...new Map(ckpt.tensors.map((t) => [t.storage.key, t.storage])).values()];
+    const c = await fuzz('pickle', checkpointPickle(ckpt), (b) => zipWithPickle(b, storages), 0x5eed03);
+    assert.equal(c.opened + c.refused, FUZZ_RUNS);
+    t.diagnostic(c.summary);
+  });
+
+  it('protocol 4 pickles (FRAME, STACK_GLOBAL, MEMOIZE)', async (t) => {
+    const ckpt = seedCheckpoint();
+    const storages = [...new Map(ckpt.tensors.map((t) => [t.storage.key, t.storage])).values()];
+    const c = await fuzz('pickle4', checkpointPickle(ckpt, { protocol: 4 }), (b) => zipWithPickle(b, storages), 0x5eed04);
+    assert.equal(c.opened + c.refused, FUZZ_RUNS);
+    t.diagnostic(c.summary);
+  });
+});
