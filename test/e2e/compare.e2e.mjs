@@ -1,7 +1,9 @@
 // Scenario "compare": Explorer -> Compare Models on a folder of synthetic models, the comparison panel's content,
 // the Models tree, markup in model files rendered inert, a reload re-opening the last result, and Cancel.
+import fs from 'node:fs';
+import path from 'node:path';
 import {
-  Checks, MANIFEST, explorerContext, extensionLog, launch, log, notificationTexts, openWorkbench, pollFrame, shot, treeRow, treeRows, webviewFrame,
+  Checks, MANIFEST, answerFileDialog, explorerContext, runFromPalette, extensionLog, launch, log, notificationTexts, openWorkbench, pollFrame, shot, treeRow, treeRows, webviewFrame,
 } from './lib.mjs';
 
 const c = new Checks('compare');
@@ -94,6 +96,22 @@ try {
   });
   const chanLog = extensionLog();
   c.check('the unreadable file is logged in the "modeldiff" output channel', chanLog.includes(Z.broken), chanLog.slice(-800));
+
+  // 1b) Export Report copies result.json, model_map_v2.json and a CSV to a chosen folder.
+  await c.step('export report', async () => {
+    await runFromPalette(page, 'modeldiff: Export Report...');
+    await answerFileDialog(page, MANIFEST.exportDir, 'Export Here');
+    const files = ['result.json', 'model_map_v2.json', 'modeldiff_pairs.csv'].map((f) => path.join(MANIFEST.exportDir, f));
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && !files.every((f) => fs.existsSync(f))) await page.waitForTimeout(250);
+    const csv = fs.existsSync(files[2]) ? fs.readFileSync(files[2], 'utf8') : '';
+    c.check(
+      'Export Report writes result.json, model_map_v2.json and the pairs CSV',
+      files.every((f) => fs.existsSync(f)) && csv.startsWith('model_a,model_b,component,status') && csv.includes(`${Z.identicalPair[0]},${Z.identicalPair[1]},unet,identical`),
+      files.map((f) => `${path.basename(f)}:${fs.existsSync(f)}`).join(' ') + ' ' + csv.slice(0, 200),
+    );
+    await page.keyboard.press('Escape');
+  });
 
   // 2) The Models tree
   await openModelsView();
@@ -207,6 +225,16 @@ try {
   c.check('the output channel records the cancellation', /comparison cancelled after/.test(logAfter), logAfter.slice(-600));
   c.check(`the ${big.models}-model run did not finish (no result for it)`, !new RegExp(`compared ${big.models} models`).test(logAfter));
   await shot(page, '08-cancelled');
+
+  // 7) Re-open Last Result after closing the panel.
+  await c.step('re-open last result', async () => {
+    await runFromPalette(page, 'View: Close All Editors');
+    await page.waitForTimeout(800);
+    await runFromPalette(page, 'modeldiff: Re-open Last Result');
+    const again = await webviewFrame(page, 'compare', H.fileName, 30_000);
+    const visible = await page.locator('.tabs-container .tab.active', { hasText: 'modeldiff' }).isVisible().catch(() => false);
+    c.check('"Re-open Last Result" shows the last result again', !!again.frame && visible);
+  });
 
   c.check('zero CSP violations reported by any frame', watch.csp.length === 0, JSON.stringify(watch.csp, null, 1));
 } catch (e) {

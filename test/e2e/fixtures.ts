@@ -51,6 +51,9 @@ for (const [file, bump] of [['evil.safetensors', 0], [HOSTILE.fileName, 1]] as c
   );
 }
 
+// export/: where the Export Report test writes
+mkdirSync(join(ws, 'export'), { recursive: true });
+
 // big/ ---------------------------------------------------------------------------------------------------------
 // Every model differs from every other in every tensor, so no identical-group shortcut applies.
 const big = join(ws, 'big');
@@ -91,5 +94,6 @@ process.stdout.write(
     },
     hostile: { dir: hostile, ...HOSTILE },
     big: { dir: big, models: bigModels, bytesEach: 8 + h.length + ELEMENTS * 4 },
+    exportDir: join(ws, 'export'),
   }) + '\n',
 );

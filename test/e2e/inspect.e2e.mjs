@@ -1,6 +1,7 @@
 // Scenario "inspect": the read-only custom editor on .safetensors files (architecture, components, tensors with a
 // filter, metadata), and a model whose metadata and tensor names hold markup and script, shown as inert text.
-import { Checks, MANIFEST, launch, log, openWorkbench, pollFrame, shot, webviewFrame, exact } from './lib.mjs';
+import path from 'node:path';
+import { Checks, MANIFEST, answerFileDialog, launch, log, openWorkbench, pollFrame, runFromPalette, shot, webviewFrame, exact } from './lib.mjs';
 
 const c = new Checks('inspect');
 const { page, watch, close } = await launch();
@@ -25,6 +26,16 @@ const injectedFn = () => {
   scan(document);
   return { found, pwned: window.__pwned ?? null };
 };
+
+async function waitCompare2() {
+  const { frame } = await webviewFrame(page, 'compare', 'ft_unet.safetensors', 60_000);
+  if (!frame) return 'no compare panel';
+  return pollFrame(frame, () => {
+    const cells = document.querySelectorAll('#matrix-table td[data-a]').length;
+    const t = document.body.innerText;
+    return cells === 4 && t.includes('base.safetensors') && t.includes('ft_unet.safetensors') ? true : false;
+  }, null, 60_000);
+}
 
 async function openFromExplorer(folder, file) {
   const row = (name) => page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact(name) }) }).first();
@@ -62,6 +73,15 @@ try {
     await page.waitForTimeout(500);
     await shot(page, '10-inspector');
   }
+
+  // 1b) "Compare Open Model With..." from the inspector: the open model against one picked in the dialog.
+  await c.step('compare open model with', async () => {
+    await runFromPalette(page, 'modeldiff: Compare Open Model With...');
+    await answerFileDialog(page, path.join(MANIFEST.zoo.dir, 'ft_unet.safetensors'), 'Compare');
+    const r = await waitCompare2();
+    c.check('"Compare Open Model With..." compares the open model with the picked one', r === true, JSON.stringify(r));
+    await shot(page, '12-compare-open-model-with');
+  });
 
   // 2) markup and script in metadata and tensor names stay text
   await openFromExplorer('hostile', 'evil.safetensors');

@@ -212,3 +212,17 @@ export function extensionLog() {
   walk(dir);
   return out.join('\n');
 }
+
+/** Answers VS Code's simple file dialog (quick input) with a path, then accepts it (Enter, or its OK button). */
+export async function answerFileDialog(page, fullPath, okLabel) {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 15_000 });
+  await input.fill(fullPath);
+  await page.waitForTimeout(400);
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(600);
+  if (okLabel && (await page.locator('.quick-input-widget').isVisible().catch(() => false))) {
+    const ok = page.locator('.quick-input-widget .monaco-button', { hasText: okLabel }).first();
+    if (await ok.isVisible().catch(() => false)) await ok.click();
+  }
+}
