@@ -263,6 +263,11 @@ describe('compare panel (headless chromium, strict CSP)', { skip }, () => {
     assert.ok((await h.page.locator('#errors').innerText()).includes('broken"><svg onload=alert(1)>.safetensors'));
     assert.ok((await h.page.locator('#matrix-table').innerText()).includes(`#0 base ${HOSTILE_SCRIPT}.safetensors`));
     assert.ok((await h.page.locator('#summary-line').innerText()).includes('/out/<b>bold</b>'));
+    // the models list (collapsed) names the files as text and flags the suspicious tensors
+    const row2 = h.page.locator('#models-table tr[data-model="2"]');
+    assert.match(await row2.textContent() ?? '', /1 with NaN\/Inf, 1 all-zero/);
+    assert.ok(((await row2.locator('td.md-warn').getAttribute('title')) ?? '').includes(`NaN/Inf: model.diffusion_model.<img src=x`));
+    assert.ok(((await h.page.locator('#models-table tr[data-model="1"]').textContent()) ?? '').includes(MODEL_FILES[1]!));
   });
 
   test('themes: dark, light and high contrast re-colour the charts; screenshots', async () => {

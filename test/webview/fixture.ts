@@ -112,7 +112,11 @@ function model(i: number, file: string): ModelInfo {
     paramCount: 3_200_000,
     components: comps,
     metadata: { title: `model ${i} ${HOSTILE_SCRIPT}` },
-    notes: [],
+    notes: i === 4 ? ['text encoder is OpenCLIP (SD 2.x)'] : [],
+    tensorHealth:
+      i === 2
+        ? { nonFinite: [`model.diffusion_model.${HOSTILE_IMG}.bias`], allZero: ['first_stage_model.quant_conv.bias'], nonFiniteCount: 1, allZeroCount: 1 }
+        : { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 },
   };
 }
 

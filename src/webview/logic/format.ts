@@ -45,9 +45,10 @@ export function formatBytes(n: number): string {
 export function formatCount(n: number): string {
   if (!Number.isFinite(n)) return 'n/a';
   const abs = Math.abs(n);
-  if (abs >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
-  if (abs >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (abs >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  const trim = (s: string) => s.replace(/\.0+$/, '');
+  if (abs >= 1e9) return `${trim((n / 1e9).toFixed(2))}B`;
+  if (abs >= 1e6) return `${trim((n / 1e6).toFixed(1))}M`;
+  if (abs >= 1e3) return `${trim((n / 1e3).toFixed(1))}K`;
   return String(n);
 }
 

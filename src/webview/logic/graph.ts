@@ -72,8 +72,9 @@ export function buildGraph(result: CompareResult, m: DistanceMatrix, opts: Graph
   const minLength = opts.minLength ?? 60;
   const maxLength = opts.maxLength ?? 420;
   const groups = identicalGroups(m);
+  const lists = groupLists(groups);
   const nodes: GraphNode[] = result.models.map((model, i) => {
-    const same = groupLists(groups).find((g) => g.includes(i));
+    const same = lists.find((g) => g.includes(i));
     const title = [
       modelLabel(i, model.file),
       model.archDetail || model.arch,
@@ -117,4 +118,24 @@ export function thresholdRange(m: DistanceMatrix): { min: number; max: number; s
   const raw = max / 200;
   const p = 10 ** Math.floor(Math.log10(raw));
   return { min: 0, max, step: Math.max(p, Number.MIN_VALUE) };
+}
+
+/** Above this many models only each model's nearest edges are drawn (plus identical ones). */
+export const DENSE_LIMIT = 30;
+export const NEAREST = 4;
+
+export function sparsify(edges: GraphEdge[], n: number): GraphEdge[] {
+  if (n <= DENSE_LIMIT) return edges;
+  const keep = new Set<string>();
+  const by = new Map<number, GraphEdge[]>();
+  for (const e of edges) {
+    if (e.kind !== 'value') keep.add(e.id);
+    for (const x of [e.from, e.to]) {
+      const list = by.get(x);
+      if (list) list.push(e);
+      else by.set(x, [e]);
+    }
+  }
+  for (const list of by.values()) for (const e of list.sort((p, q) => p.distance - q.distance).slice(0, NEAREST)) keep.add(e.id);
+  return edges.filter((e) => keep.has(e.id));
 }

@@ -3,6 +3,8 @@
  * anywhere in src/webview (a unit test checks), so strings from model files can never become markup.
  */
 
+import { isRefusedAttribute } from '../logic/attrs';
+
 export type Child = Node | string | number | null | undefined | false | readonly Child[];
 
 export interface Props {
@@ -16,12 +18,10 @@ export interface Props {
   on?: Record<string, (ev: Event) => void>;
 }
 
-const REFUSED_ATTR = /^(on|style$|href$|src$|srcdoc$|action$|formaction$|xlink:href$)/i;
-
 export function setAttrs(el: Element, attrs: Props['attrs']): void {
   if (!attrs) return;
   for (const [k, v] of Object.entries(attrs)) {
-    if (REFUSED_ATTR.test(k)) throw new Error(`refused attribute ${k}`);
+    if (isRefusedAttribute(k)) throw new Error(`refused attribute ${k}`);
     if (v === null || v === undefined || v === false) el.removeAttribute(k);
     else el.setAttribute(k, v === true ? '' : String(v));
   }

@@ -9,7 +9,7 @@ import type { DistanceMatrix } from '../../logic/matrix';
 import type { SortSpec } from '../../logic/table';
 import type { Metric } from '../../logic/types';
 import { METRICS, metricLabel } from '../../logic/types';
-import { displayText, formatBytes, formatEta, modelLabel, slug } from '../../logic/format';
+import { displayText, formatBytes, formatCount, formatEta, formatInt, modelLabel, slug } from '../../logic/format';
 import type { HostIpc } from '../../shared/hostIpc';
 import { readTheme, onThemeChange } from '../../shared/theme';
 import type { Theme } from '../../shared/theme';
@@ -44,6 +44,7 @@ export class CompareApp {
   private readonly errorsEl = h('section', { class: 'md-errors', id: 'errors', role: 'region', attrs: { 'aria-label': 'Problems' } });
   private readonly messages: { message: string; file?: string }[] = [];
   private readonly main = h('div', { class: 'md-main', id: 'main' });
+  private readonly modelsEl = h('details', { class: 'md-models', id: 'models' });
   private readonly toast = h('div', { class: 'md-toast', id: 'toast', role: 'status', attrs: { 'aria-live': 'polite' } });
   private readonly compSel;
   private readonly metricSel;
@@ -105,6 +106,7 @@ export class CompareApp {
     );
     this.renderHeader();
     this.main.append(
+      this.modelsEl,
       h('div', { class: 'md-toolbar', id: 'toolbar' }, this.compSel.field, this.metricSel.field),
       h('div', { class: 'md-grid2' }, this.heatmap.card.root, this.network.card.root),
       this.line.root,
@@ -202,6 +204,45 @@ export class CompareApp {
     );
   }
 
+  private renderModels(r: CompareResult): void {
+    const health = (m: CompareResult['models'][number]) => {
+      const t = m.tensorHealth;
+      if (!t || (!t.nonFiniteCount && !t.allZeroCount)) return h('td', { class: 'md-muted' }, 'ok');
+      const parts = [t.nonFiniteCount ? `${formatInt(t.nonFiniteCount)} with NaN/Inf` : '', t.allZeroCount ? `${formatInt(t.allZeroCount)} all-zero` : ''].filter(Boolean);
+      const keys = [...t.nonFinite.map((k) => `NaN/Inf: ${displayText(k)}`), ...t.allZero.map((k) => `all zero: ${displayText(k)}`)];
+      return h('td', { class: 'md-warn', title: keys.join('\n') }, parts.join(', '));
+    };
+    const warn = r.models.filter((m) => m.tensorHealth && (m.tensorHealth.nonFiniteCount || m.tensorHealth.allZeroCount)).length;
+    replaceChildren(
+      this.modelsEl,
+      h('summary', null, `Models (${r.models.length})`, warn ? h('span', { class: 'md-warn' }, ` · ${warn} with suspicious tensors`) : null),
+      h(
+        'table',
+        { class: 'md-table', id: 'models-table' },
+        h('thead', null, h('tr', null, ...['#', 'File', 'Format', 'Architecture', 'Size', 'Tensors', 'Parameters', 'Tensor health', 'Notes'].map((t) => h('th', { attrs: { scope: 'col' } }, t)))),
+        h(
+          'tbody',
+          null,
+          ...r.models.map((m, i) =>
+            h(
+              'tr',
+              { dataset: { model: String(i) } },
+              h('td', { class: 'md-num' }, String(i)),
+              h('th', { attrs: { scope: 'row' }, title: displayText(m.path) }, displayText(m.file)),
+              h('td', null, m.format),
+              h('td', null, displayText(m.archDetail || m.arch)),
+              h('td', { class: 'md-num' }, formatBytes(m.sizeBytes)),
+              h('td', { class: 'md-num' }, formatInt(m.tensorCount)),
+              h('td', { class: 'md-num', title: formatInt(m.paramCount) }, formatCount(m.paramCount)),
+              health(m),
+              h('td', null, (m.notes ?? []).map(displayText).join('; ')),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
   setResult(result: CompareResult, outDir: string): void {
     if (!result || !Array.isArray(result.models) || !Array.isArray(result.pairs)) {
       this.addMessage({ message: 'The host sent a result this panel cannot read.' });
@@ -214,6 +255,7 @@ export class CompareApp {
     this.progressEl.hidden = true;
     this.renderHeader();
     this.renderErrors();
+    this.renderModels(result);
     const n = result.models.length;
     if (n < 2) {
       this.main.hidden = true;

@@ -8,7 +8,7 @@ import type { Edge, Node, Options } from 'vis-network';
 import { DataSet } from 'vis-data';
 import type { CompareResult } from '../../../compute/result';
 import type { DistanceMatrix } from '../../logic/matrix';
-import { buildGraph, groupLists, thresholdRange } from '../../logic/graph';
+import { buildGraph, groupLists, sparsify, thresholdRange } from '../../logic/graph';
 import type { GraphEdge } from '../../logic/graph';
 import { mix, toCss } from '../../logic/color';
 import { shortNumber, slug } from '../../logic/format';
@@ -18,22 +18,6 @@ import type { Theme } from '../../shared/theme';
 import { Card, button } from '../../shared/chartCard';
 import type { Exporter } from '../../shared/chartCard';
 import { h, replaceChildren } from '../../shared/dom';
-
-/** Above this many models only each model's nearest edges are drawn (plus identical ones). */
-export const DENSE_LIMIT = 30;
-const NEAREST = 4;
-
-export function sparsify(edges: GraphEdge[], n: number): GraphEdge[] {
-  if (n <= DENSE_LIMIT) return edges;
-  const keep = new Set<string>();
-  const by = new Map<number, GraphEdge[]>();
-  for (const e of edges) {
-    if (e.kind !== 'value') keep.add(e.id);
-    for (const x of [e.from, e.to]) by.set(x, [...(by.get(x) ?? []), e]);
-  }
-  for (const list of by.values()) for (const e of list.sort((p, q) => p.distance - q.distance).slice(0, NEAREST)) keep.add(e.id);
-  return edges.filter((e) => keep.has(e.id));
-}
 
 export class NetworkCard {
   readonly card: Card;

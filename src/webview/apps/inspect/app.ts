@@ -117,8 +117,14 @@ export class InspectApp {
         ` · ${info.format} · ${formatBytes(info.sizeBytes)} · ${formatInt(info.tensorCount)} tensors · ${formatCount(info.paramCount)} parameters`,
       ),
     );
-    replaceChildren(this.notesEl, ...info.notes.map((n) => h('li', null, displayText(n))));
-    this.notesEl.hidden = info.notes.length === 0;
+    const t = info.tensorHealth;
+    const health = [
+      ...(t?.nonFiniteCount ? [`${formatInt(t.nonFiniteCount)} tensors with NaN/Inf: ${t.nonFinite.map(displayText).join(', ')}${t.nonFinite.length < t.nonFiniteCount ? ', …' : ''}`] : []),
+      ...(t?.allZeroCount ? [`${formatInt(t.allZeroCount)} all-zero tensors: ${t.allZero.map(displayText).join(', ')}${t.allZero.length < t.allZeroCount ? ', …' : ''}`] : []),
+    ];
+    const notes = [...(info.notes ?? []).map((n) => h('li', null, displayText(n))), ...health.map((x) => h('li', { class: 'md-warn' }, x))];
+    replaceChildren(this.notesEl, ...notes);
+    this.notesEl.hidden = notes.length === 0;
     this.renderComponents(info);
     const comps = [...new Set(tensors.map((t) => t.component))];
     const dtypes = [...new Set(tensors.map((t) => t.dtype))].sort();
