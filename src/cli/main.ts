@@ -5,6 +5,7 @@ import { csvField, layersCsv, layersTable } from './layersTable';
 import { progressBar } from './progressBar';
 import { formatBytes, formatCount, formatNumber, summary } from './format';
 import { writeFileSync } from 'node:fs';
+import { analyzeCommand, breakdownCommand, familyCommand, hashesCommand, healthCommand, lineageCommand, recipeCommand } from './commands';
 
 export const EXIT = { ok: 0, fileErrors: 1, usage: 2, failure: 3, cancelled: 130 } as const;
 
@@ -27,6 +28,13 @@ Usage:
       per component, and per key in the CSV.
   modeldiff inspect <file> [--json]
       Architecture, components, dtypes and metadata of one model, from its header.
+  modeldiff breakdown <dir> <A> <B> [--by block|type|vae|te] [--time-embed BASE|IN00] [--csv [file]] [--matrix]: distance per block/layer type/VAE part/TE layer
+  modeldiff recipe <dir> <model> [--parents A,B,...] [--count N] [--time-embed BASE|IN00] [--json]: per-block merge weights from the parents
+  modeldiff hashes <folder | files...> [--components] [--cache file | --no-cache] [--json]: SHA-256/AutoV2, legacy, AutoV3, component hashes
+  modeldiff health <dir> [--json]: position_ids, NaN/Inf, all-zero tensors, missing components, unexpected keys, wasted space
+  modeldiff family <dir> [--component unet|...|all] [--json]: dendrogram and minimum spanning tree per component
+  modeldiff lineage <dir> [--hashes] [--cache file | --no-cache] [--json]: declared parents (metadata) beside the nearest models
+  modeldiff analyze <dir> [--time-embed BASE|IN00] [--hashes] [--cache file | --no-cache] [--quiet]: writes analysis.json
 
 Exit codes: 0 all files compared, 1 some files could not be read (see errors), 2 usage, 3 failure, 130 cancelled.`;
 
@@ -42,6 +50,13 @@ export async function main(argv: string[]): Promise<number> {
         return await inspectCommand(rest);
       case 'pair':
         return await pairCommand(rest);
+      case 'breakdown': return breakdownCommand(rest);
+      case 'recipe': return recipeCommand(rest);
+      case 'hashes': return await hashesCommand(rest);
+      case 'health': return await healthCommand(rest);
+      case 'family': return familyCommand(rest);
+      case 'lineage': return await lineageCommand(rest);
+      case 'analyze': return await analyzeCommand(rest);
       case '--version':
         process.stdout.write(`${TOOL_VERSION}\n`);
         return EXIT.ok;

@@ -20,7 +20,7 @@
  * encoder names, the SDXL refiner's embedders.0), and an SD1 text encoder used as SDXL's CLIP-L (te vs te0) too.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { bytesPerElement } from '../dtypes';
@@ -296,6 +296,25 @@ export async function modelHashes(path: string, opts: HashOptions & { components
     out.error = e instanceof Error ? e.message : String(e);
   }
   return out;
+}
+
+/** What the cache already knows of a model file (no file read but a stat); null when nothing is cached. */
+export function cachedModelHashes(path: string, cache: HashCache): ModelHashes | null {
+  const abs = resolve(path);
+  let st;
+  try {
+    st = statSync(abs);
+  } catch {
+    return null;
+  }
+  const e = cache.lookup(abs, st.size, st.mtimeMs);
+  if (!e || (!e.file && !e.components)) return null;
+  return {
+    file: abs.split(/[\\/]/).pop()!,
+    path: abs,
+    hashes: e.file ? { path: abs, size: st.size, mtimeMs: st.mtimeMs, ...e.file } : null,
+    components: e.components ?? null,
+  };
 }
 
 /** Component hashes present in more than one file (or twice in one file under two names). */

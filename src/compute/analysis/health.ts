@@ -164,7 +164,11 @@ export function wastedSpace(model: LoadedModel, unexpected: readonly string[]): 
   };
 }
 
-const MiB = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+function MiB(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1048576) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1048576).toFixed(1)} MiB`;
+}
 
 /** The health of one model: `info` from result.json, `model` its header opened again (null if it could not be). */
 export function modelHealth(info: ModelInfo, model: LoadedModel | null, error?: string): ModelHealth {
@@ -201,7 +205,7 @@ export function modelHealth(info: ModelInfo, model: LoadedModel | null, error?: 
       const first = p.bad[0]!;
       findings.push({
         severity: 'error',
-        message: `${p.key} (${p.dtype}) is not 0..${(p.shape.at(-1) ?? 1) - 1}: ${p.badCount} values off, e.g. [${first.index}] = ${first.value} (max deviation ${p.maxDeviation}${p.fixableByRounding ? '; rounding fixes it' : ''})`,
+        message: `${p.key} (${p.dtype}) is not 0..${(p.shape.at(-1) ?? 1) - 1}: ${p.badCount} values off, e.g. [${first.index}] = ${Number(first.value.toPrecision(7))} (max deviation ${Number(p.maxDeviation!.toPrecision(4))}${p.fixableByRounding ? '; rounding fixes it' : ''})`,
       });
     } else if (p.status === 'unreadable') findings.push({ severity: 'warning', message: `${p.key} could not be checked: ${p.error}` });
   }
@@ -211,7 +215,8 @@ export function modelHealth(info: ModelInfo, model: LoadedModel | null, error?: 
   if (missing.length > 0) findings.push({ severity: 'warning', message: `missing for ${info.arch}: ${missing.join(', ')}` });
   if (h.unexpectedKeys.count > 0) findings.push({ severity: 'warning', message: `${h.unexpectedKeys.count} unexpected key${h.unexpectedKeys.count > 1 ? 's' : ''} (${MiB(h.wasted?.unexpectedBytes ?? 0)}; first: ${h.unexpectedKeys.keys[0]})` });
   if (h.wasted && h.wasted.emaBytes > 0) findings.push({ severity: 'info', message: `EMA copy: ${h.wasted.emaTensors} tensors, ${MiB(h.wasted.emaBytes)} not needed for inference` });
-  if (h.wasted && h.wasted.wideInHalfTensors > 0) findings.push({ severity: 'info', message: `${h.wasted.wideInHalfTensors} fp32 tensors in a ${h.wasted.dominantFloat} model: ${MiB(h.wasted.wideInHalfSavings)} would be saved in F16` });
+  // worth a line when it is at least 1% of the file
+  if (h.wasted && h.wasted.wideInHalfTensors > 0 && h.wasted.wideInHalfSavings * 100 >= info.sizeBytes) findings.push({ severity: 'info', message: `${h.wasted.wideInHalfTensors} fp32 tensors in a ${h.wasted.dominantFloat} model: ${MiB(h.wasted.wideInHalfSavings)} would be saved in F16` });
   if (error) findings.push({ severity: 'warning', message: `the file could not be opened again: ${error}` });
   const rank = { error: 0, warning: 1, info: 2 } as const;
   findings.sort((a, b) => rank[a.severity] - rank[b.severity]);
