@@ -265,7 +265,12 @@ export function lineageReport(result: CompareResult, opts: LineageOptions = {}):
       else if (d2 !== null) near.push({ model: j, file: result.models[j]!.file, l2: Math.sqrt(d2) });
     }
     near.sort((x, y) => x.l2 - y.l2 || x.model - y.model);
-    const nearest = near.slice(0, k);
+    // distinct UNets only: a copy of a model already listed adds nothing
+    const nearest: ModelLineage['nearest'] = [];
+    for (const x of near) {
+      if (nearest.length >= k) break;
+      if (!nearest.some((y) => componentD2(result, x.model, y.model, 'unet') === 0)) nearest.push(x);
+    }
     const matched = [...new Set(parents.filter((p) => p.match).map((p) => p.match!.model))];
     const nearSet = new Set(nearest.map((x) => x.model));
 

@@ -226,7 +226,8 @@ export interface ModelLineage {
   declared: DeclaredLineage;
   /** the declared direct parents: recipe parents, else modelspec.merged_from, else the training base */
   parents: DeclaredParent[];
-  /** the nearest models by UNet L2, nearest first (models with an equal UNet are in `sameUnet` instead) */
+  /** the nearest distinct UNets by L2, nearest first (one model per group of equal UNets; models whose UNet equals
+   *  this one's are in `sameUnet` instead) */
   nearest: { model: number; file: string; l2: number }[];
   /** models whose UNet is equal to this one's (L2 = 0): copies, not parents */
   sameUnet: number[];
