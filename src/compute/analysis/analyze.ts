@@ -50,6 +50,7 @@ export async function analyze(source: string | ResultSource, opts: AnalyzeOption
     const m: BreakdownMatrix = breakdownMatrix(src, { scheme, timeEmbed });
     if (m.groups.length === 0 || m.pairs.length === 0) continue;
     m.l2 = m.l2.map((row) => row.map(round7));
+    delete m.keys;
     breakdowns[scheme] = m;
   }
 

@@ -52,7 +52,8 @@ export interface BreakdownMatrix {
   layouts: UnetLayout[];
   l2: (number | null)[][];
   changedKeys: number[][];
-  keys: number[][];
+  /** keys with a value per group and pair (left out of analysis.json, where it would double the size) */
+  keys?: number[][];
 }
 
 // ---------------------------------------------------------------------------------------------------------------

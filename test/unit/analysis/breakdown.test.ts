@@ -125,7 +125,7 @@ describe('breakdowns of engine output (SD1 layout, fp16)', () => {
           const v = m.l2[gi]![pi]!;
           assert.ok(v === g.l2 || Math.abs(v - g.l2!) <= 1e-12 * g.l2!, `${scheme} ${g.group} pair ${pi}`);
           assert.equal(m.changedKeys[gi]![pi], g.changedKeys);
-          assert.equal(m.keys[gi]![pi], g.keys);
+          assert.equal(m.keys![gi]![pi], g.keys);
         });
       });
     }
