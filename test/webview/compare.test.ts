@@ -221,6 +221,15 @@ describe('compare panel (headless chromium, strict CSP)', { skip }, () => {
     assert.ok(shown < 10 && shown >= 1, 'far edges hidden, identical ones kept');
     await h.send('focus/didChange', { model: 2 });
     await waitFor(async () => (await h.page.locator('#line-card .md-card-title').innerText()).includes('from #2 finetune-a'), 'line chart re-referenced');
+    // clicking a node focuses that model and tells the host
+    const net = h.page.locator('#network');
+    const positions = JSON.parse(await waitAttr(net, 'data-node-positions')) as Record<string, [number, number]>;
+    const [x, y] = positions['4']!;
+    await net.click({ position: { x, y } });
+    const focus = await h.waitForPosted((m) => m.method === 'focus/changed' && m.params.model === 4);
+    assert.deepEqual(focus.params, { model: 4 });
+    await waitFor(async () => (await h.page.locator('#line-card .md-card-title').innerText()).includes('from #4 sd2-te-swap.ckpt'), 'line chart follows the clicked node');
+    await h.send('focus/didChange', { model: 2 });
   });
 
   test('exports: PNG and escaped SVG of charts, CSV of tables, through export/save', async () => {

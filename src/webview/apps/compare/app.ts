@@ -174,6 +174,7 @@ export class CompareApp {
   }
 
   private addMessage(p: { message: string; file?: string }): void {
+    if (this.messages.some((m) => m.message === p.message && m.file === p.file)) return;
     this.messages.push(p);
     this.renderErrors();
   }
@@ -259,6 +260,7 @@ export class CompareApp {
     const n = result.models.length;
     if (n < 2) {
       this.main.hidden = true;
+      this.addMessage({ message: n === 1 ? 'Only one model could be read: there is nothing to compare it with.' : 'No model could be read.' });
       return;
     }
     this.main.hidden = false;

@@ -88,7 +88,7 @@ export function heatmapOption(result: CompareResult, m: DistanceMatrix, theme: T
   return {
     animation: false,
     textStyle: { fontFamily: font, color: theme.fg },
-    grid: { top: 10, left: 8, right: 12, bottom: 8, containLabel: true },
+    grid: { top: 10, left: 8, right: 12, bottom: 8, outerBoundsMode: 'auto', outerBounds: { left: 4, right: 8, top: 4, bottom: 4 } },
     xAxis: {
       type: 'category',
       data: labels,
@@ -244,7 +244,20 @@ export class HeatmapCard {
               class: `md-cell md-cell-${c.kind}`,
               dataset: { a: String(c.a), b: String(c.b), kind: c.kind, status: String(c.status) },
               title: c.kind === 'value' ? String(c.value) : c.kind,
-              on: c.a !== c.b ? { click: () => this.onPick(c.a, c.b) } : {},
+              attrs: c.a !== c.b ? { tabindex: 0 } : {},
+              on:
+                c.a !== c.b
+                  ? {
+                      click: () => this.onPick(c.a, c.b),
+                      keydown: (e) => {
+                        const k = (e as KeyboardEvent).key;
+                        if (k === 'Enter' || k === ' ') {
+                          e.preventDefault();
+                          this.onPick(c.a, c.b);
+                        }
+                      },
+                    }
+                  : {},
             },
             cellMark(c, (v) => shortNumber(v, 4)),
           ),

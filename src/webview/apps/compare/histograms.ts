@@ -11,7 +11,7 @@ import type { Theme } from '../../shared/theme';
 import { tooltipBase, tooltipElement } from '../../shared/tooltip';
 import type { EChartsOption } from '../../shared/echarts';
 
-export const HIST_HEIGHT = 200;
+export const HIST_HEIGHT = 220;
 
 export function histogramOption(rows: readonly LayerRowMessage[], order: readonly string[], pair: PairResult | undefined, theme: Theme): { option: EChartsOption; count: number } {
   const groups = [...layersByComponent(rows, order)];
@@ -36,7 +36,7 @@ export function histogramOption(rows: readonly LayerRowMessage[], order: readonl
       textStyle: { color: theme.fg, fontSize: 12, fontFamily: font },
       subtextStyle: { color: theme.muted, fontSize: 11, fontFamily: font },
     });
-    grids.push({ top: top + 48, height: HIST_HEIGHT - 80, left: 56, right: 20 });
+    grids.push({ top: top + 50, height: HIST_HEIGHT - 92, left: 56, right: 20 });
     const centers = hist.counts.map((_, k) => (hist.edges[k]! + hist.edges[k + 1]!) / 2);
     xAxes.push({
       type: 'value',

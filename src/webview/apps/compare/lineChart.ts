@@ -18,7 +18,7 @@ export function lineOption(result: CompareResult, m: DistanceMatrix, ref: number
   return {
     animation: false,
     textStyle: { fontFamily: font, color: theme.fg },
-    grid: { top: 24, left: 12, right: 24, bottom: 8, containLabel: true },
+    grid: { top: 24, left: 12, right: 24, bottom: 8, outerBoundsMode: 'auto', outerBounds: { left: 4, right: 16, top: 4, bottom: 4 } },
     xAxis: {
       type: 'category',
       data: labels,

@@ -112,7 +112,11 @@ export class NetworkCard {
         const id = p?.nodes?.[0];
         if (id !== undefined) this.onFocusModel(Number(id));
       });
-      this.network.on('stabilizationIterationsDone', () => this.network?.setOptions({ physics: { enabled: false } }));
+      this.network.on('stabilizationIterationsDone', () => {
+        this.network?.setOptions({ physics: { enabled: false } });
+        this.updateGeometry();
+      });
+      for (const ev of ['dragEnd', 'zoom', 'resize', 'animationFinished'] as const) this.network.on(ev, () => this.updateGeometry());
     } else {
       this.network.setOptions({ ...this.options(), physics: { ...(this.options().physics as object), enabled: true } });
       this.network.setData({ nodes: this.nodes, edges: this.edges });
@@ -172,10 +176,23 @@ export class NetworkCard {
     );
   }
 
+  /** Node centres in CSS pixels of the container, for automation and assistive tooling (data-node-positions). */
+  private updateGeometry(): void {
+    if (!this.network) return;
+    const pos = this.network.getPositions();
+    const out: Record<string, [number, number]> = {};
+    for (const [id, p] of Object.entries(pos)) {
+      const d = this.network.canvasToDOM(p);
+      out[id] = [Math.round(d.x), Math.round(d.y)];
+    }
+    this.container.dataset.nodePositions = JSON.stringify(out);
+  }
+
   focus(i: number): void {
     if (!this.network) return;
     this.network.selectNodes([i]);
     this.network.focus(i, { scale: 1, animation: false });
+    this.updateGeometry();
   }
 
   fit(): void {
