@@ -204,3 +204,37 @@ describe('estimateRecipe on the engine output', () => {
     assert.ok(chosen.candidates.length > 1 && chosen.candidates[0]!.relResidual <= chosen.candidates[1]!.relResidual);
   });
 });
+
+describe('estimateRecipe, SDXL base (fp16, 20 slots)', () => {
+  const root = tmpRoot('recipe-xl');
+  let f: ComparedFolder;
+  const XL_SLOTS = ['BASE', ...Array.from({ length: 9 }, (_, i) => `IN0${i}`), 'M00', ...Array.from({ length: 9 }, (_, i) => `OUT0${i}`)];
+  const xlWeight = (slot: string) => ((XL_SLOTS.indexOf(slot) * 3) % 20) / 19;
+  const xlSlot = (key: string): string | null => {
+    const k = key.replace(/^model\.diffusion_model\./, '');
+    if (k === key) return null;
+    const m = k.match(/^(input|output)_blocks\.(\d+)\./);
+    if (m) return `${m[1] === 'input' ? 'IN' : 'OUT'}0${m[2]}`;
+    if (k.startsWith('middle_block.')) return 'M00';
+    if (k.startsWith('out.')) return 'OUT08';
+    return 'BASE'; // time_embed, label_emb
+  };
+  before(async () => {
+    const b = base(layout('sdxl_base', { scale: 48 }), 21);
+    const A = finetune(b, { components: ['unet'], sigma: 0.01, seed: 31 });
+    const B = finetune(b, { components: ['unet'], sigma: 0.01, seed: 32 });
+    f = await comparedFolder(root.path, [
+      { file: 'a.safetensors', recipe: A },
+      { file: 'b.safetensors', recipe: B },
+      { file: 'm.safetensors', recipe: blockMerge(A, B, (k) => (xlSlot(k) === null ? 0 : xlWeight(xlSlot(k)!))) },
+    ]);
+  });
+  after(() => root.cleanup());
+
+  test('every SDXL block weight recovered within 1e-3 (out.* in OUT08, label_emb in BASE)', () => {
+    const est = estimateRecipe({ dir: f.out, result: f.result }, f.index('m.safetensors'), { parents: [f.index('a.safetensors'), f.index('b.safetensors')] });
+    assert.equal(est.layout, 'sdxl');
+    assert.deepEqual(est.blocks.map((x) => x.group), XL_SLOTS);
+    for (const blk of est.blocks) assert.ok(Math.abs(blk.weights[1]! - xlWeight(blk.group)) < 1e-3, `${blk.group}: ${blk.weights[1]} vs ${xlWeight(blk.group)}`);
+  });
+});
