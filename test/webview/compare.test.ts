@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator } from 'playwright-core';
-import { artifactPath, chromiumMissingReason, launchBrowser, openWebview, THEMES } from './harness';
+import { artifactPath, chromiumMissingReason, CSP, launchBrowser, openWebview, THEMES } from './harness';
 import type { Harness, PostedMessage } from './harness';
 import { HOSTILE_KEY, HOSTILE_SCRIPT, layerRows, makeResult, MODEL_FILES } from './fixture';
 
@@ -336,6 +336,31 @@ describe('compare panel: progress, reload with saved state, failing request', { 
     await waitFor(async () => (await h.page.locator('#heatmap-card .md-card-title').innerText()) === 'Distance matrix: vae, cosine', 'restored heatmap');
     assert.equal(await h.page.locator('#layer-filter').evaluate((el: any) => el.value), 'norm');
     await waitFor(async () => /of 3,200 rows$/.test(await status(h, '#layers-table')), 'restored filter applied');
+    await h.page.close();
+  });
+
+  test('an even stricter CSP (style-src without nonce, img-src none) still renders with no violation', async () => {
+    const strict = CSP.replace(/style-src [^;]+/, "style-src 'self'").replace(/img-src [^;]+/, "img-src 'none'");
+    assert.ok(!strict.includes('unsafe'));
+    const h = await openWebview(browser, { view: 'compare', csp: strict, respond: hostResponder() });
+    const hm = h.page.locator('#heatmap');
+    const g = await cellGeometry(hm);
+    await hm.hover({ position: g.at(1, 2) });
+    assert.match(await tooltipText(h, '#heatmap'), /^L2 /);
+    await waitFor(async () => (await status(h, '#layers-table')) === '3,200 rows', 'layer rows');
+    // vis-network's node tooltip: plain text, styled by our sheet
+    const net = h.page.locator('#network');
+    const positions = JSON.parse(await waitAttr(net, 'data-node-positions')) as Record<string, [number, number]>;
+    const [x, y] = positions['0']!;
+    await net.hover({ position: { x, y } });
+    const tip = h.page.locator('#network div.vis-tooltip');
+    await waitFor(async () => (await tip.count()) > 0 && (await tip.evaluate((el: any) => el.style.visibility)) !== 'hidden', 'network tooltip', 5000);
+    assert.ok((await tip.innerText()).includes(`#0 base ${HOSTILE_SCRIPT}.safetensors`));
+    // innerText turns our line breaks into <br>; nothing else may appear
+    assert.deepEqual(await tip.evaluate((el: any) => [...new Set([...el.children].map((c: any) => c.tagName))]), ['BR'], 'tooltip holds text only');
+    assert.equal(await tip.evaluate((el: any) => (globalThis as any).getComputedStyle(el).position), 'absolute');
+    assert.deepEqual(await h.cspViolations(), []);
+    assert.deepEqual(h.consoleErrors, []);
     await h.page.close();
   });
 

@@ -204,12 +204,12 @@ function stubScript(theme: ThemeName, initialState: unknown): string {
 })();`;
 }
 
-function shell(view: 'compare' | 'inspect'): string {
+function shell(view: 'compare' | 'inspect', csp: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${CSP}">
+  <meta http-equiv="Content-Security-Policy" content="${csp}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
   <title>modeldiff harness</title>
 </head>
@@ -245,7 +245,7 @@ export interface Harness {
 
 export async function openWebview(
   browser: Browser,
-  opts: { view: 'compare' | 'inspect'; theme?: ThemeName; initialState?: unknown; respond: Responder; viewport?: { width: number; height: number } },
+  opts: { view: 'compare' | 'inspect'; theme?: ThemeName; initialState?: unknown; respond: Responder; viewport?: { width: number; height: number }; csp?: string },
 ): Promise<Harness> {
   const page = await browser.newPage({ viewport: opts.viewport ?? { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   const bundle = readFileSync(BUNDLE);
@@ -263,7 +263,7 @@ export async function openWebview(
   await page.route('**/*', (route) => {
     const url = new URL(route.request().url());
     if (url.origin !== ORIGIN) return route.abort();
-    if (url.pathname === '/index.html') return route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: shell(opts.view) });
+    if (url.pathname === '/index.html') return route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: shell(opts.view, opts.csp ?? CSP) });
     if (url.pathname === '/stub.js') return route.fulfill({ status: 200, contentType: 'text/javascript', body: stubScript(opts.theme ?? 'dark', opts.initialState) });
     if (url.pathname === '/dist/webview/webview.js') return route.fulfill({ status: 200, contentType: 'text/javascript', body: bundle });
     return route.fulfill({ status: 404, body: '' });
