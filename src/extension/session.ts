@@ -81,9 +81,16 @@ export class Session extends Disposable {
     return this._current!;
   }
 
-  /** The last result of this workspace, if it is still on disk. */
-  async restoreLast(): Promise<LoadedResult | undefined> {
-    if (this._current) return this._current;
+  private restoring: Promise<LoadedResult | undefined> | undefined;
+
+  /** The last result of this workspace, if it is still on disk (concurrent callers share one read). */
+  restoreLast(): Promise<LoadedResult | undefined> {
+    if (this._current) return Promise.resolve(this._current);
+    this.restoring ??= this.readLast().finally(() => (this.restoring = undefined));
+    return this.restoring;
+  }
+
+  private async readLast(): Promise<LoadedResult | undefined> {
     const dir = this.context.workspaceState.get<string>(LAST_RESULT_KEY);
     if (!this.isResultDir(dir)) return undefined;
     try {

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  Checks, MANIFEST, answerFileDialog, explorerContext, runFromPalette, extensionLog, launch, log, notificationTexts, openWorkbench, pollFrame, shot, treeRow, treeRows, webviewFrame,
+  Checks, MANIFEST, answerFileDialog, exact, explorerContext, runFromPalette, extensionLog, launch, log, notificationTexts, openWorkbench, pollFrame, shot, treeRow, treeRows, webviewFrame,
 } from './lib.mjs';
 
 const c = new Checks('compare');
@@ -226,12 +226,31 @@ try {
   c.check(`the ${big.models}-model run did not finish (no result for it)`, !new RegExp(`compared ${big.models} models`).test(logAfter));
   await shot(page, '08-cancelled');
 
-  // 7) Re-open Last Result after closing the panel.
+  // 7) Explorer multi-selection of model files -> Compare Models.
+  await c.step('multi-selection', async () => {
+    const row = (name) => page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact(name) }) }).first();
+    if (!(await page.locator('.explorer-folders-view').isVisible().catch(() => false))) await page.locator('.activitybar .action-item [aria-label^="Explorer"]').first().click();
+    const zoo = row('zoo');
+    if ((await zoo.getAttribute('aria-expanded')) !== 'true') await zoo.click();
+    await row('base_copy.safetensors').click();
+    await row('swapped_vae.safetensors').click({ modifiers: ['Control'] });
+    await page.waitForTimeout(300);
+    await explorerContext(page, 'swapped_vae.safetensors', 'Compare Models', { screenshot: '09-multiselect-context-menu' });
+    const { frame: two } = await webviewFrame(page, 'compare', 'swapped_vae.safetensors', 60_000);
+    const ok = two && (await pollFrame(two, () => {
+      const t = document.body.innerText;
+      return document.querySelectorAll('#matrix-table td[data-a]').length === 4 && t.includes('base_copy.safetensors') && !t.includes('ft_unet.safetensors') ? true : false;
+    }, null, 30_000));
+    c.check('multi-selected model files -> Compare Models compares exactly those', ok === true, JSON.stringify(ok));
+    await zoo.click();
+  });
+
+  // 8) Re-open Last Result after closing the panel.
   await c.step('re-open last result', async () => {
     await runFromPalette(page, 'View: Close All Editors');
     await page.waitForTimeout(800);
     await runFromPalette(page, 'modeldiff: Re-open Last Result');
-    const again = await webviewFrame(page, 'compare', H.fileName, 30_000);
+    const again = await webviewFrame(page, 'compare', 'swapped_vae.safetensors', 30_000);
     const visible = await page.locator('.tabs-container .tab.active', { hasText: 'modeldiff' }).isVisible().catch(() => false);
     c.check('"Re-open Last Result" shows the last result again', !!again.frame && visible);
   });

@@ -1,5 +1,5 @@
 /** Every modeldiff command (ids as contributed in package.json, category "modeldiff"). */
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE } from '../../compute/index';
@@ -52,8 +52,15 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     vscode.commands.registerCommand(
       COMMANDS.compareModels,
       guard('compareModels', async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {
-        const picked = (uris?.length ? uris : uri ? [uri] : []).filter((u) => u.scheme === 'file');
-        if (!picked.length) return vscode.commands.executeCommand(COMMANDS.compareFolder);
+        const given = (uris?.length ? uris : uri ? [uri] : []).filter((u) => u instanceof vscode.Uri && u.scheme === 'file');
+        if (!given.length) return vscode.commands.executeCommand(COMMANDS.compareFolder);
+        // a multi-selection may hold other files too: keep folders and model files
+        const keep = await Promise.all(given.map(async (u) => given.length === 1 || isModelPath(u.path) || (await isFolder(u))));
+        const picked = given.filter((_, i) => keep[i]);
+        if (!picked.length) {
+          void vscode.window.showInformationMessage('modeldiff: select model files (.safetensors, .ckpt, .pt, .pth, .bin) or a folder.');
+          return;
+        }
         return runAndShow(picked.map((u) => u.fsPath));
       }),
     ),
@@ -137,6 +144,19 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
   ];
 }
 
+function isModelPath(p: string): boolean {
+  const lower = p.toLowerCase();
+  return MODEL_EXTENSIONS.some((e) => lower.endsWith(e));
+}
+
+async function isFolder(u: vscode.Uri): Promise<boolean> {
+  try {
+    return (await stat(u.fsPath)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** The model file of the active editor tab: the inspector (custom editor) or any other editor on a model file. */
 function activeModelUri(): vscode.Uri | undefined {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
@@ -144,7 +164,5 @@ function activeModelUri(): vscode.Uri | undefined {
     input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText
       ? input.uri
       : vscode.window.activeTextEditor?.document.uri;
-  if (!uri || uri.scheme !== 'file') return undefined;
-  const lower = uri.path.toLowerCase();
-  return MODEL_EXTENSIONS.some((e) => lower.endsWith(e)) ? uri : undefined;
+  return uri && uri.scheme === 'file' && isModelPath(uri.path) ? uri : undefined;
 }
