@@ -18,7 +18,16 @@
  * crypto.randomBytes per render. Nothing is fetched; PNG exports are read from canvases, not loaded as images.
  *
  * Body: `<body data-view="compare">` for the comparison panel, `<body data-view="inspect">` for the custom editor.
- * The webview posts `ready` first; answer with `result/didChange` (or `progress/didChange` first) / `inspect/didChange`.
+ * The app mounts into `#app` when present (else <body>). The webview posts `ready` first; answer with
+ * `result/didChange` (or `progress/didChange` first) / `inspect/didChange`.
+ *
+ * Stable selectors for end-to-end tests (all inside the webview frame):
+ *   compare: `#heatmap canvas`; `#matrix-table td[data-a="0"][data-b="3"]` with data-kind = identical|equal|value|na|
+ *   absent|self and text "=", "=v", the value, "n/a", "–"; `#network canvas`; `#layers-table .vt-row` (rendered rows;
+ *   first cell = key) and `#layers-table .vt-status` ("3,200 rows", "12 of 3,200 rows"); `#layer-filter input`;
+ *   `#summary-table tr[data-component="vae"][data-status]`; `#errors`; `#progress`; `#models-table`.
+ *   inspect: `#model-name`, `#arch-line`, `#components-table`, `#tensor-table .vt-row`, `#tensor-filter input`,
+ *   `#metadata-table`.
  * ─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';

@@ -97,6 +97,7 @@ export class InspectApp {
   }
 
   private showError(message: string, file?: string): void {
+    if (!this.info) replaceChildren(this.header, h('h1', { id: 'model-name' }, file ? displayText(file) : 'Model file'), h('p', { class: 'md-error', role: 'alert' }, 'This file could not be read.'));
     this.errorsEl.hidden = false;
     this.errorsEl.append(h('p', { class: 'md-error-item' }, file ? h('span', { class: 'md-error-file' }, displayText(file)) : null, h('span', { class: 'md-error-msg' }, displayText(message))));
   }
