@@ -113,3 +113,25 @@ describe('inspect view (headless chromium, strict CSP)', { skip }, () => {
     assert.deepEqual(await h.cspViolations(), []);
   });
 });
+
+describe('inspect view: a file that cannot be read', { skip }, () => {
+  test('error/didOccur before any header shows the failure as text', async () => {
+    const browser = await launchBrowser();
+    try {
+      const h = await openWebview(browser, {
+        view: 'inspect',
+        respond: async (m, hh) => {
+          if (m.method === 'ready') await hh.send('error/didOccur', { message: 'ST_HEADER_TOO_LARGE: header is larger than 100 MB <b>x</b>', file: `bad ${HOSTILE_IMG}.safetensors` });
+        },
+      });
+      await waitFor(async () => (await h.page.locator('#errors').isVisible()) && (await h.page.locator('#errors').innerText()).includes('<b>x</b>'), 'error shown');
+      assert.equal(await h.page.locator('#model-name').innerText(), `bad ${HOSTILE_IMG}.safetensors`);
+      assert.match(await h.page.locator('#inspect-header').innerText(), /could not be read/);
+      assert.equal(await h.page.evaluate(() => (globalThis as any).document.querySelectorAll('img, b').length), 0);
+      assert.deepEqual(h.consoleErrors, []);
+      assert.deepEqual(await h.cspViolations(), []);
+    } finally {
+      await browser.close();
+    }
+  });
+});
