@@ -1,11 +1,11 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Checkpoint, TensorRef } from '../checkpoint';
 import { ModeldiffError, throwIfAborted, toModeldiffError } from '../errors';
 import { isContiguous } from '../io/tensorBytes';
 import { diffusersToLdm, type DiffusersArch, type LdmKey } from '../keys/diffusersMap';
-import { openPytorch } from './pytorch';
-import { openSafetensors } from './safetensors';
+import { openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch } from './pytorch';
+import { openSafetensors, sniffSafetensors } from './safetensors';
 import { parseStrictJson, type JsonValue } from './strictJson';
 
 /** The subfolders compared, in this order. */
@@ -18,7 +18,6 @@ interface WeightsChoice {
   /** The single weights file, or the index of a sharded set. */
   file: string;
   sharded: boolean;
-  format: 'safetensors' | 'bin';
   /** Other weight files of the subfolder, not read. */
   skipped: string[];
 }
@@ -130,14 +129,12 @@ async function chooseWeights(dir: string, component: string, folder: string): Pr
   for (const name of names) {
     let m = SINGLE.exec(name);
     if (m) {
-      const format = m[3] as 'safetensors' | 'bin';
-      candidates.push({ file: join(dir, name), sharded: false, format, skipped: [], rank: [variantRank(m[2]), format === 'safetensors' ? 0 : 1, 0] });
+      candidates.push({ file: join(dir, name), sharded: false, skipped: [], rank: [variantRank(m[2]), m[3] === 'safetensors' ? 0 : 1, 0] });
       continue;
     }
     m = INDEX.exec(name);
     if (m) {
-      const format = m[2] as 'safetensors' | 'bin';
-      candidates.push({ file: join(dir, name), sharded: true, format, skipped: [], rank: [variantRank(m[3]), format === 'safetensors' ? 0 : 1, 1] });
+      candidates.push({ file: join(dir, name), sharded: true, skipped: [], rank: [variantRank(m[3]), m[2] === 'safetensors' ? 0 : 1, 1] });
     }
   }
   if (candidates.length === 0) {
@@ -146,16 +143,30 @@ async function chooseWeights(dir: string, component: string, folder: string): Pr
   }
   candidates.sort((a, b) => a.rank[0]! - b.rank[0]! || a.rank[1]! - b.rank[1]! || a.rank[2]! - b.rank[2]! || (a.file < b.file ? -1 : 1));
   const [chosen, ...rest] = candidates;
-  return { file: chosen!.file, sharded: chosen!.sharded, format: chosen!.format, skipped: rest.map((c) => c.file) };
+  return { file: chosen!.file, sharded: chosen!.sharded, skipped: rest.map((c) => c.file) };
 }
 
-async function openWeights(file: string, format: 'safetensors' | 'bin', signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
-  const ckpt = format === 'safetensors' ? await openSafetensors(file, signal) : await openPytorch(file, signal);
+/** A weights file, by content: the extension only decided that it is a candidate. */
+async function openWeights(file: string, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
+  const handle = await open(file, 'r');
+  let head: Uint8Array;
+  let size: number;
+  try {
+    size = (await handle.stat()).size;
+    head = new Uint8Array(Math.min(size, PYTORCH_SNIFF_BYTES));
+    await handle.read(head, 0, head.length, 0);
+  } finally {
+    await handle.close();
+  }
+  let ckpt: Checkpoint;
+  if (sniffSafetensors(head, size)) ckpt = await openSafetensors(file, signal);
+  else if (sniffPytorch(head)) ckpt = await openPytorch(file, signal);
+  else throw invalid(`${basename(file)} is neither safetensors nor a PyTorch checkpoint`, file);
   return { tensors: ckpt.tensors, bytes: ckpt.sizeBytes };
 }
 
 async function readComponent(choice: WeightsChoice, component: string, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
-  if (!choice.sharded) return openWeights(choice.file, choice.format, signal);
+  if (!choice.sharded) return openWeights(choice.file, signal);
   const index = await readJson(choice.file);
   const map = index instanceof Map ? index.get('weight_map') : undefined;
   if (!(map instanceof Map)) throw invalid(`${component}/${basename(choice.file)} has no weight_map object`, choice.file);
@@ -175,7 +186,7 @@ async function readComponent(choice: WeightsChoice, component: string, signal?: 
   for (const [shard, expected] of [...byShard].sort(([a], [b]) => (a < b ? -1 : 1))) {
     throwIfAborted(signal);
     const file = join(dir, shard);
-    const got = await openWeights(file, shard.endsWith('.safetensors') ? 'safetensors' : 'bin', signal);
+    const got = await openWeights(file, signal);
     bytes += got.bytes;
     for (const t of got.tensors) {
       if (!expected.has(t.name)) throw invalid(`${component}/${shard} holds "${t.name}", which the index puts elsewhere or nowhere`, file);
