@@ -122,7 +122,7 @@ export function isAllowedGlobal(module: string, name: string): boolean {
   return ALLOWED.has(`${module}\u0000${name}`);
 }
 
-export function invalid(problem: string): never {
+function invalid(problem: string): never {
   throw new ModeldiffError('PT_INVALID', `the checkpoint is malformed: ${problem}`);
 }
 
