@@ -100,7 +100,7 @@ try {
   // 1b) Export Report copies result.json, model_map_v2.json and a CSV to a chosen folder.
   await c.step('export report', async () => {
     await runFromPalette(page, 'modeldiff: Export Report...');
-    await answerFileDialog(page, MANIFEST.exportDir, 'Export Here');
+    await answerFileDialog(page, MANIFEST.exportDir, 'modeldiff: export', 'Export Here');
     const files = ['result.json', 'model_map_v2.json', 'modeldiff_pairs.csv'].map((f) => path.join(MANIFEST.exportDir, f));
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline && !files.every((f) => fs.existsSync(f))) await page.waitForTimeout(250);
@@ -227,21 +227,28 @@ try {
   await shot(page, '08-cancelled');
 
   // 7) Explorer multi-selection of model files -> Compare Models.
+  let lastCompared = H.fileName;
   await c.step('multi-selection', async () => {
     const row = (name) => page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact(name) }) }).first();
     if (!(await page.locator('.explorer-folders-view').isVisible().catch(() => false))) await page.locator('.activitybar .action-item [aria-label^="Explorer"]').first().click();
     const zoo = row('zoo');
     if ((await zoo.getAttribute('aria-expanded')) !== 'true') await zoo.click();
-    await row('base_copy.safetensors').click();
-    await row('swapped_vae.safetensors').click({ modifiers: ['Control'] });
-    await page.waitForTimeout(300);
+    for (let attempt = 1; ; attempt++) {
+      await row('base_copy.safetensors').click();
+      await page.waitForTimeout(500);
+      await row('swapped_vae.safetensors').click({ modifiers: ['Control'] });
+      await page.waitForTimeout(500);
+      const sel = await Promise.all(['base_copy.safetensors', 'swapped_vae.safetensors'].map((n) => row(n).getAttribute('aria-selected')));
+      if (sel.every((x) => x === 'true')) break;
+      if (attempt === 3) throw new Error(`multi-selection did not hold: ${sel}`);
+    }
     await explorerContext(page, 'swapped_vae.safetensors', 'Compare Models', { screenshot: '09-multiselect-context-menu' });
     const { frame: two } = await webviewFrame(page, 'compare', 'swapped_vae.safetensors', 60_000);
     const ok = two && (await pollFrame(two, () => {
       const t = document.body.innerText;
       return document.querySelectorAll('#matrix-table td[data-a]').length === 4 && t.includes('base_copy.safetensors') && !t.includes('ft_unet.safetensors') ? true : false;
     }, null, 30_000));
-    c.check('multi-selected model files -> Compare Models compares exactly those', ok === true, JSON.stringify(ok));
+    if (c.check('multi-selected model files -> Compare Models compares exactly those', ok === true, JSON.stringify(ok))) lastCompared = 'swapped_vae.safetensors';
     await zoo.click();
   });
 
@@ -250,7 +257,7 @@ try {
     await runFromPalette(page, 'View: Close All Editors');
     await page.waitForTimeout(800);
     await runFromPalette(page, 'modeldiff: Re-open Last Result');
-    const again = await webviewFrame(page, 'compare', 'swapped_vae.safetensors', 30_000);
+    const again = await webviewFrame(page, 'compare', lastCompared, 30_000);
     const visible = await page.locator('.tabs-container .tab.active', { hasText: 'modeldiff' }).isVisible().catch(() => false);
     c.check('"Re-open Last Result" shows the last result again', !!again.frame && visible);
   });

@@ -77,7 +77,7 @@ try {
   // 1b) "Compare Open Model With..." from the inspector: the open model against one picked in the dialog.
   await c.step('compare open model with', async () => {
     await runFromPalette(page, 'modeldiff: Compare Open Model With...');
-    await answerFileDialog(page, path.join(MANIFEST.zoo.dir, 'ft_unet.safetensors'), 'Compare');
+    await answerFileDialog(page, path.join(MANIFEST.zoo.dir, 'ft_unet.safetensors'), 'modeldiff: compare', 'Compare');
     const r = await waitCompare2();
     c.check('"Compare Open Model With..." compares the open model with the picked one', r === true, JSON.stringify(r));
     await shot(page, '12-compare-open-model-with');

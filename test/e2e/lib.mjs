@@ -213,16 +213,27 @@ export function extensionLog() {
   return out.join('\n');
 }
 
-/** Answers VS Code's simple file dialog (quick input) with a path, then accepts it (Enter, or its OK button). */
-export async function answerFileDialog(page, fullPath, okLabel) {
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 15_000 });
+/**
+ * Answers VS Code's simple file dialog (a quick input) with a path, then accepts it (Enter, or its OK button).
+ * Waits for the dialog itself (its title contains `titlePart` and its box holds a path), not the palette before it.
+ */
+export async function answerFileDialog(page, fullPath, titlePart, okLabel) {
+  const widget = page.locator('.quick-input-widget');
+  const input = widget.locator('input').first();
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const title = await widget.locator('.quick-input-title').innerText().catch(() => '');
+    const value = await input.inputValue().catch(() => '');
+    if ((await widget.isVisible().catch(() => false)) && title.includes(titlePart) && value.startsWith('/')) break;
+    if (Date.now() > deadline) throw new Error(`file dialog "${titlePart}" did not open (title ${JSON.stringify(title)}, value ${JSON.stringify(value)})`);
+    await page.waitForTimeout(200);
+  }
   await input.fill(fullPath);
   await page.waitForTimeout(400);
   await page.keyboard.press('Enter');
   await page.waitForTimeout(600);
-  if (okLabel && (await page.locator('.quick-input-widget').isVisible().catch(() => false))) {
-    const ok = page.locator('.quick-input-widget .monaco-button', { hasText: okLabel }).first();
+  if (okLabel && (await widget.isVisible().catch(() => false))) {
+    const ok = widget.locator('.monaco-button', { hasText: okLabel }).first();
     if (await ok.isVisible().catch(() => false)) await ok.click();
   }
 }
