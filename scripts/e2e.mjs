@@ -149,6 +149,11 @@ try {
   // outside the repository, so the workspace is not inside a git work tree
   const runParent = env.E2E_TMP ?? path.join(root, '.e2e');
   fs.mkdirSync(runParent, { recursive: true });
+  // run folders of interrupted runs (the big folder is ~1.6 GB): drop those older than an hour
+  for (const n of fs.readdirSync(runParent)) {
+    const p = path.join(runParent, n);
+    if (n.startsWith('run-') && Date.now() - fs.statSync(p).mtimeMs > 3600_000) fs.rmSync(p, { recursive: true, force: true });
+  }
   runDir = fs.mkdtempSync(path.join(runParent, 'run-'));
   const home = path.join(runDir, 'home');
   const data = path.join(runDir, 'data');
