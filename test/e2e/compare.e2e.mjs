@@ -175,6 +175,9 @@ try {
   if (hf) {
   await hf.evaluate(() => document.querySelectorAll('#matrix-table td[data-a]')[1]?.click()).catch(() => {});
   await page.waitForTimeout(1500);
+  await hf.locator('#layers-card input').first().fill('').catch(() => {}); // the filter is kept across results
+  const keysShown = await pollFrame(hf, (k) => (document.querySelector('#layers-table')?.textContent ?? '').includes(k), H.tensorName2, 15_000);
+  c.check('hostile tensor names listed as text in the per-layer table', keysShown === true, JSON.stringify(keysShown));
   const inj = await hf.evaluate(injectedFn);
   c.check('no element injected by names or metadata in the panel', inj.found.length === 0 && inj.pwned === null, JSON.stringify(inj));
   }
