@@ -28,9 +28,9 @@ const NAMES: Record<string, string> = { unet: 'UNet', te: 'text encoder', te0: '
  * Recognises the architecture from canonical key names, and shapes where names are not enough
  * (a UNet-only file). Works on scaled-down test models too: it uses ranks and relations, not absolute widths.
  */
-export function detectArch(keys: readonly string[], shapes: readonly number[][], components: readonly string[], isStableDiffusion: boolean): ArchInfo {
+export function detectArch(keys: readonly string[], shapes: readonly (readonly number[])[], components: readonly string[], isStableDiffusion: boolean): ArchInfo {
   if (!isStableDiffusion) return { arch: 'generic', detail: `${LABELS.generic}: components from leading key names`, missing: [] };
-  const shapeOf = new Map<string, number[]>();
+  const shapeOf = new Map<string, readonly number[]>();
   keys.forEach((k, i) => shapeOf.set(k, shapes[i]!));
   const has = new Set(components);
   const hasPrefix = (p: string) => keys.some((k) => k.startsWith(p));
