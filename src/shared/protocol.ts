@@ -6,6 +6,7 @@
  * The webview sends `ready` first; the host posts nothing before it.
  */
 import type { CompareResult, ModelInfo } from '../compute/result';
+import type { AnalysisFile, RecipeEstimate, TimeEmbedPlacement } from '../compute/analysis/types';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -42,6 +43,10 @@ export interface WebviewToHost {
   'export/save': { suggestedName: string; kind: 'png' | 'svg' | 'csv' | 'json'; /** base64 for png, text otherwise */ data: string };
   /** notification: the user focused a model or pair in the panel (the host may reveal it in the tree) */
   'focus/changed': { model?: number; pair?: { a: number; b: number }; component?: string };
+  /** request: a merge-recipe estimate of `model` from parents the user chose (2..4 other models) */
+  'recipe/get': { model: number; parents: number[] };
+  /** notification: run the analyses again (e.g. with file hashes, or another time_embed placement) */
+  'analysis/run': { computeHashes?: boolean; timeEmbed?: TimeEmbedPlacement };
 }
 
 /** Host -> webview notifications. */
@@ -56,11 +61,18 @@ export interface HostToWebview {
   'inspect/didChange': { info: ModelInfo; tensors: InspectTensor[] };
   /** a failure to show in the panel */
   'error/didOccur': { message: string; file?: string };
+  /**
+   * the analyses of the result on display (analysis.json): sent after `result/didChange`. `state` 'running' comes
+   * first (analysis null), then 'done' with the analysis or 'failed' with an error. `static` is true in the HTML report,
+   * where nothing can be recomputed (no 'recipe/get', no 'analysis/run').
+   */
+  'analysis/didChange': { state: 'running' | 'done' | 'failed'; analysis: AnalysisFile | null; error?: string; static?: boolean };
 }
 
 export interface RequestResults {
   'layers/get': LayerRowMessage[];
   'export/save': { saved: boolean; path?: string };
+  'recipe/get': RecipeEstimate;
 }
 
 export type WebviewMessage =

@@ -22,11 +22,12 @@ export interface NotificationHandlers {
   /** after the queue was flushed */
   ready?: (params: WebviewToHost['ready']) => void;
   'focus/changed'?: (params: WebviewToHost['focus/changed']) => void;
+  'analysis/run'?: (params: WebviewToHost['analysis/run']) => void;
 }
 
-const REQUESTS: ReadonlySet<string> = new Set<keyof RequestResults>(['layers/get', 'export/save']);
+const REQUESTS: ReadonlySet<string> = new Set<keyof RequestResults>(['layers/get', 'export/save', 'recipe/get']);
 /** Host messages where only the newest matters: a queued older one is replaced. */
-const LATEST_ONLY: ReadonlySet<string> = new Set<keyof HostToWebview>(['progress/didChange', 'result/didChange', 'inspect/didChange', 'focus/didChange']);
+const LATEST_ONLY: ReadonlySet<string> = new Set<keyof HostToWebview>(['progress/didChange', 'result/didChange', 'inspect/didChange', 'focus/didChange', 'analysis/didChange']);
 const EXPORT_KINDS: ReadonlySet<string> = new Set(['png', 'svg', 'csv', 'json']);
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -59,6 +60,17 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | string {
       if (params.model !== undefined && !isIndex(params.model)) return 'focus/changed: bad model';
       if (params.pair !== undefined && !isPair(params.pair)) return 'focus/changed: bad pair';
       if (params.component !== undefined && typeof params.component !== 'string') return 'focus/changed: bad component';
+      break;
+    case 'recipe/get':
+      if (!isIndex(params.model)) return 'recipe/get: model must be a model index';
+      if (!Array.isArray(params.parents) || params.parents.length < 2 || params.parents.length > 4 || !params.parents.every(isIndex)) {
+        return 'recipe/get: parents must be 2 to 4 model indexes';
+      }
+      if (new Set([params.model, ...params.parents]).size !== params.parents.length + 1) return 'recipe/get: the model and its parents must all differ';
+      break;
+    case 'analysis/run':
+      if (params.computeHashes !== undefined && typeof params.computeHashes !== 'boolean') return 'analysis/run: computeHashes must be a boolean';
+      if (params.timeEmbed !== undefined && params.timeEmbed !== 'BASE' && params.timeEmbed !== 'IN00') return 'analysis/run: timeEmbed must be BASE or IN00';
       break;
     default:
       return `unknown method ${JSON.stringify(method.slice(0, 60))}`;
@@ -127,6 +139,10 @@ export class HostIpc {
     }
     if (msg.method === 'focus/changed') {
       this.notifications['focus/changed']?.(msg.params);
+      return;
+    }
+    if (msg.method === 'analysis/run') {
+      this.notifications['analysis/run']?.(msg.params);
       return;
     }
     const id = msg.id!;

@@ -79,6 +79,22 @@ test('focus/changed reaches its handler; parse checks every field', async () => 
   assert.equal(typeof parseWebviewMessage({ method: 'ready', params: {} }), 'string');
 });
 
+test('recipe/get and analysis/run are checked field by field and dispatched', async () => {
+  const runs: unknown[] = [];
+  const { ipc, sent } = harness({ 'recipe/get': (p) => ({ model: p.model, parents: p.parents }) as never }, { 'analysis/run': (p) => runs.push(p) });
+  await ipc.receive(ready);
+  await ipc.receive({ method: 'recipe/get', params: { model: 2, parents: [0, 1] }, id: 7 });
+  assert.deepEqual(sent.at(-1), { method: 'response', id: 7, ok: true, value: { model: 2, parents: [0, 1] } });
+  await ipc.receive({ method: 'analysis/run', params: { computeHashes: true, timeEmbed: 'IN00' } });
+  assert.deepEqual(runs, [{ computeHashes: true, timeEmbed: 'IN00' }]);
+  for (const params of [{ model: 0, parents: [1] }, { model: 0, parents: [0, 1] }, { model: 0, parents: [1, 1] }, { model: -1, parents: [1, 2] }, { model: 0, parents: [1, 2, 3, 4, 5] }]) {
+    assert.equal(typeof parseWebviewMessage({ method: 'recipe/get', params, id: 1 }), 'string', JSON.stringify(params));
+  }
+  assert.equal(typeof parseWebviewMessage({ method: 'recipe/get', params: { model: 0, parents: [1, 2] } }), 'string', 'a request needs an id');
+  assert.equal(typeof parseWebviewMessage({ method: 'analysis/run', params: { timeEmbed: 'in01' } }), 'string');
+  assert.equal(typeof parseWebviewMessage({ method: 'analysis/run', params: { computeHashes: 'yes' } }), 'string');
+});
+
 test('after dispose nothing is posted', async () => {
   const { ipc, sent } = harness();
   await ipc.receive(ready);
