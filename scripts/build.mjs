@@ -39,4 +39,21 @@ if (existsSync(join(root, 'src/webview/main.ts'))) {
     }),
   );
 }
+// The standalone HTML report inlines this one (modeldiff report): always minified, no source map.
+if (existsSync(join(root, 'src/webview/report/main.ts'))) {
+  builds.push(
+    esbuild.build({
+      ...common,
+      sourcemap: false,
+      minify: true,
+      legalComments: 'eof',
+      platform: 'browser',
+      format: 'iife',
+      target: 'chrome120',
+      entryPoints: ['src/webview/report/main.ts'],
+      outfile: 'dist/webview/report.js',
+      loader: { '.css': 'text' },
+    }),
+  );
+}
 await Promise.all(builds);

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
-import { compareModels, findModelIndex, openCheckpoint, loadModel, pairLayers, pairMetrics, readResult, toModeldiffError, TOOL_VERSION } from '../compute';
+import { findModelIndex, openCheckpoint, loadModel, pairLayers, pairMetrics, readResult, toModeldiffError, TOOL_VERSION } from '../compute';
 import { intFlag, parseArgs, stringFlag } from './args';
 import { csvField, layersCsv, layersTable } from './layersTable';
-import { progressBar } from './progressBar';
+import { COMPARE_BOOLEANS, COMPARE_VALUED, compareWithProgress } from './compareRun';
 import { formatBytes, formatCount, formatNumber, summary } from './format';
 import { writeFileSync } from 'node:fs';
-import { analyzeCommand, breakdownCommand, familyCommand, hashesCommand, healthCommand, lineageCommand, recipeCommand } from './commands';
+import { analyzeCommand, breakdownCommand, familyCommand, hashesCommand, healthCommand, lineageCommand, recipeCommand, reportCommand } from './commands';
 
 export const EXIT = { ok: 0, fileErrors: 1, usage: 2, failure: 3, cancelled: 130 } as const;
 
@@ -35,6 +35,10 @@ Usage:
   modeldiff family <dir> [--component unet|...|all] [--json]: dendrogram and minimum spanning tree per component
   modeldiff lineage <dir> [--hashes] [--cache file | --no-cache] [--json]: declared parents (metadata) beside the nearest models
   modeldiff analyze <dir> [--time-embed BASE|IN00] [--hashes] [--cache file | --no-cache] [--quiet]: writes analysis.json
+  modeldiff report <dir | folder | files...> [--out report.html] [--results dir] [--layers-budget MiB] [--hashes] [--no-analysis]
+      One self-contained HTML file (no network; opens in any browser): heatmaps, graph, breakdowns, recipes, hashes,
+      lineage, health, family views and per-layer tables. From a compare output, or compares the models first
+      (into --results, default ./modeldiff-results). Default output: <dir>/report.html or ./modeldiff-report.html.
 
 Exit codes: 0 all files compared, 1 some files could not be read (see errors), 2 usage, 3 failure, 130 cancelled.`;
 
@@ -57,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'family': return familyCommand(rest);
       case 'lineage': return await lineageCommand(rest);
       case 'analyze': return await analyzeCommand(rest);
+      case 'report': return await reportCommand(rest);
       case '--version':
         process.stdout.write(`${TOOL_VERSION}\n`);
         return EXIT.ok;
@@ -80,38 +85,17 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function compareCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['no-ema', 'json', 'quiet'], ['out', 'components', 'workers', 'memory']);
+  const p = parseArgs(argv, [...COMPARE_BOOLEANS, 'json', 'quiet'], ['out', ...COMPARE_VALUED]);
   const out = stringFlag(p, 'out');
   if (!p.positional.length || !out) {
     process.stderr.write('usage: modeldiff compare <folder | files...> --out <dir>\n');
     return EXIT.usage;
   }
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  const bar = progressBar();
-  try {
-    const result = await compareModels(
-      p.positional.map((f) => resolve(f)),
-      {
-        outDir: resolve(out),
-        components: stringFlag(p, 'components')?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
-        includeEma: !p.flags.has('no-ema'),
-        workers: intFlag(p, 'workers', 0),
-        memoryBudgetMiB: intFlag(p, 'memory', 16),
-        signal: controller.signal,
-        onProgress: bar.update,
-      },
-    );
-    bar.done();
-    if (p.flags.has('json')) process.stdout.write(JSON.stringify(result, null, 1) + '\n');
-    else if (!p.flags.has('quiet')) process.stdout.write(summary(result) + `\n\nWritten to ${resolve(out)}\n`);
-    if (result.models.length < 2) process.stderr.write(`modeldiff: need at least 2 readable models to compare, found ${result.models.length}\n`);
-    return result.errors.length ? EXIT.fileErrors : EXIT.ok;
-  } finally {
-    bar.done();
-    process.removeListener('SIGINT', onSigint);
-  }
+  const result = await compareWithProgress(p.positional, out, p);
+  if (p.flags.has('json')) process.stdout.write(JSON.stringify(result, null, 1) + '\n');
+  else if (!p.flags.has('quiet')) process.stdout.write(summary(result) + `\n\nWritten to ${resolve(out)}\n`);
+  if (result.models.length < 2) process.stderr.write(`modeldiff: need at least 2 readable models to compare, found ${result.models.length}\n`);
+  return result.errors.length ? EXIT.fileErrors : EXIT.ok;
 }
 
 function layersCommand(argv: string[]): number {

@@ -6,3 +6,4 @@ export { hashesCommand } from './hashes';
 export { healthCommand } from './health';
 export { lineageCommand } from './lineage';
 export { recipeCommand } from './recipe';
+export { reportCommand } from './report';

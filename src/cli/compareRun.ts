@@ -1,0 +1,33 @@
+/** Runs the engine from the command line: the compare options every command that compares accepts, a progress line
+ *  on stderr, and Ctrl-C as cancellation. */
+import { resolve } from 'node:path';
+import { compareModels, type CompareResult } from '../compute';
+import { intFlag, stringFlag, type Parsed } from './args';
+import { progressBar } from './progressBar';
+
+export const COMPARE_BOOLEANS = ['no-ema'] as const;
+export const COMPARE_VALUED = ['components', 'workers', 'memory'] as const;
+
+export async function compareWithProgress(inputs: string[], outDir: string, p: Parsed): Promise<CompareResult> {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  const bar = progressBar();
+  try {
+    return await compareModels(
+      inputs.map((f) => resolve(f)),
+      {
+        outDir: resolve(outDir),
+        components: stringFlag(p, 'components')?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
+        includeEma: !p.flags.has('no-ema'),
+        workers: intFlag(p, 'workers', 0),
+        memoryBudgetMiB: intFlag(p, 'memory', 16),
+        signal: controller.signal,
+        onProgress: bar.update,
+      },
+    );
+  } finally {
+    bar.done();
+    process.removeListener('SIGINT', onSigint);
+  }
+}
