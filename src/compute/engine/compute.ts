@@ -1,8 +1,6 @@
-import { readSync } from 'node:fs';
-import { ModeldiffError } from '../errors';
 import type { TensorRef } from '../checkpoint';
 import { bytesPerElement } from '../dtypes';
-import { readTensorElements } from '../io/tensorBytes';
+import { readFully, readTensorElements } from '../io/tensorBytes';
 import type { Kernels } from '../kernels/types';
 import { decodableToF64, decodeToF64 } from './decodeF64';
 import { decodeToF32, F32_DTYPES } from './decodeF32';
@@ -230,22 +228,18 @@ function f64Item(item: WorkItem, chunkElements: number, files: FileHandles, stat
   const res = newResult(item);
   const m = res.m;
   const C = Math.max(1, Math.min(chunkElements, item.count));
-  const raw = item.members.map((r) => new Uint8Array(C * bytesPerElement(r.dtype)!));
+  const widest = Math.max(...item.members.map((r) => bytesPerElement(r.dtype)!));
+  const slots = item.members.map((_, i) => i * C * widest);
+  const raw = new Uint8Array(item.members.length * C * widest);
   const vals = item.members.map(() => new Float64Array(C));
   for (let start = item.start, end = item.start + item.count; start < end; start += C) {
     const n = Math.min(C, end - start);
     item.members.forEach((r, i) => {
-      stats.bytesRead += readTensorElements(files.get(r.file), r, start, n, raw[i]!, 0);
-      decodeToF64(r.dtype, raw[i]!, n, vals[i]!);
+      stats.bytesRead += readTensorElements(files.get(r.file), r, start, n, raw, slots[i]!);
+      decodeToF64(r.dtype, raw.subarray(slots[i]!), n, vals[i]!);
     });
     const lengths = item.members.map((r) => n * bytesPerElement(r.dtype)!);
-    for (let i = 0; i < m; i++) {
-      for (let j = i + 1; j < m; j++) {
-        if (item.members[i]!.dtype !== item.members[j]!.dtype || !Buffer.from(raw[i]!.buffer, 0, lengths[i]).equals(Buffer.from(raw[j]!.buffer, 0, lengths[j]))) {
-          res.identical[i * m + j] = 0;
-        }
-      }
-    }
+    markIdentity(res, byteClasses(item.members, raw, slots, lengths).cls);
     for (let i = 0; i < m; i++) {
       const a = vals[i]!;
       for (let j = i; j < m; j++) {
@@ -268,37 +262,38 @@ function f64Item(item: WorkItem, chunkElements: number, files: FileHandles, stat
   return res;
 }
 
-/** Packed or exotic dtypes (F4, F6, C64, some F8 variants): byte identity only, compared chunk by chunk. */
+/**
+ * Dtypes without an arithmetic path here (C64, F8 variants, packed F4/F6): byte identity only, chunk by chunk.
+ * Whole-byte dtypes go through readTensorElements (strided views, parts, big-endian storage); packed ones only exist
+ * as contiguous safetensors data and are compared as raw bytes.
+ */
 function bytesOnlyItem(item: WorkItem, chunkBytes: number, files: FileHandles, stats: { bytesRead: number }): ItemResult {
   const res = newResult(item);
   res.undecodable = true;
   res.d2.fill(NaN);
   res.dot.fill(NaN);
-  const m = res.m;
-  const bufs = item.members.map(() => Buffer.alloc(chunkBytes));
-  const longest = Math.max(...item.members.map((r) => r.byteLength));
+  const members = item.members;
+  const sizes = members.map((r) => bytesPerElement(r.dtype));
+  const slots = members.map((_, i) => i * chunkBytes);
+  const u8 = new Uint8Array(members.length * chunkBytes);
+  const compare = (lengths: number[]) => markIdentity(res, byteClasses(members, u8, slots, lengths).cls);
+  if (sizes.every((e) => e !== undefined)) {
+    const C = Math.max(1, Math.floor(chunkBytes / Math.max(...(sizes as number[]))));
+    for (let start = item.start, end = item.start + item.count; start < end; start += C) {
+      const n = Math.min(C, end - start);
+      compare(members.map((r, i) => (stats.bytesRead += readTensorElements(files.get(r.file), r, start, n, u8, slots[i]!), n * sizes[i]!)));
+    }
+    return res;
+  }
+  const longest = Math.max(...members.map((r) => r.byteLength));
   for (let pos = 0; pos < longest; pos += chunkBytes) {
-    const lengths = item.members.map((r, i) => {
+    const lengths = members.map((r, i) => {
       const len = Math.max(0, Math.min(chunkBytes, r.byteLength - pos));
-      if (len > 0) readExactly(files.get(r.file), bufs[i]!, len, r.offset + pos, r);
+      if (len > 0) readFully(files.get(r.file), u8, slots[i]!, len, r.offset + pos, r);
       stats.bytesRead += len;
       return len;
     });
-    for (let i = 0; i < m; i++) {
-      for (let j = i + 1; j < m; j++) {
-        const same = item.members[i]!.dtype === item.members[j]!.dtype && lengths[i] === lengths[j] && bufs[i]!.subarray(0, lengths[i]).equals(bufs[j]!.subarray(0, lengths[j]));
-        if (!same) res.identical[i * m + j] = 0;
-      }
-    }
+    compare(lengths);
   }
   return res;
-}
-
-function readExactly(fd: number, buf: Buffer, length: number, position: number, ref: TensorRef): void {
-  let done = 0;
-  while (done < length) {
-    const got = readSync(fd, buf, done, length - done, position + done);
-    if (got === 0) throw new ModeldiffError('IO_ERROR', `the file ended while reading tensor "${ref.name}": it was truncated or changed during the run`, { file: ref.file });
-    done += got;
-  }
 }

@@ -46,7 +46,8 @@ export function isContiguous(shape: readonly number[], strides: readonly number[
   return true;
 }
 
-function readFully(fd: number, dst: Uint8Array, dstOffset: number, length: number, position: number, ref: TensorRef): void {
+/** Reads exactly `length` bytes at `position`; a short file is an IO_ERROR naming the tensor and the file. */
+export function readFully(fd: number, dst: Uint8Array, dstOffset: number, length: number, position: number, ref: TensorRef): void {
   let done = 0;
   while (done < length) {
     const n = readSync(fd, dst, dstOffset + done, length - done, position + done);
