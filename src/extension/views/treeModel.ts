@@ -1,11 +1,13 @@
 /**
  * What the "Models" tree shows, computed from a CompareResult: models -> components -> tensors, a "Differences"
  * section with one node per pair (component statuses, keys only in A/B, shape and dtype differences), and the
- * files that could not be read. Pure (no vscode import): modelsTree.ts turns these into TreeItems.
+ * files that could not be read. With the result's analysis (analysis.json), each model also lists its declared
+ * parents and its health findings. Pure (no vscode import): modelsTree.ts turns these into TreeItems.
  *
  * Every label, description and tooltip here may hold text from a model file: the tree shows them as plain
  * strings only (no MarkdownString, no command links built from names).
  */
+import type { AnalysisFile, DeclaredParent, ModelHealth, ModelLineage } from '../../compute/analysis/types';
 import type { CompareResult, ComponentDiff, ComponentStats, PairResult } from '../../compute/result';
 import { pairIndex } from '../../compute/result';
 import { formatBytes, formatCount } from '../util/format';
@@ -16,6 +18,10 @@ export type TreeNode =
   | { kind: 'model'; model: number }
   | { kind: 'component'; model: number; component: string }
   | { kind: 'tensor'; model: number; component: string; name: string; dtype: string; shape: number[] }
+  | { kind: 'declaredParents'; model: number }
+  | { kind: 'declaredParent'; model: number; index: number }
+  | { kind: 'health'; model: number }
+  | { kind: 'finding'; model: number; index: number }
   | { kind: 'differences' }
   | { kind: 'pair'; a: number; b: number }
   | { kind: 'pairComponent'; a: number; b: number; component: string }
@@ -83,13 +89,37 @@ export function identicalTo(result: CompareResult, model: number, component: str
   return out.sort((x, y) => x - y);
 }
 
-/** Children of a node; tensors of a component come from the model header, which the caller loads (`tensors`). */
-export function childNodes(result: CompareResult, node: TreeNode, tensors?: TensorEntry[]): TreeNode[] {
+export function healthOf(analysis: AnalysisFile | null | undefined, model: number): ModelHealth | undefined {
+  return analysis?.health.find((h) => h.model === model);
+}
+
+export function lineageOf(analysis: AnalysisFile | null | undefined, model: number): ModelLineage | undefined {
+  return analysis?.lineage.models.find((l) => l.model === model);
+}
+
+/** How a declared parent is named: its name, else the hash it was declared by. */
+export function declaredName(p: DeclaredParent): string {
+  return p.name ?? p.shortHash ?? p.sha256 ?? p.legacyHash ?? '(unnamed)';
+}
+
+/**
+ * Children of a node; tensors of a component come from the model header, which the caller loads (`tensors`).
+ * `analysis` (of this result) adds the declared parents and health of each model.
+ */
+export function childNodes(result: CompareResult, node: TreeNode, tensors?: TensorEntry[], analysis?: AnalysisFile | null): TreeNode[] {
   switch (node.kind) {
     case 'model': {
       const m = result.models[node.model];
-      return m ? Object.keys(m.components).map((component) => ({ kind: 'component', model: node.model, component })) : [];
+      if (!m) return [];
+      const out: TreeNode[] = Object.keys(m.components).map((component) => ({ kind: 'component', model: node.model, component }));
+      if (lineageOf(analysis, node.model)?.parents.length) out.push({ kind: 'declaredParents', model: node.model });
+      if (healthOf(analysis, node.model)) out.push({ kind: 'health', model: node.model });
+      return out;
     }
+    case 'declaredParents':
+      return (lineageOf(analysis, node.model)?.parents ?? []).map((_, index) => ({ kind: 'declaredParent', model: node.model, index }));
+    case 'health':
+      return (healthOf(analysis, node.model)?.findings ?? []).map((_, index) => ({ kind: 'finding', model: node.model, index }));
     case 'component':
       return (tensors ?? [])
         .filter((t) => t.component === node.component)
@@ -142,6 +172,13 @@ export function parentNode(node: TreeNode): TreeNode | undefined {
       return { kind: 'model', model: node.model };
     case 'tensor':
       return { kind: 'component', model: node.model, component: node.component };
+    case 'declaredParents':
+    case 'health':
+      return { kind: 'model', model: node.model };
+    case 'declaredParent':
+      return { kind: 'declaredParents', model: node.model };
+    case 'finding':
+      return { kind: 'health', model: node.model };
     case 'pair':
       return { kind: 'differences' };
     case 'pairComponent':
@@ -164,6 +201,14 @@ export function nodeId(node: TreeNode): string {
       return `m/${node.model}/c/${node.component}`;
     case 'tensor':
       return `m/${node.model}/c/${node.component}/t/${node.name}`;
+    case 'declaredParents':
+      return `m/${node.model}/parents`;
+    case 'declaredParent':
+      return `m/${node.model}/parents/${node.index}`;
+    case 'health':
+      return `m/${node.model}/health`;
+    case 'finding':
+      return `m/${node.model}/health/${node.index}`;
     case 'differences':
       return 'd';
     case 'pair':
@@ -229,10 +274,15 @@ const STATUS_ICON: Record<string, string> = {
   not_comparable: 'circle-slash',
 };
 
-export function describeNode(result: CompareResult, node: TreeNode): NodeView {
+export function describeNode(result: CompareResult, node: TreeNode, analysis?: AnalysisFile | null): NodeView {
   const id = nodeId(node);
   const file = (i: number) => result.models[i]?.file ?? `#${i}`;
   switch (node.kind) {
+    case 'declaredParents':
+    case 'declaredParent':
+    case 'health':
+    case 'finding':
+      return describeAnalysisNode(result, node, analysis);
     case 'model': {
       const m = result.models[node.model]!;
       return {
@@ -348,4 +398,79 @@ export function nodeForFocus(f: FocusTarget): TreeNode | undefined {
   }
   if (f.model !== undefined) return f.component ? { kind: 'component', model: f.model, component: f.component } : { kind: 'model', model: f.model };
   return undefined;
+}
+
+const SEVERITY_ICON: Record<ModelHealth['findings'][number]['severity'], string> = { error: 'error', warning: 'warning', info: 'info' };
+const STATUS_HEALTH_ICON: Record<ModelHealth['status'], string> = { ok: 'pass', warning: 'warning', error: 'error' };
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** "1 error · 2 warnings · 1 note", or "no problems found". */
+export function healthSummary(h: ModelHealth): string {
+  const word = { error: 'error', warning: 'warning', info: 'note' } as const;
+  const parts = (['error', 'warning', 'info'] as const)
+    .map((sev) => ({ n: h.findings.filter((f) => f.severity === sev).length, w: word[sev] }))
+    .filter((x) => x.n > 0)
+    .map((x) => plural(x.n, x.w));
+  return parts.length ? parts.join(' · ') : 'no problems found';
+}
+
+function matchText(result: CompareResult, p: DeclaredParent): string {
+  if (!p.match) return 'not in this folder';
+  return `${result.models[p.match.model]?.file ?? p.match.file} (by ${p.match.by})`;
+}
+
+function describeAnalysisNode(result: CompareResult, node: Extract<TreeNode, { kind: 'declaredParents' | 'declaredParent' | 'health' | 'finding' }>, analysis: AnalysisFile | null | undefined): NodeView {
+  const id = nodeId(node);
+  switch (node.kind) {
+    case 'declaredParents': {
+      const parents = lineageOf(analysis, node.model)?.parents ?? [];
+      const found = parents.filter((p) => p.match).map((p) => result.models[p.match!.model]?.file ?? p.match!.file);
+      return {
+        id,
+        label: `Declared parents: ${parents.map(declaredName).join(', ')}`,
+        description: found.length ? `found: ${found.join(', ')}` : 'none in this folder',
+        tooltip: parents.map((p) => `${p.role}: ${declaredName(p)} -> ${matchText(result, p)}`).join('\n'),
+        collapsible: 'collapsed',
+        contextValue: 'declaredParents',
+        icon: 'type-hierarchy-super',
+      };
+    }
+    case 'declaredParent': {
+      const p = lineageOf(analysis, node.model)?.parents[node.index];
+      if (!p) return { id, label: '?', collapsible: 'none', contextValue: 'declaredParent' };
+      const hash = p.sha256 ?? p.shortHash ?? p.legacyHash;
+      return {
+        id,
+        label: declaredName(p),
+        description: `${p.role} · ${matchText(result, p)}`,
+        tooltip: `${p.role}: ${declaredName(p)}${hash ? `\ndeclared hash ${hash}` : ''}\n${p.match ? `matched ${matchText(result, p)}` : 'not found among the compared models'}`,
+        collapsible: 'none',
+        contextValue: p.match ? 'declaredParent.found' : 'declaredParent',
+        icon: p.match ? 'link' : 'question',
+        ...(p.match ? { focus: { model: p.match.model } } : {}),
+      };
+    }
+    case 'health': {
+      const h = healthOf(analysis, node.model);
+      if (!h) return { id, label: 'Health', collapsible: 'none', contextValue: 'health' };
+      return {
+        id,
+        label: 'Health',
+        description: healthSummary(h),
+        tooltip: h.findings.length ? h.findings.map((f) => `${f.severity}: ${f.message}`).join('\n') : 'no problems found',
+        collapsible: h.findings.length ? 'collapsed' : 'none',
+        contextValue: `health.${h.status}`,
+        icon: STATUS_HEALTH_ICON[h.status],
+        focus: { model: node.model },
+      };
+    }
+    case 'finding': {
+      const f = healthOf(analysis, node.model)?.findings[node.index];
+      if (!f) return { id, label: '?', collapsible: 'none', contextValue: 'finding' };
+      return { id, label: f.message, tooltip: `${f.severity}: ${f.message}`, collapsible: 'none', contextValue: `finding.${f.severity}`, icon: SEVERITY_ICON[f.severity] };
+    }
+  }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { childNodes, describeNode, identicalTo, nodeForFocus, nodeId, pairSummary, parentNode, rootNodes, type TreeNode } from '../../../src/extension/views/treeModel';
+import { childNodes, describeNode, healthSummary, identicalTo, nodeForFocus, nodeId, pairSummary, parentNode, rootNodes, type TreeNode } from '../../../src/extension/views/treeModel';
+import { sampleAnalysis } from './sampleAnalysis';
 import { sampleResult } from './sampleResult';
 
 test('roots: one node per model, then Differences and the unreadable files', () => {
@@ -85,4 +86,72 @@ test('a focus from the panel maps to the tree node to reveal', () => {
   assert.deepEqual(nodeForFocus({ pair: { a: 0, b: 2 }, component: 'vae' }), { kind: 'pairComponent', a: 0, b: 2, component: 'vae' });
   assert.deepEqual(nodeForFocus({ model: 1, component: 'unet' }), { kind: 'component', model: 1, component: 'unet' });
   assert.equal(nodeForFocus({}), undefined);
+});
+
+test('without an analysis a model lists its components only', () => {
+  const r = sampleResult();
+  assert.deepEqual(childNodes(r, { kind: 'model', model: 2 }).map((n) => n.kind), ['component', 'component']);
+  assert.deepEqual(childNodes(r, { kind: 'model', model: 2 }, undefined, null).map((n) => n.kind), ['component', 'component']);
+});
+
+test('with an analysis: a Health node per model, its findings with error/warning/info icons', () => {
+  const r = sampleResult();
+  const a = sampleAnalysis(r);
+  const kids = childNodes(r, { kind: 'model', model: 2 }, undefined, a);
+  assert.deepEqual(kids.map((n) => n.kind), ['component', 'component', 'declaredParents', 'health']);
+  const health = describeNode(r, kids[3]!, a);
+  assert.equal(health.label, 'Health');
+  assert.equal(health.description, '1 error · 2 warnings');
+  assert.equal(health.icon, 'error');
+  assert.equal(health.collapsible, 'collapsed');
+  assert.equal(health.contextValue, 'health.error');
+  const findings = childNodes(r, kids[3]!, undefined, a).map((n) => describeNode(r, n, a));
+  assert.deepEqual(findings.map((f) => f.icon), ['error', 'warning', 'warning']);
+  assert.equal(findings[1]!.label, 'missing for sd1: te');
+  assert.equal(findings[0]!.tooltip, 'error: 1 tensor with NaN/Inf values (first: <img src=x onerror=alert(6)>)');
+
+  const ok = describeNode(r, { kind: 'health', model: 0 }, a);
+  assert.deepEqual([ok.description, ok.icon, ok.collapsible], ['no problems found', 'pass', 'none']);
+  assert.deepEqual(childNodes(r, { kind: 'health', model: 0 }, undefined, a), []);
+  const info = childNodes(r, { kind: 'health', model: 1 }, undefined, a).map((n) => describeNode(r, n, a));
+  assert.deepEqual(info.map((f) => f.icon), ['info']);
+  assert.equal(describeNode(r, { kind: 'health', model: 1 }, a).description, '1 note');
+  assert.equal(healthSummary(a.health[2]!), '1 error · 2 warnings');
+});
+
+test('declared parents: named (or by their hash) with the model they matched; none for models declaring none', () => {
+  const r = sampleResult();
+  const a = sampleAnalysis(r);
+  assert.ok(!childNodes(r, { kind: 'model', model: 0 }, undefined, a).some((n) => n.kind === 'declaredParents'));
+  const node: TreeNode = { kind: 'declaredParents', model: 2 };
+  const v = describeNode(r, node, a);
+  assert.equal(v.label, 'Declared parents: base, ABCDEF0123, <script>alert(5)</script>');
+  assert.equal(v.description, 'found: base.safetensors');
+  assert.equal(v.tooltip, 'A: base -> base.safetensors (by name)\nB: ABCDEF0123 -> not in this folder\nC: <script>alert(5)</script> -> not in this folder');
+  const parents = childNodes(r, node, undefined, a).map((n) => describeNode(r, n, a));
+  assert.deepEqual(parents.map((p) => p.description), ['A · base.safetensors (by name)', 'B · not in this folder', 'C · not in this folder']);
+  assert.deepEqual(parents.map((p) => p.icon), ['link', 'question', 'question']);
+  assert.deepEqual(parents[0]!.focus, { model: 0 });
+  assert.equal(parents[1]!.focus, undefined);
+});
+
+test('with an analysis, ids stay unique and parents still invert children', () => {
+  const r = sampleResult();
+  const a = sampleAnalysis(r);
+  const seen = new Set<string>();
+  const kinds = new Set<string>();
+  const walk = (nodes: TreeNode[]) => {
+    for (const n of nodes) {
+      const id = nodeId(n);
+      assert.ok(!seen.has(id), `duplicate id ${id}`);
+      seen.add(id);
+      kinds.add(n.kind);
+      assert.equal(describeNode(r, n, a).id, id);
+      const kids = childNodes(r, n, undefined, a);
+      for (const k of kids) assert.equal(nodeId(parentNode(k)!), id);
+      walk(kids);
+    }
+  };
+  walk(rootNodes(r));
+  for (const k of ['health', 'finding', 'declaredParents', 'declaredParent']) assert.ok(kinds.has(k), `no ${k} node`);
 });
