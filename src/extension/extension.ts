@@ -4,6 +4,7 @@
  * extension host only awaits promises; model files are read asynchronously and only ever as data.
  */
 import * as vscode from 'vscode';
+import { AnalysisService } from './analysis/service';
 import { registerCommands } from './commands/index';
 import { COMPARE_VIEW_TYPE, ComparePanel } from './panels/comparePanel';
 import { InspectEditorProvider } from './panels/inspectEditor';
@@ -16,8 +17,11 @@ export function activate(ctx: vscode.ExtensionContext): void {
   ctx.subscriptions.push(log);
   const session = new Session(ctx, log);
   ctx.subscriptions.push(session);
+  // before any panel or tree listens to the session: the analysis state of a new result is set when they hear of it
+  const analysis = new AnalysisService(ctx, session);
+  ctx.subscriptions.push(analysis);
 
-  const tree = new ModelsTreeProvider(session);
+  const tree = new ModelsTreeProvider(session, analysis);
   const treeView = vscode.window.createTreeView(MODELS_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
   ctx.subscriptions.push(tree, treeView);
 
@@ -25,17 +29,18 @@ export function activate(ctx: vscode.ExtensionContext): void {
     const node = nodeForFocus(f);
     if (node && treeView.visible && session.current) void Promise.resolve(treeView.reveal(node, { select: true, focus: false, expand: false })).catch(() => {});
   };
+  const panelDeps = { ctx, session, analysis, onFocus: revealInTree };
   const showPanel = (focus?: FocusTarget, preserveFocus = false) => {
-    const panel = ComparePanel.show(ctx, session, revealInTree, preserveFocus);
+    const panel = ComparePanel.show(panelDeps, preserveFocus);
     if (focus) panel.focus(focus, preserveFocus);
     return panel;
   };
 
   ctx.subscriptions.push(
-    ...registerCommands({ ctx, session, showPanel }),
+    ...registerCommands({ ctx, session, analysis, showPanel }),
     ...InspectEditorProvider.register(ctx, log),
     vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
-      deserializeWebviewPanel: (panel, state) => ComparePanel.revive(panel, ctx, session, revealInTree, state),
+      deserializeWebviewPanel: (panel, state) => ComparePanel.revive(panel, panelDeps, state),
     }),
     { dispose: () => ComparePanel.instance?.dispose() },
     // a comparison still running when the window goes away is stopped, so its workers go with it

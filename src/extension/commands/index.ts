@@ -3,6 +3,7 @@ import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE } from '../../compute/index';
+import type { AnalysisService } from '../analysis/service';
 import { ComparePanel } from '../panels/comparePanel';
 import { showWithDetails, type Session } from '../session';
 import { pairsCsv } from '../util/csv';
@@ -17,6 +18,7 @@ export const COMMANDS = {
   cancelComparison: 'modeldiff.cancelComparison',
   showPanel: 'modeldiff.showPanel',
   focus: 'modeldiff.focus',
+  computeHashes: 'modeldiff.computeHashes',
 } as const;
 
 export const PAIRS_CSV_FILE = 'modeldiff_pairs.csv';
@@ -26,6 +28,7 @@ const MODEL_FILTER = { 'Model files': MODEL_EXTENSIONS.map((e) => e.slice(1)) };
 export interface CommandDeps {
   ctx: vscode.ExtensionContext;
   session: Session;
+  analysis: AnalysisService;
   /** shows the panel, optionally focused on a model/pair/component */
   showPanel: (focus?: FocusTarget, preserveFocus?: boolean) => ComparePanel;
 }
@@ -138,6 +141,19 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     vscode.commands.registerCommand(COMMANDS.cancelComparison, () => {
       if (!session.cancel()) void vscode.window.showInformationMessage('modeldiff: no comparison is running.');
     }),
+    vscode.commands.registerCommand(
+      COMMANDS.computeHashes,
+      guard('computeHashes', async () => {
+        const r = session.current ?? (await session.restoreLast());
+        if (!r) {
+          void vscode.window.showInformationMessage('modeldiff: nothing to hash yet. Run "Compare Models" first.');
+          return;
+        }
+        d.showPanel(undefined, true);
+        const s = await d.analysis.rerun({ computeHashes: true });
+        if (s?.state === 'failed' && !s.cancelled) void showWithDetails(session.log, 'error', `modeldiff: the analysis failed: ${s.error}`);
+      }),
+    ),
     vscode.commands.registerCommand(COMMANDS.focus, (f?: FocusTarget) => {
       if (f && typeof f === 'object') d.showPanel(f, true);
     }),

@@ -1,10 +1,12 @@
 /**
  * The comparison panel: one webview panel per window showing the session's current result (and the progress of a
- * running comparison). Survives reloads through a WebviewPanelSerializer.
+ * running comparison), then its analyses. Survives reloads through a WebviewPanelSerializer.
  */
 import * as vscode from 'vscode';
 import { pairLayers } from '../../compute/index';
 import type { HostToWebview, LayerRowMessage, RequestResults, WebviewToHost } from '../../shared/protocol';
+import { analysisMessage, type AnalysisState } from '../analysis/runner';
+import type { AnalysisService } from '../analysis/service';
 import { Session, type LoadedResult } from '../session';
 import { Disposable } from '../util/disposable';
 import type { FocusTarget } from '../views/treeModel';
@@ -15,13 +17,22 @@ import { renderWebview, webviewOptions } from './webviewContent';
 export const COMPARE_VIEW_TYPE = 'modeldiff.compare';
 const TITLE = 'modeldiff';
 
+export interface PanelDeps {
+  ctx: vscode.ExtensionContext;
+  session: Session;
+  analysis: AnalysisService;
+  /** the panel focused a model or pair (the tree may reveal it) */
+  onFocus: (f: FocusTarget) => void;
+}
+
 export class ComparePanel extends Disposable {
   private static current: ComparePanel | undefined;
   private readonly ipc: HostIpc;
   private shown: LoadedResult | undefined;
+  private readies = 0;
 
   /** Reveals the panel (creating it if needed). */
-  static show(ctx: vscode.ExtensionContext, session: Session, onFocus: (f: FocusTarget) => void, preserveFocus = false): ComparePanel {
+  static show(deps: PanelDeps, preserveFocus = false): ComparePanel {
     if (ComparePanel.current) {
       ComparePanel.current.panel.reveal(undefined, preserveFocus);
       return ComparePanel.current;
@@ -30,9 +41,9 @@ export class ComparePanel extends Disposable {
       COMPARE_VIEW_TYPE,
       TITLE,
       { viewColumn: vscode.ViewColumn.Active, preserveFocus },
-      { ...webviewOptions(ctx.extensionUri), retainContextWhenHidden: true },
+      { ...webviewOptions(deps.ctx.extensionUri), retainContextWhenHidden: true },
     );
-    return new ComparePanel(panel, ctx, session, onFocus);
+    return new ComparePanel(panel, deps);
   }
 
   static get instance(): ComparePanel | undefined {
@@ -40,10 +51,11 @@ export class ComparePanel extends Disposable {
   }
 
   /** After a reload: the restored panel gets fresh HTML and the last result. */
-  static async revive(panel: vscode.WebviewPanel, ctx: vscode.ExtensionContext, session: Session, onFocus: (f: FocusTarget) => void, state: unknown): Promise<void> {
+  static async revive(panel: vscode.WebviewPanel, deps: PanelDeps, state: unknown): Promise<void> {
+    const { session } = deps;
     ComparePanel.current?.dispose();
-    panel.webview.options = webviewOptions(ctx.extensionUri);
-    const p = new ComparePanel(panel, ctx, session, onFocus);
+    panel.webview.options = webviewOptions(deps.ctx.extensionUri);
+    const p = new ComparePanel(panel, deps);
     const dir = state && typeof state === 'object' ? (state as { outDir?: unknown }).outDir : undefined;
     if (!session.current && session.isResultDir(dir)) {
       try {
@@ -56,13 +68,17 @@ export class ComparePanel extends Disposable {
     if (!session.current && !session.isRunning) p.ipc.notify('error/didOccur', { message: 'No comparison result to show yet. Run "modeldiff: Compare Models" on a folder.' });
   }
 
+  private readonly session: Session;
+  private readonly analysis: AnalysisService;
+
   private constructor(
     readonly panel: vscode.WebviewPanel,
-    ctx: vscode.ExtensionContext,
-    private readonly session: Session,
-    private readonly onFocus: (f: FocusTarget) => void,
+    deps: PanelDeps,
   ) {
     super();
+    const { ctx, session, analysis } = deps;
+    this.session = session;
+    this.analysis = analysis;
     ComparePanel.current = this;
     panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'modeldiff.svg');
     this.ipc = new HostIpc(
@@ -70,10 +86,12 @@ export class ComparePanel extends Disposable {
       {
         'layers/get': (p) => this.layers(p),
         'export/save': (p) => saveExport(p, session),
+        'recipe/get': (p) => analysis.recipe(p.model, p.parents),
       },
       {
-        ready: () => session.log.debug('compare panel ready'),
-        'focus/changed': (f) => this.onFocus(f),
+        ready: () => this.onReady(),
+        'focus/changed': (f) => deps.onFocus(f),
+        'analysis/run': (p) => void analysis.rerun(p),
       },
       (line) => session.log.warn(`compare panel: ${line}`),
     );
@@ -84,6 +102,7 @@ export class ComparePanel extends Disposable {
       session.onProgress((p) => this.ipc.notify('progress/didChange', { phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, etaSeconds: p.etaSeconds, ...(p.message ? { message: p.message } : {}) })),
     );
     this._register(session.onError((e) => this.ipc.notify('error/didOccur', e)));
+    this._register(analysis.onDidChange((s) => this.postAnalysis(s)));
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('modeldiff.compare.metric') && this.shown) this.postResult(this.shown);
@@ -112,6 +131,21 @@ export class ComparePanel extends Disposable {
     this.panel.title = `modeldiff: ${r.result.models.length} models`;
     // files that could not be read travel in result.errors (the panel lists them); error/didOccur is for whole-run failures
     this.ipc.notify('result/didChange', { result, outDir: r.outDir });
+    const s = this.analysis.stateOf(r.outDir);
+    if (s) this.postAnalysis(s);
+  }
+
+  /** Analyses of the result on display only (a state about another folder is stale or early). */
+  private postAnalysis(s: AnalysisState): void {
+    if (!this.shown || s.outDir !== this.shown.outDir) return;
+    const msg = analysisMessage(s);
+    if (msg) this.ipc.notify('analysis/didChange', msg);
+  }
+
+  /** The first `ready` flushes what was queued; a later one is a reloaded webview, which starts empty. */
+  private onReady(): void {
+    this.session.log.debug('compare panel ready');
+    if (++this.readies > 1 && this.shown) this.postResult(this.shown);
   }
 
   private async layers(p: WebviewToHost['layers/get']): Promise<LayerRowMessage[]> {

@@ -1,4 +1,5 @@
-/** The modeldiff.compare.* settings, checked and turned into compareModels options. Pure. */
+/** The modeldiff.compare.* and modeldiff.analysis.* settings, checked and turned into engine options. Pure. */
+import type { TimeEmbedPlacement } from '../../compute/analysis/types';
 import { SD_COMPONENTS } from '../../compute/result';
 
 export interface CompareSettings {
@@ -26,4 +27,16 @@ export function readCompareSettings(get: (key: string) => unknown): CompareSetti
   const list = Array.isArray(c) ? [...new Set(c.filter((x): x is string => typeof x === 'string' && known.has(x)))] : [];
   const e = get('includeEma');
   return { metric, workers, memoryBudgetMiB, components: list.length ? list : null, includeEma: e !== false };
+}
+
+export interface AnalysisSettings {
+  /** where the UNet's time embedding counts in merge-block breakdowns and recipes */
+  timeEmbed: TimeEmbedPlacement;
+  /** hash every model file (full reads) after each comparison */
+  computeHashes: boolean;
+}
+
+/** `get(key)` reads one raw value of the modeldiff.analysis section. */
+export function readAnalysisSettings(get: (key: string) => unknown): AnalysisSettings {
+  return { timeEmbed: get('timeEmbed') === 'IN00' ? 'IN00' : 'BASE', computeHashes: get('computeHashes') === true };
 }

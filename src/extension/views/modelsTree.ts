@@ -1,6 +1,8 @@
 /** The "Models" tree view: a thin vscode adapter over treeModel.ts. Labels are plain strings, never markdown. */
 import * as vscode from 'vscode';
+import type { AnalysisFile } from '../../compute/analysis/types';
 import { loadModel, openCheckpoint } from '../../compute/index';
+import type { AnalysisService } from '../analysis/service';
 import type { Session } from '../session';
 import { Disposable } from '../util/disposable';
 import { childNodes, describeNode, nodeId, parentNode, rootNodes, type TensorEntry, type TreeNode } from './treeModel';
@@ -14,7 +16,10 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
   /** model path -> its tensors (header only), loaded when a component is expanded */
   private tensors = new Map<string, Promise<TensorEntry[]>>();
 
-  constructor(private readonly session: Session) {
+  constructor(
+    private readonly session: Session,
+    private readonly analysis: AnalysisService,
+  ) {
     super();
     this._register(
       session.onDidChangeResult(() => {
@@ -23,12 +28,19 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
       }),
     );
     this._register(session.onDidChangeRunning(() => this._onDidChangeTreeData.fire(undefined)));
+    this._register(analysis.onDidChange((s) => s.state !== 'running' && this._onDidChangeTreeData.fire(undefined)));
+  }
+
+  /** The analysis of the result on display, when it is done. */
+  private currentAnalysis(): AnalysisFile | null {
+    const r = this.session.current;
+    return (r && this.analysis.stateOf(r.outDir)?.analysis) ?? null;
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
     const r = this.session.current;
     const v = r
-      ? describeNode(r.result, node)
+      ? describeNode(r.result, node, this.currentAnalysis())
       : { id: nodeId(node), label: node.kind === 'message' ? node.text : '', collapsible: 'none' as const, contextValue: 'message', icon: 'info' };
     const item = new vscode.TreeItem(
       v.label,
@@ -62,7 +74,7 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
         return [{ kind: 'message', id: `${nodeId(node)}/error`, text: `could not read the header: ${(e as Error).message}` }];
       }
     }
-    return childNodes(r.result, node);
+    return childNodes(r.result, node, undefined, this.currentAnalysis());
   }
 
   getParent(node: TreeNode): TreeNode | undefined {

@@ -1,0 +1,95 @@
+/**
+ * The analyses of the session's result: run after every comparison and whenever a stored result is re-opened
+ * (re-using its analysis.json when it matches), again on request (the panel's analysis/run, the Compute Model
+ * Hashes command) and when the time_embed setting changes. Hashes are cached in the extension's global storage.
+ */
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { analyze, readAnalysis, writeAnalysis } from '../../compute/analysis/analyze';
+import { estimateRecipe } from '../../compute/analysis/recipe';
+import type { RecipeEstimate, TimeEmbedPlacement } from '../../compute/analysis/types';
+import type { LoadedResult, Session } from '../session';
+import { Disposable } from '../util/disposable';
+import { readAnalysisSettings, type AnalysisSettings } from '../util/settings';
+import { hashModelFiles } from './hashFiles';
+import { AnalysisRunner, type AnalysisState } from './runner';
+
+export const HASH_CACHE_FILE = 'hashes.json';
+
+export class AnalysisService extends Disposable {
+  private readonly runner: AnalysisRunner;
+  private readonly _onDidChange = this._register(new vscode.EventEmitter<AnalysisState>());
+  readonly onDidChange = this._onDidChange.event;
+
+  constructor(
+    ctx: vscode.ExtensionContext,
+    private readonly session: Session,
+  ) {
+    super();
+    const log = session.log;
+    const hashCache = join(ctx.globalStorageUri.fsPath, HASH_CACHE_FILE);
+    this.runner = new AnalysisRunner({
+      analyze,
+      read: readAnalysis,
+      write: (dir, a) => void writeAnalysis(dir, a),
+      hashFiles: async (models, abort) => {
+        try {
+          await hashModelFiles(models, hashCache, abort, log);
+        } catch (e) {
+          if (abort.signal.aborted) void vscode.window.showInformationMessage('modeldiff: computing the model hashes was cancelled.');
+          throw e;
+        }
+      },
+      hashCache,
+      log: (level, line) => log[level](line),
+    });
+    this._register(this.runner);
+    this._register(this.runner.onDidChange((s) => this._onDidChange.fire(s)));
+    this._register(
+      session.onDidChangeResult((r) => {
+        if (r) void this.runFor(r, { reuse: true });
+        else this.runner.clear();
+      }),
+    );
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        const r = session.current;
+        if (r && e.affectsConfiguration('modeldiff.analysis.timeEmbed')) void this.runFor(r, { reuse: true });
+      }),
+    );
+  }
+
+  settings(): AnalysisSettings {
+    const cfg = vscode.workspace.getConfiguration('modeldiff.analysis');
+    return readAnalysisSettings((k) => cfg.get(k));
+  }
+
+  /** The analysis state of a result folder (undefined when the analyses are about another one). */
+  stateOf(outDir: string): AnalysisState | undefined {
+    const s = this.runner.state;
+    return s.outDir === outDir ? s : undefined;
+  }
+
+  /** Analyses the current result again (never re-using analysis.json); options default to the settings. */
+  async rerun(opts: { computeHashes?: boolean; timeEmbed?: TimeEmbedPlacement } = {}): Promise<AnalysisState | undefined> {
+    const r = this.session.current;
+    if (!r) return undefined;
+    return this.runFor(r, { reuse: false, ...opts });
+  }
+
+  /** A merge-recipe estimate of `model` from the given parents, with the time_embed placement on display. */
+  recipe(model: number, parents: number[]): RecipeEstimate {
+    const r = this.session.current;
+    if (!r) throw new Error('no comparison result is loaded');
+    const timeEmbed = this.stateOf(r.outDir)?.analysis?.timeEmbed ?? this.settings().timeEmbed;
+    return estimateRecipe({ dir: r.outDir, result: r.result }, model, { parents, timeEmbed });
+  }
+
+  private runFor(r: LoadedResult, o: { reuse: boolean; computeHashes?: boolean; timeEmbed?: TimeEmbedPlacement }): Promise<AnalysisState> {
+    const s = this.settings();
+    const shown = this.stateOf(r.outDir)?.analysis?.timeEmbed;
+    // an explicit re-run keeps the placement on display; automatic runs follow the setting
+    const timeEmbed = o.timeEmbed ?? (o.reuse ? s.timeEmbed : (shown ?? s.timeEmbed));
+    return this.runner.run({ dir: r.outDir, result: r.result }, { reuse: o.reuse, timeEmbed, computeHashes: o.computeHashes ?? s.computeHashes });
+  }
+}
