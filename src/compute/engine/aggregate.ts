@@ -105,7 +105,7 @@ export class ResultBuilder {
       const h = this.models[mem.model]!.info.tensorHealth;
       if (r.nonFinite[i]) {
         if (h.nonFiniteCount++ < MAX_HEALTH_KEYS) h.nonFinite.push(key);
-      } else if (r.dot[i * r.m + i] === 0 && unit.numel > 0) {
+      } else if (r.allZero[i] && unit.numel > 0) {
         if (h.allZeroCount++ < MAX_HEALTH_KEYS) h.allZero.push(key);
       }
     });

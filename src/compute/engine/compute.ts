@@ -43,6 +43,7 @@ function newResult(item: WorkItem): ItemResult {
     dot: new Float64Array(m * m),
     identical: new Uint8Array(m * m).fill(1),
     nonFinite: new Uint8Array(m),
+    allZero: new Uint8Array(m).fill(1),
     undecodable: false,
   };
 }
@@ -70,6 +71,12 @@ function byteClasses(members: TensorRef[], u8: Uint8Array, slots: number[], leng
     cls[i] = found;
   }
   return { cls, reps };
+}
+
+/** Every value of a[from, from+n) is zero (either sign); stops at the first that is not, usually the first. */
+function allZeros(a: Float32Array | Float64Array, from: number, n: number): boolean {
+  for (let e = from, end = from + n; e < end; e++) if (a[e] !== 0) return false;
+  return true;
 }
 
 function markIdentity(res: ItemResult, cls: Int32Array): void {
@@ -107,6 +114,8 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
     // Decode one row per class.
     const rowOf = (q: number) => rowsBase + q * C * 4;
     reps.forEach((i, q) => decodeToF32(k, members[i]!.dtype, slots[i]!, rowOf(q), n));
+    const f32 = k.f32();
+    for (let i = 0; i < m; i++) if (res.allZero[i] && !allZeros(f32, rowOf(cls[i]!) / 4, n)) res.allZero[i] = 0;
 
     const classes = reps.length;
     const finite = new Uint8Array(classes).fill(1);
@@ -257,6 +266,7 @@ function f64Item(item: WorkItem, chunkElements: number, files: FileHandles, stat
       let finite = true;
       for (let e = 0; e < n && finite; e++) finite = Number.isFinite(a[e]!);
       if (!finite) res.nonFinite[i] = 1;
+      if (res.allZero[i] && !allZeros(a, 0, n)) res.allZero[i] = 0;
     }
   }
   return res;
@@ -270,6 +280,7 @@ function f64Item(item: WorkItem, chunkElements: number, files: FileHandles, stat
 function bytesOnlyItem(item: WorkItem, chunkBytes: number, files: FileHandles, stats: { bytesRead: number }): ItemResult {
   const res = newResult(item);
   res.undecodable = true;
+  res.allZero.fill(0);
   res.d2.fill(NaN);
   res.dot.fill(NaN);
   const members = item.members;

@@ -25,6 +25,7 @@ export interface UnitResult {
   dot: Float64Array;
   identical: Uint8Array;
   nonFinite: Uint8Array;
+  allZero: Uint8Array;
   undecodable: boolean;
 }
 
@@ -139,7 +140,7 @@ function makeTasks(units: Unit[], opts: EngineOptions): WorkTask[] {
 }
 
 function fromItem(it: ItemResult): UnitResult {
-  return { m: it.m, d2: it.d2, dot: it.dot, identical: it.identical, nonFinite: it.nonFinite, undecodable: it.undecodable };
+  return { m: it.m, d2: it.d2, dot: it.dot, identical: it.identical, nonFinite: it.nonFinite, allZero: it.allZero, undecodable: it.undecodable };
 }
 
 function mergeInto(acc: UnitResult, it: ItemResult): UnitResult {
@@ -148,7 +149,10 @@ function mergeInto(acc: UnitResult, it: ItemResult): UnitResult {
     acc.dot[i] += it.dot[i]!;
     acc.identical[i] &= it.identical[i]!;
   }
-  for (let i = 0; i < acc.m; i++) acc.nonFinite[i] |= it.nonFinite[i]!;
+  for (let i = 0; i < acc.m; i++) {
+    acc.nonFinite[i] |= it.nonFinite[i]!;
+    acc.allZero[i] &= it.allZero[i]!;
+  }
   acc.undecodable ||= it.undecodable;
   return acc;
 }

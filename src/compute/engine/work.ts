@@ -31,6 +31,8 @@ export interface ItemResult {
   identical: Uint8Array;
   /** member holds NaN or Inf in this range */
   nonFinite: Uint8Array;
+  /** member's values in this range are all exactly zero (checked on the decoded values, not from the Gram) */
+  allZero: Uint8Array;
   /** the unit's dtypes cannot be decoded: only byte identity is known */
   undecodable: boolean;
 }
