@@ -1,12 +1,18 @@
-/** Runs the engine from the command line: the compare options every command that compares accepts, a progress line
- *  on stderr, and Ctrl-C as cancellation. */
+/** Runs the engine from the command line: the compare options every command that compares accepts (--hashes: file
+ *  and component hashes computed during the run), a progress line on stderr, and Ctrl-C as cancellation. */
 import { resolve } from 'node:path';
 import { compareModels, type CompareResult } from '../compute';
+import { defaultHashCachePath, HashCache } from '../compute/analysis';
 import { intFlag, stringFlag, type Parsed } from './args';
 import { progressBar } from './progressBar';
 
-export const COMPARE_BOOLEANS = ['no-ema'] as const;
-export const COMPARE_VALUED = ['components', 'workers', 'memory'] as const;
+export const COMPARE_BOOLEANS = ['no-ema', 'hashes', 'no-cache'] as const;
+export const COMPARE_VALUED = ['components', 'workers', 'memory', 'cache'] as const;
+
+/** --cache file, --no-cache, or the default cache file */
+export function hashCachePath(p: Parsed): string | null {
+  return p.flags.has('no-cache') ? null : (stringFlag(p, 'cache') ?? defaultHashCachePath());
+}
 
 export async function compareWithProgress(inputs: string[], outDir: string, p: Parsed): Promise<CompareResult> {
   const controller = new AbortController();
@@ -24,6 +30,7 @@ export async function compareWithProgress(inputs: string[], outDir: string, p: P
         memoryBudgetMiB: intFlag(p, 'memory', 16),
         signal: controller.signal,
         onProgress: bar.update,
+        hashes: p.flags.has('hashes') ? { cache: new HashCache(hashCachePath(p)) } : null,
       },
     );
   } finally {

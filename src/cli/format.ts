@@ -71,6 +71,11 @@ export function summary(result: CompareResult): string {
   const w = Math.max(...result.models.map((m) => m.file.length), 4);
   for (const m of result.models) {
     lines.push(`  [${m.index}] ${m.file.padEnd(w)}  ${m.archDetail}; ${formatCount(m.paramCount)} params; ${Object.keys(m.components).join(' ')}`);
+    if (m.hashes) {
+      const h = m.hashes;
+      const parts = [h.autov2 && `AutoV2 ${h.autov2}`, h.legacy && `legacy ${h.legacy}`, h.autov3 && `AutoV3 ${h.autov3.slice(0, 12).toUpperCase()}`].filter(Boolean);
+      if (parts.length) lines.push(`      ${parts.join('  ')}`);
+    }
     for (const note of m.notes) lines.push(`      note: ${note}`);
   }
   if (result.errors.length) {

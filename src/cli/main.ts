@@ -19,6 +19,8 @@ Usage:
         --no-ema                   leave the EMA copy out
         --workers N                worker threads (default: one per core, at most 4)
         --memory MiB               memory budget for the engine's buffers (default 256)
+        --hashes                   also SHA-256/AutoV2, legacy, AutoV3 and per-component hashes, computed during
+                                   the run and cached by (path, size, mtime) (--cache file | --no-cache)
         --json                     print result.json to stdout instead of the summary
         --quiet                    no summary
   modeldiff layers <dir> <modelA> <modelB> [--csv [file]] [--component c] [--sort l2|name] [--top N]

@@ -9,10 +9,11 @@ import { loadModel, type LoadedModel } from './model';
 import { LayersWriter } from './output/layersFile';
 import { writeModelMap, writeResultJson } from './output/writers';
 import { openCheckpoint } from './readers/registry';
-import { RESULT_SCHEMA_VERSION, type CompareResult, type FileError } from './result';
+import { RESULT_SCHEMA_VERSION, type CompareResult, type FileError, type ModelHashSummary } from './result';
 import { findModels } from './scan';
 import { basename } from 'node:path';
 import { TOOL_VERSION } from './version';
+import { startHashPass, type HashPass, type HashPassOptions } from './hashPass';
 
 export interface CompareOptions {
   /** where result.json, model_map_v2.json and layers.bin are written */
@@ -29,10 +30,12 @@ export interface CompareOptions {
   kernels?: 'wasm' | 'reference';
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** also compute every model's file and component hashes while the engine reads (into this cache and result.json) */
+  hashes?: HashPassOptions | null;
 }
 
 export interface Progress {
-  phase: 'scanning' | 'reading headers' | 'comparing' | 'writing' | 'done';
+  phase: 'scanning' | 'reading headers' | 'comparing' | 'hashing' | 'writing' | 'done';
   bytesDone: number;
   bytesTotal: number;
   elapsedSeconds: number;
@@ -71,6 +74,29 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
     }
   }
   mkdirSync(opts.outDir, { recursive: true });
+  const hashing = opts.hashes ? startHashPass(models.map((m) => m.info.path), opts.hashes, opts.signal) : null;
+  // observed now, so a failure before it is awaited below is not an unhandled rejection
+  hashing?.done.catch(() => {});
+  try {
+    return await compareLoaded(models, errors, opts, hashing, { report, elapsed, workers, memoryBudgetMiB, includeEma, components });
+  } catch (e) {
+    hashing?.stop();
+    await hashing?.done.catch(() => {});
+    throw e;
+  }
+}
+
+interface RunContext {
+  report: (p: Omit<Progress, 'elapsedSeconds'>) => void;
+  elapsed: () => number;
+  workers: number;
+  memoryBudgetMiB: number;
+  includeEma: boolean;
+  components: string[] | null;
+}
+
+async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: CompareOptions, hashing: HashPass | null, ctx: RunContext): Promise<CompareResult> {
+  const { report, elapsed, workers, memoryBudgetMiB, includeEma, components } = ctx;
 
   // A file that fails while its data is read (changed on disk, I/O error) is dropped and the rest compared again.
   for (;;) {
@@ -78,7 +104,13 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
     const layers = new LayersWriter(join(opts.outDir, 'layers.bin'), plan.keys.length, plan.pairs.length, 2);
     const builder = new ResultBuilder(plan, models, layers);
     const startedAt = elapsed();
-    report({ phase: 'comparing', bytesDone: 0, bytesTotal: plan.bytesTotal, etaSeconds: null, message: `${models.length} models, ${plan.pairs.length} pairs` });
+    const total = plan.bytesTotal + (hashing?.bytesTotal ?? 0);
+    const progress = (engineDone: number) => {
+      const done = engineDone + (hashing?.bytesDone() ?? 0);
+      const spent = elapsed() - startedAt;
+      report({ phase: 'comparing', bytesDone: done, bytesTotal: total, etaSeconds: done > 0 ? (spent / done) * (total - done) : null });
+    };
+    report({ phase: 'comparing', bytesDone: 0, bytesTotal: total, etaSeconds: null, message: `${models.length} models, ${plan.pairs.length} pairs${hashing ? ', with hashes' : ''}` });
     let stats;
     try {
       stats = await runEngine(
@@ -89,11 +121,7 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
           trustRatio: opts.trustRatio ?? DEFAULT_TRUST_RATIO,
           kernels: opts.kernels ?? 'wasm',
           signal: opts.signal,
-          onBytes: (done) => {
-            const spent = elapsed() - startedAt;
-            const eta = done > 0 ? (spent / done) * (plan.bytesTotal - done) : null;
-            report({ phase: 'comparing', bytesDone: done, bytesTotal: plan.bytesTotal, etaSeconds: eta });
-          },
+          onBytes: progress,
         },
         (unit, r) => builder.addUnit(unit, r),
       );
@@ -107,13 +135,14 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
       continue;
     }
     layers.close();
-    report({ phase: 'writing', bytesDone: stats.bytesRead, bytesTotal: plan.bytesTotal, etaSeconds: 0 });
+    const hashes = hashing ? await finishHashing(hashing, models.length, stats.bytesRead, total, report, elapsed() - startedAt) : null;
+    report({ phase: 'writing', bytesDone: total, bytesTotal: total, etaSeconds: 0 });
     const result: CompareResult = {
       schemaVersion: RESULT_SCHEMA_VERSION,
       tool: { name: 'modeldiff', version: TOOL_VERSION },
       createdAt: new Date().toISOString(),
       options: { metric: 'l2', components, includeEma, workers, memoryBudgetMiB },
-      models: models.map((m) => m.info),
+      models: models.map((m) => (hashes?.has(m.info.path) ? { ...m.info, hashes: hashes.get(m.info.path)! } : m.info)),
       errors,
       components: plan.components,
       pairs: builder.pairs(),
@@ -130,7 +159,34 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
     };
     writeResultJson(opts.outDir, result);
     writeModelMap(opts.outDir, result);
-    report({ phase: 'done', bytesDone: stats.bytesRead, bytesTotal: plan.bytesTotal, etaSeconds: 0 });
+    report({ phase: 'done', bytesDone: total, bytesTotal: total, etaSeconds: 0 });
     return result;
+  }
+}
+
+/** Waits for the hash pass (reporting its progress) and maps path -> hashes. */
+async function finishHashing(
+  hashing: HashPass,
+  count: number,
+  engineBytes: number,
+  total: number,
+  report: RunContext['report'],
+  spent: number,
+): Promise<Map<string, ModelHashSummary>> {
+  const t0 = performance.now();
+  const tick = () => {
+    const done = engineBytes + hashing.bytesDone();
+    const rate = done / Math.max(1e-3, spent + (performance.now() - t0) / 1000);
+    report({ phase: 'hashing', bytesDone: done, bytesTotal: total, etaSeconds: rate > 0 ? (total - done) / rate : null, message: `hashing ${count} models` });
+  };
+  const timer = setInterval(tick, 250);
+  try {
+    tick();
+    const list = await hashing.done;
+    const out = new Map<string, ModelHashSummary>();
+    hashing.paths.forEach((p, i) => list[i] && out.set(p, list[i]!));
+    return out;
+  } finally {
+    clearInterval(timer);
   }
 }

@@ -39,6 +39,22 @@ export interface ModelInfo {
   notes: string[];
   /** Found while the engine read every tensor once: keys with NaN/Inf values and keys that are all zeros. */
   tensorHealth: TensorHealth;
+  /** Only when hashes were asked for (compare --hashes): computed during the run, or found in the hash cache. */
+  hashes?: ModelHashSummary;
+}
+
+/** A model's hashes as the community tools define them (see analysis/hashes.ts); null where not computable. */
+export interface ModelHashSummary {
+  /** SHA-256 of the whole file, lowercase hex (null for a diffusers folder) */
+  sha256: string | null;
+  /** Civitai AutoV2: first 10 hex digits of sha256, uppercase */
+  autov2: string | null;
+  /** legacy AUTOMATIC1111 hash (Civitai AutoV1), 8 lowercase hex digits */
+  legacy: string | null;
+  /** SHA-256 of the safetensors data after the header (Civitai AutoV3, kohya sshs_model_hash); null if not safetensors */
+  autov3: string | null;
+  /** component -> content hash (same component in any container or key order has the same hash) */
+  components: Record<string, string> | null;
 }
 
 export interface TensorHealth {

@@ -1,17 +1,17 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ModeldiffError, RESULT_FILE, toModeldiffError } from '../../compute';
-import { analyze, defaultHashCachePath, parseTimeEmbed, readAnalysis, writeAnalysis, type AnalysisFile, type ResultSource } from '../../compute/analysis';
+import { analyze, parseTimeEmbed, readAnalysis, writeAnalysis, type AnalysisFile, type ResultSource } from '../../compute/analysis';
 import type { ReportData } from '../../shared/report';
 import { intFlag, parseArgs, stringFlag } from '../args';
-import { COMPARE_BOOLEANS, COMPARE_VALUED, compareWithProgress } from '../compareRun';
+import { COMPARE_BOOLEANS, COMPARE_VALUED, compareWithProgress, hashCachePath } from '../compareRun';
 import { formatBytes } from '../format';
 import { reportHtml } from '../report/html';
 import { DEFAULT_LAYERS_BUDGET_MIB, reportLayers } from '../report/layersData';
 import { OK, source, usage } from './common';
 
 const LINE =
-  'modeldiff report <compare-output-dir | folder | files...> [--out report.html] [--results dir] [--layers-budget MiB] [--time-embed BASE|IN00] [--hashes] [--no-analysis] [--quiet]';
+  'modeldiff report <compare-output-dir | folder | files...> [--out report.html] [--results dir] [--layers-budget MiB] [--time-embed BASE|IN00] [--hashes] [--cache file | --no-cache] [--no-analysis] [--quiet]';
 
 /** dist/webview/report.js, beside the bundled CLI or in the repository when run from source. */
 export function reportBundlePath(): string {
@@ -36,7 +36,7 @@ function reusableAnalysis(src: ResultSource, timeEmbed: string | undefined, hash
 }
 
 export async function reportCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, [...COMPARE_BOOLEANS, 'hashes', 'no-analysis', 'quiet'], ['out', 'results', 'layers-budget', 'time-embed', ...COMPARE_VALUED]);
+  const p = parseArgs(argv, [...COMPARE_BOOLEANS, 'no-analysis', 'quiet'], ['out', 'results', 'layers-budget', 'time-embed', ...COMPARE_VALUED]);
   if (!p.positional.length) return usage(LINE);
   const quiet = p.flags.has('quiet');
   const say = (m: string) => quiet || process.stderr.write(`${m}\n`);
@@ -63,7 +63,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
     if (!analysis) {
       try {
         analysis = await analyze(src, {
-          hashCache: defaultHashCachePath(),
+          hashCache: hashCachePath(p),
           computeHashes: p.flags.has('hashes'),
           ...(timeEmbed ? { timeEmbed } : {}),
           onStep: (m) => say(`analysing: ${m}`),
