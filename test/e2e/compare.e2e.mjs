@@ -139,6 +139,31 @@ try {
   c.check('Differences: the shape mismatch key is listed', rows.some((r) => r.label === Z.mismatchKey && /vs/.test(r.description)), JSON.stringify(rows.filter((r) => r.level >= 3)));
   await shot(page, '03-models-tree');
 
+  // 2b) With the analysis done, each model lists its Health (findings with severity icons) and declared parents.
+  await c.step('tree health and declared parents', async () => {
+    await treeRow(page, mismLabel).locator('.monaco-tl-twistie').click();
+    await expand(Z.unhealthy);
+    const healthRow = treeRow(page, 'Health');
+    const shown = await healthRow.waitFor({ timeout: 30_000 }).then(() => true, () => false);
+    c.check('a model lists a Health node once the analysis is done', shown, JSON.stringify(await treeRows(page)));
+    await expand('Health');
+    rows = await treeRows(page);
+    const health = rows.find((r) => r.label === 'Health');
+    c.check(`Health of ${Z.unhealthy} says "1 warning"`, health?.description === '1 warning', JSON.stringify(health));
+    const findingIcon = await treeRow(page, 'missing for sd1: vae').evaluate((row) => [...row.querySelectorAll('[class*="codicon-"]')].map((e) => e.className).join(' ')).catch((e) => `error: ${e.message}`);
+    c.check('the missing-VAE finding is listed with a warning icon', /codicon-warning/.test(findingIcon), findingIcon);
+    const parentsLabel = `Declared parents: ${Z.merged.parents.join(', ')}`;
+    await expand(Z.merged.file);
+    await expand(parentsLabel);
+    rows = await treeRows(page);
+    const parents = rows.find((r) => r.label === parentsLabel);
+    c.check('the merge lists its declared parents, found in the folder', parents?.description === `found: ${Z.merged.parents.join(', ')}`, JSON.stringify(parents));
+    const parentRows = rows.filter((r) => Z.merged.parents.includes(r.label) && /by name/.test(r.description));
+    c.check('each declared parent names the model it matched', parentRows.length === Z.merged.parents.length, JSON.stringify(rows.filter((r) => r.level >= 2)));
+    await shot(page, '14-tree-health');
+    for (const label of [Z.merged.file, Z.unhealthy]) await treeRow(page, label).locator('.monaco-tl-twistie').click();
+  });
+
   // 3) Selecting a pair in the tree focuses the panel on it: the per-layer table lists the expected keys.
   await treeRow(page, mismLabel).click();
   await c.step('per-layer table', async () => {

@@ -1,7 +1,8 @@
 /**
  * The workspace the end-to-end tests open, generated (never real checkpoints):
  *   zoo/      six small SD1.5-layout models from the synthetic zoo, an exact copy of one (a known identical pair),
- *             and one broken file (a per-file error);
+ *             a 0.7/0.3 merge of two of them that declares its parents (modelspec.merged_from), and one broken
+ *             file (a per-file error);
  *   hostile/  two models whose metadata, tensor names and file name hold markup and script (must render inert);
  *   big/      many 4 MiB models, so a comparison runs long enough to be cancelled.
  * Usage: node --import tsx test/e2e/fixtures.ts <workspace> [bigModels]
@@ -9,7 +10,7 @@
  */
 import { copyFileSync, mkdirSync, openSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeFolder, zooSpec } from '../fixtures/synth';
+import { makeFolder, materialize, merge, zooSpec } from '../fixtures/synth';
 import { writeSafetensors } from '../fixtures/safetensorsWriter';
 
 const ws = process.argv[2];
@@ -18,10 +19,16 @@ const bigModels = Number(process.argv[3] ?? 400);
 
 // zoo/ ---------------------------------------------------------------------------------------------------------
 const zoo = join(ws, 'zoo');
-makeFolder(zoo, zooSpec('sd15'), {
+const sd15 = zooSpec('sd15');
+makeFolder(zoo, sd15, {
   only: ['base.safetensors', 'ft_unet.safetensors', 'swapped_vae.safetensors', 'no_vae.safetensors', 'inpaint_shape.safetensors', 'base_fp32.safetensors'],
 });
 copyFileSync(join(zoo, 'base.safetensors'), join(zoo, 'base_copy.safetensors'));
+const recipeOf = (file: string) => sd15.models.find((m) => m.file === file)!.recipe;
+const MERGED = { file: 'merged.safetensors', parents: ['base.safetensors', 'ft_unet.safetensors'], weights: [0.7, 0.3] };
+materialize(merge(MERGED.parents.map(recipeOf), MERGED.weights), join(zoo, MERGED.file), {
+  metadata: { 'modelspec.title': 'merged', 'modelspec.merged_from': MERGED.parents.join(', ') },
+});
 // a header length far beyond the file: a per-file error, the rest is still compared
 const broken = Buffer.alloc(64);
 broken.writeBigUInt64LE(1n << 40n, 0);
@@ -83,7 +90,10 @@ process.stdout.write(
   JSON.stringify({
     zoo: {
       dir: zoo,
-      models: ['base.safetensors', 'base_copy.safetensors', 'base_fp32.safetensors', 'ft_unet.safetensors', 'inpaint_shape.safetensors', 'no_vae.safetensors', 'swapped_vae.safetensors'],
+      models: ['base.safetensors', 'base_copy.safetensors', 'base_fp32.safetensors', 'ft_unet.safetensors', 'inpaint_shape.safetensors', 'merged.safetensors', 'no_vae.safetensors', 'swapped_vae.safetensors'],
+      merged: MERGED,
+      // a model whose health check warns (no VAE)
+      unhealthy: 'no_vae.safetensors',
       broken: 'broken.safetensors',
       identicalPair: ['base.safetensors', 'base_copy.safetensors'],
       // per-layer keys every SD1.5 pair lists
