@@ -74,7 +74,7 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
     }
   }
   mkdirSync(opts.outDir, { recursive: true });
-  const hashing = opts.hashes ? startHashPass(models.map((m) => m.info.path), opts.hashes, opts.signal) : null;
+  const hashing = opts.hashes ? startHashPass(models.map((m) => m.info.path), { inThread: workers === 0, ...opts.hashes }, opts.signal) : null;
   // observed now, so a failure before it is awaited below is not an unhandled rejection
   hashing?.done.catch(() => {});
   try {

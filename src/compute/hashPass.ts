@@ -1,92 +1,148 @@
 /**
  * File and component hashes computed while the engine compares: one model after the other, concurrently with the
- * engine's reads, so the data the engine pulls into the page cache is hashed from there instead of being read from
- * disk a second time in a later pass. Results go to the hash cache (by path, size, mtime), so later runs and
- * `modeldiff analyze` find them without reading anything.
+ * engine's reads (in a worker thread of its own, or in the calling thread when the engine runs there too), so the data
+ * the engine pulls into the page cache is hashed from there instead of being read from disk again in a later pass.
+ * Results go to the hash cache (by path, size, mtime): later runs and `modeldiff analyze` find them without reading.
  */
 import { statSync } from 'node:fs';
-import { modelHashes, type HashCache } from './analysis/hashes';
-import { ModeldiffError } from './errors';
+import { Worker } from 'node:worker_threads';
+import { cachedModelHashes, modelHashes, type HashCache } from './analysis/hashes';
+import type { ModelHashes } from './analysis/types';
+import { bundledFile } from './bundled';
+import { cancelled, ModeldiffError } from './errors';
+import type { HashWorkerInput, HashWorkerMessage } from './hashWorker';
 import type { ModelHashSummary } from './result';
 
 export interface HashPassOptions {
   cache: HashCache;
   /** also the per-component content hashes (default true) */
   components?: boolean;
+  /** hash in the calling thread (as the engine does with workers: 0) */
+  inThread?: boolean;
 }
 
 export interface HashPass {
-  /** resolves to one summary per path (null where the file could not be hashed), in input order */
+  paths: readonly string[];
+  /** one summary per path (null where the file could not be hashed), in input order; rejects CANCELLED after stop() */
   done: Promise<(ModelHashSummary | null)[]>;
   bytesDone(): number;
   bytesTotal: number;
-  /** stops early (the engine failed); `done` then rejects with CANCELLED */
+  /** stops early (the run failed or was cancelled) */
   stop(): void;
-  paths: readonly string[];
+}
+
+function summary(h: ModelHashes): ModelHashSummary | null {
+  if (!h.hashes && !h.components) return null;
+  return {
+    sha256: h.hashes?.sha256 ?? null,
+    autov2: h.hashes?.autov2 ?? null,
+    legacy: h.hashes?.legacy ?? null,
+    autov3: h.hashes?.autov3 ?? null,
+    components: h.components ? Object.fromEntries(Object.entries(h.components).map(([c, v]) => [c, v.sha256])) : null,
+  };
+}
+
+function store(cache: HashCache, h: ModelHashes): void {
+  let st;
+  try {
+    st = statSync(h.path);
+  } catch {
+    return;
+  }
+  // only what was computed for this very file version
+  if (h.hashes && (h.hashes.size !== st.size || h.hashes.mtimeMs !== st.mtimeMs)) return;
+  const { path: _p, size: _s, mtimeMs: _m, ...file } = h.hashes ?? ({} as NonNullable<ModelHashes['hashes']>);
+  cache.store(h.path, st.size, st.mtimeMs, { ...(h.hashes ? { file } : {}), ...(h.components ? { components: h.components } : {}) });
 }
 
 export function startHashPass(paths: readonly string[], opts: HashPassOptions, signal?: AbortSignal): HashPass {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const components = opts.components !== false;
+  const results: (ModelHashSummary | null)[] = paths.map(() => null);
+  // cached files cost nothing; the others are read twice (whole file, then every tensor for the component hashes)
+  const todo: number[] = [];
+  paths.forEach((p, i) => {
+    const c = cachedModelHashes(p, opts.cache);
+    if (c && c.hashes && (!components || c.components)) results[i] = summary(c);
+    else todo.push(i);
+  });
   const sizes = paths.map((p) => {
     try {
-      const st = statSync(p);
-      return st.isFile() ? st.size : 0;
+      return statSync(p).size;
     } catch {
       return 0;
     }
   });
-  // a file is read twice: the whole-file hashes and the per-tensor component hash
-  const factor = opts.components === false ? 1 : 2;
-  const bytesTotal = sizes.reduce((s, n) => s + n, 0) * factor;
+  const factor = components ? 2 : 1;
+  const bytesTotal = todo.reduce((s, i) => s + sizes[i]! * factor, 0);
   let finished = 0;
   let current = 0;
-  const run = async () => {
-    const out: (ModelHashSummary | null)[] = [];
-    try {
-      for (let i = 0; i < paths.length; i++) {
-        if (controller.signal.aborted) throw new ModeldiffError('CANCELLED', 'cancelled');
-        // onBytes counts each of the two reads from 0: a count going down starts the second one
-        let base = 0;
-        let last = 0;
-        let lastTotal = 0;
-        const h = await modelHashes(paths[i]!, {
-          cache: opts.cache,
-          components: opts.components !== false,
-          signal: controller.signal,
-          onBytes: (done, total) => {
-            if (done < last) base += lastTotal;
-            last = done;
-            lastTotal = total;
-            current = Math.min(sizes[i]! * factor, base + done);
-          },
-        });
-        finished += sizes[i]! * factor;
-        current = 0;
-        out.push(
-          h.error && !h.hashes && !h.components
-            ? null
-            : {
-                sha256: h.hashes?.sha256 ?? null,
-                autov2: h.hashes?.autov2 ?? null,
-                legacy: h.hashes?.legacy ?? null,
-                autov3: h.hashes?.autov3 ?? null,
-                components: h.components ? Object.fromEntries(Object.entries(h.components).map(([c, v]) => [c, v.sha256])) : null,
-              },
-        );
-      }
-      opts.cache.save();
-      return out;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
+  let stopped = false;
+  let stopWorker = () => {};
+  const stop = () => {
+    stopped = true;
+    stopWorker();
+  };
+  signal?.addEventListener('abort', stop, { once: true });
+
+  const accept = (i: number, h: ModelHashes) => {
+    results[i] = summary(h);
+    if (!h.error) store(opts.cache, h);
+    finished += sizes[i]! * factor;
+    current = 0;
+  };
+
+  const inThread = async () => {
+    const controller = new AbortController();
+    stopWorker = () => controller.abort();
+    if (stopped) controller.abort();
+    for (const i of todo) {
+      if (controller.signal.aborted) throw cancelled();
+      let base = 0;
+      let last = 0;
+      let lastTotal = 0;
+      const h = await modelHashes(paths[i]!, {
+        components,
+        signal: controller.signal,
+        onBytes: (done, total) => {
+          if (done < last) base += lastTotal;
+          last = done;
+          lastTotal = total;
+          current = base + done;
+        },
+      });
+      accept(i, h);
     }
   };
-  return {
-    done: run(),
-    bytesDone: () => Math.min(bytesTotal, finished + current),
-    bytesTotal,
-    stop: () => controller.abort(),
-    paths,
-  };
+
+  const inWorker = () =>
+    new Promise<void>((resolve, reject) => {
+      const input: HashWorkerInput = { paths: todo.map((i) => paths[i]!), components };
+      const worker = new Worker(bundledFile('hashWorker.js'), { workerData: input });
+      let left = todo.length;
+      stopWorker = () => worker.postMessage('stop');
+      if (stopped) stopWorker();
+      worker.on('message', (m: HashWorkerMessage) => {
+        if (m.type === 'progress') current = m.done;
+        else if (m.type === 'result') {
+          accept(todo[m.index]!, m.hashes);
+          if (--left === 0) void worker.terminate().then(() => resolve());
+        } else {
+          void worker.terminate();
+          reject(m.code === 'CANCELLED' ? cancelled() : new ModeldiffError('IO_ERROR', `hashing failed: ${m.message}`));
+        }
+      });
+      worker.on('error', reject);
+      worker.on('exit', () => (left > 0 ? reject(stopped ? cancelled() : new ModeldiffError('IO_ERROR', 'the hashing thread ended early')) : resolve()));
+    });
+
+  const done = (async () => {
+    try {
+      if (todo.length) await (opts.inThread ? inThread() : inWorker());
+      opts.cache.save();
+      return results;
+    } finally {
+      signal?.removeEventListener('abort', stop);
+    }
+  })();
+  return { paths, done, bytesDone: () => Math.min(bytesTotal, finished + current), bytesTotal, stop };
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { ModeldiffError, RESULT_FILE, toModeldiffError } from '../../compute';
+import { bundledFile } from '../../compute/bundled';
 import { analyze, parseTimeEmbed, readAnalysis, writeAnalysis, type AnalysisFile, type ResultSource } from '../../compute/analysis';
 import type { ReportData } from '../../shared/report';
 import { intFlag, parseArgs, stringFlag } from '../args';
@@ -13,14 +14,6 @@ import { OK, source, usage } from './common';
 const LINE =
   'modeldiff report <compare-output-dir | folder | files...> [--out report.html] [--results dir] [--layers-budget MiB] [--time-embed BASE|IN00] [--hashes] [--cache file | --no-cache] [--no-analysis] [--quiet]';
 
-/** dist/webview/report.js, beside the bundled CLI or in the repository when run from source. */
-export function reportBundlePath(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    for (const c of [join(dir, 'webview', 'report.js'), join(dir, 'dist', 'webview', 'report.js')]) if (existsSync(c)) return c;
-    if (dirname(dir) === dir) break;
-  }
-  throw new ModeldiffError('IO_ERROR', 'dist/webview/report.js not found: run `npm run build` first');
-}
 
 function reusableAnalysis(src: ResultSource, timeEmbed: string | undefined, hashes: boolean): AnalysisFile | null {
   if (!existsSync(join(src.dir, 'analysis.json'))) return null;
@@ -91,7 +84,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   };
   const n = src.result.models.length;
   const title = `modeldiff report: ${n} models (${basename(src.dir)})`;
-  const html = reportHtml(data, readFileSync(reportBundlePath(), 'utf8'), title);
+  const html = reportHtml(data, readFileSync(bundledFile('webview/report.js'), 'utf8'), title);
   const out = resolve(stringFlag(p, 'out') ?? (p.positional.length === 1 && existsSync(join(first, RESULT_FILE)) ? join(first, 'report.html') : 'modeldiff-report.html'));
   writeFileSync(out + '.tmp', html);
   renameSync(out + '.tmp', out);

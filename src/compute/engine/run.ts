@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { setMaxListeners } from 'node:events';
+import { bundledFile } from '../bundled';
 import Piscina from 'piscina';
 import { cancelled, throwIfAborted, toModeldiffError } from '../errors';
 import { createKernels } from '../kernels';
@@ -85,16 +85,22 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
     idleTimeout: 1000,
     concurrentTasksPerWorker: 1,
   });
+  // piscina listens on the signal once per queued task: give it a signal of our own with no listener limit
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal);
+  const forward = () => abort.abort();
+  opts.signal?.addEventListener('abort', forward, { once: true });
   try {
     await Promise.all(
       tasks.map((t) =>
-        pool.run(t, opts.signal ? { signal: opts.signal } : {}).then(absorb, (e: unknown) => {
+        pool.run(t, { signal: abort.signal }).then(absorb, (e: unknown) => {
           if (opts.signal?.aborted) throw cancelled();
           throw toModeldiffError(e);
         }),
       ),
     );
   } finally {
+    opts.signal?.removeEventListener('abort', forward);
     await pool.destroy();
   }
   return stats;
@@ -157,11 +163,7 @@ function mergeInto(acc: UnitResult, it: ItemResult): UnitResult {
   return acc;
 }
 
-/** The bundled worker: beside this file once bundled (dist/), or in the repo's dist/ when running from sources. */
+/** The bundled engine worker (dist/engineWorker.js). */
 export function workerFile(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    for (const candidate of [join(dir, 'engineWorker.js'), join(dir, 'dist', 'engineWorker.js')]) if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) break;
-  }
-  throw toModeldiffError(new Error('dist/engineWorker.js not found: run `npm run build` first'));
+  return bundledFile('engineWorker.js');
 }
