@@ -160,6 +160,8 @@ describe('modeldiff report', () => {
       const summary = await page.locator('#summary-line').textContent();
       assert.match(summary ?? '', new RegExp(`${result.models.length} models`));
       assert.equal(await page.evaluate(() => (globalThis as any).__pwned), undefined, 'the hostile file name stayed text');
+      const banner = (await page.locator('.report-banner').textContent()) ?? '';
+      assert.match(banner, new RegExp(`per-layer tables of all ${result.pairs.length} pairs · with the analyses`));
       const names = await page.locator('#models-table th[scope="row"]').allTextContents();
       assert.ok(names.includes(HOSTILE), 'the hostile name is shown as it is');
     });

@@ -28,6 +28,19 @@ export function scriptSafeCode(code: string): string {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** The line above the panel: what this file is, when and from what it was written, what it leaves out. */
+function banner(data: ReportData): string {
+  const r = data.result;
+  const when = data.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const layers = !data.layers
+    ? 'no per-layer tables'
+    : data.layers.omitted
+      ? `per-layer tables of ${data.layers.pairs.length} of ${r.pairs.length} pairs (the nearest first)`
+      : `per-layer tables of all ${r.pairs.length} pairs`;
+  const parts = [`written ${when} by modeldiff ${r.tool.version}`, `from ${data.outDir}`, layers, data.analysis ? 'with the analyses' : 'without the analyses'];
+  return `<p class="report-banner"><strong>modeldiff report</strong> · ${parts.map(escapeHtml).join(' · ')}</p>`;
+}
+
 export function reportHtml(data: ReportData, bundle: string, title: string): string {
   const css = themeCss();
   const code = scriptSafeCode(bundle);
@@ -56,6 +69,7 @@ export function reportHtml(data: ReportData, bundle: string, title: string): str
     `<style>${css}</style>`,
     '</head>',
     '<body data-view="compare">',
+    banner(data),
     '<div id="app"></div>',
     `<script type="application/json" id="${REPORT_DATA_ID}">${scriptSafeJson(data)}</script>`,
     `<script>${code}</script>`,

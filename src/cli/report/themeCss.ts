@@ -109,5 +109,6 @@ export function themeCss(): string {
     `@media (prefers-color-scheme: dark) {\n:root {\n${block(DARK)}\n  color-scheme: dark;\n}\n}`,
     'html, body { margin: 0; background: var(--vscode-editor-background); color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); }',
     'body { padding: 0 20px 40px; }',
+    '.report-banner { margin: 12px 0 0; color: var(--vscode-descriptionForeground); font-size: 12px; overflow-wrap: anywhere; }',
   ].join('\n');
 }
