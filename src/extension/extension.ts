@@ -18,7 +18,7 @@ export function activate(ctx: vscode.ExtensionContext): void {
   const session = new Session(ctx, log);
   ctx.subscriptions.push(session);
   // before any panel or tree listens to the session: the analysis state of a new result is set when they hear of it
-  const analysis = new AnalysisService(ctx, session);
+  const analysis = new AnalysisService(session);
   ctx.subscriptions.push(analysis);
 
   const tree = new ModelsTreeProvider(session, analysis);

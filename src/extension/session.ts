@@ -5,10 +5,11 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { basename, join, relative, isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
+import { HashCache } from '../compute/analysis/hashes';
 import { compareModels, RESULT_FILE, RESULT_SCHEMA_VERSION, toModeldiffError, type CompareResult, type Progress } from '../compute/index';
 import { Disposable } from './util/disposable';
 import { PercentTracker, percentOf, progressText } from './util/format';
-import { readCompareSettings, type CompareSettings } from './util/settings';
+import { readAnalysisSettings, readCompareSettings, type CompareSettings } from './util/settings';
 
 export interface LoadedResult {
   result: CompareResult;
@@ -16,6 +17,7 @@ export interface LoadedResult {
 }
 
 const LAST_RESULT_KEY = 'modeldiff.lastResultDir';
+const HASH_CACHE_FILE = 'hashes.json';
 const KEEP_RESULTS = 5;
 
 export class Session extends Disposable {
@@ -57,6 +59,11 @@ export class Session extends Disposable {
   /** Workspace storage when a folder is open, else the global storage. */
   get resultsRoot(): string {
     return join((this.context.storageUri ?? this.context.globalStorageUri).fsPath, 'results');
+  }
+
+  /** Model hashes by (path, size, mtime), shared by every workspace. */
+  get hashCacheFile(): string {
+    return join(this.context.globalStorageUri.fsPath, HASH_CACHE_FILE);
   }
 
   settings(): CompareSettings {
@@ -120,6 +127,9 @@ export class Session extends Disposable {
       while (this.running) await new Promise((r) => setTimeout(r, 50));
     }
     const settings = this.settings();
+    const analysisCfg = vscode.workspace.getConfiguration('modeldiff.analysis');
+    // hashed while the engine reads (mostly from the page cache), so the analyses find them in the cache
+    const withHashes = readAnalysisSettings((k) => analysisCfg.get(k)).computeHashes;
     const abort = new AbortController();
     const run: { abort: AbortController; inputs: string[]; last?: Progress } = { abort, inputs };
     this.running = run;
@@ -127,7 +137,7 @@ export class Session extends Disposable {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const outDir = join(this.resultsRoot, stamp);
     const what = inputs.length === 1 ? basename(inputs[0]!) : `${inputs.length} models`;
-    this.log.info(`comparing ${inputs.join(', ')} -> ${outDir} (workers ${settings.workers ?? 'auto'}, memory ${settings.memoryBudgetMiB} MiB, components ${settings.components?.join(',') ?? 'all'}, EMA ${settings.includeEma})`);
+    this.log.info(`comparing ${inputs.join(', ')} -> ${outDir} (workers ${settings.workers ?? 'auto'}, memory ${settings.memoryBudgetMiB} MiB, components ${settings.components?.join(',') ?? 'all'}, EMA ${settings.includeEma}${withHashes ? ', with hashes' : ''})`);
     const t0 = Date.now();
     try {
       const result = await vscode.window.withProgress(
@@ -141,6 +151,7 @@ export class Session extends Disposable {
             includeEma: settings.includeEma,
             ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
             memoryBudgetMiB: settings.memoryBudgetMiB,
+            ...(withHashes ? { hashes: { cache: new HashCache(this.hashCacheFile) } } : {}),
             signal: abort.signal,
             onProgress: (p) => {
               run.last = p;

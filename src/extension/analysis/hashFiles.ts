@@ -1,10 +1,10 @@
 /**
  * Fills the hash cache for the models of a result, file by file, under a progress notification with bytes and a
- * Cancel button. analyze() then finds every hash in the cache. A model that cannot be hashed is skipped here:
- * analyze() tries it again and records why it failed.
+ * Cancel button (no notification when the cache already knows every file). analyze() then finds every hash in the
+ * cache. A model that cannot be hashed is skipped here: analyze() tries it again and records why it failed.
  */
 import * as vscode from 'vscode';
-import { componentHashes, fileHashes, HashCache } from '../../compute/analysis/hashes';
+import { cachedModelHashes, componentHashes, fileHashes, HashCache } from '../../compute/analysis/hashes';
 import { throwIfAborted, toModeldiffError } from '../../compute/errors';
 import type { ModelInfo } from '../../compute/result';
 import { PercentTracker } from '../util/format';
@@ -13,6 +13,11 @@ import { HashProgress, type HashPass } from './hashProgress';
 export async function hashModelFiles(models: readonly ModelInfo[], cacheFile: string | null, abort: AbortController, log: vscode.LogOutputChannel): Promise<void> {
   const cache = new HashCache(cacheFile);
   const signal = abort.signal;
+  const known = (m: ModelInfo) => {
+    const c = cachedModelHashes(m.path, cache);
+    return !!c?.hashes && !!c.components;
+  };
+  if (models.every(known)) return;
   await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `modeldiff: computing hashes of ${models.length} model${models.length === 1 ? '' : 's'}`, cancellable: true },
     async (progress, token) => {

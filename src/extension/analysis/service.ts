@@ -1,9 +1,9 @@
 /**
  * The analyses of the session's result: run after every comparison and whenever a stored result is re-opened
  * (re-using its analysis.json when it matches), again on request (the panel's analysis/run, the Compute Model
- * Hashes command) and when the time_embed setting changes. Hashes are cached in the extension's global storage.
+ * Hashes command) and when the time_embed setting changes. Hashes are cached in the extension's global storage
+ * (Session.hashCacheFile), and computed during the comparison itself when modeldiff.analysis.computeHashes is on.
  */
-import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { analyze, readAnalysis, writeAnalysis } from '../../compute/analysis/analyze';
 import { estimateRecipe } from '../../compute/analysis/recipe';
@@ -14,20 +14,15 @@ import { readAnalysisSettings, type AnalysisSettings } from '../util/settings';
 import { hashModelFiles } from './hashFiles';
 import { AnalysisRunner, type AnalysisState } from './runner';
 
-export const HASH_CACHE_FILE = 'hashes.json';
-
 export class AnalysisService extends Disposable {
   private readonly runner: AnalysisRunner;
   private readonly _onDidChange = this._register(new vscode.EventEmitter<AnalysisState>());
   readonly onDidChange = this._onDidChange.event;
 
-  constructor(
-    ctx: vscode.ExtensionContext,
-    private readonly session: Session,
-  ) {
+  constructor(private readonly session: Session) {
     super();
     const log = session.log;
-    const hashCache = join(ctx.globalStorageUri.fsPath, HASH_CACHE_FILE);
+    const hashCache = session.hashCacheFile;
     this.runner = new AnalysisRunner({
       analyze,
       read: readAnalysis,
