@@ -5,7 +5,7 @@ import { csvField, layersCsv, layersTable } from './layersTable';
 import { COMPARE_BOOLEANS, COMPARE_VALUED, compareWithProgress } from './compareRun';
 import { formatBytes, formatCount, formatNumber, summary } from './format';
 import { writeFileSync } from 'node:fs';
-import { analyzeCommand, breakdownCommand, familyCommand, hashesCommand, healthCommand, lineageCommand, recipeCommand, reportCommand } from './commands';
+import { analyzeCommand, breakdownCommand, familyCommand, hashesCommand, healthCommand, lineageCommand, recipeCommand, reportCommand, chartsCommand } from './commands';
 
 export const EXIT = { ok: 0, fileErrors: 1, usage: 2, failure: 3, cancelled: 130 } as const;
 
@@ -41,6 +41,10 @@ Usage:
       One self-contained HTML file (no network; opens in any browser): heatmaps, graph, breakdowns, recipes, hashes,
       lineage, health, family views and per-layer tables. From a compare output, or compares the models first
       (into --results, default ./modeldiff-results). Default output: <dir>/report.html or ./modeldiff-report.html.
+  modeldiff charts <dir | folder | files...> [--out dir] [--component c,...] [--metric l2|cosine] [--pair A,B] [--model M]
+      The charts as SVG files (for papers and model cards): distance matrices, block/layer-type/VAE/TE breakdowns of a
+      pair (default: the closest pair of different UNets) and of every pair, the merge estimate of a model (default:
+      the best explained), dendrograms and spanning trees. Default output: <dir>/charts.
 
 Exit codes: 0 all files compared, 1 some files could not be read (see errors), 2 usage, 3 failure, 130 cancelled.`;
 
@@ -64,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'lineage': return await lineageCommand(rest);
       case 'analyze': return await analyzeCommand(rest);
       case 'report': return await reportCommand(rest);
+      case 'charts': return await chartsCommand(rest);
       case '--version':
         process.stdout.write(`${TOOL_VERSION}\n`);
         return EXIT.ok;

@@ -7,3 +7,4 @@ export { healthCommand } from './health';
 export { lineageCommand } from './lineage';
 export { recipeCommand } from './recipe';
 export { reportCommand } from './report';
+export { chartsCommand } from './charts';

@@ -1,0 +1,47 @@
+/** The analyses of a compare output for the commands that show them (report, charts): analysis.json when it belongs to
+ *  this result and has what is asked, else computed now and written beside it. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { toModeldiffError } from '../../compute';
+import { analyze, ANALYSIS_FILE, readAnalysis, type AnalysisFile, type ResultSource, type TimeEmbedPlacement } from '../../compute/analysis';
+import { writeAnalysis } from '../../compute/analysis';
+
+export interface AnalysisWanted {
+  timeEmbed?: TimeEmbedPlacement | undefined;
+  hashes: boolean;
+  hashCache: string | null;
+  say: (line: string) => void;
+}
+
+function reusable(src: ResultSource, want: AnalysisWanted): AnalysisFile | null {
+  if (!existsSync(join(src.dir, ANALYSIS_FILE))) return null;
+  try {
+    const a = readAnalysis(src.dir);
+    if (a.resultCreatedAt !== src.result.createdAt) return null;
+    if (want.timeEmbed && a.timeEmbed !== want.timeEmbed) return null;
+    if (want.hashes && !a.hashes) return null;
+    return a;
+  } catch {
+    return null;
+  }
+}
+
+/** The analysis, or the reason there is none (a failure is reported, not thrown, except cancellation). */
+export async function analysisFor(src: ResultSource, want: AnalysisWanted): Promise<{ analysis: AnalysisFile } | { error: string }> {
+  const found = reusable(src, want);
+  if (found) return { analysis: found };
+  try {
+    const analysis = await analyze(src, {
+      hashCache: want.hashCache,
+      computeHashes: want.hashes,
+      ...(want.timeEmbed ? { timeEmbed: want.timeEmbed } : {}),
+      onStep: (m) => want.say(`analysing: ${m}`),
+    });
+    writeAnalysis(src.dir, analysis);
+    return { analysis };
+  } catch (e) {
+    const err = toModeldiffError(e);
+    if (err.code === 'CANCELLED') throw err;
+    return { error: err.message };
+  }
+}
