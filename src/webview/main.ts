@@ -28,6 +28,26 @@
  *   `#summary-table tr[data-component="vae"][data-status]`; `#errors`; `#progress`; `#models-table`.
  *   inspect: `#model-name`, `#arch-line`, `#components-table`, `#tensor-table .vt-row`, `#tensor-filter input`,
  *   `#metadata-table`.
+ *   analyses (compare view, after `analysis/didChange`; `static: true` = the HTML report): `section#analysis`;
+ *   `#analysis-status` ("Analysing…" while running, the error when failed, hidden when done); `#analysis-notes li`.
+ *   Breakdown `#breakdown-card`: `#breakdown-scheme` (vscode-single-select: block|type|vae|te), `#breakdown-convention`
+ *   (the matrix description; holds `#breakdown-time-embed` BASE|IN00, which sends `analysis/run {timeEmbed}`, unless
+ *   static), `#breakdown-bars canvas` (the selected pair), `#breakdown-table tr[data-group="IN04"]` (group, L2 exact,
+ *   share %, changed keys / keys; "n/a" for null), `#breakdown-heatmap canvas` + `#breakdown-heatmap-note` (at most 60
+ *   pairs drawn, those of the selected pair first; click a cell to select its pair).
+ *   Recipe `#recipe-card`: `#recipe-model`, `#recipe-parents-line`, `#recipe-table` (data-parents-from, data-parents)
+ *   with `tr[data-group="overall"|"IN04"|"TE"|"VAE"...]` (weights per parent with 4 decimals, residual, rel. residual,
+ *   identifiable yes/no, keys), `#recipe-chart canvas`, `#recipe-notes`; unless static `#recipe-parents
+ *   input[type=checkbox][value="i"]` and `#recipe-fit` (sends `recipe/get`; errors in `#recipe-status.md-error`).
+ *   Hashes `#hashes-card`: `#hashes-table tr[data-model="i"]` (#, file, SHA-256 short with the full one in title,
+ *   AutoV2, legacy, AutoV3), `#shared-table tbody tr` (members as `li` "file (component)"); when hashes are null and
+ *   not static `#hashes-compute` (sends `analysis/run {computeHashes: true}`).
+ *   Lineage `#lineage-card`: `#lineage-table tr[data-model="i"]`. Health `#health-card` (title "Health: N problems"):
+ *   `#health-table tr[data-model="i"][data-status="ok|warning|error"] li[data-severity]`. Family `#family-card`:
+ *   `#family-component`, `#dendrogram canvas`, `#mst-chart canvas`, `#mst-table tbody tr[data-parent][data-child]`.
+ *   Static mode shows `.md-static-note` lines instead of the controls that would ask the host to compute.
+ *   Every analysis chart sits in a nested card (`#breakdown-bars-card`, `#breakdown-heatmap-card`,
+ *   `#recipe-chart-card`, `#dendrogram-card`, `#mst-card`) with PNG, SVG and CSV buttons.
  * ─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';

@@ -121,6 +121,20 @@ export interface HeatmapOptions extends TipOptions {
   selected?: number;
 }
 
+/** More pairs than this are not drawn at once (cells would be too thin to read). */
+export const MAX_HEATMAP_PAIRS = 60;
+
+/** The pairs to draw when there are too many: those of models a and b first, then the rest, in matrix order. */
+export function heatmapPairs(m: BreakdownMatrix, a: number, b: number, max = MAX_HEATMAP_PAIRS): number[] {
+  const all = m.pairs.map((_, i) => i);
+  if (all.length <= max) return all;
+  const touches = (i: number) => {
+    const q = m.pairs[i]!;
+    return q.a === a || q.b === a || q.a === b || q.b === b;
+  };
+  return [...all.filter(touches), ...all.filter((i) => !touches(i))].slice(0, max).sort((x, y) => x - y);
+}
+
 /** Cell values are printed up to this many pairs shown. */
 const CELL_LABEL_PAIRS = 10;
 

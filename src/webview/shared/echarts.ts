@@ -1,10 +1,28 @@
-/** echarts, imported module by module to keep the bundle small: heatmap, bar, line; canvas for display, SVG for export. */
+/**
+ * echarts, imported module by module to keep the bundle small: heatmap, bar, line, and for the analysis views scatter,
+ * lines (dendrogram) and graph (spanning tree); canvas for display, SVG for export.
+ */
 import * as echarts from 'echarts/core';
-import { BarChart, HeatmapChart, LineChart } from 'echarts/charts';
-import { GridComponent, TitleComponent, TooltipComponent, VisualMapPiecewiseComponent } from 'echarts/components';
+import { BarChart, GraphChart, HeatmapChart, LineChart, LinesChart, ScatterChart } from 'echarts/charts';
+import { GridComponent, LegendComponent, TitleComponent, TooltipComponent, VisualMapContinuousComponent, VisualMapPiecewiseComponent } from 'echarts/components';
 import { CanvasRenderer, SVGRenderer } from 'echarts/renderers';
 
-echarts.use([HeatmapChart, BarChart, LineChart, GridComponent, TitleComponent, TooltipComponent, VisualMapPiecewiseComponent, CanvasRenderer, SVGRenderer]);
+echarts.use([
+  HeatmapChart,
+  BarChart,
+  LineChart,
+  ScatterChart,
+  LinesChart,
+  GraphChart,
+  GridComponent,
+  LegendComponent,
+  TitleComponent,
+  TooltipComponent,
+  VisualMapContinuousComponent,
+  VisualMapPiecewiseComponent,
+  CanvasRenderer,
+  SVGRenderer,
+]);
 
 export { echarts };
 export type EChartsType = echarts.EChartsType;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { renderSvg } from '../../../src/shared/charts/ssr';
 import { LIGHT_PALETTE } from '../../../src/shared/charts/palette';
-import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, breakdownRows, pairIndexOf } from '../../../src/shared/charts/breakdown';
+import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, breakdownRows, heatmapPairs, pairIndexOf } from '../../../src/shared/charts/breakdown';
 import { EXACT_REL_RESIDUAL, recipeChartOption, recipeRows, relResidualText, weight4 } from '../../../src/shared/charts/recipe';
 import { dendrogramHeight, dendrogramLayout, dendrogramOption } from '../../../src/shared/charts/dendrogram';
 import { mstHeight, mstLayout, mstOption } from '../../../src/shared/charts/mst';
@@ -81,6 +81,14 @@ describe('breakdown charts (SSR)', () => {
     const values = te.l2.flat().filter((v): v is number => v !== null);
     assert.ok(t.includes(chartNumber(Math.max(...values))) && t.includes(chartNumber(Math.min(...values))), 'scale from min to max');
     assert.ok(t.includes(chartNumber(te.l2[2]![1]!, 3)), 'a cell value');
+  });
+
+  test('heatmapPairs: all pairs when few, else those of the selected models first, in order', () => {
+    const b = analysis.breakdowns.block!;
+    assert.deepEqual(heatmapPairs(b, 0, 1), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // pairs of models 3 and 4: (0,3) (0,4) (1,3) (1,4) (2,3) (2,4) (3,4) = indices 2 3 5 6 7 8 9; then (0,1)
+    assert.deepEqual(heatmapPairs(b, 3, 4, 8), [0, 2, 3, 5, 6, 7, 8, 9]);
+    assert.deepEqual(heatmapPairs(b, 3, 4, 3), [2, 3, 5]);
   });
 
   test('heatmap: a subset of pairs says how many are shown', () => {

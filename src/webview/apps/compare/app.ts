@@ -1,6 +1,6 @@
 /**
  * The comparison panel: progress while the engine runs, then the heatmap, network, distance-from-one-model line,
- * errors, and the selected pair's summary, differences, histograms and per-layer table.
+ * errors, the selected pair's summary, differences, histograms and per-layer table, and the analyses (analysis/).
  */
 import type { CompareResult } from '../../../compute/result';
 import type { HostToWebview, LayerRowMessage, ProgressMessage } from '../../../shared/protocol';
@@ -22,6 +22,8 @@ import { NetworkCard } from './network';
 import { lineOption } from './lineChart';
 import { PairView } from './pairView';
 import type { PairViewState } from './pairView';
+import { AnalysisView } from './analysis/view';
+import type { AnalysisState } from './analysis/view';
 
 export interface CompareState extends PairViewState {
   component: string;
@@ -30,6 +32,7 @@ export interface CompareState extends PairViewState {
   refModel: number;
   focusModel: number | null;
   threshold: number | null;
+  analysis: Partial<AnalysisState>;
 }
 
 export class CompareApp {
@@ -53,6 +56,7 @@ export class CompareApp {
   private readonly network: NetworkCard;
   private readonly line: ChartCard;
   private readonly pairView: PairView;
+  private readonly analysis: AnalysisView;
   private layerCache = new Map<string, Promise<LayerRowMessage[]>>();
 
   constructor(private readonly ipc: HostIpc) {
@@ -67,6 +71,7 @@ export class CompareApp {
       layerFilter: saved.layerFilter ?? '',
       layerComponent: saved.layerComponent ?? '',
       layerSort: (saved.layerSort as SortSpec | null | undefined) ?? null,
+      analysis: saved.analysis && typeof saved.analysis === 'object' ? saved.analysis : {},
     };
     this.theme = readTheme();
     const exporter: Exporter = (name, kind, data) => this.exportFile(name, kind, data);
@@ -91,6 +96,17 @@ export class CompareApp {
       (s) => this.save(s),
       this.state,
     );
+    this.analysis = new AnalysisView(
+      {
+        exporter,
+        theme,
+        fitRecipe: (model, parents) => this.ipc.request('recipe/get', { model, parents }, 10 * 60_000),
+        run: (params) => this.ipc.notify('analysis/run', params),
+        pickPair: (a, b) => void this.selectPair(a, b, true),
+        saveState: (patch) => this.save({ analysis: { ...this.state.analysis, ...patch } }),
+      },
+      this.state.analysis,
+    );
 
     this.progressEl.hidden = true;
     this.main.hidden = true;
@@ -111,6 +127,7 @@ export class CompareApp {
       h('div', { class: 'md-grid2' }, this.heatmap.card.root, this.network.card.root),
       this.line.root,
       this.pairView.root,
+      this.analysis.root,
     );
     this.renderWaiting();
 
@@ -118,6 +135,7 @@ export class CompareApp {
     ipc.on('progress/didChange', (p) => this.showProgress(p));
     ipc.on('focus/didChange', (p) => this.applyFocus(p));
     ipc.on('error/didOccur', (p) => this.addMessage(p));
+    ipc.on('analysis/didChange', (p) => this.analysis.setAnalysis(p));
     onThemeChange(() => {
       this.theme = readTheme();
       this.renderAll();
@@ -273,6 +291,7 @@ export class CompareApp {
     if (this.state.focusModel !== null && this.state.focusModel >= n) this.state.focusModel = null;
     this.refSel.setOptions(result.models.map((m, i) => ({ value: String(i), label: modelLabel(i, m.file, 60) })), String(this.state.refModel));
     this.pairView.setResult(result);
+    this.analysis.setResult(result);
     if (!first) this.state.threshold = null;
     this.renderAll();
     const p = this.state.pair;
@@ -289,6 +308,7 @@ export class CompareApp {
     this.network.render(r, this.matrix, this.state.threshold, this.state.focusModel);
     this.renderLine();
     this.pairView.rerender();
+    this.analysis.rerender();
     this.save({});
   }
 
@@ -331,6 +351,7 @@ export class CompareApp {
     if (a < 0 || b < 0 || a >= n || b >= n) return;
     this.save({ pair: { a, b } });
     if (notify) this.ipc.notify('focus/changed', { pair: { a, b }, component: this.state.component });
+    this.analysis.setPair(a, b);
     await this.pairView.show(a, b);
   }
 
