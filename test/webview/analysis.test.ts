@@ -153,6 +153,22 @@ describe('analysis views (headless chromium, strict CSP)', { skip }, () => {
     await waitFor(async () => (await canvasData()) !== before, 'bars redrawn');
   });
 
+  test('breakdown: clicking a heatmap cell selects that pair in the whole panel', async () => {
+    const hm = h.page.locator('#breakdown-heatmap');
+    await hm.scrollIntoViewIfNeeded();
+    await waitFor(async () => (await hm.getAttribute('data-cell-step')) !== null, 'cell geometry');
+    const [ox, oy] = (await hm.getAttribute('data-cell-origin'))!.split(',').map(Number) as [number, number];
+    const [sx, sy] = (await hm.getAttribute('data-cell-step'))!.split(',').map(Number) as [number, number];
+    // column 5 = pair (1, 3), row 4 = IN03
+    await hm.click({ position: { x: ox + 5 * sx, y: oy + 4 * sy } });
+    const focus = await h.waitForPosted((m) => m.method === 'focus/changed' && m.params.pair?.a === 1 && m.params.pair?.b === 3);
+    assert.deepEqual(focus.params.pair, { a: 1, b: 3 });
+    await h.waitForPosted((m) => m.method === 'layers/get' && m.params.a === 1 && m.params.b === 3);
+    const in03 = block.groups.indexOf('IN03');
+    await waitFor(async () => (await cells(h, '#breakdown-table tr[data-group="IN03"]'))[1] === fullPrecision(block.l2[in03]![5]!), 'table of pair 1-3');
+    assert.match(await h.page.locator('#pair-title').innerText(), /#1 merge .* vs #3 copy-of-base/);
+  });
+
   test('breakdown: switching time_embed placement sends analysis/run and shows the new convention', async () => {
     await choose(h, 'breakdown-time-embed', 'IN00');
     const run = await h.waitForPosted((m) => m.method === 'analysis/run' && m.params.timeEmbed === 'IN00');
