@@ -34,7 +34,8 @@
  *   (the matrix description; holds `#breakdown-time-embed` BASE|IN00, which sends `analysis/run {timeEmbed}`, unless
  *   static), `#breakdown-bars canvas` (the selected pair), `#breakdown-table tr[data-group="IN04"]` (group, L2 exact,
  *   share %, changed keys / keys; "n/a" for null), `#breakdown-heatmap canvas` + `#breakdown-heatmap-note` (at most 60
- *   pairs drawn, those of the selected pair first; click a cell to select its pair).
+ *   pairs drawn, those of the selected pair first; click a cell to select its pair; `#breakdown-heatmap` carries
+ *   data-cell-origin="x,y" (centre of the first cell) and data-cell-step="dx,dy" like `#heatmap`).
  *   Recipe `#recipe-card`: `#recipe-model`, `#recipe-parents-line`, `#recipe-table` (data-parents-from, data-parents)
  *   with `tr[data-group="overall"|"IN04"|"TE"|"VAE"...]` (weights per parent with 4 decimals, residual, rel. residual,
  *   identifiable yes/no, keys), `#recipe-chart canvas`, `#recipe-notes`; unless static `#recipe-parents
