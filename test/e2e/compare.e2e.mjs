@@ -113,6 +113,79 @@ try {
     await page.keyboard.press('Escape');
   });
 
+  // 1c) The host analyses the result and the panel shows it: breakdowns, merge recipes (3+ models), health.
+  await c.step('analysis views', async () => {
+    if (!frame) throw new Error('no compare webview');
+    const n = Z.models.length;
+    const seen = await pollFrame(frame, () => {
+      const sec = document.querySelector('#analysis');
+      const box = sec?.getBoundingClientRect();
+      const visible = !!sec && !!box && box.width > 0 && box.height > 0 && getComputedStyle(sec).visibility !== 'hidden';
+      const health = [...document.querySelectorAll('#health-table tr[data-model]')].map((tr) => ({ model: tr.dataset.model, status: tr.dataset.status, text: tr.textContent }));
+      const groups = document.querySelectorAll('#breakdown-table tr[data-group]').length;
+      if (!visible || !health.length || !groups) return false;
+      return { health, groups, recipe: !!document.querySelector('#recipe-table'), status: document.querySelector('#analysis-status')?.textContent ?? '' };
+    }, null, 60_000);
+    c.check('the panel shows the analysis section (#analysis visible, health and breakdown rows)', !!seen && !seen.error, JSON.stringify(seen));
+    if (!seen || seen.error) return;
+    c.check(`the health table has a row per model (${n})`, seen.health.length === n, JSON.stringify(seen.health));
+    const unhealthy = seen.health.find((h) => Number(h.model) === idx(Z.unhealthy));
+    c.check(`${Z.unhealthy} is flagged (no VAE)`, unhealthy?.status === 'warning', JSON.stringify(unhealthy));
+    c.check('the breakdown table lists the merge blocks', seen.groups > 0, String(seen.groups));
+    c.check(`the merge-recipe table is shown (${n} models)`, seen.recipe === true);
+    const written = /analysed (\S+) in [\d.]+ s/.exec(extensionLog());
+    c.check('analysis.json is written beside result.json', !!written && fs.existsSync(path.join(written[1], 'analysis.json')) && fs.existsSync(path.join(written[1], 'result.json')), written?.[1]);
+    const scrollTo = (sel) => frame.evaluate((x) => document.querySelector(x)?.scrollIntoView({ block: 'start' }), sel).catch(() => {});
+    await scrollTo('#analysis');
+    await page.waitForTimeout(600);
+    await shot(page, '13-analysis-views');
+    await scrollTo('#health-card');
+    await page.waitForTimeout(400);
+    await shot(page, '13b-analysis-health');
+
+    // recipe/get: the merge fitted from the parents ticked in the panel (the host estimates, the panel shows)
+    const merged = idx(Z.merged.file);
+    const parents = Z.merged.parents.map(idx);
+    await frame.evaluate((m) => {
+      const sel = document.querySelector('#recipe-model');
+      sel.value = String(m);
+      sel.dispatchEvent(new Event('change', { bubbles: true }));
+    }, merged);
+    await page.waitForTimeout(300);
+    await frame.evaluate((ps) => {
+      for (const box of document.querySelectorAll('#recipe-parents input[type="checkbox"]')) {
+        box.checked = ps.includes(Number(box.value));
+        box.dispatchEvent(new Event('change', { bubbles: true }));
+      }
+    }, parents);
+    await frame.locator('#recipe-fit').click();
+    const fitted = await pollFrame(frame, (ps) => {
+      const t = document.querySelector('#recipe-table');
+      if (t?.dataset.parentsFrom !== 'user' || t.dataset.parents !== ps.join(',')) return false;
+      const row = t.querySelector('tr[data-group="UNET"]');
+      return row ? [...row.querySelectorAll('td')].slice(0, 2).map((td) => Number.parseFloat(td.textContent ?? '')) : false;
+    }, parents, 20_000);
+    const [w0, w1] = Array.isArray(fitted) ? fitted : [];
+    c.check(`recipe/get: ${Z.merged.file} fitted from the ticked parents is ${Z.merged.weights.join(' / ')}`, Math.abs(w0 - Z.merged.weights[0]) < 0.01 && Math.abs(w1 - Z.merged.weights[1]) < 0.01, JSON.stringify(fitted));
+  });
+
+  // 1d) "Compute Model Hashes" hashes every file (into the hash cache) and analyses again with the hashes.
+  await c.step('compute hashes', async () => {
+    if (!frame) throw new Error('no compare webview');
+    await runFromPalette(page, 'modeldiff: Compute Model Hashes');
+    const hashed = await pollFrame(
+      frame,
+      (n) => {
+        const rows = [...document.querySelectorAll('#hashes-table tr[data-model]')];
+        return rows.length === n && rows.every((tr) => /[0-9A-F]{10}/.test(tr.textContent ?? '')) ? rows.length : false;
+      },
+      Z.models.length,
+      60_000,
+    );
+    c.check(`Compute Model Hashes: the panel lists the hashes of all ${Z.models.length} models`, hashed === Z.models.length, JSON.stringify(hashed));
+    c.check('the output channel records the analysis with hashes', /analysed \S+ in [\d.]+ s \(time_embed BASE, with hashes\)/.test(extensionLog()), extensionLog().slice(-600));
+  });
+
   // 2) The Models tree
   await openModelsView();
   await page.waitForTimeout(500);
@@ -217,6 +290,10 @@ try {
   await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
   const restored = await webviewFrame(page, 'compare', H.fileName, 60_000);
   c.check('after a reload the panel re-opens the last result', !!restored.frame);
+  if (restored.frame) {
+    const again = await pollFrame(restored.frame, () => document.querySelectorAll('#health-table tr[data-model]').length || false, null, 30_000);
+    c.check('after a reload the panel shows the stored analysis (analysis.json re-used)', again === 2 && /re-used analysis\.json/.test(extensionLog()), JSON.stringify(again));
+  }
   await openModelsView().catch(() => {});
   const afterReload = await treeRow(page, H.fileName).waitFor({ timeout: 30_000 }).then(() => true, () => false);
   c.check('after a reload the tree shows the last result', afterReload);
