@@ -184,6 +184,19 @@ try {
     );
     c.check(`Compute Model Hashes: the panel lists the hashes of all ${Z.models.length} models`, hashed === Z.models.length, JSON.stringify(hashed));
     c.check('the output channel records the analysis with hashes', /analysed \S+ in [\d.]+ s \(time_embed BASE, with hashes\)/.test(extensionLog()), extensionLog().slice(-600));
+
+    // analysis/run from the panel: another time_embed placement is analysed again (time_embed joins IN00)
+    await frame.evaluate(() => {
+      const sel = document.querySelector('#breakdown-time-embed');
+      sel.value = 'IN00';
+      sel.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    const groups = await pollFrame(frame, () => {
+      const g = [...document.querySelectorAll('#breakdown-table tr[data-group]')].map((tr) => tr.dataset.group);
+      return g.length && !g.includes('BASE') ? g : false;
+    }, null, 30_000);
+    c.check('analysis/run with time_embed IN00: the breakdown has no BASE group any more', Array.isArray(groups) && groups.includes('IN00'), JSON.stringify(groups));
+    c.check('the output channel records the analysis in IN00', /analysed \S+ in [\d.]+ s \(time_embed IN00\)/.test(extensionLog()), extensionLog().slice(-600));
   });
 
   // 2) The Models tree
