@@ -37,7 +37,7 @@
  *   pairs drawn, those of the selected pair first; click a cell to select its pair; `#breakdown-heatmap` carries
  *   data-cell-origin="x,y" (centre of the first cell) and data-cell-step="dx,dy" like `#heatmap`).
  *   Recipe `#recipe-card`: `#recipe-model`, `#recipe-parents-line`, `#recipe-table` (data-parents-from, data-parents)
- *   with `tr[data-group="overall"|"IN04"|"TE"|"VAE"...]` (weights per parent with 4 decimals, residual, rel. residual,
+ *   with `tr[data-group="UNET"|"IN04"|"TE"|"VAE"...]` (UNET: the whole UNet as one group) (weights per parent with 4 decimals, residual, rel. residual,
  *   identifiable yes/no, keys), `#recipe-chart canvas`, `#recipe-notes`; unless static `#recipe-parents
  *   input[type=checkbox][value="i"]` and `#recipe-fit` (sends `recipe/get`; errors in `#recipe-status.md-error`).
  *   Hashes `#hashes-card`: `#hashes-table tr[data-model="i"]` (#, file, SHA-256 short with the full one in title,

@@ -184,6 +184,24 @@ describe('modeldiff report', () => {
       await page.screenshot({ path: join(ARTIFACTS, 'report-light.png') });
     });
 
+    test('the analyses are shown, read-only: health, breakdowns, merge estimate, family', async () => {
+      const data = embedded(html);
+      const a = data.analysis!;
+      await page.locator('#health-table tr[data-model]').first().waitFor({ timeout: 20_000 });
+      assert.equal(await page.locator('#health-table tr[data-model]').count(), result.models.length);
+      const drift = result.models.findIndex((m) => m.file === 'pos_drift.safetensors');
+      assert.equal(await page.locator(`#health-table tr[data-model="${drift}"]`).getAttribute('data-status'), 'error', 'drifted position_ids are an error');
+      const groups = await page.locator('#breakdown-table tr[data-group]').evaluateAll((rows) => rows.map((r) => (r as any).dataset.group));
+      assert.deepEqual(groups, a.breakdowns.block!.groups);
+      await page.locator('#recipe-table tr[data-group="UNET"]').waitFor({ state: 'attached' });
+      assert.equal(await page.locator('#recipe-fit').count(), 0, 'no fitting without a host');
+      assert.ok((await page.locator('.md-static-note').count()) > 0, 'the report says why');
+      assert.ok(await page.locator('#dendrogram canvas').count());
+      assert.deepEqual(errors, []);
+      await page.locator('#analysis').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(ARTIFACTS, 'report-analysis.png'), fullPage: true });
+    });
+
     test('follows a dark colour scheme', async () => {
       await page.emulateMedia({ colorScheme: 'dark' });
       await page.waitForFunction(() => (globalThis as any).document.body.classList.contains('vscode-dark'));

@@ -191,7 +191,7 @@ describe('analysis views (headless chromium, strict CSP)', { skip }, () => {
     assert.equal(row[4], in04.relResidual.toFixed(4));
     assert.equal(row[5], 'yes');
     assert.equal((await cells(h, '#recipe-table tr[data-group="IN02"]'))[5], 'no', 'not identifiable where the parents are equal');
-    assert.equal((await cells(h, '#recipe-table tr[data-group="overall"]'))[1], r.overall!.weights[0]!.toFixed(4));
+    assert.equal((await cells(h, '#recipe-table tr[data-group="UNET"]'))[1], r.overall!.weights[0]!.toFixed(4));
     assert.equal((await cells(h, '#recipe-table tr[data-group="VAE"]'))[1], '0.5000');
     assert.equal((await cells(h, '#recipe-table tr[data-group="TE"]'))[4], '0.0021 (exact)');
     assert.ok(await h.page.locator('#recipe-chart canvas').first().isVisible());
@@ -294,7 +294,7 @@ describe('analysis views (headless chromium, strict CSP)', { skip }, () => {
     assert.equal(lines[1], `0,1,BASE,,0`, 'n/a is an empty field, not 0');
     await h.page.locator('#recipe-chart-card vscode-button[title="Export the data as CSV"]').click();
     const rcsv = await h.waitForPosted((m) => m.method === 'export/save' && m.params.kind === 'csv' && m.params.suggestedName.startsWith('recipe-1'));
-    assert.match(rcsv.params.data, /^group,w_P0_model0,w_P1_model2,residual,rel_residual,identifiable,keys\r\noverall,0\.7,0\.3,/);
+    assert.match(rcsv.params.data, /^group,w_P0_model0,w_P1_model2,residual,rel_residual,identifiable,keys\r\nUNET,0\.7,0\.3,/);
   });
 
   test('markup in file names, declared names and findings stays inert text', async () => {

@@ -97,7 +97,7 @@ export function recipe(model: number, parents: number[], from: RecipeEstimate['p
     description: 'UNet merge blocks, SD 1.x/2.x (BASE, IN00-IN11, M00, OUT00-OUT11); time_embed/label_emb in BASE (sd-mecha convention); out.* in OUT11',
     timeEmbed: 'BASE',
     layout: 'sd',
-    overall: fit('overall', weights(0.3), 0.0012, true, 2400),
+    overall: fit('UNET', weights(0.3), 0.0012, true, 2400),
     blocks: BLOCK_GROUPS.map((g, gi) => fit(g, weights(blockWeight(gi)), gi === 5 ? 0.4213 : 0.0011 + gi * 0.0003, gi !== 3)),
     components: [fit('TE', weights(0.25), 0.0021, true, 480), fit('VAE', weights(0.5), 0.9, false, 300)],
     ...(from === 'nearest' ? { candidates: [{ parents, relResidual: 0.0012, weights: weights(0.3) }] } : {}),
