@@ -22,7 +22,7 @@ export {
 } from './groups';
 export { LayersReader, openSource, withLayers, type ResultSource } from './layers';
 export { breakdown, breakdownMatrix, breakdownRows, type BreakdownOptions, type LayerValue } from './breakdown';
-export { estimateRecipe, fitMixture, fitTwo, chooseParents, componentD2, mixtureResidual2, MAX_PARENTS, REL_RESIDUAL_FLOOR, type RecipeOptions, type ChooseParentsOptions } from './recipe';
+export { estimateRecipe, fitMixture, fitTwo, chooseParents, componentD2, mixtureResidual2, MAX_PARENTS, type RecipeOptions, type ChooseParentsOptions } from './recipe';
 export {
   fileHashes,
   componentHashes,

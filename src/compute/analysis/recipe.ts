@@ -25,12 +25,6 @@ import type { MixtureFit, RecipeEstimate } from './types';
 
 export const MAX_PARENTS = 12;
 
-/**
- * Below this relative residual a fit is exact as far as the data can tell: layers.bin stores per-layer L2 as float32
- * (relative error ~6e-8), and the residual^2 = m_A - w^2 D_AB cancels, leaving about sqrt(1e-7) ~ 3e-4 of noise.
- * The weights themselves are much more precise (~1e-7 on exact synthetic merges).
- */
-export const REL_RESIDUAL_FLOOR = 3e-3;
 
 /** Cholesky solve of a small symmetric positive definite system; null when a pivot is not clearly positive. */
 function solveSpd(G: number[][], c: number[]): number[] | null {

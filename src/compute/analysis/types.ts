@@ -60,6 +60,13 @@ export interface BreakdownMatrix {
 // Merge recipes
 
 /**
+ * Below this relative residual a fit is exact as far as the data can tell: layers.bin stores per-layer L2 as float32
+ * (relative error ~6e-8), and the residual^2 = m_A - w^2 D_AB cancels, leaving about sqrt(1e-7) ~ 3e-4 of noise.
+ * The weights themselves are much more precise (~1e-7 on exact synthetic merges).
+ */
+export const REL_RESIDUAL_FLOOR = 3e-3;
+
+/**
  * Fit of M ~ sum_i w_i P_i (sum w_i = 1) on one group of keys, from squared distances only.
  * For two parents A, B this is M ~ (1 - w) A + w B with w = <M-A, B-A> / ||B-A||^2.
  */

@@ -1,14 +1,13 @@
 /** Merge-recipe estimate of one model: the weights of its parents per merge block, and how well they explain it. */
-import type { MixtureFit, RecipeEstimate } from '../../compute/analysis/types';
+import { REL_RESIDUAL_FLOOR, type MixtureFit, type RecipeEstimate } from '../../compute/analysis/types';
 import type { ChartPalette } from './palette';
 import { axisStyle, baseOption, seriesColor, titleOption } from './palette';
 import { chartNumber, modelName } from './text';
 import type { TipContent, TipOptions } from './tooltip';
 import { itemTooltip } from './tooltip';
 
-/** Below this relative residual a fit is exact (float32 rounding of the per-layer distances); REL_RESIDUAL_FLOOR of
- *  src/compute/analysis/recipe.ts, which cannot be imported here (it reads files). */
-export const EXACT_REL_RESIDUAL = 3e-3;
+/** Below this relative residual a fit is exact (float32 rounding of the per-layer distances). */
+export const EXACT_REL_RESIDUAL = REL_RESIDUAL_FLOOR;
 
 export type RecipeRowKind = 'overall' | 'block' | 'component';
 
