@@ -104,7 +104,7 @@ describe('recipe chart (SSR)', () => {
 
   test('rows: overall, blocks, components in order', () => {
     const rows = recipeRows(r);
-    assert.deepEqual(rows.map((x) => x.fit.group).slice(0, 3), ['overall', 'BASE', 'IN00']);
+    assert.deepEqual(rows.map((x) => x.fit.group).slice(0, 3), ['UNET', 'BASE', 'IN00']);
     assert.deepEqual(rows.slice(-2).map((x) => [x.kind, x.fit.group]), [['component', 'TE'], ['component', 'VAE']]);
     assert.equal(weight4(0.123456), '0.1235');
     assert.equal(weight4(null), 'n/a');
