@@ -43,12 +43,17 @@ export function mstLayout(t: SpanningTree): MstLayout {
   return { pos, width: Math.max(1, next), depth: maxDepth };
 }
 
+/** More leaves side by side than this and their labels are slanted, so neighbours do not print over each other. */
+const UPRIGHT_LABEL_LEAVES = 6;
+
 export function mstHeight(t: SpanningTree): number {
-  return 150 + (mstLayout(t).depth + 1) * 90;
+  const l = mstLayout(t);
+  return 150 + (l.depth + 1) * 90 + (l.width > UPRIGHT_LABEL_LEAVES ? 80 : 0);
 }
 
 export function mstOption(t: SpanningTree, names: ModelNames, p: ChartPalette, opts: TipOptions & { highlight?: number | null } = {}): Record<string, unknown> {
-  const { pos } = mstLayout(t);
+  const { pos, width } = mstLayout(t);
+  const slanted = width > UPRIGHT_LABEL_LEAVES;
   const models = [...pos.keys()].sort((a, b) => a - b);
   const edges = t.directed;
   const label = (m: number) => modelName(m, names.models[m]?.file, 22);
@@ -81,8 +86,8 @@ export function mstOption(t: SpanningTree, names: ModelNames, p: ChartPalette, o
         name: 'spanning tree',
         layout: 'none',
         top: 80,
-        bottom: 40,
-        left: 90,
+        bottom: slanted ? 120 : 40,
+        left: slanted ? 160 : 90,
         right: 90,
         roam: false,
         symbolSize: 14,
@@ -95,7 +100,14 @@ export function mstOption(t: SpanningTree, names: ModelNames, p: ChartPalette, o
           itemStyle: { color: m === opts.highlight ? p.accent : t.roots.includes(m) ? p.series[1] : p.series[0], borderColor: p.background },
         })),
         links: edges.map((e) => ({ source: String(e.parent), target: String(e.child), value: e.l2 })),
-        label: { show: true, position: 'bottom', color: p.foreground, fontSize: p.fontSize - 1, formatter: (q: { dataIndex: number }) => label(models[q.dataIndex] ?? -1) },
+        label: {
+          show: true,
+          position: 'bottom',
+          ...(slanted ? { rotate: 35, align: 'right', verticalAlign: 'middle', distance: 10 } : {}),
+          color: p.foreground,
+          fontSize: p.fontSize - 1,
+          formatter: (q: { dataIndex: number }) => label(models[q.dataIndex] ?? -1),
+        },
         edgeLabel: { show: edges.length <= 40, color: p.muted, fontSize: p.fontSize - 1, formatter: (q: { dataIndex: number }) => chartNumber(edges[q.dataIndex]?.l2, 3) },
         lineStyle: { color: p.muted, width: 1.5, opacity: 0.9 },
       },
