@@ -41,13 +41,18 @@ export function percentOf(p: ProgressLike): number | null {
   return Math.max(0, Math.min(100, Math.floor((100 * p.bytesDone) / p.bytesTotal)));
 }
 
+/** "42% · 1.20 GiB of 2.86 GiB". */
+export function bytesText(percent: number, bytesDone: number, bytesTotal: number): string {
+  return `${percent}% · ${formatBytes(bytesDone)} of ${formatBytes(bytesTotal)}`;
+}
+
 /** "42% · 1.20 GiB of 2.86 GiB · ETA 1m 05s", or the phase while there are no bytes to count yet. */
 export function progressText(p: ProgressLike): string {
   const pct = percentOf(p);
   if (pct === null || p.phase !== 'comparing') {
     return p.message ? `${p.phase}: ${p.message}` : p.phase;
   }
-  const parts = [`${pct}%`, `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`];
+  const parts = [bytesText(pct, p.bytesDone, p.bytesTotal)];
   if (p.etaSeconds !== null && Number.isFinite(p.etaSeconds)) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
   return parts.join(' · ');
 }

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { safeExportName } from '../../../src/extension/panels/exportName';
 import { csvField, pairsCsv } from '../../../src/extension/util/csv';
-import { formatBytes, formatDuration, PercentTracker, percentOf, progressText } from '../../../src/extension/util/format';
+import { bytesText, formatBytes, formatDuration, PercentTracker, percentOf, progressText } from '../../../src/extension/util/format';
 import { readAnalysisSettings, readCompareSettings } from '../../../src/extension/util/settings';
-import { HashProgress } from '../../../src/extension/analysis/hashProgress';
 import { sampleResult } from './sampleResult';
 
 test('progress text: percent, bytes and ETA while comparing; the phase before', () => {
@@ -14,6 +13,7 @@ test('progress text: percent, bytes and ETA while comparing; the phase before', 
   assert.equal(percentOf({ phase: 'done', bytesDone: 0, bytesTotal: 0, etaSeconds: 0 }), 100);
   assert.equal(formatBytes(1536), '1.50 KiB');
   assert.equal(formatDuration(3725), '1h 02m');
+  assert.equal(bytesText(42, 1.2 * 1024 ** 3, 2.86 * 1024 ** 3), '42% · 1.20 GiB of 2.86 GiB');
 });
 
 test('percent increments never go backwards', () => {
@@ -61,18 +61,4 @@ test('analysis settings: time_embed BASE unless IN00, hashes only when exactly t
   assert.deepEqual(s({}), { timeEmbed: 'BASE', computeHashes: false });
   assert.deepEqual(s({ timeEmbed: 'IN00', computeHashes: true }), { timeEmbed: 'IN00', computeHashes: true });
   assert.deepEqual(s({ timeEmbed: 'in00', computeHashes: 'yes' }), { timeEmbed: 'BASE', computeHashes: false });
-});
-
-test('hash progress: two passes per model, each worth its size; bytes of the pass in the message', () => {
-  const MiB = 1024 * 1024;
-  const p = new HashProgress([
-    { file: 'a.safetensors', sizeBytes: 100 * MiB },
-    { file: 'b.safetensors', sizeBytes: 300 * MiB },
-  ]);
-  assert.deepEqual(p.report(0, 'file', 50 * MiB, 100 * MiB), { percent: 6, message: 'a.safetensors (1/2) · file hash · 50.0 MiB of 100 MiB' });
-  assert.equal(p.report(0, 'components', 0, 90 * MiB).percent, 12);
-  assert.equal(p.report(0, 'components', 90 * MiB, 90 * MiB).percent, 25);
-  assert.deepEqual(p.report(1, 'components', 3 * MiB, 6 * MiB), { percent: 81, message: 'b.safetensors (2/2) · component hashes · 3.00 MiB of 6.00 MiB' });
-  assert.equal(p.report(1, 'components', 6 * MiB, 6 * MiB).percent, 100);
-  assert.equal(new HashProgress([{ file: 'e', sizeBytes: 0 }]).report(0, 'file', 0, 0).percent, 0);
 });
