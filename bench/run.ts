@@ -67,6 +67,13 @@ for (const n of sizes) {
   const best = ours.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
   const map = JSON.parse(readFileSync(join(out, 'model_map_v2.json'), 'utf8'));
   let line = `${n} models, ${(bytes / 2 ** 30).toFixed(2)} GiB: read once ${read.toFixed(2)} s | modeldiff ${best.seconds.toFixed(2)} s (runs ${ours.map((r) => r.seconds.toFixed(2)).join(', ')}), peak RSS ${Math.max(...ours.map((r) => r.rssMiB)).toFixed(0)} MiB`;
+  // hashes: during the comparison (fresh cache each time) vs the same hashes as a pass of their own afterwards
+  const cli = join(root, 'dist/cli.js');
+  const cache = join(out, 'hashes.json');
+  const fresh = (args: string[]) => (rmSync(cache, { force: true }), timed(process.execPath, [cli, ...args, '--cache', cache]));
+  const withHashes = [1, 2].map(() => fresh(['compare', dir, '--out', out, '--quiet', '--hashes'])).reduce((a, b) => (a.seconds <= b.seconds ? a : b));
+  const hashPass = [1, 2].map(() => fresh(['hashes', dir, '--components'])).reduce((a, b) => (a.seconds <= b.seconds ? a : b));
+  line += ` | compare --hashes ${withHashes.seconds.toFixed(2)} s (peak RSS ${withHashes.rssMiB.toFixed(0)} MiB) vs compare + a hashes pass ${(best.seconds + hashPass.seconds).toFixed(2)} s`;
   if (torch && existsSync(SEED) && process.env.BENCH_SKIP_SEED !== '1') {
     const seedOut = join(out, 'seed.json');
     const seed = timed('/usr/bin/python3', [SEED, dir, seedOut, '2']);
