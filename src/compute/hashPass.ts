@@ -58,7 +58,7 @@ function store(cache: HashCache, h: ModelHashes): void {
 export function startHashPass(paths: readonly string[], opts: HashPassOptions, signal?: AbortSignal): HashPass {
   const components = opts.components !== false;
   const results: (ModelHashSummary | null)[] = paths.map(() => null);
-  // cached files cost nothing; the others are read twice (whole file, then every tensor for the component hashes)
+  // cached files cost nothing; the others are read once (see hashModel in analysis/hashes.ts)
   const todo: number[] = [];
   paths.forEach((p, i) => {
     const c = cachedModelHashes(p, opts.cache);
@@ -72,8 +72,7 @@ export function startHashPass(paths: readonly string[], opts: HashPassOptions, s
       return 0;
     }
   });
-  const factor = components ? 2 : 1;
-  const bytesTotal = todo.reduce((s, i) => s + sizes[i]! * factor, 0);
+  const bytesTotal = todo.reduce((s, i) => s + sizes[i]!, 0);
   let finished = 0;
   let current = 0;
   let stopped = false;
@@ -87,7 +86,7 @@ export function startHashPass(paths: readonly string[], opts: HashPassOptions, s
   const accept = (i: number, h: ModelHashes) => {
     results[i] = summary(h);
     if (!h.error) store(opts.cache, h);
-    finished += sizes[i]! * factor;
+    finished += sizes[i]!;
     current = 0;
   };
 
@@ -97,19 +96,7 @@ export function startHashPass(paths: readonly string[], opts: HashPassOptions, s
     if (stopped) controller.abort();
     for (const i of todo) {
       if (controller.signal.aborted) throw cancelled();
-      let base = 0;
-      let last = 0;
-      let lastTotal = 0;
-      const h = await modelHashes(paths[i]!, {
-        components,
-        signal: controller.signal,
-        onBytes: (done, total) => {
-          if (done < last) base += lastTotal;
-          last = done;
-          lastTotal = total;
-          current = base + done;
-        },
-      });
+      const h = await modelHashes(paths[i]!, { components, signal: controller.signal, onBytes: (done) => (current = done) });
       accept(i, h);
     }
   };

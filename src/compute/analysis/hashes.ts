@@ -12,12 +12,14 @@
  *   As Civitai does, when N >= 16 MiB the header is not skipped and hashing starts at byte 8.
  *
  * Component content hash: SHA-256 over the component's tensors sorted by key (JavaScript string order), each as
- *   u32le(len) key-bytes  u32le(len) dtype  u32le(rank) rank x u64le(dim)  u64le(byteLength) tensor-bytes
+ *   u32le(len) key-bytes  u32le(len) dtype  u32le(rank) rank x u64le(dim)  u64le(byteLength) SHA-256(tensor-bytes)
  * where key is the canonical key without the component's prefix (`model.diffusion_model.`, `cond_stage_model.`,
- * `conditioner.embedders.N.`, `first_stage_model.`, `model_ema.`), dtype its safetensors name, and the bytes the
- * little-endian elements in C order (strided views gathered, big-endian storage swapped). So the same VAE or text
+ * `conditioner.embedders.N.`, `first_stage_model.`, `model_ema.`), dtype its safetensors name, and the tensor bytes
+ * the little-endian elements in C order (strided views gathered, big-endian storage swapped). So the same VAE or text
  * encoder has the same hash in any container, key order, or naming variant the canonicaliser knows (NovelAI text
  * encoder names, the SDXL refiner's embedders.0), and an SD1 text encoder used as SDXL's CLIP-L (te vs te0) too.
+ * Hashing each tensor on its own lets one sequential read of the file give the file hashes and every tensor's digest
+ * (tensors whose bytes are a plain slice of the file); only strided, split or big-endian tensors are read again.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -25,7 +27,7 @@ import { open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { bytesPerElement } from '../dtypes';
 import { ModeldiffError, throwIfAborted } from '../errors';
-import { readTensorElements } from '../io/tensorBytes';
+import { isContiguous, readTensorElements } from '../io/tensorBytes';
 import { loadModel } from '../model';
 import { openCheckpoint } from '../readers/registry';
 import type { TensorRef } from '../checkpoint';
@@ -66,7 +68,8 @@ interface CacheEntry {
 }
 
 interface CacheFile {
-  modeldiffHashCache: 1;
+  /** 2: component hashes over per-tensor digests */
+  modeldiffHashCache: 2;
   entries: Record<string, CacheEntry>;
 }
 
@@ -85,7 +88,7 @@ export class HashCache {
     }
     try {
       const parsed = JSON.parse(text) as CacheFile;
-      if (parsed && parsed.modeldiffHashCache === 1 && parsed.entries && typeof parsed.entries === 'object') this.entries = parsed.entries;
+      if (parsed && parsed.modeldiffHashCache === 2 && parsed.entries && typeof parsed.entries === 'object') this.entries = parsed.entries;
     } catch {
       // a damaged cache is rebuilt
     }
@@ -108,7 +111,7 @@ export class HashCache {
   save(): void {
     if (!this.file || !this.dirty) return;
     mkdirSync(dirname(this.file), { recursive: true });
-    const body: CacheFile = { modeldiffHashCache: 1, entries: this.entries };
+    const body: CacheFile = { modeldiffHashCache: 2, entries: this.entries };
     writeFileSync(this.file + '.tmp', JSON.stringify(body, null, 1));
     renameSync(this.file + '.tmp', this.file);
     this.dirty = false;
@@ -123,6 +126,8 @@ export interface HashOptions {
   signal?: AbortSignal;
   /** bytes hashed so far of this file */
   onBytes?: (done: number, total: number) => void;
+  /** every chunk of the file as it is read, in order (for hashing tensors in the same pass) */
+  onChunk?: (chunk: Uint8Array, position: number) => void;
 }
 
 /** Where AutoV3 starts in a file that looks like safetensors, or -1. */
@@ -177,6 +182,7 @@ export async function fileHashes(path: string, opts: HashOptions = {}): Promise<
       const hi = Math.min(pos + bytesRead, LEGACY_OFFSET + LEGACY_LENGTH);
       if (lo < hi) legacy.update(chunk.subarray(lo - pos, hi - pos));
       if (v3 && pos + bytesRead > v3From) v3.update(chunk.subarray(Math.max(0, v3From - pos)));
+      opts.onChunk?.(chunk, pos);
       pos += bytesRead;
       opts.onBytes?.(pos, st.size);
     }
@@ -222,66 +228,135 @@ export function tensorRecordHeader(relKey: string, ref: Pick<TensorRef, 'dtype' 
   return [u32(k.length), k, u32(d.length), d, u32(ref.shape.length), ...ref.shape.map(u64), u64(ref.byteLength)];
 }
 
-/** Content hash of every component of a model (reads every tensor once; memory: one 4 MiB buffer). */
-export async function componentHashes(path: string, opts: HashOptions = {}): Promise<Record<string, ComponentHash>> {
-  const abs = resolve(path);
+interface TensorJob {
+  rel: string;
+  component: string;
+  ref: TensorRef;
+  digest?: Buffer;
+}
+
+/** A tensor whose bytes, as hashed, are exactly bytes [offset, offset + byteLength) of the model file itself. */
+function isFileSlice(ref: TensorRef, file: string): boolean {
+  const esize = bytesPerElement(ref.dtype);
+  return ref.file === file && !ref.parts && (!ref.strides || isContiguous(ref.shape, ref.strides)) && (ref.byteOrder !== 'big' || esize === undefined || esize === 1);
+}
+
+/** SHA-256 of a tensor's little-endian C-order bytes, read through readTensorElements (strided, parts, big-endian). */
+function digestByReads(fd: number, ref: TensorRef, buf: Uint8Array, signal?: AbortSignal): Buffer {
+  const h = createHash('sha256');
+  const esize = bytesPerElement(ref.dtype);
+  if (esize === undefined) {
+    const whole = new Uint8Array(ref.byteLength);
+    readTensorElements(fd, ref, 0, ref.numel, whole, 0);
+    h.update(whole);
+  } else {
+    const per = Math.max(1, Math.floor(buf.length / esize));
+    for (let start = 0; start < ref.numel; start += per) {
+      throwIfAborted(signal);
+      const count = Math.min(per, ref.numel - start);
+      readTensorElements(fd, ref, start, count, buf, 0);
+      h.update(buf.subarray(0, count * esize));
+    }
+  }
+  return h.digest();
+}
+
+function componentDigests(jobs: TensorJob[], components: string[]): Record<string, ComponentHash> {
+  const out: Record<string, ComponentHash> = {};
+  for (const component of components) {
+    const list = jobs.filter((j) => j.component === component).sort((x, y) => (x.rel < y.rel ? -1 : x.rel > y.rel ? 1 : 0));
+    const h = createHash('sha256');
+    let bytes = 0;
+    for (const j of list) {
+      for (const part of tensorRecordHeader(j.rel, j.ref)) h.update(part);
+      h.update(j.digest!);
+      bytes += j.ref.byteLength;
+    }
+    out[component] = { sha256: h.digest('hex'), tensors: list.length, bytes };
+  }
+  return out;
+}
+
+/**
+ * File hashes (for a file) and component hashes of a model in one sequential read of the file; tensors that are not a
+ * plain slice of it are read again on their own. Memory: one 4 MiB buffer and a hasher per tensor being read.
+ */
+async function hashModel(abs: string, opts: HashOptions, wantComponents: boolean): Promise<{ hashes: FileHashes | null; components: Record<string, ComponentHash> | null }> {
   const st = await stat(abs);
-  const cached = opts.cache?.lookup(abs, st.size, st.mtimeMs)?.components;
-  if (cached) return cached;
+  const cached = opts.cache?.lookup(abs, st.size, st.mtimeMs);
+  const isFile = st.isFile();
+  if (cached && (cached.file || !isFile) && (cached.components || !wantComponents)) {
+    return { hashes: cached.file ? { path: abs, size: st.size, mtimeMs: st.mtimeMs, ...cached.file } : null, components: wantComponents ? cached.components! : null };
+  }
+  if (!wantComponents) return { hashes: await fileHashes(abs, opts), components: null };
 
   const model = loadModel(await openCheckpoint(abs, opts.signal), 0);
-  const byComponent = new Map<string, { rel: string; ref: TensorRef }[]>();
-  for (const [key, { ref, component }] of model.tensors) {
-    let list = byComponent.get(component);
-    if (!list) byComponent.set(component, (list = []));
-    list.push({ rel: componentRelativeKey(key, component), ref });
+  const jobs: TensorJob[] = [...model.tensors].map(([key, { ref, component }]) => ({ rel: componentRelativeKey(key, component), component, ref }));
+  const sliced = isFile ? jobs.filter((j) => isFileSlice(j.ref, abs)).sort((x, y) => x.ref.offset - y.ref.offset) : [];
+  const rest = jobs.filter((j) => !sliced.includes(j));
+  const restBytes = rest.reduce((n, j) => n + j.ref.byteLength, 0);
+  const total = (isFile ? st.size : 0) + restBytes;
+
+  let hashes: FileHashes | null = null;
+  if (isFile) {
+    let next = 0;
+    let active: { job: TensorJob; h: Hash }[] = [];
+    hashes = await fileHashes(abs, {
+      ...opts,
+      cache: undefined,
+      onBytes: (done) => opts.onBytes?.(done, total),
+      onChunk: (chunk, pos) => {
+        const end = pos + chunk.length;
+        while (next < sliced.length && sliced[next]!.ref.offset < end) {
+          const job = sliced[next++]!;
+          if (job.ref.byteLength === 0) job.digest = createHash('sha256').digest();
+          else active.push({ job, h: createHash('sha256') });
+        }
+        active = active.filter(({ job, h }) => {
+          const lo = Math.max(pos, job.ref.offset);
+          const hi = Math.min(end, job.ref.offset + job.ref.byteLength);
+          if (lo < hi) h.update(chunk.subarray(lo - pos, hi - pos));
+          if (job.ref.offset + job.ref.byteLength > end) return true;
+          job.digest = h.digest();
+          return false;
+        });
+      },
+    });
+    if (active.length || next < sliced.length) throw new ModeldiffError('IO_ERROR', 'tensor data lies past the end of the file', { file: abs });
   }
-  const total = [...model.tensors.values()].reduce((s, t) => s + t.ref.byteLength, 0);
-  let done = 0;
+
+  let done = isFile ? st.size : 0;
   const fds = new Map<string, number>();
-  const fdOf = (file: string) => {
-    let fd = fds.get(file);
-    if (fd === undefined) fds.set(file, (fd = openSync(file, 'r')));
-    return fd;
-  };
-  const out: Record<string, ComponentHash> = {};
   const buf = new Uint8Array(CHUNK);
   try {
-    for (const component of Object.keys(model.info.components)) {
-      const list = byComponent.get(component) ?? [];
-      list.sort((x, y) => (x.rel < y.rel ? -1 : x.rel > y.rel ? 1 : 0));
-      const h = createHash('sha256');
-      let bytes = 0;
-      for (const { rel, ref } of list) {
-        throwIfAborted(opts.signal);
-        for (const part of tensorRecordHeader(rel, ref)) h.update(part);
-        const fd = fdOf(ref.file);
-        const esize = bytesPerElement(ref.dtype);
-        if (esize === undefined) {
-          const whole = new Uint8Array(ref.byteLength);
-          readTensorElements(fd, ref, 0, ref.numel, whole, 0);
-          h.update(whole);
-        } else {
-          const per = Math.max(1, Math.floor(CHUNK / esize));
-          for (let start = 0; start < ref.numel; start += per) {
-            const count = Math.min(per, ref.numel - start);
-            readTensorElements(fd, ref, start, count, buf, 0);
-            h.update(buf.subarray(0, count * esize));
-          }
-        }
-        bytes += ref.byteLength;
-        done += ref.byteLength;
-        opts.onBytes?.(done, total);
-      }
-      out[component] = { sha256: h.digest('hex'), tensors: list.length, bytes };
+    for (const job of rest) {
+      throwIfAborted(opts.signal);
+      let fd = fds.get(job.ref.file);
+      if (fd === undefined) fds.set(job.ref.file, (fd = openSync(job.ref.file, 'r')));
+      job.digest = digestByReads(fd, job.ref, buf, opts.signal);
+      done += job.ref.byteLength;
+      opts.onBytes?.(done, total);
     }
   } finally {
     for (const fd of fds.values()) closeSync(fd);
   }
+  const components = componentDigests(jobs, Object.keys(model.info.components));
   const after = await stat(abs);
   if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) throw new ModeldiffError('IO_ERROR', 'the file changed while it was hashed', { file: abs });
-  opts.cache?.store(abs, st.size, st.mtimeMs, { components: out });
-  return out;
+  if (opts.cache) {
+    const patch: Parameters<HashCache['store']>[3] = { components };
+    if (hashes) {
+      const { path: _path, size: _size, mtimeMs: _mtime, ...file } = hashes;
+      patch.file = file;
+    }
+    opts.cache.store(abs, st.size, st.mtimeMs, patch);
+  }
+  return { hashes, components };
+}
+
+/** Content hash of every component of a model (one read of the file; see the top of this file). */
+export async function componentHashes(path: string, opts: HashOptions = {}): Promise<Record<string, ComponentHash>> {
+  return (await hashModel(resolve(path), opts, true)).components!;
 }
 
 /** File and (optionally) component hashes of a model; errors are reported in the result, not thrown. */
@@ -289,11 +364,14 @@ export async function modelHashes(path: string, opts: HashOptions & { components
   const abs = resolve(path);
   const out: ModelHashes = { file: abs.split(/[\\/]/).pop()!, path: abs, hashes: null, components: null };
   try {
-    out.hashes = await fileHashes(abs, opts);
-    if (opts.components) out.components = await componentHashes(abs, opts);
+    const h = await hashModel(abs, opts, !!opts.components);
+    out.hashes = h.hashes;
+    out.components = h.components;
   } catch (e) {
     if (e instanceof ModeldiffError && e.code === 'CANCELLED') throw e;
     out.error = e instanceof Error ? e.message : String(e);
+    // not a model we can read: its file hashes still identify it
+    if (opts.components) out.hashes = await fileHashes(abs, opts).catch(() => null);
   }
   return out;
 }

@@ -14,6 +14,7 @@ import {
 } from '../../../src/compute/analysis/hashes';
 import { base, cast, dropComponent, layout, materialize, renameKeys, renameNai, swapComponent } from '../../fixtures/synth';
 import { encode } from '../../fixtures/safetensorsWriter';
+import { writeTorchZip } from '../../fixtures/torchWriter';
 import { tmpRoot } from './helpers';
 
 const root = tmpRoot('hashes');
@@ -143,7 +144,7 @@ describe('hash cache', () => {
     assert.equal(h3.sha256, sha(Buffer.from('other content')));
     again.save();
     const stored = JSON.parse(readFileSync(cacheFile, 'utf8'));
-    assert.equal(stored.modeldiffHashCache, 1);
+    assert.equal(stored.modeldiffHashCache, 2);
     assert.equal(Object.values<{ file: { sha256: string } }>(stored.entries)[0]!.file.sha256, h3.sha256);
   });
 
@@ -156,7 +157,7 @@ describe('hash cache', () => {
 });
 
 describe('component content hashes', () => {
-  test('known answer: SHA-256 over sorted (key without prefix, dtype, shape, bytes) records', async () => {
+  test('known answer: SHA-256 over sorted (key without prefix, dtype, shape, SHA-256 of the bytes) records', async () => {
     const w = encode('F32', [1, 2, 3, 4, 5, 6]);
     const bias = encode('F16', [0.5, -1]);
     const t = encode('F32', [9]);
@@ -180,7 +181,7 @@ describe('component content hashes', () => {
       return b;
     };
     const rec = (key: string, dtype: string, shape: number[], b: Uint8Array) =>
-      Buffer.concat([u32(Buffer.byteLength(key)), Buffer.from(key), u32(dtype.length), Buffer.from(dtype), u32(shape.length), ...shape.map(u64), u64(b.length), b]);
+      Buffer.concat([u32(Buffer.byteLength(key)), Buffer.from(key), u32(dtype.length), Buffer.from(dtype), u32(shape.length), ...shape.map(u64), u64(b.length), createHash('sha256').update(b).digest()]);
     const vae = sha(Buffer.concat([rec('decoder.conv_in.bias', 'F16', [2], bias), rec('decoder.conv_in.weight', 'F32', [2, 3], w)]));
     const unet = sha(rec('out.2.bias', 'F32', [1], t));
     const h = await componentHashes(p);
@@ -236,6 +237,45 @@ describe('component content hashes', () => {
     cache.save();
     const again = await componentHashes(join(dir, 'base.safetensors'), { cache: new HashCache(join(root.path, 'comp-cache.json')) });
     assert.equal(again.unet!.sha256, comp('base.safetensors', 'unet'));
+  });
+
+  test('one read for file slices, extra reads for strided and big-endian tensors: the same component hash', async () => {
+    const KEY = 'model.diffusion_model.input_blocks.0.0.weight';
+    const rows = 6;
+    const cols = 10;
+    const values = Array.from({ length: rows * cols }, (_, i) => i * 0.25 - 3);
+    const transposed = Array.from({ length: rows * cols }, (_, i) => values[(i % rows) * cols + Math.floor(i / rows)]!);
+    const bias = encode('F32', [1.5, -2]);
+    const st = join(root.path, 'plain.safetensors');
+    writeFileSync(
+      st,
+      safetensors(
+        { [KEY]: { dtype: 'F32', shape: [rows, cols], data_offsets: [0, 240] }, 'model.diffusion_model.out.2.bias': { dtype: 'F32', shape: [2], data_offsets: [240, 248] } },
+        new Uint8Array([...encode('F32', values), ...bias]),
+      ),
+    );
+    const biasStorage = { key: '1', dtype: 'F32' as const, bytes: bias };
+    const strided = join(root.path, 'strided.ckpt');
+    writeTorchZip(strided, {
+      tensors: [
+        { name: KEY, storage: { key: '0', dtype: 'F32', bytes: encode('F32', transposed) }, shape: [rows, cols], strides: [1, rows] },
+        { name: 'model.diffusion_model.out.2.bias', storage: biasStorage, shape: [2] },
+      ],
+    });
+    const bigEndian = join(root.path, 'big.ckpt');
+    writeTorchZip(
+      bigEndian,
+      {
+        tensors: [
+          { name: KEY, storage: { key: '0', dtype: 'F32', bytes: encode('F32', values) }, shape: [rows, cols] },
+          { name: 'model.diffusion_model.out.2.bias', storage: biasStorage, shape: [2] },
+        ],
+      },
+      { byteorder: 'big' },
+    );
+    const [a, b, c] = await Promise.all([st, strided, bigEndian].map((f) => componentHashes(f)));
+    assert.deepEqual(b, a);
+    assert.deepEqual(c, a);
   });
 
   test('modelHashes reports unreadable files instead of throwing', async () => {
