@@ -3,7 +3,7 @@ import type { CompareResult } from '../../../../compute/result';
 import type { AnalysisFile, DeclaredParent, DeclaredRecipe, ModelLineage } from '../../../../compute/analysis/types';
 import { relResidualText, weight4 } from '../../../../shared/charts/recipe';
 import { toCsv } from '../../../logic/csv';
-import { displayText, fullPrecision, modelLabel } from '../../../logic/format';
+import { displayText, modelLabel, shortNumber } from '../../../logic/format';
 import { Card, button } from '../../../shared/chartCard';
 import type { Exporter } from '../../../shared/chartCard';
 import { h, replaceChildren } from '../../../shared/dom';
@@ -58,7 +58,7 @@ export class LineageCard {
           l.parents.length ? h('ul', { class: 'md-cell-list' }, ...l.parents.map((p) => h('li', null, ...parentText(p, result)))) : h('span', { class: 'md-muted' }, 'none declared'),
         ),
         listCell([
-          ...l.nearest.map((n) => `${modelLabel(n.model, result.models[n.model]?.file ?? n.file, 32)} (L2 ${fullPrecision(n.l2)})`),
+          ...l.nearest.map((n) => `${modelLabel(n.model, result.models[n.model]?.file ?? n.file, 32)} (L2 ${shortNumber(n.l2, 6)})`),
           ...(l.sameUnet.length ? [`same UNet as ${l.sameUnet.map((i) => `#${i}`).join(', ')}`] : []),
         ]),
         ((c) => (c.length ? h('td', null, ...c.flatMap((x, i) => (i ? [h('br'), x] : [x]))) : h('td', { class: 'md-muted' }, '—')))(checkText(l)),
