@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { REPORT_DATA_ID, type ReportData } from '../../shared/report';
 import { themeCss } from './themeCss';
+import { NO_NETWORK_DIRECTIVES } from '../../shared/csp';
 
 const cspHash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
@@ -50,12 +51,7 @@ export function reportHtml(data: ReportData, bundle: string, title: string): str
     `style-src ${cspHash(css)}`,
     'img-src data: blob:',
     'font-src data:',
-    "connect-src 'none'",
-    "frame-src 'none'",
-    "worker-src 'none'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
+    ...NO_NETWORK_DIRECTIVES,
   ].join('; ');
   return [
     '<!DOCTYPE html>',

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { WebviewView } from '../../shared/protocol';
+import { NO_NETWORK_DIRECTIVES } from '../../shared/csp';
 
 export interface WebviewHtmlOptions {
   view: WebviewView;
@@ -37,12 +38,7 @@ export function buildCsp(o: Pick<WebviewHtmlOptions, 'cspSource' | 'nonce' | 'al
     `style-src ${style}`,
     `img-src ${o.cspSource} data:`,
     `font-src ${o.cspSource}`,
-    "connect-src 'none'",
-    "frame-src 'none'",
-    "worker-src 'none'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
+    ...NO_NETWORK_DIRECTIVES,
   ].join('; ');
 }
 
