@@ -4,7 +4,7 @@
  */
 import type { BreakdownMatrix, SchemeName } from '../../compute/analysis/types';
 import type { ChartPalette } from './palette';
-import { axisStyle, baseOption, titleOption } from './palette';
+import { axisStyle, baseOption, heatmapScales, titleOption } from './palette';
 import { chartNumber, modelName, percent } from './text';
 import type { TipOptions } from './tooltip';
 import { itemTooltip } from './tooltip';
@@ -207,26 +207,7 @@ export function breakdownHeatmapOption(m: BreakdownMatrix, names: ModelNames, p:
       splitLine: { show: false },
     },
     yAxis: { type: 'category', name: GROUP_AXIS[m.scheme], nameLocation: 'start', data: m.groups, inverse: true, ...ax, axisLabel: { color: p.foreground, interval: 0 }, splitLine: { show: false } },
-    visualMap: [
-      {
-        type: 'continuous',
-        seriesIndex: 0,
-        dimension: 2,
-        min,
-        max: max > min ? max : min + 1,
-        calculable: false,
-        orient: 'horizontal',
-        left: 'center',
-        bottom: 4,
-        itemHeight: 160,
-        itemWidth: 10,
-        text: [chartNumber(max), chartNumber(min)],
-        textStyle: { color: p.foreground },
-        inRange: { color: p.sequential },
-      },
-      // the n/a cells: one grey piece, no legend
-      { type: 'piecewise', seriesIndex: 1, dimension: 2, show: false, pieces: [{ value: 0, color: p.na }] },
-    ],
+    visualMap: heatmapScales(p, min, max, { length: 160, label: (v) => chartNumber(v) }),
     series: [
       {
         type: 'heatmap',

@@ -4,7 +4,7 @@
  * "n/a" cells, never 0.
  */
 import { pairIndex, type CompareResult } from '../../compute/result';
-import { axisStyle, baseOption, titleOption, type ChartPalette } from './palette';
+import { axisStyle, baseOption, heatmapScales, titleOption, type ChartPalette } from './palette';
 import { chartNumber, modelName } from './text';
 
 export type DistanceMetric = 'l2' | 'cosine';
@@ -58,25 +58,7 @@ export function distanceHeatmapOption(result: CompareResult, component: string, 
     grid: { top: 150, left: 12, right: 16, bottom: 56, outerBoundsMode: 'auto', outerBounds: { left: 4, right: 8, top: 60, bottom: 40 } },
     xAxis: { type: 'category', data: names, position: 'top', ...ax, axisLabel: { color: p.foreground, interval: 0, rotate: 45 }, splitLine: { show: false } },
     yAxis: { type: 'category', data: names, inverse: true, ...ax, axisLabel: { color: p.foreground, interval: 0 }, splitLine: { show: false } },
-    visualMap: [
-      {
-        type: 'continuous',
-        seriesIndex: 0,
-        dimension: 2,
-        min,
-        max: max > min ? max : min + 1,
-        calculable: false,
-        orient: 'horizontal',
-        left: 'center',
-        bottom: 4,
-        itemHeight: 200,
-        itemWidth: 10,
-        text: [chartNumber(max), chartNumber(min)],
-        textStyle: { color: p.foreground },
-        inRange: { color: metric === 'cosine' ? p.sequential.slice().reverse() : p.sequential },
-      },
-      { type: 'piecewise', seriesIndex: 1, dimension: 2, show: false, pieces: [{ value: 0, color: p.na }] },
-    ],
+    visualMap: heatmapScales(p, min, max, { length: 200, label: (v) => chartNumber(v), colors: metric === 'cosine' ? p.sequential.slice().reverse() : p.sequential }),
     series: [
       {
         type: 'heatmap',

@@ -67,3 +67,29 @@ export function axisStyle(p: ChartPalette): Record<string, unknown> {
     splitLine: { lineStyle: { color: p.grid } },
   };
 }
+
+/**
+ * The visual maps of a heatmap whose series 0 holds values ([x, y, value]) and series 1 the n/a cells: a horizontal
+ * colour scale under the chart, and one grey piece without a legend.
+ */
+export function heatmapScales(p: ChartPalette, min: number, max: number, opts: { length: number; colors?: string[]; label: (v: number) => string }): Record<string, unknown>[] {
+  return [
+    {
+      type: 'continuous',
+      seriesIndex: 0,
+      dimension: 2,
+      min,
+      max: max > min ? max : min + 1,
+      calculable: false,
+      orient: 'horizontal',
+      left: 'center',
+      bottom: 4,
+      itemHeight: opts.length,
+      itemWidth: 10,
+      text: [opts.label(max), opts.label(min)],
+      textStyle: { color: p.foreground },
+      inRange: { color: opts.colors ?? p.sequential },
+    },
+    { type: 'piecewise', seriesIndex: 1, dimension: 2, show: false, pieces: [{ value: 0, color: p.na }] },
+  ];
+}

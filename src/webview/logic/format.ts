@@ -1,4 +1,10 @@
 /** Number, size and text formatting for the webview. Pure: no DOM. */
+import { chartNumber, safeText } from '../../shared/charts/text';
+
+/** A compact value for cell labels and axes (the chart builders' rule): 4 significant digits, exponent when tiny or huge. */
+export const shortNumber = chartNumber;
+/** Text from a model file made safe to show: control and bidi-override characters become U+FFFD. */
+export const displayText = safeText;
 
 /** The exact value as JavaScript round-trips it (shortest repr that parses back to the same double). */
 export function fullPrecision(v: number | null | undefined): string {
@@ -6,17 +12,6 @@ export function fullPrecision(v: number | null | undefined): string {
   if (Number.isNaN(v)) return 'NaN';
   if (Object.is(v, -0)) return '-0';
   return String(v);
-}
-
-/** A compact value for cell labels and axes: 4 significant digits, exponent for very small or large values. */
-export function shortNumber(v: number | null | undefined, digits = 4): string {
-  if (v === null || v === undefined) return 'n/a';
-  if (!Number.isFinite(v)) return String(v);
-  if (v === 0) return '0';
-  const abs = Math.abs(v);
-  if (abs >= 1e6 || abs < 1e-3) return v.toExponential(Math.max(0, digits - 2)).replace(/\.?0+e/, 'e');
-  const s = v.toPrecision(digits);
-  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
 
 /** "1,234,567" */
@@ -73,14 +68,6 @@ export function formatDtypes(dtypes: Record<string, number>): string {
     .join(', ');
 }
 
-/**
- * Text from a model file made safe to *display* (it is always inserted as text, never parsed): control characters and
- * bidirectional overrides ("trojan source" tricks that reorder what people read) become U+FFFD.
- */
-export function displayText(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
-}
 
 /** Shortens a label in the middle: "very_long_mod…v3.safetensors". */
 export function truncateMiddle(s: string, max: number): string {
