@@ -1,20 +1,20 @@
+/** `modeldiff report`: one self-contained HTML file of a comparison and its analyses (see src/cli/report/html.ts). */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { bundledFile } from '../../compute/bundled';
 import { parseTimeEmbed, type AnalysisFile } from '../../compute/analysis';
-import { analysisFor } from './analysisFor';
-import { isCompareOutput, resultFor } from './resultFor';
+import { bundledFile } from '../../compute/bundled';
 import type { ReportData } from '../../shared/report';
 import { intFlag, parseArgs, stringFlag } from '../args';
 import { COMPARE_BOOLEANS, COMPARE_VALUED, hashCachePath } from '../compareRun';
 import { formatBytes } from '../format';
 import { reportHtml } from '../report/html';
 import { DEFAULT_LAYERS_BUDGET_MIB, reportLayers } from '../report/layersData';
+import { analysisFor } from './analysisFor';
 import { OK, usage } from './common';
+import { isCompareOutput, resultFor } from './resultFor';
 
 const LINE =
   'modeldiff report <compare-output-dir | folder | files...> [--out report.html] [--results dir] [--layers-budget MiB] [--time-embed BASE|IN00] [--hashes] [--cache file | --no-cache] [--no-analysis] [--quiet]';
-
 
 export async function reportCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, [...COMPARE_BOOLEANS, 'no-analysis', 'quiet'], ['out', 'results', 'layers-budget', 'time-embed', ...COMPARE_VALUED]);
