@@ -3,8 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { toModeldiffError } from '../../compute';
-import { analyze, ANALYSIS_FILE, readAnalysis, type AnalysisFile, type ResultSource, type TimeEmbedPlacement } from '../../compute/analysis';
-import { writeAnalysis } from '../../compute/analysis';
+import { analyze, ANALYSIS_FILE, canReuse, readAnalysis, writeAnalysis, type AnalysisFile, type ResultSource, type TimeEmbedPlacement } from '../../compute/analysis';
 
 export interface AnalysisWanted {
   timeEmbed?: TimeEmbedPlacement | undefined;
@@ -17,10 +16,7 @@ function reusable(src: ResultSource, want: AnalysisWanted): AnalysisFile | null 
   if (!existsSync(join(src.dir, ANALYSIS_FILE))) return null;
   try {
     const a = readAnalysis(src.dir);
-    if (a.resultCreatedAt !== src.result.createdAt) return null;
-    if (want.timeEmbed && a.timeEmbed !== want.timeEmbed) return null;
-    if (want.hashes && !a.hashes) return null;
-    return a;
+    return canReuse(a, src.result, { timeEmbed: want.timeEmbed ?? a.timeEmbed, computeHashes: want.hashes }) ? a : null;
   } catch {
     return null;
   }

@@ -42,3 +42,4 @@ export { declaredLineage, parseRecipe, lineageReport, matchDeclared, normalizeMo
 export { checkHealth, modelHealth, checkPositionValues, unexpectedKeys, wastedSpace, EXPECTED_COMPONENTS, KNOWN_PREFIXES, KNOWN_TOP_LEVEL } from './health';
 export { familyView, familyViews, componentMatrix, averageLinkage, minimumSpanningForest, orientForest, dendrogram, spanningTree, type ComponentMatrix } from './family';
 export { analyze, writeAnalysis, readAnalysis, ANALYSIS_FILE, type AnalyzeOptions } from './analyze';
+export { canReuse, hasEveryHash, type AnalysisWanted } from './reuse';

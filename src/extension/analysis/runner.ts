@@ -10,7 +10,7 @@ import type { AnalysisFile } from '../../compute/analysis/types';
 import { throwIfAborted, toModeldiffError } from '../../compute/errors';
 import type { ModelInfo } from '../../compute/result';
 import type { HostToWebview } from '../../shared/protocol';
-import { canReuse, type AnalysisWanted } from './reuse';
+import { canReuse, type AnalysisWanted } from '../../compute/analysis/reuse';
 
 export interface AnalysisState {
   /** the result folder this state is about (null: no result) */

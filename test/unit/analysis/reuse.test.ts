@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ModelHashes } from '../../../src/compute/analysis/types';
-import { canReuse, hasEveryHash } from '../../../src/extension/analysis/reuse';
-import { sampleAnalysis } from './sampleAnalysis';
-import { sampleResult } from './sampleResult';
+import { canReuse, hasEveryHash } from '../../../src/compute/analysis/reuse';
+import { sampleAnalysis } from '../extension/sampleAnalysis';
+import { sampleResult } from '../extension/sampleResult';
 
 const hashed = (path: string): ModelHashes => ({
   file: path.split('/').pop()!,
