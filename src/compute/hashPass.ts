@@ -49,8 +49,8 @@ function store(cache: HashCache, h: ModelHashes): void {
   } catch {
     return;
   }
-  // only what was computed for this very file version
-  if (h.hashes && (h.hashes.size !== st.size || h.hashes.mtimeMs !== st.mtimeMs)) return;
+  // only what was computed for this very file version; folders (diffusers) are never cached
+  if (!st.isFile() || (h.hashes && (h.hashes.size !== st.size || h.hashes.mtimeMs !== st.mtimeMs))) return;
   const { path: _p, size: _s, mtimeMs: _m, ...file } = h.hashes ?? ({} as NonNullable<ModelHashes['hashes']>);
   cache.store(h.path, st.size, st.mtimeMs, { ...(h.hashes ? { file } : {}), ...(h.components ? { components: h.components } : {}) });
 }

@@ -283,8 +283,10 @@ function componentDigests(jobs: TensorJob[], components: string[]): Record<strin
  */
 async function hashModel(abs: string, opts: HashOptions, wantComponents: boolean): Promise<{ hashes: FileHashes | null; components: Record<string, ComponentHash> | null }> {
   const st = await stat(abs);
-  const cached = opts.cache?.lookup(abs, st.size, st.mtimeMs);
   const isFile = st.isFile();
+  // a folder's mtime does not change when a file inside it is rewritten: diffusers folders are never cached
+  const cache = isFile ? opts.cache : undefined;
+  const cached = cache?.lookup(abs, st.size, st.mtimeMs);
   if (cached && (cached.file || !isFile) && (cached.components || !wantComponents)) {
     return { hashes: cached.file ? { path: abs, size: st.size, mtimeMs: st.mtimeMs, ...cached.file } : null, components: wantComponents ? cached.components! : null };
   }
@@ -343,13 +345,13 @@ async function hashModel(abs: string, opts: HashOptions, wantComponents: boolean
   const components = componentDigests(jobs, Object.keys(model.info.components));
   const after = await stat(abs);
   if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) throw new ModeldiffError('IO_ERROR', 'the file changed while it was hashed', { file: abs });
-  if (opts.cache) {
+  if (cache) {
     const patch: Parameters<HashCache['store']>[3] = { components };
     if (hashes) {
       const { path: _path, size: _size, mtimeMs: _mtime, ...file } = hashes;
       patch.file = file;
     }
-    opts.cache.store(abs, st.size, st.mtimeMs, patch);
+    cache.store(abs, st.size, st.mtimeMs, patch);
   }
   return { hashes, components };
 }
@@ -385,6 +387,7 @@ export function cachedModelHashes(path: string, cache: HashCache): ModelHashes |
   } catch {
     return null;
   }
+  if (!st.isFile()) return null; // folders are never cached (see hashModel)
   const e = cache.lookup(abs, st.size, st.mtimeMs);
   if (!e || (!e.file && !e.components)) return null;
   return {

@@ -6,15 +6,17 @@ import { join } from 'node:path';
 import {
   AUTOV3_HEADER_GUARD,
   HashCache,
+  cachedModelHashes,
   componentHashes,
   fileHashes,
   matchHash,
   modelHashes,
   sharedComponents,
 } from '../../../src/compute/analysis/hashes';
-import { base, cast, dropComponent, layout, materialize, renameKeys, renameNai, swapComponent } from '../../fixtures/synth';
+import { base, cast, dropComponent, layout, LAYOUT_DIR, materialize, renameKeys, renameNai, scaleShape, swapComponent } from '../../fixtures/synth';
 import { encode } from '../../fixtures/safetensorsWriter';
 import { writeTorchZip } from '../../fixtures/torchWriter';
+import { componentFromLdm, writeComponent, writeModelIndex } from '../readers/diffusersFolder';
 import { tmpRoot } from './helpers';
 
 const root = tmpRoot('hashes');
@@ -276,6 +278,28 @@ describe('component content hashes', () => {
     const [a, b, c] = await Promise.all([st, strided, bigEndian].map((f) => componentHashes(f)));
     assert.deepEqual(b, a);
     assert.deepEqual(c, a);
+  });
+
+  test('a diffusers folder is hashed from its files every time (a folder mtime says nothing of the files in it)', async () => {
+    const folder = join(root.path, 'pipeline');
+    const ldm = base(layout('sd15', { scale: 32 }), 3);
+    const items = (sub: string): [string, number[]][] =>
+      (JSON.parse(readFileSync(join(LAYOUT_DIR, `sd15_diffusers_${sub}.json`), 'utf8')) as { tensors: [string, number[]][] }).tensors.map(([n, sh]) => [n, scaleShape(sh, 32)]);
+    writeModelIndex(folder, 'StableDiffusionPipeline', ['unet', 'text_encoder', 'vae']);
+    for (const sub of ['unet', 'text_encoder', 'vae']) writeComponent(folder, sub, componentFromLdm(ldm, 'sd1', sub, items(sub)));
+    const cacheFile = join(root.path, 'folder-cache.json');
+    const first = await modelHashes(folder, { components: true, cache: new HashCache(cacheFile) });
+    assert.equal(first.hashes, null, 'a folder has no file hash');
+    assert.ok(first.components?.unet);
+    const dirTime = statSync(folder);
+    const other = base(layout('sd15', { scale: 32 }), 4);
+    writeComponent(folder, 'unet', componentFromLdm(other, 'sd1', 'unet', items('unet')));
+    utimesSync(folder, dirTime.atime, dirTime.mtime);
+    const cache = new HashCache(cacheFile);
+    assert.equal(cachedModelHashes(folder, cache), null);
+    const second = await modelHashes(folder, { components: true, cache });
+    assert.notEqual(second.components!.unet!.sha256, first.components!.unet!.sha256);
+    assert.equal(second.components!.te!.sha256, first.components!.te!.sha256);
   });
 
   test('modelHashes reports unreadable files instead of throwing', async () => {
