@@ -19,6 +19,7 @@ const entries = [
   { in: 'src/cli/main.ts', out: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { in: 'src/compute/engine/worker.ts', out: 'dist/engineWorker.js' },
   { in: 'src/compute/hashWorker.ts', out: 'dist/hashWorker.js' },
+  { in: 'src/compute/analysis/analyzeWorker.ts', out: 'dist/analysisWorker.js' },
   // piscina starts its own bootstrap from `${__dirname}/worker.js`; bundling piscina means shipping it beside us.
   { in: 'node_modules/piscina/dist/worker.js', out: 'dist/worker.js' },
   { in: 'src/extension/extension.ts', out: 'dist/extension.js' },

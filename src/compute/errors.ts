@@ -1,35 +1,38 @@
 /** Every failure the engine reports is a ModeldiffError with a stable code; messages are for people. */
-export type ErrorCode =
+export const ERROR_CODES = [
   // safetensors
-  | 'ST_HEADER_TOO_SMALL'
-  | 'ST_HEADER_TOO_LARGE'
-  | 'ST_INVALID_HEADER_LENGTH'
-  | 'ST_INVALID_UTF8'
-  | 'ST_INVALID_JSON'
-  | 'ST_DUPLICATE_KEY'
-  | 'ST_INVALID_ENTRY'
-  | 'ST_UNKNOWN_DTYPE'
-  | 'ST_INVALID_OFFSET'
-  | 'ST_OVERFLOW'
-  | 'ST_MISALIGNED_SLICE'
-  | 'ST_TENSOR_INVALID_INFO'
-  | 'ST_INCOMPLETE_BUFFER'
+  'ST_HEADER_TOO_SMALL',
+  'ST_HEADER_TOO_LARGE',
+  'ST_INVALID_HEADER_LENGTH',
+  'ST_INVALID_UTF8',
+  'ST_INVALID_JSON',
+  'ST_DUPLICATE_KEY',
+  'ST_INVALID_ENTRY',
+  'ST_UNKNOWN_DTYPE',
+  'ST_INVALID_OFFSET',
+  'ST_OVERFLOW',
+  'ST_MISALIGNED_SLICE',
+  'ST_TENSOR_INVALID_INFO',
+  'ST_INCOMPLETE_BUFFER',
   // pytorch / zip / pickle / diffusers
-  | 'ZIP_INVALID'
-  | 'ZIP_UNSUPPORTED'
-  | 'PT_INVALID'
-  | 'PT_UNSAFE_GLOBAL'
-  | 'PT_UNSUPPORTED'
-  | 'PT_LIMIT'
-  | 'DIFFUSERS_INVALID'
+  'ZIP_INVALID',
+  'ZIP_UNSUPPORTED',
+  'PT_INVALID',
+  'PT_UNSAFE_GLOBAL',
+  'PT_UNSUPPORTED',
+  'PT_LIMIT',
+  'DIFFUSERS_INVALID',
   // generic
-  | 'FORMAT_UNKNOWN'
-  | 'IO_ERROR'
-  | 'NOT_A_MODEL'
-  | 'ENGINE_INTERNAL'
-  | 'WASM_UNAVAILABLE'
-  | 'USAGE'
-  | 'CANCELLED';
+  'FORMAT_UNKNOWN',
+  'IO_ERROR',
+  'NOT_A_MODEL',
+  'ENGINE_INTERNAL',
+  'WASM_UNAVAILABLE',
+  'USAGE',
+  'CANCELLED',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class ModeldiffError extends Error {
   readonly code: ErrorCode;
@@ -65,7 +68,7 @@ export function toModeldiffError(e: unknown, file?: string): ModeldiffError {
   }
   if (e && typeof e === 'object' && 'code' in e && 'message' in e && typeof (e as SerializedError).code === 'string') {
     const s = e as SerializedError & { code: string };
-    if (/^[A-Z]+_[A-Z_]+$/.test(s.code) && !s.code.startsWith('E')) {
+    if ((ERROR_CODES as readonly string[]).includes(s.code)) {
       return new ModeldiffError(s.code as ErrorCode, s.message, { details: s.details, file: s.file ?? file });
     }
     // Node system errors (ENOENT, EACCES, EISDIR...)

@@ -43,3 +43,4 @@ export { checkHealth, modelHealth, checkPositionValues, unexpectedKeys, wastedSp
 export { familyView, familyViews, componentMatrix, averageLinkage, minimumSpanningForest, orientForest, dendrogram, spanningTree, type ComponentMatrix } from './family';
 export { analyze, writeAnalysis, readAnalysis, ANALYSIS_FILE, type AnalyzeOptions } from './analyze';
 export { canReuse, hasEveryHash, type AnalysisWanted } from './reuse';
+export { analyzeInWorker } from './analyzeInWorker';

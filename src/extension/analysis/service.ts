@@ -5,7 +5,8 @@
  * (Session.hashCacheFile), and computed during the comparison itself when modeldiff.analysis.computeHashes is on.
  */
 import * as vscode from 'vscode';
-import { analyze, readAnalysis, writeAnalysis } from '../../compute/analysis/analyze';
+import { readAnalysis, writeAnalysis } from '../../compute/analysis/analyze';
+import { analyzeInWorker } from '../../compute/analysis/analyzeInWorker';
 import { estimateRecipe } from '../../compute/analysis/recipe';
 import type { RecipeEstimate, TimeEmbedPlacement } from '../../compute/analysis/types';
 import type { LoadedResult, Session } from '../session';
@@ -24,7 +25,7 @@ export class AnalysisService extends Disposable {
     const log = session.log;
     const hashCache = session.hashCacheFile;
     this.runner = new AnalysisRunner({
-      analyze,
+      analyze: analyzeInWorker,
       read: readAnalysis,
       write: (dir, a) => void writeAnalysis(dir, a),
       hashFiles: async (models, abort) => {
