@@ -1,5 +1,5 @@
 /**
- * What a standalone HTML report embeds (src/cli/report writes it; src/webview/report reads it in the page).
+ * What a standalone HTML report embeds (src/compute/output/report writes it; src/webview/report reads it in the page).
  * Pure types and constants: no DOM, no node:.
  */
 import type { AnalysisFile } from '../compute/analysis/types';

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { pairLayers, readResult, type CompareResult } from '../../src/compute';
 import { pairIndex } from '../../src/compute/result';
 import { reportCommand } from '../../src/cli/commands/report';
-import { pairPriority } from '../../src/cli/report/layersData';
+import { pairPriority } from '../../src/compute/output/report';
 import { REPORT_DATA_ID, type ReportData } from '../../src/shared/report';
 import { base, blockMerge, corruptPositionIds, finetune, layout, swapComponent } from '../fixtures/synth';
 import { tmpDir } from '../helpers/tmp';

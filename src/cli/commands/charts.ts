@@ -15,7 +15,7 @@ import { recipeChartOption } from '../../shared/charts/recipe';
 import { renderSvg } from '../../shared/charts/ssr';
 import { parseArgs, stringFlag } from '../args';
 import { COMPARE_BOOLEANS, COMPARE_VALUED, hashCachePath } from '../compareRun';
-import { pairPriority } from '../report/layersData';
+import { pairPriority } from '../../compute/output/report';
 import { analysisFor } from './analysisFor';
 import { choice, modelIndex, OK, usage } from './common';
 import { isCompareOutput, resultFor } from './resultFor';

@@ -1,14 +1,10 @@
-/** `modeldiff report`: one self-contained HTML file of a comparison and its analyses (see src/cli/report/html.ts). */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+/** `modeldiff report`: one self-contained HTML file of a comparison and its analyses (see src/compute/output/report). */
+import { join, resolve } from 'node:path';
 import { parseTimeEmbed, type AnalysisFile } from '../../compute/analysis';
-import { bundledFile } from '../../compute/bundled';
-import type { ReportData } from '../../shared/report';
+import { DEFAULT_LAYERS_BUDGET_MIB, writeReport } from '../../compute/output/report';
 import { intFlag, parseArgs, stringFlag } from '../args';
 import { COMPARE_BOOLEANS, COMPARE_VALUED, hashCachePath } from '../compareRun';
 import { formatBytes } from '../format';
-import { reportHtml } from '../report/html';
-import { DEFAULT_LAYERS_BUDGET_MIB, reportLayers } from '../report/layersData';
 import { analysisFor } from './analysisFor';
 import { OK, usage } from './common';
 import { isCompareOutput, resultFor } from './resultFor';
@@ -38,24 +34,12 @@ export async function reportCommand(argv: string[]): Promise<number> {
     }
   }
 
-  const layers = reportLayers(src, budgetMiB * 1024 * 1024);
-  const data: ReportData = {
-    result: src.result,
-    outDir: src.dir,
-    analysis,
-    ...(analysisError ? { analysisError } : {}),
-    layers,
-    createdAt: new Date().toISOString(),
-  };
-  const n = src.result.models.length;
-  const title = `modeldiff report: ${n} models (${basename(src.dir)})`;
-  const html = reportHtml(data, readFileSync(bundledFile('webview/report.js'), 'utf8'), title);
   const out = resolve(stringFlag(p, 'out') ?? (isCompareOutput(p) ? join(src.dir, 'report.html') : 'modeldiff-report.html'));
-  writeFileSync(out + '.tmp', html);
-  renameSync(out + '.tmp', out);
+  const { bytes, layers } = writeReport(src, out, { analysis, ...(analysisError ? { analysisError } : {}), layersBudgetBytes: budgetMiB * 1024 * 1024 });
+  const n = src.result.models.length;
   if (!quiet) {
     const kept = layers.omitted ? `per-layer tables of ${layers.pairs.length} of ${src.result.pairs.length} pairs (--layers-budget ${budgetMiB} MiB)` : `per-layer tables of all ${layers.pairs.length} pairs`;
-    process.stdout.write(`Written ${out} (${formatBytes(Buffer.byteLength(html))}): ${n} models, ${kept}${analysis ? ', analyses' : ''}\n`);
+    process.stdout.write(`Written ${out} (${formatBytes(bytes)}): ${n} models, ${kept}${analysis ? ', analyses' : ''}\n`);
   }
   return OK;
 }

@@ -4,9 +4,9 @@
  * the report keeps the pairs people look at first: each model's nearest neighbour per component, then the rest in
  * order of increasing UNet distance.
  */
-import { LayersReader, type ResultSource } from '../../compute/analysis';
-import type { CompareResult } from '../../compute/result';
-import type { ReportLayers } from '../../shared/report';
+import { LayersReader, type ResultSource } from '../../analysis/layers';
+import type { CompareResult } from '../../result';
+import type { ReportLayers } from '../../../shared/report';
 
 export const DEFAULT_LAYERS_BUDGET_MIB = 48;
 

@@ -3,7 +3,7 @@
  * default Light Modern and Dark Modern colours, picked by the reader's colour-scheme preference. The page's script
  * sets the matching `vscode-light` / `vscode-dark` body class (src/webview/report/staticHost.ts).
  */
-import { DARK_THEME_VARS as DARK, LIGHT_THEME_VARS as LIGHT, THEME_FONT_VARS as COMMON } from '../../shared/vscodeThemeVars';
+import { DARK_THEME_VARS as DARK, LIGHT_THEME_VARS as LIGHT, THEME_FONT_VARS as COMMON } from '../../../shared/vscodeThemeVars';
 
 const block = (vars: Readonly<Record<string, string>>) =>
   Object.entries(vars)

@@ -3,9 +3,9 @@
  * embedded ReportData, under a CSP that lets exactly these inline blocks run and forbids every network access.
  */
 import { createHash } from 'node:crypto';
-import { REPORT_DATA_ID, type ReportData } from '../../shared/report';
+import { REPORT_DATA_ID, type ReportData } from '../../../shared/report';
 import { themeCss } from './themeCss';
-import { NO_NETWORK_DIRECTIVES } from '../../shared/csp';
+import { NO_NETWORK_DIRECTIVES } from '../../../shared/csp';
 
 const cspHash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
