@@ -97,14 +97,22 @@ try {
   const chanLog = extensionLog();
   c.check('the unreadable file is logged in the "modeldiff" output channel', chanLog.includes(Z.broken), chanLog.slice(-800));
 
-  // 1b) Export Report copies result.json, model_map_v2.json and a CSV to a chosen folder.
+  // 1b) Export Report copies result.json, model_map_v2.json, a CSV and the HTML report to a chosen folder.
   await c.step('export report', async () => {
     await runFromPalette(page, 'modeldiff: Export Report...');
     await answerFileDialog(page, MANIFEST.exportDir, 'modeldiff: export', 'Export Here');
-    const files = ['result.json', 'model_map_v2.json', 'modeldiff_pairs.csv'].map((f) => path.join(MANIFEST.exportDir, f));
+    const files = ['result.json', 'model_map_v2.json', 'modeldiff_pairs.csv', 'modeldiff_report.html'].map((f) => path.join(MANIFEST.exportDir, f));
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline && !files.every((f) => fs.existsSync(f))) await page.waitForTimeout(250);
     const csv = fs.existsSync(files[2]) ? fs.readFileSync(files[2], 'utf8') : '';
+    const html = fs.existsSync(files[3]) ? fs.readFileSync(files[3], 'utf8') : '';
+    const data = html.match(/<script type="application\/json" id="modeldiff-report-data">([\s\S]*?)<\/script>/);
+    const report = data ? JSON.parse(data[1]) : null;
+    c.check(
+      'Export Report also writes a self-contained HTML report with the result and the analyses',
+      !!report && report.result.models.length === Z.models.length && !!report.analysis && report.analysis.health.length === Z.models.length && /connect-src 'none'/.test(html),
+      report ? `models ${report.result.models.length}, analysis ${!!report.analysis} ${report.analysisError ?? ''}` : html.slice(0, 200),
+    );
     c.check(
       'Export Report writes result.json, model_map_v2.json and the pairs CSV',
       files.every((f) => fs.existsSync(f)) && csv.startsWith('model_a,model_b,component,status') && csv.includes(`${Z.identicalPair[0]},${Z.identicalPair[1]},unet,identical`),

@@ -66,6 +66,19 @@ export class AnalysisService extends Disposable {
     return s.outDir === outDir ? s : undefined;
   }
 
+  /** The analysis state of a result folder once no analysis of it is running (for exports). */
+  settled(outDir: string): Promise<AnalysisState | undefined> {
+    const now = this.stateOf(outDir);
+    if (now?.state !== 'running') return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const sub = this.runner.onDidChange((s) => {
+        if (s.outDir === outDir && s.state === 'running') return;
+        sub.dispose();
+        resolve(s.outDir === outDir ? s : undefined);
+      });
+    });
+  }
+
   /** Analyses the current result again (never re-using analysis.json); options default to the settings. */
   async rerun(opts: { computeHashes?: boolean; timeEmbed?: TimeEmbedPlacement } = {}): Promise<AnalysisState | undefined> {
     const r = this.session.current;

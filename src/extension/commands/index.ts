@@ -3,6 +3,7 @@ import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE } from '../../compute/index';
+import { DEFAULT_LAYERS_BUDGET_MIB, writeReport } from '../../compute/output/report';
 import type { AnalysisService } from '../analysis/service';
 import { ComparePanel } from '../panels/comparePanel';
 import { showWithDetails, type Session } from '../session';
@@ -22,6 +23,7 @@ export const COMMANDS = {
 } as const;
 
 export const PAIRS_CSV_FILE = 'modeldiff_pairs.csv';
+export const REPORT_FILE = 'modeldiff_report.html';
 
 const MODEL_FILTER = { 'Model files': MODEL_EXTENSIONS.map((e) => e.slice(1)) };
 
@@ -125,7 +127,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
           canSelectFolders: true,
           canSelectFiles: false,
           openLabel: 'Export Here',
-          title: 'modeldiff: export result.json, model_map_v2.json and a CSV to…',
+          title: 'modeldiff: export report.html, result.json, model_map_v2.json and a CSV to…',
           ...(folder ? { defaultUri: folder } : {}),
         });
         const target = pick?.[0];
@@ -134,8 +136,16 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         await copyFile(join(r.outDir, RESULT_FILE), join(out, RESULT_FILE));
         await copyFile(join(r.outDir, MODEL_MAP_FILE), join(out, MODEL_MAP_FILE));
         await writeFile(join(out, PAIRS_CSV_FILE), pairsCsv(r.result));
-        session.log.info(`exported the report to ${out}`);
-        void vscode.window.showInformationMessage(`modeldiff: exported ${RESULT_FILE}, ${MODEL_MAP_FILE} and ${PAIRS_CSV_FILE} to ${out}.`);
+        const a = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'modeldiff: writing the HTML report…' }, async () => {
+          const s = await d.analysis.settled(r.outDir);
+          return writeReport({ dir: r.outDir, result: r.result }, join(out, REPORT_FILE), {
+            analysis: s?.analysis ?? null,
+            ...(s?.analysis ? {} : { analysisError: s?.error ?? 'the analyses were not available when this report was exported' }),
+            layersBudgetBytes: DEFAULT_LAYERS_BUDGET_MIB * 1024 * 1024,
+          });
+        });
+        session.log.info(`exported the report to ${out} (${REPORT_FILE}: ${a.bytes} bytes, per-layer values of ${a.layers.pairs.length} pairs)`);
+        void vscode.window.showInformationMessage(`modeldiff: exported ${REPORT_FILE} (open it in any browser), ${RESULT_FILE}, ${MODEL_MAP_FILE} and ${PAIRS_CSV_FILE} to ${out}.`);
       }),
     ),
     vscode.commands.registerCommand(COMMANDS.cancelComparison, () => {
