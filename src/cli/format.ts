@@ -43,11 +43,12 @@ export function describeComponent(c: ComponentDiff): string {
       return `equal values on ${c.shared} shared tensors${why.length ? ` (${why.join(', ')})` : ''}`;
     }
     case 'changed': {
-      const finite = c.shared - c.non_finite;
-      const parts = [`L2 ${formatNumber(c.l2)}${c.non_finite ? ` over ${finite} finite tensors` : ''}`, `${c.changed}/${c.shared} tensors changed`];
+      const measured = c.shared - c.non_finite - (c.bytes_only ?? 0);
+      const parts = [`L2 ${formatNumber(c.l2)}${measured < c.shared ? ` over ${measured} measured tensors` : ''}`, `${c.changed}/${c.shared} tensors changed`];
       if (c.only_a || c.only_b) parts.push(`${c.only_a + c.only_b} keys unmatched`);
       if (c.mismatched) parts.push(`${c.mismatched} shape mismatches`);
       if (c.non_finite) parts.push(`${c.non_finite} with NaN/Inf`);
+      if (c.bytes_only) parts.push(`${c.bytes_only} compared by bytes only (no arithmetic for their dtype)`);
       return parts.join(', ');
     }
     case 'only_in_a':

@@ -100,6 +100,9 @@ export interface ComponentDiff {
   changed: number;
   /** shared keys with NaN/Inf values (left out of l2 and cosine; equal only when bit-identical) */
   non_finite: number;
+  /** shared keys of a dtype without arithmetic here (complex, FP8 FNUZ, packed FP4/FP6): compared by their bytes only,
+   *  left out of l2 and cosine */
+  bytes_only: number;
 }
 
 export interface KeyDifference {

@@ -25,7 +25,7 @@ export function checkAgainstOracle(result: CompareResult, outDir: string, opts: 
       assert.equal(ours.status, oc!.status, `${what}: status`);
       assert.equal(ours.identical, oc!.identical, `${what}: identical`);
       assert.equal(ours.equal_values, oc!.equal_values, `${what}: equal_values`);
-      for (const k of ['shared', 'only_a', 'only_b', 'mismatched', 'dtype_diff', 'changed', 'non_finite'] as const) {
+      for (const k of ['shared', 'only_a', 'only_b', 'mismatched', 'dtype_diff', 'changed', 'non_finite', 'bytes_only'] as const) {
         assert.equal(ours[k], oc![k], `${what}: ${k}`);
       }
       assertClose(ours.l2, oc!.l2, REL, `${what}: l2`);

@@ -51,6 +51,8 @@ test('complex64 tensors: strided and big-endian storage compare by element value
       const d = unet(other, 'd_changed.ckpt');
       assert.equal(d.identical, false, `${other} vs the changed one`);
       assert.equal(d.l2, null, 'no distance is claimed for a dtype without arithmetic');
+      assert.equal(d.bytes_only, 1, 'counted as compared by bytes only');
+      assert.equal(d.non_finite, 0, 'not mistaken for NaN/Inf');
     }
   }
 });

@@ -84,7 +84,7 @@ export function layerRows(a: number, b: number): LayerRowMessage[] {
 
 function diffFor(a: number, b: number, comp: (typeof COMPONENTS)[number]): ComponentDiff {
   const n = KEY_COUNTS[comp];
-  const base = { shared: n, only_a: 0, only_b: 0, mismatched: 0, dtype_diff: 0, changed: 0, non_finite: 0 };
+  const base = { shared: n, only_a: 0, only_b: 0, mismatched: 0, dtype_diff: 0, changed: 0, non_finite: 0, bytes_only: 0 };
   if (comp === 'te' && (a === 4) !== (b === 4)) {
     return { ...base, status: 'not_comparable', l2: null, cosine: null, identical: false, equal_values: false, shared: 0, mismatched: n };
   }

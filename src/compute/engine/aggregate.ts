@@ -13,6 +13,7 @@ interface Sums {
   identicalKeys: Int32Array;
   equalKeys: Int32Array;
   nonFinite: Int32Array;
+  bytesOnly: Int32Array;
 }
 
 /**
@@ -43,6 +44,7 @@ export class ResultBuilder {
         identicalKeys: new Int32Array(this.P),
         equalKeys: new Int32Array(this.P),
         nonFinite: new Int32Array(this.P),
+        bytesOnly: new Int32Array(this.P),
       });
     }
     this.unitsPerKey = new Int32Array(plan.keys.length);
@@ -76,7 +78,8 @@ export class ResultBuilder {
         const valuesFinite = !r.undecodable && !r.nonFinite[i] && !r.nonFinite[j] && Number.isFinite(d2);
         if (!valuesFinite) {
           // Left out of l2; a bit-identical pair is still at distance exactly 0 in the per-layer table.
-          s.nonFinite[p]!++;
+          if (r.undecodable) s.bytesOnly[p]!++;
+          else s.nonFinite[p]!++;
           if (identical) row.l2[p] = 0;
           continue;
         }
@@ -123,11 +126,12 @@ export class ResultBuilder {
         let equalValues = false;
         let changed = 0;
         const nonFinite = s.nonFinite[p]!;
+        const bytesOnly = s.bytesOnly[p]!;
         if (!counts.inB) status = 'only_in_a';
         else if (!counts.inA) status = 'only_in_b';
         else if (counts.shared === 0) status = 'not_comparable';
         else {
-          const comparable = counts.shared - nonFinite;
+          const comparable = counts.shared - nonFinite - bytesOnly;
           if (comparable > 0) {
             l2 = Math.sqrt(s.d2[p]!);
             const den = s.na[p]! * s.nb[p]!;
@@ -152,6 +156,7 @@ export class ResultBuilder {
           dtype_diff: counts.dtype_diff,
           changed,
           non_finite: nonFinite,
+          bytes_only: bytesOnly,
         };
       }
       return { a: pp.a, b: pp.b, components, differences: pp.differences };

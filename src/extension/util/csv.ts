@@ -15,7 +15,7 @@ export function csvField(v: string | number | boolean | null | undefined): strin
 
 export const PAIRS_CSV_COLUMNS = [
   'model_a', 'model_b', 'component', 'status', 'l2', 'cosine', 'identical', 'equal_values',
-  'shared', 'only_a', 'only_b', 'mismatched', 'dtype_diff', 'changed', 'non_finite',
+  'shared', 'only_a', 'only_b', 'mismatched', 'dtype_diff', 'changed', 'non_finite', 'bytes_only',
 ] as const;
 
 export function pairsCsv(result: CompareResult): string {
@@ -27,7 +27,7 @@ export function pairsCsv(result: CompareResult): string {
       const d = p.components[c];
       if (!d) continue;
       rows.push(
-        [a, b, c, d.status, d.l2, d.cosine, d.identical, d.equal_values, d.shared, d.only_a, d.only_b, d.mismatched, d.dtype_diff, d.changed, d.non_finite]
+        [a, b, c, d.status, d.l2, d.cosine, d.identical, d.equal_values, d.shared, d.only_a, d.only_b, d.mismatched, d.dtype_diff, d.changed, d.non_finite, d.bytes_only ?? 0]
           .map(csvField)
           .join(','),
       );

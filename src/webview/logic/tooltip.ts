@@ -36,6 +36,7 @@ export function cellTooltip(cell: MatrixCell, models: readonly ModelInfo[], comp
     if (d.mismatched) rows.push(['shape mismatches', formatInt(d.mismatched)]);
     if (d.dtype_diff) rows.push(['dtype differences', formatInt(d.dtype_diff)]);
     if (d.non_finite) rows.push(['non-finite keys', formatInt(d.non_finite)]);
+    if (d.bytes_only) rows.push(['compared by bytes only', formatInt(d.bytes_only)]);
   }
   const title =
     cell.kind === 'identical'

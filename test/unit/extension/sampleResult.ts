@@ -21,7 +21,7 @@ function model(index: number, file: string): ModelInfo {
 }
 
 function diff(status: ComponentDiff['status'], l2: number | null, extra: Partial<ComponentDiff> = {}): ComponentDiff {
-  return { status, l2, cosine: l2 === null ? null : 1 - l2 / 10, identical: status === 'identical', equal_values: status === 'identical' || status === 'equal_values', shared: 2, only_a: 0, only_b: 0, mismatched: 0, dtype_diff: 0, changed: status === 'changed' ? 1 : 0, non_finite: 0, ...extra };
+  return { status, l2, cosine: l2 === null ? null : 1 - l2 / 10, identical: status === 'identical', equal_values: status === 'identical' || status === 'equal_values', shared: 2, only_a: 0, only_b: 0, mismatched: 0, dtype_diff: 0, changed: status === 'changed' ? 1 : 0, non_finite: 0, bytes_only: 0, ...extra };
 }
 
 export function sampleResult(): CompareResult {

@@ -17,6 +17,7 @@ const diff = (over: Partial<ComponentDiff>): ComponentDiff => ({
   dtype_diff: 0,
   changed: 10,
   non_finite: 0,
+  bytes_only: 0,
   ...over,
 });
 
