@@ -17,6 +17,7 @@ import type { Exporter } from '../../shared/chartCard';
 import { tooltipBase, tooltipElement } from '../../shared/tooltip';
 import { h, replaceChildren } from '../../shared/dom';
 import type { EChartsOption } from '../../shared/echarts';
+import { publishCellGeometry } from '../../shared/cellGeometry';
 
 export const SCALE_STEPS = 64;
 const SPECIAL = { identical: SCALE_STEPS, equal: SCALE_STEPS + 1, na: SCALE_STEPS + 2, absent: SCALE_STEPS + 3, self: SCALE_STEPS + 4 } as const;
@@ -211,16 +212,7 @@ export class HeatmapCard {
     this.card.setOption(heatmapOption(result, m, theme, focusModel));
     const chart = this.card.chart!;
     chart.off('click');
-    chart.off('finished');
-    // cell geometry for automation and assistive tooling: centre of cell (row 0, col 0) and the step between cells
-    chart.on('finished', () => {
-      const p0 = chart.convertToPixel({ gridIndex: 0 }, [0, 0]) as number[] | undefined;
-      const p1 = chart.convertToPixel({ gridIndex: 0 }, [1, 1]) as number[] | undefined;
-      if (p0 && p1) {
-        this.card.chartEl.dataset.cellOrigin = `${p0[0]},${p0[1]}`;
-        this.card.chartEl.dataset.cellStep = `${p1[0]! - p0[0]!},${p1[1]! - p0[1]!}`;
-      }
-    });
+    publishCellGeometry(chart, this.card.chartEl);
     chart.on('click', (params: unknown) => {
       const v = (params as { value?: unknown }).value as number[] | undefined;
       if (v && v[0] !== v[1]) this.onPick(v[1]!, v[0]!);

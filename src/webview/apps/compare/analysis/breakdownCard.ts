@@ -17,6 +17,7 @@ import type { Theme } from '../../../shared/theme';
 import { subChart } from './chartCards';
 import { staticNote } from './staticNote';
 import { dataTable, num, rowHead } from './table';
+import { publishCellGeometry } from '../../../shared/cellGeometry';
 
 const SCHEMES: SchemeName[] = ['block', 'type', 'vae', 'te'];
 
@@ -153,16 +154,7 @@ export class BreakdownCard {
     this.heatmap.setOption(breakdownHeatmapOption(m, r, chartPalette(this.theme()), { ...domTips(), pairs: this.shownPairs, ...(p >= 0 ? { selected: p } : {}) }));
     const chart = this.heatmap.chart!;
     chart.off('click');
-    chart.off('finished');
-    // cell geometry for automation: centre of the first cell and the step between cells, as the matrix heatmap gives
-    chart.on('finished', () => {
-      const p0 = chart.convertToPixel({ gridIndex: 0 }, [0, 0]) as number[] | undefined;
-      const p1 = chart.convertToPixel({ gridIndex: 0 }, [1, 1]) as number[] | undefined;
-      if (p0 && p1) {
-        this.heatmap.chartEl.dataset.cellOrigin = `${p0[0]},${p0[1]}`;
-        this.heatmap.chartEl.dataset.cellStep = `${p1[0]! - p0[0]!},${p1[1]! - p0[1]!}`;
-      }
-    });
+    publishCellGeometry(chart, this.heatmap.chartEl);
     chart.on('click', (params: unknown) => {
       const v = (params as { value?: unknown }).value as number[] | undefined;
       const q = v ? m.pairs[this.shownPairs[v[0]!] ?? -1] : undefined;
