@@ -144,6 +144,10 @@ try {
     const written = /analysed (\S+) in [\d.]+ s/.exec(extensionLog());
     c.check('analysis.json is written beside result.json', !!written && fs.existsSync(path.join(written[1], 'analysis.json')) && fs.existsSync(path.join(written[1], 'result.json')), written?.[1]);
     const scrollTo = (sel) => frame.evaluate((x) => document.querySelector(x)?.scrollIntoView({ block: 'start' }), sel).catch(() => {});
+    // show the breakdown of a pair that differs: base vs the 0.7/0.3 merge
+    await frame.evaluate(([a, b]) => document.querySelector(`#matrix-table td[data-a="${a}"][data-b="${b}"]`)?.click(), [idx(Z.models[0]), idx(Z.merged.file)]);
+    const bars = await pollFrame(frame, () => [...document.querySelectorAll('#breakdown-table tr[data-group]')].some((tr) => tr.children[1]?.textContent?.trim() !== '0'), null, 10_000);
+    c.check('selecting a changed pair fills the per-block breakdown', bars === true);
     await scrollTo('#analysis');
     await page.waitForTimeout(600);
     await shot(page, '13-analysis-views');
