@@ -433,15 +433,23 @@ describe('P25-P29 protocol details and the allow-list', () => {
     await expectRefused(sb, zip('p28-dtype', dtypeCall), 'PT_UNSUPPORTED', /calls torch\.float32, which is not a function/);
   });
 
-  it('P29 harmless-looking globals outside the allow-list are refused by name', async () => {
-    for (const [m, n] of [
-      ['numpy.core.multiarray', 'scalar'],
-      ['numpy', 'dtype'],
-      ['pytorch_lightning.callbacks.model_checkpoint', 'ModelCheckpoint'],
-      ['argparse', 'Namespace'],
-      ['omegaconf.dictconfig', 'DictConfig'],
-    ]) {
-      await unsafe(`p29-${n}`, withExtra((w) => w.global(m!, n!)), `${m}.${n}`);
+  it('P29 harmless-looking globals outside the allow-list are refused by name; the inert ones say how to opt in', async () => {
+    for (const [m, n, inert] of [
+      ['numpy.core.multiarray', 'scalar', true],
+      ['numpy', 'dtype', true],
+      ['pytorch_lightning.callbacks.model_checkpoint', 'ModelCheckpoint', true],
+      ['argparse', 'Namespace', true],
+      ['omegaconf.dictconfig', 'DictConfig', false],
+    ] as const) {
+      const path = zip(`p29-${n}`, withExtra((w) => w.global(m, n)));
+      const message = await expectRefused(sb, path, 'PT_UNSAFE_GLOBAL', new RegExp(`imports ${m.replace(/\./g, '\\.')}\\.${n}, which could run code`));
+      assert.equal(/--extract-weights/.test(message), inert, message);
+      if (inert) {
+        const o = await expectOpened(sb, path, { extractWeights: true });
+        assert.ok(o.notes.some((x) => x.startsWith(`ignored pickled objects: ${m}.${n} (x1)`)), o.notes.join(' | '));
+      } else {
+        await expectRefused(sb, path, 'PT_UNSAFE_GLOBAL', /imports omegaconf\.dictconfig\.DictConfig/, { extractWeights: true });
+      }
     }
   });
 });

@@ -56,7 +56,7 @@ export class Sandbox {
     return this.worker;
   }
 
-  async open(path: string, opts: { readTensors?: boolean; timeoutMs?: number } = {}): Promise<Outcome> {
+  async open(path: string, opts: { readTensors?: boolean; extractWeights?: boolean; timeoutMs?: number } = {}): Promise<Outcome> {
     const worker = this.start();
     const id = this.nextId++;
     return new Promise<Outcome>((resolve) => {
@@ -86,7 +86,7 @@ export class Sandbox {
       worker.on('message', onMessage);
       worker.once('error', onError);
       worker.once('exit', onExit);
-      worker.postMessage({ id, path, readTensors: opts.readTensors ?? false });
+      worker.postMessage({ id, path, readTensors: opts.readTensors ?? false, extractWeights: opts.extractWeights ?? false });
     });
   }
 
@@ -98,8 +98,8 @@ export class Sandbox {
 }
 
 /** The file must be refused with a ModeldiffError of one of `codes` whose message matches `message`. */
-export async function expectRefused(sb: Sandbox, path: string, codes: ErrorCode | ErrorCode[], message?: RegExp): Promise<string> {
-  const o = await sb.open(path);
+export async function expectRefused(sb: Sandbox, path: string, codes: ErrorCode | ErrorCode[], message?: RegExp, opts: { extractWeights?: boolean } = {}): Promise<string> {
+  const o = await sb.open(path, opts);
   if (o.ok) assert.fail(`expected a refusal (${[codes].flat().join('/')}) but the file opened as ${o.format} with ${o.tensors.length} tensors`);
   if ('timeout' in o) assert.fail('the reader did not finish in time');
   if ('crashed' in o) assert.fail(`the reader crashed the worker: ${o.crashed}`);
@@ -113,7 +113,7 @@ export async function expectRefused(sb: Sandbox, path: string, codes: ErrorCode 
 }
 
 /** The file must open; returns what the reader saw. */
-export async function expectOpened(sb: Sandbox, path: string, opts: { readTensors?: boolean } = {}): Promise<Extract<Outcome, { ok: true }>> {
+export async function expectOpened(sb: Sandbox, path: string, opts: { readTensors?: boolean; extractWeights?: boolean } = {}): Promise<Extract<Outcome, { ok: true }>> {
   const o = await sb.open(path, opts);
   if (!o.ok) {
     if ('timeout' in o) assert.fail('the reader did not finish in time');

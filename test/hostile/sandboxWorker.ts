@@ -11,13 +11,14 @@ export interface SandboxRequest {
   path: string;
   /** Also read every tensor (up to 64 MiB each) and return a sha256 of its little-endian bytes. */
   readTensors: boolean;
+  extractWeights: boolean;
 }
 
 const MAX_READ = 64 * 1024 * 1024;
 
 parentPort!.on('message', async (req: SandboxRequest) => {
   try {
-    const ckpt = await openCheckpoint(req.path);
+    const ckpt = await openCheckpoint(req.path, undefined, { extractWeights: req.extractWeights });
     const tensors = ckpt.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, strides: t.strides, numel: t.numel, sha256: undefined as string | undefined }));
     if (req.readTensors) {
       const fds = new Map<string, number>();

@@ -36,7 +36,7 @@ describe('structure of the saved object', () => {
     assert.match(note, /not compared: "loops" \(a dict of 1\), "callbacks" \(a dict of 0\), "optimizer_states" \(a list of 1\), "lr_schedulers" \(a list of 0\)/);
   });
 
-  it('C2 callbacks keyed by the ModelCheckpoint class are refused, naming it', async () => {
+  it('C2 callbacks keyed by the ModelCheckpoint class: refused by default, naming it; an inert key in extract-weights mode', async () => {
     const w = new PickleWriter(2).proto();
     w.op(OP.EMPTY_DICT).mark().str('state_dict').op(OP.EMPTY_DICT).str('w');
     rebuildV2(w);
@@ -44,7 +44,11 @@ describe('structure of the saved object', () => {
     w.str('callbacks').op(OP.EMPTY_DICT).global('pytorch_lightning.callbacks.model_checkpoint', 'ModelCheckpoint').op(OP.EMPTY_DICT).op(OP.SETITEM);
     w.op(OP.SETITEMS).stop();
     const path = sb.file('c2.ckpt', zipWithPickle(w.toBytes(), [storage('0', 'F32', f32([1, 2]))]));
-    await expectRefused(sb, path, 'PT_UNSAFE_GLOBAL', /imports pytorch_lightning\.callbacks\.model_checkpoint\.ModelCheckpoint, which could run code/);
+    await expectRefused(sb, path, 'PT_UNSAFE_GLOBAL', /imports pytorch_lightning\.callbacks\.model_checkpoint\.ModelCheckpoint, which could run code; .*--extract-weights/);
+    const o = await expectOpened(sb, path, { extractWeights: true, readTensors: true });
+    assert.deepEqual(o.tensors.map((t) => t.name), ['w']);
+    assert.ok(o.notes.some((n) => n.includes('not compared: "callbacks" (a dict of 1)')), o.notes.join(' | '));
+    assert.ok(o.notes.some((n) => n.startsWith('ignored pickled objects: pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint (x1)')), o.notes.join(' | '));
   });
 
   it('C3 state_dict that is not a dict, non-tensor entries, nested state_dict, flat dicts', async () => {

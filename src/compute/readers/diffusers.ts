@@ -4,7 +4,7 @@ import type { Checkpoint, TensorRef } from '../checkpoint';
 import { ModeldiffError, throwIfAborted, toModeldiffError } from '../errors';
 import { isContiguous } from '../io/tensorBytes';
 import { diffusersToLdm, type DiffusersArch, type LdmKey } from '../keys/diffusersMap';
-import { openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch } from './pytorch';
+import { openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch, type OpenOptions } from './pytorch';
 import { openSafetensors, sniffSafetensors } from './safetensors';
 import { parseStrictJson, type JsonValue } from './strictJson';
 
@@ -34,7 +34,7 @@ interface Component {
  * Each component's weights are read like any other file; tensor names are mapped to the single-file (LDM/SGM)
  * names so the folder compares with single-file checkpoints, and with other diffusers folders, key by key.
  */
-export async function openDiffusers(path: string, signal?: AbortSignal): Promise<Checkpoint> {
+export async function openDiffusers(path: string, signal?: AbortSignal, opts: OpenOptions = {}): Promise<Checkpoint> {
   try {
     const index = await readJson(join(path, 'model_index.json'));
     if (!(index instanceof Map)) throw invalid('model_index.json is not a JSON object', path);
@@ -53,7 +53,7 @@ export async function openDiffusers(path: string, signal?: AbortSignal): Promise
         notes.push(`${name}/ has no weights file`);
         continue;
       }
-      const { tensors, bytes } = await readComponent(choice, name, signal);
+      const { tensors, bytes } = await readComponent(choice, name, opts, signal);
       components.push({ name, tensors, choice, bytes });
     }
     if (components.length === 0) {
@@ -147,7 +147,7 @@ async function chooseWeights(dir: string, component: string, folder: string): Pr
 }
 
 /** A weights file, by content: the extension only decided that it is a candidate. */
-async function openWeights(file: string, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
+async function openWeights(file: string, opts: OpenOptions, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
   const handle = await open(file, 'r');
   let head: Uint8Array;
   let size: number;
@@ -160,13 +160,13 @@ async function openWeights(file: string, signal?: AbortSignal): Promise<{ tensor
   }
   let ckpt: Checkpoint;
   if (sniffSafetensors(head, size)) ckpt = await openSafetensors(file, signal);
-  else if (sniffPytorch(head)) ckpt = await openPytorch(file, signal);
+  else if (sniffPytorch(head)) ckpt = await openPytorch(file, signal, opts);
   else throw invalid(`${basename(file)} is neither safetensors nor a PyTorch checkpoint`, file);
   return { tensors: ckpt.tensors, bytes: ckpt.sizeBytes };
 }
 
-async function readComponent(choice: WeightsChoice, component: string, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
-  if (!choice.sharded) return openWeights(choice.file, signal);
+async function readComponent(choice: WeightsChoice, component: string, opts: OpenOptions, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
+  if (!choice.sharded) return openWeights(choice.file, opts, signal);
   const index = await readJson(choice.file);
   const map = index instanceof Map ? index.get('weight_map') : undefined;
   if (!(map instanceof Map)) throw invalid(`${component}/${basename(choice.file)} has no weight_map object`, choice.file);
@@ -186,7 +186,7 @@ async function readComponent(choice: WeightsChoice, component: string, signal?: 
   for (const [shard, expected] of [...byShard].sort(([a], [b]) => (a < b ? -1 : 1))) {
     throwIfAborted(signal);
     const file = join(dir, shard);
-    const got = await openWeights(file, signal);
+    const got = await openWeights(file, opts, signal);
     bytes += got.bytes;
     for (const t of got.tensors) {
       if (!expected.has(t.name)) throw invalid(`${component}/${shard} holds "${t.name}", which the index puts elsewhere or nowhere`, file);

@@ -20,6 +20,7 @@ export type PickleValue =
   /** A name admitted by the allow-list (a dtype, a storage class, a rebuild function...), never resolved to code. */
   | { kind: 'global'; module: string; name: string }
   | { kind: 'device'; type: string; index: number | null }
+  | OpaqueValue
   | StorageValue
   | TensorValue;
 
@@ -28,6 +29,20 @@ export interface PickleDict {
   /** canonical key (see canonicalKey) -> [key, value]; insertion ordered like a Python dict. */
   entries: Map<string, [PickleValue, PickleValue]>;
   ordered: boolean;
+}
+
+/**
+ * An object of a class that extract-weights mode admits as inert (a Lightning callback, argparse.Namespace...): the
+ * class was never imported or called; its constructor arguments and BUILD state are kept as data, and nothing reads
+ * them as weights.
+ */
+export interface OpaqueValue {
+  kind: 'opaque';
+  module: string;
+  name: string;
+  args: PickleValue[];
+  /** The last BUILD state, if any. */
+  state: PickleValue | undefined;
 }
 
 /** A storage named by a persistent id: where its bytes are is for the container format to say. */
@@ -85,6 +100,8 @@ export function kindOf(v: PickleValue): string {
       return `${v.module}.${v.name}`;
     case 'device':
       return 'a device';
+    case 'opaque':
+      return `${/^[aeiou]/i.test(v.module) ? 'an' : 'a'} ${v.module}.${v.name} object`;
     case 'storage':
       return 'a storage';
     case 'tensor':

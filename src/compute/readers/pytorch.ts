@@ -2,6 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Checkpoint } from '../checkpoint';
 import { ModeldiffError, throwIfAborted, toModeldiffError } from '../errors';
 import { readRange } from './fileRange';
+import { extractWeightsHint, isExtractableRefusal } from './extractWeights';
 import { isLegacyMagic, openTorchLegacy } from './torchLegacy';
 import { openTorchZip } from './torchZip';
 
@@ -31,19 +32,27 @@ export function isTar(head: Uint8Array): boolean {
   return head.length >= 263 && head[257] === 0x75 && head[258] === 0x73 && head[259] === 0x74 && head[260] === 0x61 && head[261] === 0x72;
 }
 
+export interface OpenOptions {
+  /**
+   * Read checkpoints that pickle a few inert objects beside their weights (Lightning ModelCheckpoint, numpy scalars,
+   * argparse.Namespace) by keeping those as data; nothing is ever executed either way. Default: refuse them.
+   */
+  extractWeights?: boolean;
+}
+
 /** Opens a PyTorch checkpoint (.ckpt/.pt/.pth/.bin) from its pickle and container structure only; nothing is executed. */
-export async function openPytorch(path: string, signal?: AbortSignal): Promise<Checkpoint> {
+export async function openPytorch(path: string, signal?: AbortSignal, opts: OpenOptions = {}): Promise<Checkpoint> {
   throwIfAborted(signal);
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'r');
     const { size } = await handle.stat();
     const head = await readRange(handle, 0, Math.min(size, PYTORCH_SNIFF_BYTES), path, 'IO_ERROR', 'the first bytes');
-    switch (sniffPytorch(head)) {
+    const kind = sniffPytorch(head);
+    switch (kind) {
       case 'zip':
-        return await openTorchZip(handle, size, path, signal);
       case 'legacy':
-        return await openTorchLegacy(handle, size, path, signal);
+        return await readTorch(handle, kind, size, path, opts, signal);
       case 'legacy-tar':
         throw new ModeldiffError(
           'PT_UNSUPPORTED',
@@ -57,5 +66,26 @@ export async function openPytorch(path: string, signal?: AbortSignal): Promise<C
     throw toModeldiffError(e, path);
   } finally {
     await handle?.close();
+  }
+}
+
+/**
+ * Reads a zip or legacy checkpoint. When the default mode refuses a name that extract-weights mode admits, the file
+ * is read that way too: if that is all that stops it, the refusal says how to opt in; if another global stops it,
+ * that one is named (opting in would not help); any other failure leaves the refusal as it was, without the hint.
+ */
+async function readTorch(handle: FileHandle, kind: 'zip' | 'legacy', size: number, path: string, opts: OpenOptions, signal?: AbortSignal): Promise<Checkpoint> {
+  const read = (extractWeights: boolean) =>
+    kind === 'zip' ? openTorchZip(handle, size, path, signal, { extractWeights }) : openTorchLegacy(handle, size, path, signal, { extractWeights });
+  try {
+    return await read(opts.extractWeights === true);
+  } catch (e) {
+    if (opts.extractWeights || !isExtractableRefusal(e)) throw e;
+    try {
+      await read(true);
+    } catch (other) {
+      throw other instanceof ModeldiffError && (other.code === 'PT_UNSAFE_GLOBAL' || other.code === 'CANCELLED') ? other : e;
+    }
+    throw extractWeightsHint(e);
   }
 }

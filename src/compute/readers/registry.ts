@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Checkpoint } from '../checkpoint';
 import { ModeldiffError, toModeldiffError } from '../errors';
 import { openDiffusers } from './diffusers';
-import { isTar, openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch } from './pytorch';
+import { isTar, openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch, type OpenOptions } from './pytorch';
+
+export type { OpenOptions } from './pytorch';
 import { openSafetensors, sniffSafetensors } from './safetensors';
 
 /** Extensions a model file may have; the format itself is always decided from content. */
@@ -14,11 +16,11 @@ export const MODEL_EXTENSIONS = ['.safetensors', '.ckpt', '.pt', '.pth', '.bin']
  * Opens a model file (or a diffusers folder) from its header only, whatever its extension says.
  * Errors name the file and say what is wrong with it.
  */
-export async function openCheckpoint(path: string, signal?: AbortSignal): Promise<Checkpoint> {
+export async function openCheckpoint(path: string, signal?: AbortSignal, opts: OpenOptions = {}): Promise<Checkpoint> {
   try {
     const st = await stat(path);
     if (st.isDirectory()) {
-      if (existsSync(join(path, 'model_index.json'))) return await openDiffusers(path, signal);
+      if (existsSync(join(path, 'model_index.json'))) return await openDiffusers(path, signal, opts);
       throw new ModeldiffError('NOT_A_MODEL', 'is a folder without model_index.json, not a model', { file: path });
     }
     const head = await readHead(path, Math.min(st.size, PYTORCH_SNIFF_BYTES));
@@ -28,7 +30,7 @@ export async function openCheckpoint(path: string, signal?: AbortSignal): Promis
       throw new ModeldiffError('FORMAT_UNKNOWN', 'reads both as safetensors and as a PyTorch checkpoint, so it is refused as ambiguous', { file: path });
     }
     if (safetensors) return await openSafetensors(path, signal);
-    if (pytorch) return await openPytorch(path, signal);
+    if (pytorch) return await openPytorch(path, signal, opts);
     throw new ModeldiffError('FORMAT_UNKNOWN', unknownFormatMessage(head, st.size), { file: path, details: { head: hex(head.subarray(0, 16)) } });
   } catch (e) {
     throw toModeldiffError(e, path);

@@ -1,5 +1,6 @@
 import { bytesPerElement, type DType } from '../dtypes';
 import { ModeldiffError } from '../errors';
+import { inertGlobalRefused, inertObject, isInertGlobal } from './extractWeights';
 import type { PickleHooks } from './pickle';
 import { canonicalKey, kindOf, NONE, type PickleDict, type PickleValue, type StorageValue, type TensorValue } from './pickleValues';
 
@@ -130,11 +131,23 @@ function unsupported(problem: string): never {
   throw new ModeldiffError('PT_UNSUPPORTED', `refuses to load: ${problem}`);
 }
 
+export interface TorchPickleOptions {
+  /** Admit the inert names of extract-weights mode (extractWeights.ts) as data; default: refuse them like any other. */
+  extractWeights?: boolean;
+}
+
 /** Hooks for a checkpoint pickle; `persistentLoad` resolves storage ids for the container (zip or legacy). */
-export function torchPickleHooks(persistentLoad: (pid: PickleValue) => PickleValue): PickleHooks {
+export function torchPickleHooks(persistentLoad: (pid: PickleValue) => PickleValue, opts: TorchPickleOptions = {}): PickleHooks {
+  const extract = opts.extractWeights === true;
+  /** An inert class reference, which only extract-weights mode lets onto the stack. */
+  const inert = (v: PickleValue): v is Extract<PickleValue, { kind: 'global' }> => extract && v.kind === 'global' && isInertGlobal(v.module, v.name);
   return {
     findGlobal(module, name) {
       if (!isAllowedGlobal(module, name)) {
+        if (isInertGlobal(module, name)) {
+          if (extract) return { kind: 'global', module, name };
+          throw inertGlobalRefused(module, name);
+        }
         throw new ModeldiffError('PT_UNSAFE_GLOBAL', `refuses to load: the pickle imports ${module}.${name}, which could run code`, {
           details: { global: `${module}.${name}` },
         });
@@ -145,6 +158,7 @@ export function torchPickleHooks(persistentLoad: (pid: PickleValue) => PickleVal
       const role = roleOf(callable);
       if (role?.role === 'function') return callFunction(role.fn, args);
       if (role?.role === 'class') return construct(role.cls, args);
+      if (inert(callable)) return inertObject(callable.module, callable.name, args);
       return unsupported(`the pickle calls ${nameOf(callable)}, which is not a function`);
     },
     newObject(cls, args) {
@@ -152,9 +166,15 @@ export function torchPickleHooks(persistentLoad: (pid: PickleValue) => PickleVal
       if (role?.role === 'class' && (role.cls === 'OrderedDict' || role.cls === 'set' || role.cls === 'frozenset') && args.length === 0) {
         return construct(role.cls, args);
       }
+      if (inert(cls)) return inertObject(cls.module, cls.name, args);
       return unsupported(`the pickle creates an object of ${nameOf(cls)} with NEWOBJ, which this reader does not support`);
     },
     build(target, state) {
+      if (target.kind === 'opaque') {
+        // __setstate__ of an object that is never instantiated: the state is only kept as data.
+        target.state = state;
+        return;
+      }
       if (target.kind === 'dict') {
         // OrderedDict attributes (`_metadata` of a state_dict): plain data, kept apart from the items and ignored.
         const ok = state.kind === 'dict' || state.kind === 'none' || (state.kind === 'tuple' && state.items.length === 2 && state.items.every((s) => s.kind === 'dict' || s.kind === 'none'));

@@ -5,7 +5,8 @@ import { ModeldiffError, throwIfAborted } from '../errors';
 import { readRange } from './fileRange';
 import { NeedMoreInput, unpickle, type PickleHooks } from './pickle';
 import { dictGet, kindOf, type PickleValue, type StorageValue } from './pickleValues';
-import { parseStoragePid, torchPickleHooks } from './torchGlobals';
+import { ignoredObjectsNote } from './extractWeights';
+import { parseStoragePid, torchPickleHooks, type TorchPickleOptions } from './torchGlobals';
 import { aliasingNote, extractStateDict, tensorRef } from './torchStateDict';
 import { MAX_PICKLE_BYTES } from './torchZip';
 
@@ -34,8 +35,8 @@ interface Header {
  * the object, the sorted storage keys), then each storage as an int64 element count and its raw bytes.
  * Offsets come from the count prefixes alone; no tensor data is read.
  */
-export async function openTorchLegacy(handle: FileHandle, fileSize: number, path: string, signal?: AbortSignal): Promise<Checkpoint> {
-  const header = await readHeader(handle, fileSize, path, signal);
+export async function openTorchLegacy(handle: FileHandle, fileSize: number, path: string, signal?: AbortSignal, opts: TorchPickleOptions = {}): Promise<Checkpoint> {
+  const header = await readHeader(handle, fileSize, path, opts, signal);
   const starts = new Map<string, number>();
   let pos = header.dataStart;
   for (const key of header.keys) {
@@ -65,19 +66,21 @@ export async function openTorchLegacy(handle: FileHandle, fileSize: number, path
     return tensorRef(t, path, starts.get(s.key)! + viewStart, 'little');
   });
   const notes = ['legacy PyTorch format (before 1.6)', ...state.notes];
+  const ignored = opts.extractWeights ? ignoredObjectsNote(header.root) : undefined;
+  if (ignored) notes.push(ignored);
   const alias = aliasingNote(state.tensors);
   if (alias) notes.push(alias);
   return { path, format: 'pytorch-legacy', sizeBytes: fileSize, tensors, metadata: state.metadata, notes, naming: 'ldm' };
 }
 
 /** Parses the five pickles from a growing prefix of the file (they are small; the storages after them are not). */
-async function readHeader(handle: FileHandle, fileSize: number, path: string, signal?: AbortSignal): Promise<Header> {
+async function readHeader(handle: FileHandle, fileSize: number, path: string, opts: TorchPickleOptions, signal?: AbortSignal): Promise<Header> {
   let length = Math.min(fileSize, FIRST_READ);
   for (;;) {
     throwIfAborted(signal);
     const bytes = await readRange(handle, 0, length, path, 'PT_INVALID', 'the pickled header');
     try {
-      return parseHeader(bytes, fileSize);
+      return parseHeader(bytes, fileSize, opts);
     } catch (e) {
       if (!(e instanceof NeedMoreInput)) throw e;
       if (length >= fileSize) throw new ModeldiffError('ENGINE_INTERNAL', 'the legacy reader asked for more bytes than the file has');
@@ -89,7 +92,7 @@ async function readHeader(handle: FileHandle, fileSize: number, path: string, si
   }
 }
 
-function parseHeader(bytes: Uint8Array, fileSize: number): Header {
+function parseHeader(bytes: Uint8Array, fileSize: number, opts: TorchPickleOptions): Header {
   if (!isLegacyMagic(bytes)) {
     throw new ModeldiffError('PT_INVALID', 'is not a PyTorch file: its first pickle is not the literal PyTorch magic number');
   }
@@ -137,7 +140,7 @@ function parseHeader(bytes: Uint8Array, fileSize: number): Header {
     if (!knownView) views.set(viewKey.value, viewStorage);
     return knownView ?? viewStorage;
   };
-  const root = next(torchPickleHooks(persistentLoad));
+  const root = next(torchPickleHooks(persistentLoad, opts));
 
   const keyList = next(DATA_ONLY);
   if (keyList.kind !== 'list') throw new ModeldiffError('PT_INVALID', `the checkpoint is malformed: its storage key list is ${kindOf(keyList)}, not a list`);

@@ -4,7 +4,8 @@ import { bytesPerElement } from '../dtypes';
 import { ModeldiffError, throwIfAborted } from '../errors';
 import { unpickle } from './pickle';
 import type { PickleValue, StorageValue } from './pickleValues';
-import { parseStoragePid, torchPickleHooks } from './torchGlobals';
+import { ignoredObjectsNote } from './extractWeights';
+import { parseStoragePid, torchPickleHooks, type TorchPickleOptions } from './torchGlobals';
 import { aliasingNote, extractStateDict, tensorRef } from './torchStateDict';
 import { checkStored, readStoredRecord, readZipDirectory, type ZipEntry } from './zip';
 
@@ -18,7 +19,7 @@ const KNOWN_RECORDS = new Set(['version', '.data/version', 'byteorder', '.data/s
  * A torch >= 1.6 checkpoint: a zip whose first entry names the archive folder `<root>/`; `<root>/data.pkl` is the
  * pickled object and each storage is the STORED record `<root>/data/<key>`, read in place.
  */
-export async function openTorchZip(handle: FileHandle, fileSize: number, path: string, signal?: AbortSignal): Promise<Checkpoint> {
+export async function openTorchZip(handle: FileHandle, fileSize: number, path: string, signal?: AbortSignal, opts: TorchPickleOptions = {}): Promise<Checkpoint> {
   const zip = await readZipDirectory(handle, fileSize, path, signal);
   const first = zip.entries[0];
   const slash = first ? first.name.indexOf('/') : -1;
@@ -89,10 +90,12 @@ export async function openTorchZip(handle: FileHandle, fileSize: number, path: s
     storages.set(storage.key, { storage, entry });
     return storage;
   };
-  const { value, end } = unpickle(pickle, 0, torchPickleHooks(persistentLoad));
+  const { value, end } = unpickle(pickle, 0, torchPickleHooks(persistentLoad, opts));
   const state = extractStateDict(value);
 
   const notes = [...state.notes];
+  const ignored = opts.extractWeights ? ignoredObjectsNote(value) : undefined;
+  if (ignored) notes.push(ignored);
   if (end < pickle.length) notes.push(`data.pkl has ${pickle.length - end} bytes after its end; they were ignored`);
   const tensors = state.tensors.map((t) => tensorRef(t, path, storages.get(t.value.storage.key)!.entry.dataStart, byteOrder));
   const alias = aliasingNote(state.tensors);
