@@ -6,7 +6,7 @@ import { defaultHashCachePath, HashCache } from '../compute/analysis';
 import { intFlag, stringFlag, type Parsed } from './args';
 import { progressBar } from './progressBar';
 
-export const COMPARE_BOOLEANS = ['no-ema', 'hashes', 'no-cache'] as const;
+export const COMPARE_BOOLEANS = ['no-ema', 'hashes', 'no-cache', 'extract-weights'] as const;
 export const COMPARE_VALUED = ['components', 'workers', 'memory', 'cache'] as const;
 
 /** --cache file, --no-cache, or the default cache file */
@@ -31,6 +31,7 @@ export async function compareWithProgress(inputs: string[], outDir: string, p: P
         signal: controller.signal,
         onProgress: bar.update,
         hashes: p.flags.has('hashes') ? { cache: new HashCache(hashCachePath(p)) } : null,
+        extractWeights: p.flags.has('extract-weights'),
       },
     );
   } finally {

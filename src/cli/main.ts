@@ -21,14 +21,17 @@ Usage:
         --memory MiB               memory budget for the engine's buffers (default 256)
         --hashes                   also SHA-256/AutoV2, legacy, AutoV3 and per-component hashes, computed during
                                    the run and cached by (path, size, mtime) (--cache file | --no-cache)
+        --extract-weights          also read .ckpt/.pt files that pickle Lightning callbacks (ModelCheckpoint), numpy
+                                   scalars or argparse.Namespace beside the weights: those are kept as inert data and
+                                   left out, never run (also for pair, inspect, report and charts)
         --json                     print result.json to stdout instead of the summary
         --quiet                    no summary
   modeldiff layers <dir> <modelA> <modelB> [--csv [file]] [--component c] [--sort l2|name] [--top N]
       The per-layer table of one pair from a compare output (models by file name or index).
-  modeldiff pair <modelA> <modelB> [--components c,...] [--csv file]
+  modeldiff pair <modelA> <modelB> [--components c,...] [--csv file] [--extract-weights]
       Drill-down of one pair by a direct pass: L2, L1, changed-element count (L0), max |difference|
       per component, and per key in the CSV.
-  modeldiff inspect <file> [--json]
+  modeldiff inspect <file> [--json] [--extract-weights]
       Architecture, components, dtypes and metadata of one model, from its header.
   modeldiff breakdown <dir> <A> <B> [--by block|type|vae|te] [--time-embed BASE|IN00] [--csv [file]] [--matrix]: distance per block/layer type/VAE part/TE layer
   modeldiff recipe <dir> <model> [--parents A,B,...] [--count N] [--time-embed BASE|IN00] [--json]: per-block merge weights from the parents
@@ -138,13 +141,13 @@ function layersCommand(argv: string[]): number {
 }
 
 async function inspectCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['json'], []);
+  const p = parseArgs(argv, ['json', 'extract-weights'], []);
   const [file] = p.positional;
   if (!file) {
     process.stderr.write('usage: modeldiff inspect <file>\n');
     return EXIT.usage;
   }
-  const model = loadModel(await openCheckpoint(resolve(file)), 0);
+  const model = loadModel(await openCheckpoint(resolve(file), undefined, { extractWeights: p.flags.has('extract-weights') }), 0);
   const info = model.info;
   if (p.flags.has('json')) {
     const tensors = [...model.tensors].map(([key, t]) => ({ key, name: t.ref.name, component: t.component, dtype: t.ref.dtype, shape: t.ref.shape }));
@@ -166,7 +169,7 @@ async function inspectCommand(argv: string[]): Promise<number> {
 }
 
 async function pairCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['no-ema'], ['components', 'csv']);
+  const p = parseArgs(argv, ['no-ema', 'extract-weights'], ['components', 'csv']);
   const [a, b] = p.positional;
   if (!a || !b) {
     process.stderr.write('usage: modeldiff pair <modelA> <modelB> [--components c,...] [--csv file]\n');
@@ -180,6 +183,7 @@ async function pairCommand(argv: string[]): Promise<number> {
       components: stringFlag(p, 'components')?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
       includeEma: !p.flags.has('no-ema'),
       signal: controller.signal,
+      extractWeights: p.flags.has('extract-weights'),
     });
     const lines = [`${a}  vs  ${b}`, `${'component'.padEnd(9)} ${'L2'.padStart(12)} ${'L1'.padStart(12)} ${'changed'.padStart(14)} ${'max |diff|'.padStart(12)} ${'cosine'.padStart(12)}`];
     for (const [c, m] of Object.entries(r.components)) {

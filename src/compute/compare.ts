@@ -32,6 +32,8 @@ export interface CompareOptions {
   onProgress?: (p: Progress) => void;
   /** also compute every model's file and component hashes while the engine reads (into this cache and result.json) */
   hashes?: HashPassOptions | null;
+  /** read PyTorch checkpoints that pickle inert Lightning/numpy/argparse objects, keeping those as data (readers/extractWeights.ts) */
+  extractWeights?: boolean;
 }
 
 export interface Progress {
@@ -66,7 +68,7 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
   for (const path of paths) {
     throwIfAborted(opts.signal);
     try {
-      models.push(loadModel(await openCheckpoint(path, opts.signal), models.length));
+      models.push(loadModel(await openCheckpoint(path, opts.signal, { extractWeights: opts.extractWeights }), models.length));
     } catch (e) {
       const err = toModeldiffError(e, path);
       if (err.code === 'CANCELLED') throw err;

@@ -23,9 +23,10 @@ export interface PairMetrics {
 export async function pairMetrics(
   pathA: string,
   pathB: string,
-  opts: { components?: string[] | null; includeEma?: boolean; signal?: AbortSignal; inThread?: boolean; kernels?: 'wasm' | 'reference' } = {},
+  opts: { components?: string[] | null; includeEma?: boolean; signal?: AbortSignal; inThread?: boolean; kernels?: 'wasm' | 'reference'; extractWeights?: boolean } = {},
 ): Promise<PairMetrics> {
-  const models = [loadModel(await openCheckpoint(pathA, opts.signal), 0), loadModel(await openCheckpoint(pathB, opts.signal), 1)];
+  const open = (path: string) => openCheckpoint(path, opts.signal, { extractWeights: opts.extractWeights });
+  const models = [loadModel(await open(pathA), 0), loadModel(await open(pathB), 1)];
   throwIfAborted(opts.signal);
   const plan = makePlan(models, { components: opts.components ?? null, includeEma: opts.includeEma ?? true });
   const task: PairTask = {
