@@ -9,7 +9,7 @@ import { HashCache } from '../compute/analysis/hashes';
 import { compareModels, RESULT_FILE, RESULT_SCHEMA_VERSION, toModeldiffError, type CompareResult, type Progress } from '../compute/index';
 import { Disposable } from './util/disposable';
 import { PercentTracker, percentOf, progressText } from './util/format';
-import { readAnalysisSettings, readCompareSettings, type CompareSettings } from './util/settings';
+import { readAnalysisSettings, readCompareSettings, readExtractWeights, type CompareSettings } from './util/settings';
 
 export interface LoadedResult {
   result: CompareResult;
@@ -127,6 +127,8 @@ export class Session extends Disposable {
       while (this.running) await new Promise((r) => setTimeout(r, 50));
     }
     const settings = this.settings();
+    const compareCfg = vscode.workspace.getConfiguration('modeldiff.compare');
+    const extractWeights = readExtractWeights((k) => compareCfg.get(k));
     const analysisCfg = vscode.workspace.getConfiguration('modeldiff.analysis');
     // hashed while the engine reads (mostly from the page cache), so the analyses find them in the cache
     const withHashes = readAnalysisSettings((k) => analysisCfg.get(k)).computeHashes;
@@ -137,7 +139,7 @@ export class Session extends Disposable {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const outDir = join(this.resultsRoot, stamp);
     const what = inputs.length === 1 ? basename(inputs[0]!) : `${inputs.length} models`;
-    this.log.info(`comparing ${inputs.join(', ')} -> ${outDir} (workers ${settings.workers ?? 'auto'}, memory ${settings.memoryBudgetMiB} MiB, components ${settings.components?.join(',') ?? 'all'}, EMA ${settings.includeEma}${withHashes ? ', with hashes' : ''})`);
+    this.log.info(`comparing ${inputs.join(', ')} -> ${outDir} (workers ${settings.workers ?? 'auto'}, memory ${settings.memoryBudgetMiB} MiB, components ${settings.components?.join(',') ?? 'all'}, EMA ${settings.includeEma}${withHashes ? ', with hashes' : ''}${extractWeights ? ', extract-weights' : ''})`);
     const t0 = Date.now();
     try {
       const result = await vscode.window.withProgress(
@@ -151,6 +153,7 @@ export class Session extends Disposable {
             includeEma: settings.includeEma,
             ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
             memoryBudgetMiB: settings.memoryBudgetMiB,
+            extractWeights,
             ...(withHashes ? { hashes: { cache: new HashCache(this.hashCacheFile) } } : {}),
             signal: abort.signal,
             onProgress: (p) => {

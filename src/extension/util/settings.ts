@@ -29,6 +29,11 @@ export function readCompareSettings(get: (key: string) => unknown): CompareSetti
   return { metric, workers, memoryBudgetMiB, components: list.length ? list : null, includeEma: e !== false };
 }
 
+/** modeldiff.compare.extractWeights: admit the inert objects of extract-weights mode (readers/extractWeights.ts); only an explicit true. */
+export function readExtractWeights(get: (key: string) => unknown): boolean {
+  return get('extractWeights') === true;
+}
+
 export interface AnalysisSettings {
   /** where the UNet's time embedding counts in merge-block breakdowns and recipes */
   timeEmbed: TimeEmbedPlacement;
