@@ -128,4 +128,49 @@ for name in ["ours_zip.ckpt", "ours_legacy.ckpt"]:
       }
     }
   });
+
+  it('a Lightning-style file saved by torch with callbacks keyed by a class, a numpy score and Namespace hparams', async () => {
+    // A stand-in pytorch_lightning module (only its import path matters to pickle), imported by the writer only.
+    python(`import os
+os.makedirs("pytorch_lightning/callbacks", exist_ok=True)
+for d in ["pytorch_lightning", "pytorch_lightning/callbacks"]:
+    open(d + "/__init__.py", "w").close()
+open("pytorch_lightning/callbacks/model_checkpoint.py", "w").write("class ModelCheckpoint:\\n    pass\\n")
+`);
+    python(`${DUMP}
+import argparse, collections, sys
+import numpy as np
+sys.path.insert(0, ".")
+from pytorch_lightning.callbacks.model_checkpoint import ModelCheckpoint
+torch.manual_seed(1)
+sd = collections.OrderedDict()
+sd["model.diffusion_model.w"] = torch.randn(4, 6)
+sd["model.diffusion_model.w_t"] = sd["model.diffusion_model.w"].t()
+sd["cond_stage_model.half"] = torch.randn(3).half()
+callbacks = {ModelCheckpoint: {"monitor": "val/loss_simple_ema", "best_model_score": torch.tensor(0.5), "best_model_path": "", "dirpath": "logs/checkpoints"}}
+ckpt = {"epoch": 6, "global_step": 470000, "pytorch-lightning_version": "1.4.2", "state_dict": sd, "callbacks": callbacks,
+        "best_score": np.float64(0.125), "hparams": argparse.Namespace(base_learning_rate=1e-4, gpus="0,"), "optimizer_states": [], "lr_schedulers": []}
+torch.save(ckpt, "lightning_zip.ckpt")
+torch.save(ckpt, "lightning_legacy.ckpt", _use_new_zipfile_serialization=False)
+json.dump(dump(sd), open("lightning_expected.json", "w"))
+`);
+    const expected = JSON.parse(readFileSync(join(dir, 'lightning_expected.json'), 'utf8')) as Record<string, { dtype: string; shape: number[]; hex: string }>;
+    for (const name of ['lightning_zip.ckpt', 'lightning_legacy.ckpt']) {
+      const path = join(dir, name);
+      await assert.rejects(openCheckpoint(path), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'PT_UNSAFE_GLOBAL');
+        assert.match(e.message, /imports pytorch_lightning\.callbacks\.model_checkpoint\.ModelCheckpoint, which could run code; .*--extract-weights/);
+        return true;
+      });
+      const c = await openCheckpoint(path, undefined, { extractWeights: true });
+      assert.deepEqual(c.tensors.map((t) => t.name), Object.keys(expected), name);
+      for (const t of c.tensors) {
+        assert.equal(t.dtype, DTYPE_NAMES[expected[t.name]!.dtype], `${name} ${t.name} dtype`);
+        assert.equal(readTensor(t).toString('hex'), expected[t.name]!.hex, `${name} ${t.name} bytes`);
+      }
+      assert.equal(c.metadata.best_score, '0.125', name);
+      assert.equal(c.metadata.global_step, '470000', name);
+      assert.ok(c.notes.some((n) => n.startsWith('ignored pickled objects: argparse.Namespace (x1), pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint (x1);')), `${name}: ${c.notes.join(' | ')}`);
+    }
+  });
 });
