@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { after, describe, it } from 'node:test';
 import { OP } from '../../src/compute/readers/pickleOpcodes';
 import { concat } from '../fixtures/pickleWriter';
-import { checkpointPickle, legacyBytes, torchZipBytes, type TorchCheckpoint } from '../fixtures/torchWriter';
+import { argparseNamespace, checkpointPickle, legacyBytes, numpyScalar, torchZipBytes, type TorchCheckpoint } from '../fixtures/torchWriter';
 import { f32, zipWithPickle } from './craft';
 import { Sandbox, type Outcome } from './sandbox';
 
@@ -94,12 +94,18 @@ function check(o: Outcome): void {
 }
 
 /** Runs FUZZ_RUNS mutated files; returns how many opened and a summary of the refusals by code. */
-async function fuzz(name: string, seed: Uint8Array, wrap: (b: Uint8Array) => Uint8Array, fcSeed: number): Promise<{ opened: number; refused: number; summary: string }> {
+async function fuzz(
+  name: string,
+  seed: Uint8Array,
+  wrap: (b: Uint8Array) => Uint8Array,
+  fcSeed: number,
+  opts: { extractWeights?: boolean } = {},
+): Promise<{ opened: number; refused: number; summary: string }> {
   const counts = { opened: 0, refused: 0 };
   const codes = new Map<string, number>();
   await fc.assert(
     fc.asyncProperty(mutations, async (ms) => {
-      const o = await sb.open(sb.file(`${name}.bin`, wrap(apply(seed, ms))), { readTensors: true });
+      const o = await sb.open(sb.file(`${name}.bin`, wrap(apply(seed, ms))), { readTensors: true, ...opts });
       check(o);
       if (!o.ok && 'error' in o) codes.set(o.error.code!, (codes.get(o.error.code!) ?? 0) + 1);
       if (o.ok) counts.opened++;
@@ -136,6 +142,25 @@ describe(`mutation fuzzing (${FUZZ_RUNS} cases per format)`, () => {
     const ckpt = seedCheckpoint();
     const storages = [...new Map(ckpt.tensors.map((t) => [t.storage.key, t.storage])).values()];
     const c = await fuzz('pickle4', checkpointPickle(ckpt, { protocol: 4 }), (b) => zipWithPickle(b, storages), 0x5eed04);
+    assert.equal(c.opened + c.refused, FUZZ_RUNS);
+    t.diagnostic(c.summary);
+  });
+
+  it('extract-weights mode: pickles with class-keyed callbacks, numpy scalars and a Namespace', async (t) => {
+    const seed = seedCheckpoint();
+    const ckpt: TorchCheckpoint = {
+      ...seed,
+      lightning: {
+        ...seed.lightning!,
+        more: [
+          ['callbacks', { dict: [[{ global: ['pytorch_lightning.callbacks.model_checkpoint', 'ModelCheckpoint'] }, { dict: [['best_model_score', numpyScalar('f8', new Uint8Array(8))]] }]] }],
+          ['best', numpyScalar('i4', Uint8Array.of(1, 2, 3, 4))],
+          ['hparams', argparseNamespace([['lr', { float: 0.5 }], ['tags', ['a', 'b']]])],
+        ],
+      },
+    };
+    const storages = [...new Map(ckpt.tensors.map((t) => [t.storage.key, t.storage])).values()];
+    const c = await fuzz('extract', checkpointPickle(ckpt), (b) => zipWithPickle(b, storages), 0x5eed05, { extractWeights: true });
     assert.equal(c.opened + c.refused, FUZZ_RUNS);
     t.diagnostic(c.summary);
   });
