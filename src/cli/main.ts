@@ -35,7 +35,7 @@ Usage:
       Architecture, components, dtypes and metadata of one model, from its header.
   modeldiff breakdown <dir> <A> <B> [--by block|type|vae|te] [--time-embed BASE|IN00] [--csv [file]] [--matrix]: distance per block/layer type/VAE part/TE layer
   modeldiff recipe <dir> <model> [--parents A,B,...] [--count N] [--time-embed BASE|IN00] [--json]: per-block merge weights from the parents
-  modeldiff hashes <folder | files...> [--components] [--cache file | --no-cache] [--json]: SHA-256/AutoV2, legacy, AutoV3, component hashes
+  modeldiff hashes <folder | files...> [--components] [--extract-weights] [--cache file | --no-cache] [--json]: SHA-256/AutoV2, legacy, AutoV3, component hashes
   modeldiff health <dir> [--json]: position_ids, NaN/Inf, all-zero tensors, missing components, unexpected keys, wasted space
   modeldiff family <dir> [--component unet|...|all] [--json]: dendrogram and minimum spanning tree per component
   modeldiff lineage <dir> [--hashes] [--cache file | --no-cache] [--json]: declared parents (metadata) beside the nearest models

@@ -76,7 +76,7 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
     }
   }
   mkdirSync(opts.outDir, { recursive: true });
-  const hashing = opts.hashes ? startHashPass(models.map((m) => m.info.path), { inThread: workers === 0, ...opts.hashes }, opts.signal) : null;
+  const hashing = opts.hashes ? startHashPass(models.map((m) => m.info.path), { inThread: workers === 0, extractWeights: !!opts.extractWeights, ...opts.hashes }, opts.signal) : null;
   // observed now, so a failure before it is awaited below is not an unhandled rejection
   hashing?.done.catch(() => {});
   try {
@@ -143,7 +143,7 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
       schemaVersion: RESULT_SCHEMA_VERSION,
       tool: { name: 'modeldiff', version: TOOL_VERSION },
       createdAt: new Date().toISOString(),
-      options: { metric: 'l2', components, includeEma, workers, memoryBudgetMiB },
+      options: { metric: 'l2', components, includeEma, workers, memoryBudgetMiB, ...(opts.extractWeights ? { extractWeights: true } : {}) },
       models: models.map((m) => (hashes?.has(m.info.path) ? { ...m.info, hashes: hashes.get(m.info.path)! } : m.info)),
       errors,
       components: plan.components,

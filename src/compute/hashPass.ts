@@ -17,6 +17,8 @@ export interface HashPassOptions {
   cache: HashCache;
   /** also the per-component content hashes (default true) */
   components?: boolean;
+  /** PyTorch files: read in extract-weights mode, as the comparison did */
+  extractWeights?: boolean;
   /** hash in the calling thread (as the engine does with workers: 0) */
   inThread?: boolean;
 }
@@ -96,14 +98,14 @@ export function startHashPass(paths: readonly string[], opts: HashPassOptions, s
     if (stopped) controller.abort();
     for (const i of todo) {
       if (controller.signal.aborted) throw cancelled();
-      const h = await modelHashes(paths[i]!, { components, signal: controller.signal, onBytes: (done) => (current = done) });
+      const h = await modelHashes(paths[i]!, { components, extractWeights: !!opts.extractWeights, signal: controller.signal, onBytes: (done) => (current = done) });
       accept(i, h);
     }
   };
 
   const inWorker = () =>
     new Promise<void>((resolve, reject) => {
-      const input: HashWorkerInput = { paths: todo.map((i) => paths[i]!), components };
+      const input: HashWorkerInput = { paths: todo.map((i) => paths[i]!), components, extractWeights: !!opts.extractWeights };
       const worker = new Worker(bundledFile('hashWorker.js'), { workerData: input });
       let left = todo.length;
       stopWorker = () => worker.postMessage('stop');

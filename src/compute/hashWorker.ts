@@ -10,6 +10,7 @@ import type { ModelHashes } from './analysis/types';
 export interface HashWorkerInput {
   paths: string[];
   components: boolean;
+  extractWeights: boolean;
 }
 
 export type HashWorkerMessage =
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     let posted = 0;
     const hashes = await modelHashes(input.paths[index]!, {
       components: input.components,
+      extractWeights: input.extractWeights,
       signal: controller.signal,
       onBytes: (done) => {
         const now = Date.now();

@@ -150,6 +150,8 @@ export interface CompareOptionsEcho {
   includeEma: boolean;
   workers: number;
   memoryBudgetMiB: number;
+  /** PyTorch files were read in extract-weights mode (readers/extractWeights.ts): re-open them the same way */
+  extractWeights?: boolean;
 }
 
 export interface CompareResult {

@@ -74,3 +74,23 @@ test('pair and inspect take --extract-weights too', () => {
   assert.equal(i.status, 0, i.stderr);
   assert.match(i.stdout, /note: ignored pickled objects: argparse\.Namespace \(x1\)/);
 });
+
+test('what re-opens the files after the comparison (health, hashes, report) reads them the same way', () => {
+  const out = join(dir, 'out-hashes');
+  const cache = join(dir, 'hashes.json');
+  const r = cli('compare', twin, ckpt, '--out', out, '--extract-weights', '--hashes', '--cache', cache);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
+    options: { extractWeights?: boolean };
+    models: { file: string; hashes?: { components: Record<string, string> | null } }[];
+  };
+  assert.equal(result.options.extractWeights, true, 'the option is recorded in result.json');
+  const comps = (f: string) => result.models.find((m) => m.file === f)!.hashes!.components!;
+  for (const c of ['unet', 'te', 'vae']) assert.equal(comps('sd-v1.ckpt')[c], comps('sd-v1.safetensors')[c], `${c}: same content hash in both containers`);
+  const rep = cli('report', out, '--quiet', '--cache', cache);
+  assert.equal(rep.status, 0, rep.stderr);
+  const analysis = JSON.parse(readFileSync(join(out, 'analysis.json'), 'utf8')) as { health: { file: string; error?: string; findings: { message: string }[] }[] };
+  const h = analysis.health.find((x) => x.file === 'sd-v1.ckpt')!;
+  assert.equal(h.error, undefined);
+  assert.ok(!h.findings.some((f) => /extract-weights|refuses/.test(f.message)), JSON.stringify(h.findings));
+});

@@ -6,7 +6,7 @@ import { parseArgs, stringFlag } from '../args';
 import { formatBytes } from '../format';
 import { json, OK, pad, usage } from './common';
 
-const LINE = 'modeldiff hashes <folder | files...> [--components] [--cache file | --no-cache] [--json]';
+const LINE = 'modeldiff hashes <folder | files...> [--components] [--extract-weights] [--cache file | --no-cache] [--json]';
 
 /** Model files of the inputs; a diffusers folder contributes each weight file inside it. */
 async function modelFiles(inputs: string[]): Promise<string[]> {
@@ -54,7 +54,7 @@ export function hashesText(models: readonly ModelHashes[], shared: readonly Shar
 }
 
 export async function hashesCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['components', 'no-cache', 'json'], ['cache']);
+  const p = parseArgs(argv, ['components', 'no-cache', 'json', 'extract-weights'], ['cache']);
   if (!p.positional.length) return usage(LINE);
   const cache = p.flags.has('no-cache') ? undefined : new HashCache(stringFlag(p, 'cache') ?? defaultHashCachePath());
   const controller = new AbortController();
@@ -65,7 +65,7 @@ export async function hashesCommand(argv: string[]): Promise<number> {
     const models: ModelHashes[] = [];
     for (const [i, f] of files.entries()) {
       if (process.stderr.isTTY) process.stderr.write(`\rhashing ${i + 1}/${files.length} ${f.split(/[\\/]/).pop()}\x1b[K`);
-      models.push(await modelHashes(f, { components: p.flags.has('components'), signal: controller.signal, ...(cache ? { cache } : {}) }));
+      models.push(await modelHashes(f, { components: p.flags.has('components'), extractWeights: p.flags.has('extract-weights'), signal: controller.signal, ...(cache ? { cache } : {}) }));
       cache?.save();
     }
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');

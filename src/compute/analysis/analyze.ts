@@ -72,7 +72,7 @@ export async function analyze(source: string | ResultSource, opts: AnalyzeOption
     step('hashes (reading every file)');
     hashes = [];
     for (const info of result.models) {
-      const o: Parameters<typeof modelHashes>[1] = { components: true };
+      const o: Parameters<typeof modelHashes>[1] = { components: true, extractWeights: !!result.options.extractWeights };
       if (cache) o.cache = cache;
       if (opts.signal) o.signal = opts.signal;
       hashes.push(await modelHashes(info.path, o));

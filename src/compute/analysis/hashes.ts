@@ -126,6 +126,8 @@ export interface HashOptions {
   signal?: AbortSignal;
   /** bytes hashed so far of this file */
   onBytes?: (done: number, total: number) => void;
+  /** PyTorch files: read in extract-weights mode (readers/extractWeights.ts) */
+  extractWeights?: boolean;
   /** every chunk of the file as it is read, in order (for hashing tensors in the same pass) */
   onChunk?: (chunk: Uint8Array, position: number) => void;
 }
@@ -292,7 +294,7 @@ async function hashModel(abs: string, opts: HashOptions, wantComponents: boolean
   }
   if (!wantComponents) return { hashes: await fileHashes(abs, opts), components: null };
 
-  const model = loadModel(await openCheckpoint(abs, opts.signal), 0);
+  const model = loadModel(await openCheckpoint(abs, opts.signal, { extractWeights: !!opts.extractWeights }), 0);
   const jobs: TensorJob[] = [...model.tensors].map(([key, { ref, component }]) => ({ rel: componentRelativeKey(key, component), component, ref }));
   const sliced = isFile ? jobs.filter((j) => isFileSlice(j.ref, abs)).sort((x, y) => x.ref.offset - y.ref.offset) : [];
   const rest = jobs.filter((j) => !sliced.includes(j));

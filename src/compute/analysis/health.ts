@@ -232,7 +232,7 @@ export async function checkHealth(source: string | ResultSource, opts: { signal?
     let model: LoadedModel | null = null;
     let error: string | undefined;
     try {
-      const ck = await openCheckpoint(info.path, opts.signal);
+      const ck = await openCheckpoint(info.path, opts.signal, { extractWeights: !!result.options.extractWeights });
       if (ck.sizeBytes !== info.sizeBytes) error = `its size changed since the comparison (${info.sizeBytes} -> ${ck.sizeBytes} bytes)`;
       model = loadModel(ck, info.index);
     } catch (e) {

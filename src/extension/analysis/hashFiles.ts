@@ -12,7 +12,7 @@ import { bytesText, PercentTracker, percentOf } from '../util/format';
 
 const REPORT_MS = 250;
 
-export async function hashModelFiles(models: readonly ModelInfo[], cacheFile: string | null, abort: AbortController): Promise<void> {
+export async function hashModelFiles(models: readonly ModelInfo[], cacheFile: string | null, abort: AbortController, opts: { extractWeights?: boolean } = {}): Promise<void> {
   const cache = new HashCache(cacheFile);
   const known = (m: ModelInfo) => {
     const c = cachedModelHashes(m.path, cache);
@@ -25,7 +25,7 @@ export async function hashModelFiles(models: readonly ModelInfo[], cacheFile: st
       token.onCancellationRequested(() => abort.abort());
       const pass = startHashPass(
         models.map((m) => m.path),
-        { cache },
+        { cache, extractWeights: !!opts.extractWeights },
         abort.signal,
       );
       const pct = new PercentTracker();

@@ -30,7 +30,7 @@ export class AnalysisService extends Disposable {
       write: (dir, a) => void writeAnalysis(dir, a),
       hashFiles: async (models, abort) => {
         try {
-          await hashModelFiles(models, hashCache, abort);
+          await hashModelFiles(models, hashCache, abort, { extractWeights: !!session.current?.result.options.extractWeights });
         } catch (e) {
           if (abort.signal.aborted) void vscode.window.showInformationMessage('modeldiff: computing the model hashes was cancelled.');
           throw e;

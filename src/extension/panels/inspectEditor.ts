@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { loadModel, openCheckpoint, toModeldiffError } from '../../compute/index';
 import { Disposable } from '../util/disposable';
+import { readExtractWeights } from '../util/settings';
 import { HostIpc } from './ipc';
 import { inspectTensors } from './inspectData';
 import { renderWebview, webviewOptions } from './webviewContent';
@@ -68,7 +69,8 @@ class InspectSession extends Disposable {
     }
     const path = this.uri.fsPath;
     try {
-      const checkpoint = await openCheckpoint(path, this.abort.signal);
+      const cfg = vscode.workspace.getConfiguration('modeldiff.compare');
+      const checkpoint = await openCheckpoint(path, this.abort.signal, { extractWeights: readExtractWeights((k) => cfg.get(k)) });
       const model = loadModel(checkpoint, 0);
       this.ipc.notify('inspect/didChange', { info: model.info, tensors: inspectTensors(checkpoint, model) });
     } catch (e) {

@@ -84,7 +84,8 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
   private modelTensors(path: string): Promise<TensorEntry[]> {
     let p = this.tensors.get(path);
     if (!p) {
-      p = openCheckpoint(path).then((cp) => {
+      // the way the comparison read it (extract-weights mode or not)
+      p = openCheckpoint(path, undefined, { extractWeights: !!this.session.current?.result.options.extractWeights }).then((cp) => {
         const m = loadModel(cp, 0);
         const byName = new Map<string, string>();
         for (const t of m.tensors.values()) byName.set(t.ref.name, t.component);
