@@ -98,7 +98,13 @@ export function installStaticHost(): void {
   const handle = (m: WebviewMessage): void => {
     switch (m.method) {
       case 'ready': {
-        const d = load();
+        let d: ReportData;
+        try {
+          d = load();
+        } catch (e) {
+          reply({ method: 'error/didOccur', params: { message: `This report cannot be shown: ${e instanceof Error ? e.message : String(e)}` } });
+          return;
+        }
         reply({ method: 'result/didChange', params: { result: d.result, outDir: d.outDir } });
         reply({
           method: 'analysis/didChange',
