@@ -27,5 +27,7 @@ export interface ReportData {
   /** why there is no analysis, when there is none */
   analysisError?: string;
   layers: ReportLayers | null;
+  /** the per-pair difference lists were cut to this many entries each to fit the report (counts are exact) */
+  differencesCap?: number;
   createdAt: string;
 }

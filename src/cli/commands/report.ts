@@ -35,11 +35,12 @@ export async function reportCommand(argv: string[]): Promise<number> {
   }
 
   const out = resolve(stringFlag(p, 'out') ?? (isCompareOutput(p) ? join(src.dir, 'report.html') : 'modeldiff-report.html'));
-  const { bytes, layers } = writeReport(src, out, { analysis, ...(analysisError ? { analysisError } : {}), layersBudgetBytes: budgetMiB * 1024 * 1024 });
+  const { bytes, layers, differencesCap } = writeReport(src, out, { analysis, ...(analysisError ? { analysisError } : {}), layersBudgetBytes: budgetMiB * 1024 * 1024 });
   const n = src.result.models.length;
   if (!quiet) {
     const kept = layers.omitted ? `per-layer tables of ${layers.pairs.length} of ${src.result.pairs.length} pairs (--layers-budget ${budgetMiB} MiB)` : `per-layer tables of all ${layers.pairs.length} pairs`;
-    process.stdout.write(`Written ${out} (${formatBytes(bytes)}): ${n} models, ${kept}${analysis ? ', analyses' : ''}\n`);
+    const cut = differencesCap === null ? '' : `, lists of differing keys cut to ${differencesCap} per pair`;
+    process.stdout.write(`Written ${out} (${formatBytes(bytes)}): ${n} models, ${kept}${cut}${analysis ? ', analyses' : ''}\n`);
   }
   return OK;
 }

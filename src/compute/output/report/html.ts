@@ -38,7 +38,13 @@ function banner(data: ReportData): string {
     : data.layers.omitted
       ? `per-layer tables of ${data.layers.pairs.length} of ${r.pairs.length} pairs (the nearest first)`
       : `per-layer tables of all ${r.pairs.length} pairs`;
-  const parts = [`written ${when} by modeldiff ${r.tool.version}`, `from ${data.outDir}`, layers, data.analysis ? 'with the analyses' : 'without the analyses'];
+  const parts = [
+    `written ${when} by modeldiff ${r.tool.version}`,
+    `from ${data.outDir}`,
+    layers,
+    ...(data.differencesCap !== undefined ? [`lists of differing keys cut to ${data.differencesCap} per pair (the counts are exact)`] : []),
+    data.analysis ? 'with the analyses' : 'without the analyses',
+  ];
   return `<p class="report-banner"><strong>modeldiff report</strong> · ${parts.map(escapeHtml).join(' · ')}</p>`;
 }
 

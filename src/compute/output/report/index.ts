@@ -10,9 +10,11 @@ import type { AnalysisFile } from '../../analysis/types';
 import { bundledFile } from '../../bundled';
 import type { ReportData, ReportLayers } from '../../../shared/report';
 import { reportHtml } from './html';
+import { capDifferences, DEFAULT_DIFFERENCES_BUDGET_MIB, differencesCap } from './differences';
 import { reportLayers } from './layersData';
 
 export { DEFAULT_LAYERS_BUDGET_MIB, pairPriority } from './layersData';
+export { DEFAULT_DIFFERENCES_BUDGET_MIB } from './differences';
 
 export interface ReportOptions {
   /** the analyses to show, or why there are none */
@@ -20,12 +22,16 @@ export interface ReportOptions {
   analysisError?: string;
   /** bytes of per-layer values to embed at most */
   layersBudgetBytes: number;
+  /** bytes of per-pair difference lists to embed at most (default DEFAULT_DIFFERENCES_BUDGET_MIB) */
+  differencesBudgetBytes?: number;
 }
 
-export function writeReport(src: ResultSource, path: string, opts: ReportOptions): { bytes: number; layers: ReportLayers } {
+export function writeReport(src: ResultSource, path: string, opts: ReportOptions): { bytes: number; layers: ReportLayers; differencesCap: number | null } {
   const layers = reportLayers(src, opts.layersBudgetBytes);
+  const cap = differencesCap(src.result, opts.differencesBudgetBytes ?? DEFAULT_DIFFERENCES_BUDGET_MIB * 1024 * 1024);
   const data: ReportData = {
-    result: src.result,
+    result: capDifferences(src.result, cap),
+    ...(Number.isFinite(cap) ? { differencesCap: cap } : {}),
     outDir: src.dir,
     analysis: opts.analysis,
     ...(opts.analysisError ? { analysisError: opts.analysisError } : {}),
@@ -36,5 +42,5 @@ export function writeReport(src: ResultSource, path: string, opts: ReportOptions
   const html = reportHtml(data, readFileSync(bundledFile('webview/report.js'), 'utf8'), title);
   writeFileSync(path + '.tmp', html);
   renameSync(path + '.tmp', path);
-  return { bytes: Buffer.byteLength(html), layers };
+  return { bytes: Buffer.byteLength(html), layers, differencesCap: Number.isFinite(cap) ? cap : null };
 }
