@@ -92,11 +92,20 @@ export function makePlan(models: LoadedModel[], opts: PlanOptions): Plan {
   });
 
   const pairs: PairPlan[] = [];
-  const listCap = Math.max(20, Math.min(MAX_LISTED_DIFFERENCES, Math.floor(2_000_000 / Math.max(1, (models.length * (models.length - 1)) / 2))));
+  const listCap = differenceListCap((models.length * (models.length - 1)) / 2);
   for (let a = 0; a < models.length; a++) {
     for (let b = a + 1; b < models.length; b++) pairs.push(planPair(models, a, b, sortedKeys, sortedComponents, listCap));
   }
   return { keys: sortedKeys, keyComponents: sortedComponents, components, units, pairs, bytesTotal };
+}
+
+/** Entries listed in all the difference lists of a result together, at most (before the per-list floor): keeps
+ *  result.json (and the panel, and the report) to tens of MB in a large folder mixing architectures. */
+export const LISTED_DIFFERENCES_BUDGET = 400_000;
+
+/** How many entries each difference list of a pair keeps; the counts in the components stay exact. */
+export function differenceListCap(pairs: number): number {
+  return Math.max(20, Math.min(MAX_LISTED_DIFFERENCES, Math.floor(LISTED_DIFFERENCES_BUDGET / Math.max(1, pairs))));
 }
 
 function planPair(models: LoadedModel[], a: number, b: number, keys: string[], keyComponents: string[], cap: number): PairPlan {
