@@ -297,7 +297,8 @@ async function hashModel(abs: string, opts: HashOptions, wantComponents: boolean
   const model = loadModel(await openCheckpoint(abs, opts.signal, { extractWeights: !!opts.extractWeights }), 0);
   const jobs: TensorJob[] = [...model.tensors].map(([key, { ref, component }]) => ({ rel: componentRelativeKey(key, component), component, ref }));
   const sliced = isFile ? jobs.filter((j) => isFileSlice(j.ref, abs)).sort((x, y) => x.ref.offset - y.ref.offset) : [];
-  const rest = jobs.filter((j) => !sliced.includes(j));
+  const inPass = new Set(sliced);
+  const rest = jobs.filter((j) => !inPass.has(j));
   const restBytes = rest.reduce((n, j) => n + j.ref.byteLength, 0);
   const total = (isFile ? st.size : 0) + restBytes;
 
