@@ -60,7 +60,24 @@ export function describeComponent(c: ComponentDiff): string {
   }
 }
 
-export function summary(result: CompareResult): string {
+/** Past this many pairs the summary shows identical groups and the closest pairs instead of every pair. */
+export const SUMMARY_ALL_PAIRS_UP_TO = 45;
+const CLOSEST_PAIRS = 30;
+
+/** Groups of models whose `component` is bit-identical, each sorted, groups by their first model. */
+export function identicalGroups(result: CompareResult, component: string): number[][] {
+  const parent = result.models.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  for (const p of result.pairs) if (p.components[component as keyof typeof p.components]?.status === 'identical') parent[find(p.a)] = find(p.b);
+  const groups = new Map<number, number[]>();
+  result.models.forEach((_, i) => {
+    const r = find(i);
+    groups.set(r, [...(groups.get(r) ?? []), i]);
+  });
+  return [...groups.values()].filter((g) => g.length > 1).sort((x, y) => x[0]! - y[0]!);
+}
+
+export function summary(result: CompareResult, opts: { allPairs?: boolean } = {}): string {
   const lines: string[] = [];
   const n = result.models.length;
   const s = result.stats;
@@ -83,9 +100,21 @@ export function summary(result: CompareResult): string {
     lines.push('', 'Errors');
     for (const e of result.errors) lines.push(`  ${e.file}: ${e.message}`);
   }
-  if (result.pairs.length) {
+  if (result.pairs.length && (opts.allPairs || result.pairs.length <= SUMMARY_ALL_PAIRS_UP_TO)) {
     lines.push('', 'Pairs');
     for (const p of result.pairs) lines.push(...pairLines(result, p));
+  } else if (result.pairs.length) {
+    const name = (i: number) => `[${i}] ${result.models[i]!.file}`;
+    lines.push('', 'Bit-identical components');
+    for (const c of result.components) {
+      const groups = identicalGroups(result, c);
+      lines.push(`  ${c.padEnd(6)} ${groups.length ? groups.map((g) => g.map(name).join(' = ')).join('; ') : 'none'}`);
+    }
+    const by = result.components.includes('unet') ? 'unet' : result.components[0]!;
+    const l2 = (p: PairResult) => p.components[by]?.l2 ?? Infinity;
+    const closest = result.pairs.filter((p) => p.components[by]?.status === 'changed' && l2(p) > 0).sort((x, y) => l2(x) - l2(y)).slice(0, CLOSEST_PAIRS);
+    lines.push('', `The ${closest.length} closest pairs that differ in ${by} (L2; of ${result.pairs.length}; --all-pairs prints every pair, result.json holds them all)`);
+    for (const p of closest) lines.push(...pairLines(result, p));
   }
   return lines.join('\n');
 }

@@ -25,6 +25,8 @@ Usage:
                                    scalars or argparse.Namespace beside the weights: those are kept as inert data and
                                    left out, never run (also for pair, inspect, report and charts)
         --json                     print result.json to stdout instead of the summary
+        --all-pairs                the summary lists every pair (past 45 pairs it shows the bit-identical
+                                   groups and the 30 closest pairs)
         --quiet                    no summary
   modeldiff layers <dir> <modelA> <modelB> [--csv [file]] [--component c] [--sort l2|name] [--top N]
       The per-layer table of one pair from a compare output (models by file name or index).
@@ -95,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function compareCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, [...COMPARE_BOOLEANS, 'json', 'quiet'], ['out', ...COMPARE_VALUED]);
+  const p = parseArgs(argv, [...COMPARE_BOOLEANS, 'json', 'quiet', 'all-pairs'], ['out', ...COMPARE_VALUED]);
   const out = stringFlag(p, 'out');
   if (!p.positional.length || !out) {
     process.stderr.write('usage: modeldiff compare <folder | files...> --out <dir>\n');
@@ -103,7 +105,7 @@ async function compareCommand(argv: string[]): Promise<number> {
   }
   const result = await compareWithProgress(p.positional, out, p);
   if (p.flags.has('json')) process.stdout.write(JSON.stringify(result, null, 1) + '\n');
-  else if (!p.flags.has('quiet')) process.stdout.write(summary(result) + `\n\nWritten to ${resolve(out)}\n`);
+  else if (!p.flags.has('quiet')) process.stdout.write(summary(result, { allPairs: p.flags.has('all-pairs') }) + `\n\nWritten to ${resolve(out)}\n`);
   if (result.models.length < 2) process.stderr.write(`modeldiff: need at least 2 readable models to compare, found ${result.models.length}\n`);
   return result.errors.length ? EXIT.fileErrors : EXIT.ok;
 }
