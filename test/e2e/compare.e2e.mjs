@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  Checks, MANIFEST, answerFileDialog, exact, explorerContext, runFromPalette, extensionLog, launch, log, notificationTexts, openWorkbench, pollFrame, shot, treeRow, treeRows, webviewFrame,
+  Checks, MANIFEST, answerFileDialog, deepTextFn, exact, injectedFn, explorerContext, runFromPalette, extensionLog, launch, log, notificationTexts, openWorkbench, pollFrame, shot, treeRow, treeRows, webviewFrame,
 } from './lib.mjs';
 
 const c = new Checks('compare');
@@ -11,29 +11,6 @@ const { page, watch, close } = await launch();
 const Z = MANIFEST.zoo;
 const H = MANIFEST.hostile;
 const idx = (file) => Z.models.indexOf(file); // the engine orders models by file name, as the manifest lists them
-
-/** Deep text of the document, shadow roots included (vscode-elements render into shadow DOM). */
-const deepTextFn = () => {
-  const out = [];
-  const walk = (n) => {
-    if (n.nodeType === 3) out.push(n.nodeValue);
-    if (n.shadowRoot) walk(n.shadowRoot);
-    for (const ch of n.childNodes ?? []) walk(ch);
-  };
-  walk(document.body);
-  return out.join(' ');
-};
-
-/** Elements a successful injection would have created, in the light DOM and in shadow roots. */
-const injectedFn = () => {
-  const found = [];
-  const scan = (root) => {
-    for (const el of root.querySelectorAll('img[src="x"], svg[onload], [onerror], [onload], #injected, script:not([nonce]):not(#_vscodeApiScript)')) found.push(el.outerHTML.slice(0, 120));
-    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) scan(el.shadowRoot);
-  };
-  scan(document);
-  return { found, pwned: window.__pwned ?? null };
-};
 
 async function openModelsView() {
   const pane = page.locator('.pane:has(.pane-header:has-text("Models"))');

@@ -1,31 +1,11 @@
 // Scenario "inspect": the read-only custom editor on .safetensors files (architecture, components, tensors with a
 // filter, metadata), and a model whose metadata and tensor names hold markup and script, shown as inert text.
 import path from 'node:path';
-import { Checks, MANIFEST, answerFileDialog, launch, log, openWorkbench, pollFrame, runFromPalette, shot, webviewFrame, exact } from './lib.mjs';
+import { Checks, MANIFEST, answerFileDialog, deepTextFn, exact, injectedFn, launch, log, openWorkbench, pollFrame, runFromPalette, shot, webviewFrame } from './lib.mjs';
 
 const c = new Checks('inspect');
 const { page, watch, close } = await launch();
 const H = MANIFEST.hostile;
-
-const deepTextFn = () => {
-  const out = [];
-  const walk = (n) => {
-    if (n.nodeType === 3) out.push(n.nodeValue);
-    if (n.shadowRoot) walk(n.shadowRoot);
-    for (const ch of n.childNodes ?? []) walk(ch);
-  };
-  walk(document.body);
-  return out.join(' ');
-};
-const injectedFn = () => {
-  const found = [];
-  const scan = (root) => {
-    for (const el of root.querySelectorAll('img[src="x"], svg[onload], [onerror], [onload], #injected, script:not([nonce]):not(#_vscodeApiScript)')) found.push(el.outerHTML.slice(0, 120));
-    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) scan(el.shadowRoot);
-  };
-  scan(document);
-  return { found, pwned: window.__pwned ?? null };
-};
 
 async function waitCompare2() {
   const { frame } = await webviewFrame(page, 'compare', 'ft_unet.safetensors', 60_000);

@@ -237,3 +237,28 @@ export async function answerFileDialog(page, fullPath, titlePart, okLabel) {
     if (await ok.isVisible().catch(() => false)) await ok.click();
   }
 }
+
+// Page-side functions for frame.evaluate: self-contained (no closure), so they serialise.
+
+/** Deep text of the document, shadow roots included (vscode-elements render into shadow DOM). */
+export const deepTextFn = () => {
+  const out = [];
+  const walk = (n) => {
+    if (n.nodeType === 3) out.push(n.nodeValue);
+    if (n.shadowRoot) walk(n.shadowRoot);
+    for (const ch of n.childNodes ?? []) walk(ch);
+  };
+  walk(document.body);
+  return out.join(' ');
+};
+
+/** Elements a successful injection would have created, in the light DOM and in shadow roots. */
+export const injectedFn = () => {
+  const found = [];
+  const scan = (root) => {
+    for (const el of root.querySelectorAll('img[src="x"], svg[onload], [onerror], [onload], #injected, script:not([nonce]):not(#_vscodeApiScript)')) found.push(el.outerHTML.slice(0, 120));
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) scan(el.shadowRoot);
+  };
+  scan(document);
+  return { found, pwned: window.__pwned ?? null };
+};
