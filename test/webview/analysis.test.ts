@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { AnalysisFile } from '../../src/compute/analysis/types';
-import { artifactPath, chromiumMissingReason, launchBrowser, openWebview } from './harness';
+import { artifactPath, chromiumMissingReason, launchBrowser, openWebview, waitFor } from './harness';
 import type { Harness, PostedMessage } from './harness';
 import { layerRows, makeResult, MODEL_FILES } from './fixture';
 import { BLOCK_GROUPS, HOSTILE_PARENT, makeAnalysis, recipe, sha } from './analysisFixture';
@@ -20,15 +20,6 @@ function fullPrecision(v: number | null): string {
 
 function percent(v: number): string {
   return `${(v * 100).toFixed(1)} %`;
-}
-
-async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Picks an option of a vscode-single-select as a person does: open it, click the entry holding `text`. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator } from 'playwright-core';
-import { artifactPath, chromiumMissingReason, CSP, launchBrowser, openWebview, THEMES } from './harness';
+import { artifactPath, chromiumMissingReason, CSP, launchBrowser, openWebview, THEMES, waitFor } from './harness';
 import type { Harness, PostedMessage } from './harness';
 import { HOSTILE_KEY, HOSTILE_SCRIPT, layerRows, makeResult, MODEL_FILES } from './fixture';
 
@@ -86,15 +86,6 @@ async function visibleFirstCells(h: Harness, table: string): Promise<string[]> {
 
 async function status(h: Harness, table: string): Promise<string> {
   return h.page.locator(`${table} .vt-status`).innerText();
-}
-
-async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('compare panel (headless chromium, strict CSP)', { skip }, () => {

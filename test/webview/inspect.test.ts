@@ -2,20 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { artifactPath, chromiumMissingReason, launchBrowser, openWebview } from './harness';
+import { artifactPath, chromiumMissingReason, launchBrowser, openWebview, waitFor } from './harness';
 import type { Harness } from './harness';
 import { HOSTILE_IMG, HOSTILE_SCRIPT, makeInspect } from './fixture';
 
 const skip = chromiumMissingReason();
-
-async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('inspect view (headless chromium, strict CSP)', { skip }, () => {
   let browser: Browser;
