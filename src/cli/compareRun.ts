@@ -2,17 +2,14 @@
  *  and component hashes computed during the run), a progress line on stderr, and Ctrl-C as cancellation. */
 import { resolve } from 'node:path';
 import { compareModels, type CompareResult } from '../compute';
-import { defaultHashCachePath, HashCache } from '../compute/analysis';
+import { HashCache } from '../compute/analysis';
+import { hashCachePath } from './commands/common';
 import { intFlag, stringFlag, type Parsed } from './args';
 import { progressBar } from './progressBar';
 
 export const COMPARE_BOOLEANS = ['no-ema', 'hashes', 'no-cache', 'extract-weights'] as const;
 export const COMPARE_VALUED = ['components', 'workers', 'memory', 'cache'] as const;
 
-/** --cache file, --no-cache, or the default cache file */
-export function hashCachePath(p: Parsed): string | null {
-  return p.flags.has('no-cache') ? null : (stringFlag(p, 'cache') ?? defaultHashCachePath());
-}
 
 export async function compareWithProgress(inputs: string[], outDir: string, p: Parsed): Promise<CompareResult> {
   const controller = new AbortController();

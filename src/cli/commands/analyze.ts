@@ -1,6 +1,6 @@
-import { analyze, defaultHashCachePath, parseTimeEmbed, writeAnalysis } from '../../compute/analysis';
+import { analyze, parseTimeEmbed, writeAnalysis } from '../../compute/analysis';
 import { parseArgs, stringFlag } from '../args';
-import { OK, source, usage } from './common';
+import { hashCachePath, OK, source, usage } from './common';
 
 const LINE = 'modeldiff analyze <dir> [--time-embed BASE|IN00] [--hashes] [--cache file | --no-cache] [--quiet]';
 
@@ -16,7 +16,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   try {
     const quiet = p.flags.has('quiet');
     const a = await analyze(src, {
-      hashCache: p.flags.has('no-cache') ? null : (stringFlag(p, 'cache') ?? defaultHashCachePath()),
+      hashCache: hashCachePath(p),
       computeHashes: p.flags.has('hashes'),
       signal: controller.signal,
       ...(timeEmbed ? { timeEmbed } : {}),

@@ -14,10 +14,10 @@ import { LIGHT_PALETTE } from '../../shared/charts/palette';
 import { recipeChartOption } from '../../shared/charts/recipe';
 import { renderSvg } from '../../shared/charts/ssr';
 import { parseArgs, stringFlag } from '../args';
-import { COMPARE_BOOLEANS, COMPARE_VALUED, hashCachePath } from '../compareRun';
+import { COMPARE_BOOLEANS, COMPARE_VALUED } from '../compareRun';
 import { pairPriority } from '../../compute/output/report';
 import { analysisFor } from './analysisFor';
-import { choice, modelIndex, OK, usage } from './common';
+import { choice, hashCachePath, modelIndex, OK, usage } from './common';
 import { isCompareOutput, resultFor } from './resultFor';
 
 const LINE =

@@ -2,13 +2,18 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findModelIndex, ModeldiffError, readResult } from '../../compute';
-import type { ResultSource } from '../../compute/analysis';
+import { defaultHashCachePath, type ResultSource } from '../../compute/analysis';
 import type { Parsed } from '../args';
 import { stringFlag } from '../args';
 
 /** Same values as main.ts's EXIT (not imported from there, to keep the modules acyclic). */
 export const OK = 0;
 export const USAGE = 2;
+
+/** The hash cache a command uses: --cache file, none with --no-cache, else the default cache file. */
+export function hashCachePath(p: Parsed): string | null {
+  return p.flags.has('no-cache') ? null : (stringFlag(p, 'cache') ?? defaultHashCachePath());
+}
 
 export function usage(line: string): number {
   process.stderr.write(`usage: ${line}\n`);

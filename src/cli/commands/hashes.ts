@@ -1,10 +1,10 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findModels, MODEL_EXTENSIONS } from '../../compute';
-import { defaultHashCachePath, HashCache, modelHashes, sharedComponents, type ModelHashes, type SharedComponent } from '../../compute/analysis';
-import { parseArgs, stringFlag } from '../args';
+import { HashCache, modelHashes, sharedComponents, type ModelHashes, type SharedComponent } from '../../compute/analysis';
+import { parseArgs } from '../args';
 import { formatBytes } from '../format';
-import { json, OK, pad, usage } from './common';
+import { hashCachePath, json, OK, pad, usage } from './common';
 
 const LINE = 'modeldiff hashes <folder | files...> [--components] [--extract-weights] [--cache file | --no-cache] [--json]';
 
@@ -56,7 +56,8 @@ export function hashesText(models: readonly ModelHashes[], shared: readonly Shar
 export async function hashesCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, ['components', 'no-cache', 'json', 'extract-weights'], ['cache']);
   if (!p.positional.length) return usage(LINE);
-  const cache = p.flags.has('no-cache') ? undefined : new HashCache(stringFlag(p, 'cache') ?? defaultHashCachePath());
+  const cachePath = hashCachePath(p);
+  const cache = cachePath === null ? undefined : new HashCache(cachePath);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);

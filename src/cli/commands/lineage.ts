@@ -1,8 +1,8 @@
-import { cachedModelHashes, defaultHashCachePath, HashCache, lineageReport, modelHashes, type DeclaredParent, type FileHashes, type LineageReport } from '../../compute/analysis';
+import { cachedModelHashes, HashCache, lineageReport, modelHashes, type DeclaredParent, type FileHashes, type LineageReport } from '../../compute/analysis';
 import type { CompareResult } from '../../compute';
-import { parseArgs, stringFlag } from '../args';
+import { parseArgs } from '../args';
 import { formatNumber } from '../format';
-import { json, OK, source, usage } from './common';
+import { hashCachePath, json, OK, source, usage } from './common';
 
 const LINE = 'modeldiff lineage <dir> [--hashes] [--cache file | --no-cache] [--json]';
 
@@ -44,7 +44,8 @@ export async function lineageCommand(argv: string[]): Promise<number> {
   const [dir] = p.positional;
   if (!dir) return usage(LINE);
   const src = source(dir);
-  const cache = p.flags.has('no-cache') ? null : new HashCache(stringFlag(p, 'cache') ?? defaultHashCachePath());
+  const cachePath = hashCachePath(p);
+  const cache = cachePath === null ? null : new HashCache(cachePath);
   let hashes: (FileHashes | null)[] | null = null;
   if (p.flags.has('hashes')) {
     hashes = [];

@@ -3,10 +3,10 @@ import { join, resolve } from 'node:path';
 import { parseTimeEmbed, type AnalysisFile } from '../../compute/analysis';
 import { DEFAULT_LAYERS_BUDGET_MIB, writeReport } from '../../compute/output/report';
 import { intFlag, parseArgs, stringFlag } from '../args';
-import { COMPARE_BOOLEANS, COMPARE_VALUED, hashCachePath } from '../compareRun';
+import { COMPARE_BOOLEANS, COMPARE_VALUED } from '../compareRun';
 import { formatBytes } from '../format';
 import { analysisFor } from './analysisFor';
-import { OK, usage } from './common';
+import { hashCachePath, OK, usage } from './common';
 import { isCompareOutput, resultFor } from './resultFor';
 
 const LINE =
