@@ -51,12 +51,8 @@ function base64(cols: Float32Array[]): string {
     all.set(c, at);
     at += c.length;
   }
-  const bytes = Buffer.from(all.buffer, all.byteOffset, all.byteLength);
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
-    // big-endian host: the report's reader expects little-endian float32
-    for (let i = 0; i < bytes.length; i += 4) bytes.subarray(i, i + 4).reverse();
-  }
-  return bytes.toString('base64');
+  // layers.bin is little-endian and LayersReader reads it into native Float32Arrays: these are its bytes as stored
+  return Buffer.from(all.buffer, all.byteOffset, all.byteLength).toString('base64');
 }
 
 export function reportLayers(src: ResultSource, budgetBytes: number): ReportLayers {
