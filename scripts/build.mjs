@@ -17,45 +17,28 @@ const node = { ...common, platform: 'node', format: 'cjs', target: 'node20', ext
 
 const entries = [
   { in: 'src/cli/main.ts', out: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  { in: 'src/compute/engine/worker.ts', out: 'dist/engineWorker.js' },
-  { in: 'src/compute/hashWorker.ts', out: 'dist/hashWorker.js' },
-  { in: 'src/compute/analysis/analyzeWorker.ts', out: 'dist/analysisWorker.js' },
+  { in: 'src/compute/workers/engineWorker.ts', out: 'dist/engineWorker.js' },
+  { in: 'src/compute/workers/hashWorker.ts', out: 'dist/hashWorker.js' },
+  { in: 'src/compute/workers/analysisWorker.ts', out: 'dist/analysisWorker.js' },
   // piscina starts its own bootstrap from `${__dirname}/worker.js`; bundling piscina means shipping it beside us.
   { in: 'node_modules/piscina/dist/worker.js', out: 'dist/worker.js' },
   { in: 'src/extension/extension.ts', out: 'dist/extension.js' },
 ];
 mkdirSync(join(root, 'dist'), { recursive: true });
-const builds = entries
-  .filter((e) => existsSync(join(root, e.in)))
-  .map((e) => esbuild.build({ ...node, entryPoints: [e.in], outfile: e.out, banner: e.banner }));
-if (existsSync(join(root, 'src/webview/main.ts'))) {
-  builds.push(
-    esbuild.build({
-      ...common,
-      platform: 'browser',
-      format: 'iife',
-      target: 'chrome120',
-      entryPoints: ['src/webview/main.ts'],
-      outfile: 'dist/webview/webview.js',
-      loader: { '.css': 'text' },
-    }),
-  );
-}
+// A missing entry point is an error (a moved file), never a bundle silently left out.
+for (const e of entries) if (!existsSync(join(root, e.in))) throw new Error(`build: entry point ${e.in} does not exist`);
+const builds = entries.map((e) => esbuild.build({ ...node, entryPoints: [e.in], outfile: e.out, banner: e.banner }));
+const browser = { ...common, platform: 'browser', format: 'iife', target: 'chrome120', loader: { '.css': 'text' } };
+builds.push(esbuild.build({ ...browser, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview/webview.js' }));
 // The standalone HTML report inlines this one (modeldiff report): always minified, no source map.
-if (existsSync(join(root, 'src/webview/report/main.ts'))) {
-  builds.push(
-    esbuild.build({
-      ...common,
-      sourcemap: false,
-      minify: true,
-      legalComments: 'eof',
-      platform: 'browser',
-      format: 'iife',
-      target: 'chrome120',
-      entryPoints: ['src/webview/report/main.ts'],
-      outfile: 'dist/webview/report.js',
-      loader: { '.css': 'text' },
-    }),
-  );
-}
+builds.push(
+  esbuild.build({
+    ...browser,
+    sourcemap: false,
+    minify: true,
+    legalComments: 'eof',
+    entryPoints: ['src/webview/report/main.ts'],
+    outfile: 'dist/webview/report.js',
+  }),
+);
 await Promise.all(builds);

@@ -1,8 +1,7 @@
 /** Runs the engine from the command line: the compare options every command that compares accepts (--hashes: file
  *  and component hashes computed during the run), a progress line on stderr, and Ctrl-C as cancellation. */
 import { resolve } from 'node:path';
-import { compareModels, type CompareResult } from '../compute';
-import { HashCache } from '../compute/analysis';
+import { compareModels, type CompareResult, HashCache } from '../compute';
 import { hashCachePath } from './commands/common';
 import { intFlag, stringFlag, type Parsed } from './args';
 import { progressBar } from './progressBar';

@@ -1,13 +1,6 @@
-import { resolve } from 'node:path';
-import { findModelIndex, openCheckpoint, loadModel, pairLayers, pairMetrics, readResult, toModeldiffError, TOOL_VERSION } from '../compute';
-import { intFlag, parseArgs, stringFlag } from './args';
-import { csvField, layersCsv, layersTable } from './layersTable';
-import { COMPARE_BOOLEANS, COMPARE_VALUED, compareWithProgress } from './compareRun';
-import { formatBytes, formatCount, formatNumber, summary } from './format';
-import { writeFileSync } from 'node:fs';
-import { analyzeCommand, breakdownCommand, familyCommand, hashesCommand, healthCommand, lineageCommand, recipeCommand, reportCommand, chartsCommand } from './commands';
-
-export const EXIT = { ok: 0, fileErrors: 1, usage: 2, failure: 3, cancelled: 130 } as const;
+import { toModeldiffError, TOOL_VERSION } from '../compute';
+import { analyzeCommand, breakdownCommand, chartsCommand, compareCommand, familyCommand, hashesCommand, healthCommand, inspectCommand, layersCommand, lineageCommand, pairCommand, recipeCommand, reportCommand } from './commands';
+import { EXIT } from './exitCodes';
 
 const USAGE = `modeldiff ${TOOL_VERSION}: what really differs between Stable Diffusion checkpoints
 
@@ -93,115 +86,6 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code === 'USAGE') return EXIT.usage;
     if (err.code === 'CANCELLED') return EXIT.cancelled;
     return EXIT.failure;
-  }
-}
-
-async function compareCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, [...COMPARE_BOOLEANS, 'json', 'quiet', 'all-pairs'], ['out', ...COMPARE_VALUED]);
-  const out = stringFlag(p, 'out');
-  if (!p.positional.length || !out) {
-    process.stderr.write('usage: modeldiff compare <folder | files...> --out <dir>\n');
-    return EXIT.usage;
-  }
-  const result = await compareWithProgress(p.positional, out, p);
-  if (p.flags.has('json')) process.stdout.write(JSON.stringify(result, null, 1) + '\n');
-  else if (!p.flags.has('quiet')) process.stdout.write(summary(result, { allPairs: p.flags.has('all-pairs') }) + `\n\nWritten to ${resolve(out)}\n`);
-  if (result.models.length < 2) process.stderr.write(`modeldiff: need at least 2 readable models to compare, found ${result.models.length}\n`);
-  return result.errors.length ? EXIT.fileErrors : EXIT.ok;
-}
-
-function layersCommand(argv: string[]): number {
-  // `--csv` may stand alone (CSV to stdout) or name a file.
-  const next = argv[argv.indexOf('--csv') + 1];
-  const csvAlone = argv.includes('--csv') && (next === undefined || next.startsWith('--'));
-  const parsed = csvAlone ? parseArgs(argv.filter((a) => a !== '--csv'), [], ['component', 'sort', 'top']) : parseArgs(argv, [], ['csv', 'component', 'sort', 'top']);
-  const [dir, a, b] = parsed.positional;
-  if (!dir || !a || !b) {
-    process.stderr.write('usage: modeldiff layers <dir> <modelA> <modelB> [--csv [file]] [--component c] [--sort l2|name] [--top N]\n');
-    return EXIT.usage;
-  }
-  const result = readResult(resolve(dir));
-  const ia = findModelIndex(result, a);
-  const ib = findModelIndex(result, b);
-  let rows = pairLayers(resolve(dir), result, ia, ib);
-  const component = stringFlag(parsed, 'component');
-  if (component) rows = rows.filter((r) => r.component === component);
-  const sort = stringFlag(parsed, 'sort') ?? 'name';
-  if (sort === 'l2') rows.sort((x, y) => (y.l2 ?? -1) - (x.l2 ?? -1));
-  else if (sort !== 'name') throw toModeldiffError({ code: 'USAGE', message: '--sort is l2 or name' });
-  const top = intFlag(parsed, 'top', 1);
-  if (top !== undefined) rows = rows.slice(0, top);
-  const csvFile = csvAlone ? '-' : stringFlag(parsed, 'csv');
-  if (csvFile) {
-    const text = layersCsv(rows);
-    if (csvFile === '-') process.stdout.write(text);
-    else writeFileSync(csvFile, text);
-  } else {
-    process.stdout.write(layersTable(rows, result.models[ia]!.file, result.models[ib]!.file) + '\n');
-  }
-  return EXIT.ok;
-}
-
-async function inspectCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['json', 'extract-weights'], []);
-  const [file] = p.positional;
-  if (!file) {
-    process.stderr.write('usage: modeldiff inspect <file>\n');
-    return EXIT.usage;
-  }
-  const model = loadModel(await openCheckpoint(resolve(file), undefined, { extractWeights: p.flags.has('extract-weights') }), 0);
-  const info = model.info;
-  if (p.flags.has('json')) {
-    const tensors = [...model.tensors].map(([key, t]) => ({ key, name: t.ref.name, component: t.component, dtype: t.ref.dtype, shape: t.ref.shape }));
-    process.stdout.write(JSON.stringify({ ...info, tensors }, null, 1) + '\n');
-    return EXIT.ok;
-  }
-  const lines = [`${info.file}: ${info.archDetail}`, `  format ${info.format}, ${formatBytes(info.sizeBytes)}, ${info.tensorCount} tensors, ${formatCount(info.paramCount)} parameters`];
-  for (const [c, s] of Object.entries(info.components)) {
-    lines.push(`  ${c.padEnd(6)} ${String(s.tensors).padStart(5)} tensors ${formatCount(s.params).padStart(9)} params  ${Object.entries(s.dtypes).map(([d, n]) => `${d}x${n}`).join(' ')}`);
-  }
-  for (const note of info.notes) lines.push(`  note: ${note}`);
-  const meta = Object.entries(info.metadata);
-  if (meta.length) {
-    lines.push('  metadata:');
-    for (const [k, v] of meta) lines.push(`    ${k}: ${v.length > 200 ? v.slice(0, 200) + '…' : v}`);
-  }
-  process.stdout.write(lines.join('\n') + '\n');
-  return EXIT.ok;
-}
-
-async function pairCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['no-ema', 'extract-weights'], ['components', 'csv']);
-  const [a, b] = p.positional;
-  if (!a || !b) {
-    process.stderr.write('usage: modeldiff pair <modelA> <modelB> [--components c,...] [--csv file]\n');
-    return EXIT.usage;
-  }
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  try {
-    const r = await pairMetrics(resolve(a), resolve(b), {
-      components: stringFlag(p, 'components')?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
-      includeEma: !p.flags.has('no-ema'),
-      signal: controller.signal,
-      extractWeights: p.flags.has('extract-weights'),
-    });
-    const lines = [`${a}  vs  ${b}`, `${'component'.padEnd(9)} ${'L2'.padStart(12)} ${'L1'.padStart(12)} ${'changed'.padStart(14)} ${'max |diff|'.padStart(12)} ${'cosine'.padStart(12)}`];
-    for (const [c, m] of Object.entries(r.components)) {
-      const changed = `${m.l0}/${m.elements}`;
-      lines.push(`${c.padEnd(9)} ${formatNumber(m.l2).padStart(12)} ${formatNumber(m.l1).padStart(12)} ${changed.padStart(14)} ${formatNumber(m.max_abs).padStart(12)} ${(m.cosine === null ? '—' : m.cosine.toFixed(8)).padStart(12)}`);
-    }
-    process.stdout.write(lines.join('\n') + '\n');
-    const csv = stringFlag(p, 'csv');
-    if (csv) {
-      const rows = ['key,component,elements,l2,l1,l0,max_abs'];
-      for (const k of r.keys) rows.push([csvField(k.key), csvField(k.component), k.elements, Math.sqrt(k.l2sq), k.l1, k.l0, k.maxAbs].join(','));
-      writeFileSync(csv, rows.join('\n') + '\n');
-    }
-    return EXIT.ok;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
   }
 }
 

@@ -1,11 +1,15 @@
-// The engine's public face: the CLI and the extension import from here only.
-export { pairMetrics, type PairMetrics } from './pairMetrics';
-export { compareModels, DEFAULT_TRUST_RATIO, type CompareOptions, type Progress } from './compare';
-export { findModels, isDiffusersFolder } from './scan';
+// The engine's public face: the CLI and the extension import compute from here only (the layer rule in
+// eslint.config.mjs enforces it); wire types and errors live in src/shared and are re-exported here for convenience.
+export { pairMetrics, type PairMetrics } from './pipeline/pairMetrics';
+export { compareModels, DEFAULT_TRUST_RATIO, type CompareOptions, type Progress } from './pipeline/compare';
+export { findModels, isDiffusersFolder } from './readers/findModels';
 export { openCheckpoint, MODEL_EXTENSIONS } from './readers/registry';
-export { loadModel, type LoadedModel } from './model';
-export { readResult, pairLayers, findModelIndex, modelMap, RESULT_FILE, MODEL_MAP_FILE, type LayerRow } from './output/writers';
-export { ModeldiffError, toModeldiffError, type ErrorCode, type SerializedError } from './errors';
-export type { Checkpoint, TensorRef } from './checkpoint';
-export * from './result';
-export { TOOL_VERSION } from './version';
+export { loadModel, type LoadedModel } from './model/loadModel';
+export { readResult, pairLayers, findModelIndex, modelMap, RESULT_FILE, MODEL_MAP_FILE, type LayerRow } from './output/resultFiles';
+export { ModeldiffError, toModeldiffError, type ErrorCode, type SerializedError } from '../shared/errors';
+export type { Checkpoint, TensorRef } from './model/checkpoint';
+export * from '../shared/result';
+export { TOOL_VERSION } from './output/toolVersion';
+export * from './analysis';
+export { startHashPass, type HashPass, type HashPassOptions } from './pipeline/hashPass';
+export { writeReport, DEFAULT_LAYERS_BUDGET_MIB, DEFAULT_DIFFERENCES_BUDGET_MIB, pairPriority, type ReportOptions, type ReportRenderer } from './output/report';

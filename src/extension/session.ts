@@ -5,10 +5,9 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { basename, join, relative, isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
-import { HashCache } from '../compute/analysis/hashes';
-import { compareModels, RESULT_FILE, RESULT_SCHEMA_VERSION, toModeldiffError, type CompareResult, type Progress } from '../compute/index';
+import { HashCache, compareModels, RESULT_FILE, RESULT_SCHEMA_VERSION, toModeldiffError, type CompareResult, type Progress } from '../compute';
 import { Disposable } from './util/disposable';
-import { PercentTracker, percentOf, progressText } from './util/format';
+import { PercentTracker, percentOf, progressText } from './util/progressText';
 import { readAnalysisSettings, readCompareSettings, readExtractWeights, type CompareSettings } from './util/settings';
 
 export interface LoadedResult {

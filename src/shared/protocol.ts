@@ -5,8 +5,8 @@
  * Every message is `{ method, params }`; requests add `id` and are answered by `{ method: 'response', id, ok, value | error }`.
  * The webview sends `ready` first; the host posts nothing before it.
  */
-import type { CompareResult, ModelInfo } from '../compute/result';
-import type { AnalysisFile, RecipeEstimate, TimeEmbedPlacement } from '../compute/analysis/types';
+import type { CompareResult, ModelInfo } from './result';
+import type { AnalysisFile, RecipeEstimate, TimeEmbedPlacement } from './analysis';
 
 export const PROTOCOL_VERSION = 1;
 

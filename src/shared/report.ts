@@ -1,9 +1,9 @@
 /**
- * What a standalone HTML report embeds (src/compute/output/report writes it; src/webview/report reads it in the page).
+ * What a standalone HTML report embeds (src/compute/output/report gathers it, src/views/report/page.ts writes the page; src/webview/report reads it in the page).
  * Pure types and constants: no DOM, no node:.
  */
-import type { AnalysisFile } from '../compute/analysis/types';
-import type { CompareResult } from '../compute/result';
+import type { AnalysisFile } from './analysis';
+import type { CompareResult } from './result';
 
 /** id of the `<script type="application/json">` element holding the ReportData */
 export const REPORT_DATA_ID = 'modeldiff-report-data';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { pairLayers } from '../../src/compute/output/writers';
-import type { CompareResult } from '../../src/compute/result';
+import { pairLayers } from '../../src/compute/output/resultFiles';
+import type { CompareResult } from '../../src/shared/result';
 import { comparePair, loadModels, type OracleModel } from '../oracle/float64';
 import { assertClose } from './expectClose';
 

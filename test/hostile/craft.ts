@@ -1,6 +1,6 @@
 /** Builders shared by the hostile cases: small valid checkpoints to start from, and pickles wrapped in a zip. */
-import type { DType } from '../../src/compute/dtypes';
-import { OP } from '../../src/compute/readers/pickleOpcodes';
+import type { DType } from '../../src/compute/model/dtypes';
+import { OP } from '../../src/compute/readers/pickle/opcodes';
 import { PickleWriter } from '../fixtures/pickleWriter';
 import { contiguousTensors, torchZipBytes, type TorchCheckpoint, type TorchStorage, type TorchZipOptions } from '../fixtures/torchWriter';
 

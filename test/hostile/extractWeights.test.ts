@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { OP } from '../../src/compute/readers/pickleOpcodes';
+import { OP } from '../../src/compute/readers/pickle/opcodes';
 import { PickleWriter } from '../fixtures/pickleWriter';
 import { callPickle, f32, rebuildV2, storage, zipWithPickle } from './craft';
 import { expectOpened, expectRefused, Sandbox } from './sandbox';

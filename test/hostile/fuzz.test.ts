@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { after, describe, it } from 'node:test';
-import { OP } from '../../src/compute/readers/pickleOpcodes';
+import { OP } from '../../src/compute/readers/pickle/opcodes';
 import { concat } from '../fixtures/pickleWriter';
 import { argparseNamespace, checkpointPickle, legacyBytes, numpyScalar, torchZipBytes, type TorchCheckpoint } from '../fixtures/torchWriter';
 import { f32, zipWithPickle } from './craft';

@@ -1,7 +1,7 @@
 // Hostile legacy (pre-1.6) PyTorch files (research note §7.4, L1-L7).
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { OP } from '../../src/compute/readers/pickleOpcodes';
+import { OP } from '../../src/compute/readers/pickle/opcodes';
 import { concat, PickleWriter } from '../fixtures/pickleWriter';
 import { legacyBytes, legacyParts, type TorchCheckpoint } from '../fixtures/torchWriter';
 import { smallCheckpoint } from './craft';

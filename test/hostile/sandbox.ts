@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ErrorCode } from '../../src/compute/errors';
+import type { ErrorCode } from '../../src/shared/errors';
 
 export const CASE_TIMEOUT_MS = 20_000;
 export const HEAP_LIMIT_MB = 512;

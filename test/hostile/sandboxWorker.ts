@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { ModeldiffError } from '../../src/compute/errors';
+import { ModeldiffError } from '../../src/shared/errors';
 import { readTensorElements } from '../../src/compute/io/tensorBytes';
 import { openCheckpoint } from '../../src/compute/readers/registry';
 

@@ -1,7 +1,7 @@
 // Checkpoint structure (research note §7.5, C1-C4): Lightning nesting, odd state dicts, shared storages.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { OP } from '../../src/compute/readers/pickleOpcodes';
+import { OP } from '../../src/compute/readers/pickle/opcodes';
 import { PickleWriter } from '../fixtures/pickleWriter';
 import { contiguousTensors, torchZipBytes, type TorchCheckpoint } from '../fixtures/torchWriter';
 import { f32, rebuildV2, smallCheckpoint, zipWithPickle, storage } from './craft';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { compareModels } from '../../src/compute';
-import { pairIndex, type CompareResult } from '../../src/compute/result';
+import { pairIndex, type CompareResult } from '../../src/shared/result';
 import { writeTorchZip, type TorchStorage } from '../fixtures/torchWriter';
 import { tmpDir } from '../helpers/tmp';
 

@@ -9,7 +9,7 @@ import { before, describe, test } from 'node:test';
 import { readAnalysis } from '../../src/compute/analysis';
 import { readResult, type CompareResult } from '../../src/compute';
 import { chartsCommand, fileStem } from '../../src/cli/commands/charts';
-import { chartNumber } from '../../src/shared/charts/text';
+import { chartNumber } from '../../src/views/charts/text';
 import { base, blockMerge, finetune, layout } from '../fixtures/synth';
 import { tmpDir } from '../helpers/tmp';
 import { comparedFolder } from '../unit/analysis/helpers';

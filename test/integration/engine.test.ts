@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { compareModels } from '../../src/compute';
-import type { CompareResult } from '../../src/compute/result';
+import type { CompareResult } from '../../src/shared/result';
 import { cast, customRecipe, layout, makeFolder, materialize, zooSpec, type ZooArch, type ZooManifest } from '../fixtures/synth';
 import { checkAgainstOracle } from '../helpers/compareWithOracle';
 import { modelMap as oracleModelMap } from '../oracle/float64';

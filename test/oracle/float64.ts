@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { ComponentDiff, ComponentStatus } from '../../src/compute/result';
+import type { ComponentDiff, ComponentStatus } from '../../src/shared/result';
 
 export type OracleComponent = 'unet' | 'te' | 'te0' | 'te1' | 'vae' | 'ema' | 'other';
 export const ORACLE_COMPONENTS: readonly OracleComponent[] = ['unet', 'te', 'te0', 'te1', 'vae', 'ema', 'other'];
@@ -207,7 +207,7 @@ export interface OracleKeyDiff {
   dtypeB: string;
 }
 
-/** ComponentDiff of src/compute/result.ts plus the oracle's raw sums. */
+/** ComponentDiff of src/shared/result.ts plus the oracle's raw sums. */
 export interface OracleComponentDiff extends ComponentDiff {
   sumD2: number;
   sumDot: number;
@@ -265,7 +265,7 @@ function compareKey(ta: OracleTensor, tb: OracleTensor): OracleKeyDiff {
     na2: nonFinite ? NaN : na.value,
     nb2: nonFinite ? NaN : nb.value,
     bitIdentical,
-    // a key holding NaN/Inf counts as equal only when bit-identical (result.ts: ComponentDiff.non_finite)
+    // a key holding NaN/Inf counts as equal only when bit-identical (src/shared/result.ts: ComponentDiff.non_finite)
     equalValues: nonFinite ? bitIdentical : equal,
     nonFinite,
     dtypeA: ta.dtype,

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { pairLayers, readResult, type CompareResult } from '../../src/compute';
-import { pairIndex } from '../../src/compute/result';
+import { pairIndex } from '../../src/shared/result';
 import { reportCommand } from '../../src/cli/commands/report';
 import { pairPriority } from '../../src/compute/output/report';
 import { REPORT_DATA_ID, type ReportData } from '../../src/shared/report';

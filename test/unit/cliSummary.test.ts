@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { identicalGroups, summary, SUMMARY_ALL_PAIRS_UP_TO } from '../../src/cli/format';
-import type { CompareResult, ComponentDiff, PairResult } from '../../src/compute/result';
+import { identicalGroups, summary, SUMMARY_ALL_PAIRS_UP_TO } from '../../src/cli/summary';
+import type { CompareResult, ComponentDiff, PairResult } from '../../src/shared/result';
 import { sampleResult } from './extension/sampleResult';
 
 /** n models; unet identical within {0,1,2} and {5,6}, else changed with L2 = a + b / 100. */

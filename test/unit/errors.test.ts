@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ERROR_CODES, ModeldiffError, toModeldiffError } from '../../src/compute/errors';
+import { ERROR_CODES, ModeldiffError, toModeldiffError } from '../../src/shared/errors';
 
 test('errors that crossed a thread as plain objects keep their code, whatever its shape', () => {
   for (const code of ERROR_CODES) {

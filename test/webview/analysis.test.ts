@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import type { AnalysisFile } from '../../src/compute/analysis/types';
+import type { AnalysisFile } from '../../src/shared/analysis';
 import { artifactPath, chromiumMissingReason, launchBrowser, openWebview, waitFor } from './harness';
 import type { Harness, PostedMessage } from './harness';
 import { layerRows, makeResult, MODEL_FILES } from './fixture';

@@ -19,7 +19,7 @@ import type {
   SchemeName,
   SharedComponent,
   SpanningTree,
-} from '../../src/compute/analysis/types';
+} from '../../src/shared/analysis';
 import { HOSTILE_IMG, HOSTILE_SCRIPT, makeResult, MODEL_FILES } from './fixture';
 
 const N = MODEL_FILES.length;

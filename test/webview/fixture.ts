@@ -3,8 +3,8 @@
  * identical components, one not comparable component, a failed file, and per-layer rows for every pair (3,200 keys).
  * Deterministic; no DOM, no files.
  */
-import type { CompareResult, ComponentDiff, ComponentStatus, ModelInfo, PairResult } from '../../src/compute/result';
-import { pairIndex } from '../../src/compute/result';
+import type { CompareResult, ComponentDiff, ComponentStatus, ModelInfo, PairResult } from '../../src/shared/result';
+import { pairIndex } from '../../src/shared/result';
 import type { InspectTensor, LayerRowMessage } from '../../src/shared/protocol';
 
 export const HOSTILE_SCRIPT = '<script>window.__pwned="script"</script>';

@@ -2,8 +2,7 @@
  *  this result and has what is asked, else computed now and written beside it. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { toModeldiffError } from '../../compute';
-import { analyze, ANALYSIS_FILE, canReuse, readAnalysis, writeAnalysis, type AnalysisFile, type ResultSource, type TimeEmbedPlacement } from '../../compute/analysis';
+import { toModeldiffError, analyze, ANALYSIS_FILE, canReuse, readAnalysis, writeAnalysis, type AnalysisFile, type ResultSource, type TimeEmbedPlacement } from '../../compute';
 
 export interface AnalysisWanted {
   timeEmbed?: TimeEmbedPlacement | undefined;

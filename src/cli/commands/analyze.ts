@@ -1,4 +1,4 @@
-import { analyze, parseTimeEmbed, writeAnalysis } from '../../compute/analysis';
+import { analyze, parseTimeEmbed, writeAnalysis } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
 import { hashCachePath, OK, source, usage } from './common';
 

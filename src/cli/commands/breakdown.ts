@@ -1,7 +1,7 @@
-import { breakdown, breakdownMatrix, parseTimeEmbed, SCHEME_NAMES, type PairBreakdown } from '../../compute/analysis';
+import { breakdown, breakdownMatrix, parseTimeEmbed, SCHEME_NAMES, type PairBreakdown } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
-import { formatNumber } from '../format';
-import { csvField } from '../layersTable';
+import { formatNumber } from '../summary';
+import { csvField } from './layers';
 import { bar, choice, json, loneFlagToDash, lpad, modelIndex, OK, output, pad, source, usage } from './common';
 
 const LINE = 'modeldiff breakdown <dir> <modelA> <modelB> [--by block|type|vae|te] [--time-embed BASE|IN00] [--components] [--csv [file]] [--json]\n' + '       modeldiff breakdown <dir> --matrix [--by ...] [--time-embed ...] [--csv [file]] [--json]';

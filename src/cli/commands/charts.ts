@@ -1,21 +1,19 @@
 /**
  * `modeldiff charts`: the panel's charts as SVG files for papers and model cards, rendered server-side by echarts
- * from the same option builders the panel uses (src/shared/charts), in the light palette.
+ * from the same option builders the panel uses (src/views/charts), in the light palette.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ModeldiffError } from '../../compute';
-import { parseTimeEmbed, type AnalysisFile, type ResultSource, type SchemeName } from '../../compute/analysis';
-import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, pairIndexOf } from '../../shared/charts/breakdown';
-import { dendrogramHeight, dendrogramOption } from '../../shared/charts/dendrogram';
-import { distanceHeatmapOption, distanceHeatmapSize, type DistanceMetric } from '../../shared/charts/distance';
-import { mstHeight, mstOption } from '../../shared/charts/mst';
-import { LIGHT_PALETTE } from '../../shared/charts/palette';
-import { recipeChartOption } from '../../shared/charts/recipe';
-import { renderSvg } from '../../shared/charts/ssr';
+import { ModeldiffError, parseTimeEmbed, type AnalysisFile, type ResultSource, type SchemeName, pairPriority } from '../../compute';
+import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, pairIndexOf } from '../../views/charts/breakdown';
+import { dendrogramHeight, dendrogramOption } from '../../views/charts/dendrogram';
+import { distanceHeatmapOption, distanceHeatmapSize, type DistanceMetric } from '../../views/charts/distance';
+import { mstHeight, mstOption } from '../../views/charts/mst';
+import { LIGHT_PALETTE } from '../../views/charts/palette';
+import { recipeChartOption } from '../../views/charts/recipe';
+import { renderSvg } from '../../views/charts/ssr';
 import { parseArgs, stringFlag } from '../args';
 import { COMPARE_BOOLEANS, COMPARE_VALUED } from '../compareRun';
-import { pairPriority } from '../../compute/output/report';
 import { analysisFor } from './analysisFor';
 import { choice, hashCachePath, modelIndex, OK, usage } from './common';
 import { isCompareOutput, resultFor } from './resultFor';

@@ -1,14 +1,13 @@
 /** Helpers shared by the analysis commands. */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { findModelIndex, ModeldiffError, readResult } from '../../compute';
-import { defaultHashCachePath, type ResultSource } from '../../compute/analysis';
+import { findModelIndex, ModeldiffError, readResult, defaultHashCachePath, type ResultSource } from '../../compute';
 import type { Parsed } from '../args';
+import { EXIT } from '../exitCodes';
 import { stringFlag } from '../args';
 
-/** Same values as main.ts's EXIT (not imported from there, to keep the modules acyclic). */
-export const OK = 0;
-export const USAGE = 2;
+export const OK = EXIT.ok;
+export const USAGE = EXIT.usage;
 
 /** The hash cache a command uses: --cache file, none with --no-cache, else the default cache file. */
 export function hashCachePath(p: Parsed): string | null {

@@ -1,8 +1,7 @@
-import { familyView, familyViews, type FamilyView } from '../../compute/analysis';
+import { familyView, familyViews, type FamilyView, ModeldiffError, type CompareResult } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
-import { formatNumber } from '../format';
+import { formatNumber } from '../summary';
 import { json, OK, source, usage } from './common';
-import { ModeldiffError, type CompareResult } from '../../compute';
 
 const LINE = 'modeldiff family <dir> [--component unet|te|vae|...|all] [--json]';
 

@@ -1,6 +1,6 @@
-import { checkHealth, type ModelHealth } from '../../compute/analysis';
+import { checkHealth, type ModelHealth } from '../../compute';
 import { parseArgs } from '../args';
-import { formatBytes } from '../format';
+import { formatBytes } from '../summary';
 import { json, OK, source, usage } from './common';
 
 const LINE = 'modeldiff health <dir> [--json]';

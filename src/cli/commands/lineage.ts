@@ -1,7 +1,6 @@
-import { cachedModelHashes, HashCache, lineageReport, modelHashes, type DeclaredParent, type FileHashes, type LineageReport } from '../../compute/analysis';
-import type { CompareResult } from '../../compute';
+import { cachedModelHashes, HashCache, lineageReport, modelHashes, type DeclaredParent, type FileHashes, type LineageReport, type CompareResult } from '../../compute';
 import { parseArgs } from '../args';
-import { formatNumber } from '../format';
+import { formatNumber } from '../summary';
 import { hashCachePath, json, OK, source, usage } from './common';
 
 const LINE = 'modeldiff lineage <dir> [--hashes] [--cache file | --no-cache] [--json]';

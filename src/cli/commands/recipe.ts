@@ -1,6 +1,6 @@
-import { estimateRecipe, parseTimeEmbed, REL_RESIDUAL_FLOOR, type MixtureFit, type RecipeEstimate } from '../../compute/analysis';
+import { estimateRecipe, parseTimeEmbed, REL_RESIDUAL_FLOOR, type MixtureFit, type RecipeEstimate } from '../../compute';
 import { intFlag, parseArgs, stringFlag } from '../args';
-import { formatNumber } from '../format';
+import { formatNumber } from '../summary';
 import { json, lpad, modelIndex, OK, pad, source, usage } from './common';
 
 const LINE = 'modeldiff recipe <dir> <model> [--parents A,B,...] [--count N] [--time-embed BASE|IN00] [--json]';

@@ -1,10 +1,10 @@
-/** `modeldiff report`: one self-contained HTML file of a comparison and its analyses (see src/compute/output/report). */
+/** `modeldiff report`: one self-contained HTML file of a comparison and its analyses (data: src/compute/output/report; page: src/views/report). */
 import { join, resolve } from 'node:path';
-import { parseTimeEmbed, type AnalysisFile } from '../../compute/analysis';
-import { DEFAULT_LAYERS_BUDGET_MIB, writeReport } from '../../compute/output/report';
+import { parseTimeEmbed, type AnalysisFile, DEFAULT_LAYERS_BUDGET_MIB, writeReport } from '../../compute';
+import { reportHtml } from '../../views/report/page';
 import { intFlag, parseArgs, stringFlag } from '../args';
 import { COMPARE_BOOLEANS, COMPARE_VALUED } from '../compareRun';
-import { formatBytes } from '../format';
+import { formatBytes } from '../summary';
 import { analysisFor } from './analysisFor';
 import { hashCachePath, OK, usage } from './common';
 import { isCompareOutput, resultFor } from './resultFor';
@@ -35,7 +35,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   }
 
   const out = resolve(stringFlag(p, 'out') ?? (isCompareOutput(p) ? join(src.dir, 'report.html') : 'modeldiff-report.html'));
-  const { bytes, layers, differencesCap } = writeReport(src, out, { analysis, ...(analysisError ? { analysisError } : {}), layersBudgetBytes: budgetMiB * 1024 * 1024 });
+  const { bytes, layers, differencesCap } = writeReport(src, out, { render: reportHtml, analysis, ...(analysisError ? { analysisError } : {}), layersBudgetBytes: budgetMiB * 1024 * 1024 });
   const n = src.result.models.length;
   if (!quiet) {
     const kept = layers.omitted ? `per-layer tables of ${layers.pairs.length} of ${src.result.pairs.length} pairs (--layers-budget ${budgetMiB} MiB)` : `per-layer tables of all ${layers.pairs.length} pairs`;

@@ -2,8 +2,7 @@
  *  compared first into --results (default ./modeldiff-results). */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ModeldiffError, RESULT_FILE } from '../../compute';
-import type { ResultSource } from '../../compute/analysis';
+import { ModeldiffError, RESULT_FILE, type ResultSource } from '../../compute';
 import { stringFlag, type Parsed } from '../args';
 import { compareWithProgress } from '../compareRun';
 import { source } from './common';

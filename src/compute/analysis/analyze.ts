@@ -6,8 +6,8 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModeldiffError, throwIfAborted } from '../errors';
-import { TOOL_VERSION } from '../version';
+import { ModeldiffError, throwIfAborted } from '../../shared/errors';
+import { TOOL_VERSION } from '../output/toolVersion';
 import { breakdownMatrix } from './breakdown';
 import { familyViews } from './family';
 import { DEFAULT_TIME_EMBED, SCHEME_NAMES, type TimeEmbedPlacement } from './groups';
@@ -16,7 +16,7 @@ import { checkHealth } from './health';
 import { openSource, type ResultSource } from './layers';
 import { lineageReport } from './lineage';
 import { estimateRecipe } from './recipe';
-import { ANALYSIS_SCHEMA_VERSION, type AnalysisFile, type BreakdownMatrix, type ModelHashes, type RecipeEstimate } from './types';
+import { ANALYSIS_SCHEMA_VERSION, type AnalysisFile, type BreakdownMatrix, type ModelHashes, type RecipeEstimate } from '../../shared/analysis';
 
 export const ANALYSIS_FILE = 'analysis.json';
 

@@ -4,11 +4,11 @@
  * is sqrt(sum of the per-layer L2^2 of its keys), so the groups of a component add up (in quadrature) to the
  * component's L2.
  */
-import { pairIndex } from '../result';
-import { ModeldiffError } from '../errors';
+import { pairIndex } from '../../shared/result';
+import { ModeldiffError } from '../../shared/errors';
 import { DEFAULT_TIME_EMBED, makeScheme, orderLabels, pairLayout, type GroupScheme, type SchemeName, type TimeEmbedPlacement, type UnetLayout } from './groups';
 import { LayersReader, openSource, withLayers, type ResultSource } from './layers';
-import type { BreakdownMatrix, GroupStat, PairBreakdown } from './types';
+import type { BreakdownMatrix, GroupStat, PairBreakdown } from '../../shared/analysis';
 
 export interface BreakdownOptions {
   scheme: SchemeName;

@@ -9,8 +9,8 @@
  *   total path length along the tree to the others) as a suggestion of who derived from whom. The direction is a heuristic:
  *   distances are symmetric and cannot tell a parent from a child.
  */
-import { pairIndex, type CompareResult } from '../result';
-import type { Dendrogram, DendrogramNode, FamilyView, MstEdge, SpanningTree } from './types';
+import { pairIndex, type CompareResult } from '../../shared/result';
+import type { Dendrogram, DendrogramNode, FamilyView, MstEdge, SpanningTree } from '../../shared/analysis';
 
 export interface ComponentMatrix {
   component: string;

@@ -34,18 +34,14 @@
  *   `transformer.resblocks.NN`), `<component>.final_norm` (`final_layer_norm` / `ln_final`),
  *   `<component>.projection` (`text_projection`), `<component>.other` (e.g. OpenCLIP `logit_scale`).
  */
-import { ModeldiffError } from '../errors';
-import type { Arch } from '../result';
+import { ModeldiffError } from '../../shared/errors';
+import type { SchemeName, TimeEmbedPlacement, UnetLayout } from '../../shared/analysis';
+import type { Arch } from '../../shared/result';
 
-export type SchemeName = 'block' | 'type' | 'vae' | 'te';
+export type { SchemeName, TimeEmbedPlacement, UnetLayout };
 export const SCHEME_NAMES: readonly SchemeName[] = ['block', 'type', 'vae', 'te'];
 
-/** Where `time_embed.*` / `label_emb.*` go: BASE (sd-mecha) or IN00 (SuperMerger, meh). */
-export type TimeEmbedPlacement = 'BASE' | 'IN00';
 export const DEFAULT_TIME_EMBED: TimeEmbedPlacement = 'BASE';
-
-/** 12 input/output blocks (SD 1.x, SD 2.x, SDXL refiner) or 9 (SDXL base). */
-export type UnetLayout = 'sd' | 'sdxl';
 
 export interface SchemeOptions {
   timeEmbed?: TimeEmbedPlacement;

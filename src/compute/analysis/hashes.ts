@@ -25,13 +25,13 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { bytesPerElement } from '../dtypes';
-import { ModeldiffError, throwIfAborted } from '../errors';
+import { bytesPerElement } from '../model/dtypes';
+import { ModeldiffError, throwIfAborted } from '../../shared/errors';
 import { isContiguous, readTensorElements } from '../io/tensorBytes';
-import { loadModel } from '../model';
+import { loadModel } from '../model/loadModel';
 import { openCheckpoint } from '../readers/registry';
-import type { TensorRef } from '../checkpoint';
-import type { ComponentHash, FileHashes, HashKind, ModelHashes, SharedComponent } from './types';
+import type { TensorRef } from '../model/checkpoint';
+import type { ComponentHash, FileHashes, HashKind, ModelHashes, SharedComponent } from '../../shared/analysis';
 
 export const LEGACY_OFFSET = 0x100000;
 export const LEGACY_LENGTH = 0x10000;
@@ -126,7 +126,7 @@ export interface HashOptions {
   signal?: AbortSignal;
   /** bytes hashed so far of this file */
   onBytes?: (done: number, total: number) => void;
-  /** PyTorch files: read in extract-weights mode (readers/extractWeights.ts) */
+  /** PyTorch files: read in extract-weights mode (src/compute/readers/pytorch/extractWeights.ts) */
   extractWeights?: boolean;
   /** every chunk of the file as it is read, in order (for hashing tensors in the same pass) */
   onChunk?: (chunk: Uint8Array, position: number) => void;

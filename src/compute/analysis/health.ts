@@ -14,15 +14,15 @@
  *   16-bit (what F16 would save), and the bytes of unexpected keys.
  */
 import { closeSync, openSync } from 'node:fs';
-import { DTYPES, bytesPerElement } from '../dtypes';
+import { DTYPES, bytesPerElement } from '../model/dtypes';
 import { decodableToF64, decodeToF64 } from '../engine/decodeF64';
 import { readTensorElements } from '../io/tensorBytes';
-import { loadModel, type LoadedModel } from '../model';
+import { loadModel, type LoadedModel } from '../model/loadModel';
 import { openCheckpoint } from '../readers/registry';
-import type { Arch, ModelInfo } from '../result';
-import type { TensorRef } from '../checkpoint';
+import type { Arch, ModelInfo } from '../../shared/result';
+import type { TensorRef } from '../model/checkpoint';
 import { openSource, type ResultSource } from './layers';
-import type { ModelHealth, PositionIdsCheck, WastedSpace } from './types';
+import type { ModelHealth, PositionIdsCheck, WastedSpace } from '../../shared/analysis';
 
 export const EXPECTED_COMPONENTS: Record<Arch, string[]> = {
   sd1: ['unet', 'te', 'vae'],

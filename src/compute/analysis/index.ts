@@ -1,5 +1,5 @@
 // The analyses' public face: pure functions over a compare output (result.json + layers.bin) or opened models.
-export * from './types';
+export * from '../../shared/analysis';
 export {
   SCHEME_NAMES,
   DEFAULT_TIME_EMBED,
@@ -43,4 +43,4 @@ export { checkHealth, modelHealth, checkPositionValues, unexpectedKeys, wastedSp
 export { familyView, familyViews, componentMatrix, averageLinkage, minimumSpanningForest, orientForest, dendrogram, spanningTree, type ComponentMatrix } from './family';
 export { analyze, writeAnalysis, readAnalysis, ANALYSIS_FILE, type AnalyzeOptions } from './analyze';
 export { canReuse, hasEveryHash, type AnalysisWanted } from './reuse';
-export { analyzeInWorker } from './analyzeInWorker';
+export { analyzeInWorker } from '../workers/analyzeInWorker';

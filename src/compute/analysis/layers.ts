@@ -4,9 +4,9 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModeldiffError } from '../errors';
-import { readResult } from '../output/writers';
-import type { CompareResult } from '../result';
+import { ModeldiffError } from '../../shared/errors';
+import { readResult } from '../output/resultFiles';
+import type { CompareResult } from '../../shared/result';
 
 const MAGIC = 'MDLAYERS';
 const HEADER = 24;

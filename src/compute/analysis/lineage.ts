@@ -14,10 +14,10 @@
  * Declared models are matched to the folder's models by hash (SHA-256, AutoV2/shorthash, legacy, AutoV3) when file
  * hashes are given, else (or failing that) by file name without extension and directory.
  */
-import type { CompareResult } from '../result';
+import type { CompareResult } from '../../shared/result';
 import { matchHash } from './hashes';
 import { componentD2, fitMixture } from './recipe';
-import type { DeclaredLineage, DeclaredParent, DeclaredRecipe, FileHashes, LineageReport, ModelLineage, ModelMatch } from './types';
+import type { DeclaredLineage, DeclaredParent, DeclaredRecipe, FileHashes, LineageReport, ModelLineage, ModelMatch } from '../../shared/analysis';
 
 const MAX_DEPTH = 8;
 

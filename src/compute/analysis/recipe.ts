@@ -17,11 +17,11 @@
  * wins. A support whose Gram is singular is skipped: a smaller support spans the same points (Caratheodory).
  * With k <= 12 that is at most 4095 small solves.
  */
-import { ModeldiffError } from '../errors';
-import { pairIndex, type CompareResult } from '../result';
+import { ModeldiffError } from '../../shared/errors';
+import { pairIndex, type CompareResult } from '../../shared/result';
 import { DEFAULT_TIME_EMBED, makeScheme, orderLabels, unetLayoutOf, type TimeEmbedPlacement } from './groups';
 import { openSource, withLayers, type ResultSource } from './layers';
-import type { MixtureFit, RecipeEstimate } from './types';
+import type { MixtureFit, RecipeEstimate } from '../../shared/analysis';
 
 export const MAX_PARENTS = 12;
 

@@ -1,6 +1,6 @@
 /** Whether a stored analysis.json can be shown for a result instead of analysing again. Pure. */
-import type { AnalysisFile, TimeEmbedPlacement } from './types';
-import type { CompareResult } from '../result';
+import type { AnalysisFile, TimeEmbedPlacement } from '../../shared/analysis';
+import type { CompareResult } from '../../shared/result';
 
 export interface AnalysisWanted {
   timeEmbed: TimeEmbedPlacement;

@@ -1,4 +1,4 @@
-import type { DType } from '../dtypes';
+import type { DType } from '../model/dtypes';
 import type { Kernels } from '../kernels/types';
 
 /** Dtypes whose values decode exactly into float32, so the float32 kernels can take them. */

@@ -1,4 +1,4 @@
-import type { DType } from '../dtypes';
+import type { DType } from '../model/dtypes';
 
 /** Dtypes the exact float64 path can decode (everything the float32 kernels cannot take exactly). */
 export function decodableToF64(d: DType): boolean {

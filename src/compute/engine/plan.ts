@@ -1,7 +1,7 @@
-import type { TensorRef } from '../checkpoint';
-import type { LoadedModel } from '../model';
+import type { TensorRef } from '../model/checkpoint';
+import type { LoadedModel } from '../model/loadModel';
 import { sortComponents } from '../keys/components';
-import { MAX_LISTED_DIFFERENCES, type PairDifferences } from '../result';
+import { MAX_LISTED_DIFFERENCES, type PairDifferences } from '../../shared/result';
 
 export interface Member {
   model: number;

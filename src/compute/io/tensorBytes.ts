@@ -1,7 +1,7 @@
 import { readSync } from 'node:fs';
-import { bytesPerElement, DTYPES } from '../dtypes';
-import type { TensorRef } from '../checkpoint';
-import { ModeldiffError } from '../errors';
+import { bytesPerElement, DTYPES } from '../model/dtypes';
+import type { TensorRef } from '../model/checkpoint';
+import { ModeldiffError } from '../../shared/errors';
 
 /** A strided view whose whole extent is at most this many bytes is read in one go and gathered in memory. */
 const SPAN_READ_LIMIT = 16 * 1024 * 1024;

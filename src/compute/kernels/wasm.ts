@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import { ModeldiffError } from '../errors';
+import { ModeldiffError } from '../../shared/errors';
 import type { Kernels } from './types';
 import { type EmbeddedWasm, WASM_SIMD, WASM_SIMD_FMA } from './wasm/generated';
 

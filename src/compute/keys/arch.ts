@@ -1,4 +1,4 @@
-import type { Arch } from '../result';
+import type { Arch } from '../../shared/result';
 
 export interface ArchInfo {
   arch: Arch;

@@ -1,4 +1,4 @@
-import { SD_COMPONENTS } from '../result';
+import { SD_COMPONENTS } from '../../shared/result';
 
 /** SD prefixes, most specific first. The refiner's OpenCLIP encoder is renamed to embedders.1 before this runs. */
 const SD_PREFIXES: [string, string][] = [

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { ModeldiffError } from '../errors';
+import { ModeldiffError } from '../../shared/errors';
 
 /**
  * layers.bin: every pair's per-layer values in one binary file, so 232 models x 2515 keys stay compact.

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Checkpoint } from '../checkpoint';
-import { ModeldiffError, toModeldiffError } from '../errors';
-import { openDiffusers } from './diffusers';
-import { isTar, openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch, type OpenOptions } from './pytorch';
+import type { Checkpoint } from '../model/checkpoint';
+import { ModeldiffError, toModeldiffError } from '../../shared/errors';
+import { openDiffusers } from './diffusers/reader';
+import { isTar, openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch, type OpenOptions } from './pytorch/reader';
 
-export type { OpenOptions } from './pytorch';
-import { openSafetensors, sniffSafetensors } from './safetensors';
+export type { OpenOptions } from './pytorch/reader';
+import { openSafetensors, sniffSafetensors } from './safetensors/reader';
 
 /** Extensions a model file may have; the format itself is always decided from content. */
 export const MODEL_EXTENSIONS = ['.safetensors', '.ckpt', '.pt', '.pth', '.bin'];

@@ -1,4 +1,4 @@
-import { ModeldiffError } from '../errors';
+import { ModeldiffError } from '../../shared/errors';
 
 /**
  * A strict RFC 8259 JSON parser for untrusted headers, with serde_json's acceptance rules plus a few refusals

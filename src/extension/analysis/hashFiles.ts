@@ -5,10 +5,9 @@
  * analyze() tries it again and records why it failed.
  */
 import * as vscode from 'vscode';
-import { cachedModelHashes, HashCache } from '../../compute/analysis/hashes';
-import { startHashPass } from '../../compute/hashPass';
-import type { ModelInfo } from '../../compute/result';
-import { bytesText, PercentTracker, percentOf } from '../util/format';
+import { cachedModelHashes, HashCache, startHashPass } from '../../compute';
+import type { ModelInfo } from '../../shared/result';
+import { bytesText, PercentTracker, percentOf } from '../util/progressText';
 
 const REPORT_MS = 250;
 

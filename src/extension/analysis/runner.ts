@@ -4,13 +4,11 @@
  * aborts the older one (AbortController), so only the newest result's analysis ever reaches the state.
  * Pure: no vscode import; the host hands in the file operations and the hashing (with its progress notification).
  */
-import type { AnalyzeOptions } from '../../compute/analysis/analyze';
-import type { ResultSource } from '../../compute/analysis/layers';
-import type { AnalysisFile } from '../../compute/analysis/types';
-import { throwIfAborted, toModeldiffError } from '../../compute/errors';
-import type { ModelInfo } from '../../compute/result';
+import { type AnalyzeOptions, type ResultSource, canReuse, type AnalysisWanted } from '../../compute';
+import type { AnalysisFile } from '../../shared/analysis';
+import { throwIfAborted, toModeldiffError } from '../../shared/errors';
+import type { ModelInfo } from '../../shared/result';
 import type { HostToWebview } from '../../shared/protocol';
-import { canReuse, type AnalysisWanted } from '../../compute/analysis/reuse';
 
 export interface AnalysisState {
   /** the result folder this state is about (null: no result) */

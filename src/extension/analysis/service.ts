@@ -5,10 +5,8 @@
  * (Session.hashCacheFile), and computed during the comparison itself when modeldiff.analysis.computeHashes is on.
  */
 import * as vscode from 'vscode';
-import { readAnalysis, writeAnalysis } from '../../compute/analysis/analyze';
-import { analyzeInWorker } from '../../compute/analysis/analyzeInWorker';
-import { estimateRecipe } from '../../compute/analysis/recipe';
-import type { RecipeEstimate, TimeEmbedPlacement } from '../../compute/analysis/types';
+import { readAnalysis, writeAnalysis, analyzeInWorker, estimateRecipe } from '../../compute';
+import type { RecipeEstimate, TimeEmbedPlacement } from '../../shared/analysis';
 import type { LoadedResult, Session } from '../session';
 import { Disposable } from '../util/disposable';
 import { readAnalysisSettings, type AnalysisSettings } from '../util/settings';

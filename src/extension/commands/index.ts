@@ -2,8 +2,8 @@
 import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE } from '../../compute/index';
-import { DEFAULT_LAYERS_BUDGET_MIB, writeReport } from '../../compute/output/report';
+import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE, DEFAULT_LAYERS_BUDGET_MIB, writeReport } from '../../compute';
+import { reportHtml } from '../../views/report/page';
 import type { AnalysisService } from '../analysis/service';
 import { ComparePanel } from '../panels/comparePanel';
 import { showWithDetails, type Session } from '../session';
@@ -139,6 +139,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         const a = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'modeldiff: writing the HTML report…' }, async () => {
           const s = await d.analysis.settled(r.outDir);
           return writeReport({ dir: r.outDir, result: r.result }, join(out, REPORT_FILE), {
+            render: reportHtml,
             analysis: s?.analysis ?? null,
             ...(s?.analysis ? {} : { analysisError: s?.error ?? 'the analyses were not available when this report was exported' }),
             layersBudgetBytes: DEFAULT_LAYERS_BUDGET_MIB * 1024 * 1024,

@@ -3,7 +3,7 @@
  * running comparison), then its analyses. Survives reloads through a WebviewPanelSerializer.
  */
 import * as vscode from 'vscode';
-import { pairLayers } from '../../compute/index';
+import { pairLayers } from '../../compute';
 import type { HostToWebview, LayerRowMessage, RequestResults, WebviewToHost } from '../../shared/protocol';
 import { analysisMessage, type AnalysisState } from '../analysis/runner';
 import type { AnalysisService } from '../analysis/service';

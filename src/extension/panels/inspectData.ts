@@ -1,5 +1,5 @@
 /** The inspector's tensor table from an opened checkpoint. Pure (no vscode import). */
-import type { Checkpoint, LoadedModel } from '../../compute/index';
+import type { Checkpoint, LoadedModel } from '../../compute';
 import type { InspectTensor } from '../../shared/protocol';
 
 /**

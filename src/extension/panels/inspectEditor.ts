@@ -3,7 +3,7 @@
  * from its header only (openCheckpoint never reads tensor bytes), rendered by the webview bundle as data-view="inspect".
  */
 import * as vscode from 'vscode';
-import { loadModel, openCheckpoint, toModeldiffError } from '../../compute/index';
+import { loadModel, openCheckpoint, toModeldiffError } from '../../compute';
 import { Disposable } from '../util/disposable';
 import { readExtractWeights } from '../util/settings';
 import { HostIpc } from './ipc';

@@ -1,5 +1,5 @@
 /** The CSV of an exported report: one row per pair and component. Pure. */
-import type { CompareResult } from '../../compute/result';
+import type { CompareResult } from '../../shared/result';
 
 /**
  * One CSV field. File names come from the user's disk and are untrusted: a leading = + - @ (or tab/CR) would be

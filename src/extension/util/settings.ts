@@ -1,6 +1,6 @@
 /** The modeldiff.compare.* and modeldiff.analysis.* settings, checked and turned into engine options. Pure. */
-import type { TimeEmbedPlacement } from '../../compute/analysis/types';
-import { SD_COMPONENTS } from '../../compute/result';
+import type { TimeEmbedPlacement } from '../../shared/analysis';
+import { SD_COMPONENTS } from '../../shared/result';
 
 export interface CompareSettings {
   metric: 'l2' | 'cosine';
@@ -29,7 +29,7 @@ export function readCompareSettings(get: (key: string) => unknown): CompareSetti
   return { metric, workers, memoryBudgetMiB, components: list.length ? list : null, includeEma: e !== false };
 }
 
-/** modeldiff.compare.extractWeights: admit the inert objects of extract-weights mode (readers/extractWeights.ts); only an explicit true. */
+/** modeldiff.compare.extractWeights: admit the inert objects of extract-weights mode (src/compute/readers/pytorch/extractWeights.ts); only an explicit true. */
 export function readExtractWeights(get: (key: string) => unknown): boolean {
   return get('extractWeights') === true;
 }

@@ -1,7 +1,7 @@
 /** The "Models" tree view: a thin vscode adapter over treeModel.ts. Labels are plain strings, never markdown. */
 import * as vscode from 'vscode';
-import type { AnalysisFile } from '../../compute/analysis/types';
-import { loadModel, openCheckpoint } from '../../compute/index';
+import type { AnalysisFile } from '../../shared/analysis';
+import { loadModel, openCheckpoint } from '../../compute';
 import type { AnalysisService } from '../analysis/service';
 import type { Session } from '../session';
 import { Disposable } from '../util/disposable';

@@ -7,10 +7,10 @@
  * Every label, description and tooltip here may hold text from a model file: the tree shows them as plain
  * strings only (no MarkdownString, no command links built from names).
  */
-import type { AnalysisFile, DeclaredParent, ModelHealth, ModelLineage } from '../../compute/analysis/types';
-import type { CompareResult, ComponentDiff, ComponentStats, PairResult } from '../../compute/result';
-import { pairIndex } from '../../compute/result';
-import { formatBytes, formatCount } from '../util/format';
+import type { AnalysisFile, DeclaredParent, ModelHealth, ModelLineage } from '../../shared/analysis';
+import type { CompareResult, ComponentDiff, ComponentStats, PairResult } from '../../shared/result';
+import { pairIndex } from '../../shared/result';
+import { formatBytes, formatCount } from '../util/progressText';
 
 export type DiffGroup = 'only_a' | 'only_b' | 'mismatched' | 'dtype';
 

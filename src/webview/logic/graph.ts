@@ -2,10 +2,10 @@
  * The model network: nodes per model, edges whose length follows the distance, identical components as linked
  * groups. Pure: returns plain data that the vis-network wrapper draws.
  */
-import type { CompareResult } from '../../compute/result';
+import type { CompareResult } from '../../shared/result';
 import type { DistanceMatrix } from './matrix';
 import { identicalComponents } from './matrix';
-import { modelLabel, shortNumber } from './format';
+import { modelLabel, shortNumber } from './labels';
 
 export interface GraphNode {
   id: number;

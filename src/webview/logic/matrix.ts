@@ -9,8 +9,8 @@
  * - `na`        present in both models but not comparable (no shared key of equal shape, or no finite value): grey "n/a";
  * - `absent`    the component is missing from one or both models: "–".
  */
-import { pairIndex } from '../../compute/result';
-import type { CompareResult, ComponentDiff, ComponentStatus, PairResult } from '../../compute/result';
+import { pairIndex } from '../../shared/result';
+import type { CompareResult, ComponentDiff, ComponentStatus, PairResult } from '../../shared/result';
 import type { Metric } from './types';
 
 export type CellKind = 'self' | 'identical' | 'equal' | 'value' | 'na' | 'absent';

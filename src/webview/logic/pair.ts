@@ -1,5 +1,5 @@
 /** Rows for a pair's component summary, its differences lists, and the per-layer table. Pure. */
-import type { CompareResult, ComponentDiff, PairResult } from '../../compute/result';
+import type { CompareResult, ComponentDiff, PairResult } from '../../shared/result';
 import type { LayerRowMessage } from '../../shared/protocol';
 import { componentsOf } from './matrix';
 import type { CsvValue } from './csv';

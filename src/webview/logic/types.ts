@@ -9,7 +9,7 @@ export type {
   FileError,
   ModelInfo,
   PairResult,
-} from '../../compute/result';
+} from '../../shared/result';
 
 export type Metric = 'l2' | 'cosine';
 

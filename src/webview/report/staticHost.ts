@@ -4,7 +4,7 @@
  * and the analyses after `ready`, per-layer rows for the pairs the report carries, and exports as downloads.
  * Nothing is fetched; the page's CSP forbids it anyway.
  */
-import { pairIndex } from '../../compute/result';
+import { pairIndex } from '../../shared/result';
 import { REPORT_DATA_ID, type ReportData, type ReportLayers } from '../../shared/report';
 import type { HostMessage, LayerRowMessage, WebviewMessage } from '../../shared/protocol';
 

@@ -1,9 +1,9 @@
 /** The VS Code theme as a ChartPalette for the shared chart builders, and their tooltips as our DOM tooltips. */
-import type { ChartPalette } from '../../shared/charts/palette';
-import type { TipOptions } from '../../shared/charts/tooltip';
+import type { ChartPalette } from '../../views/charts/palette';
+import type { TipOptions } from '../../views/charts/chartTooltip';
 import { mix, sequentialScale, toCss } from '../logic/color';
 import type { Theme } from './theme';
-import { tooltipBase, tooltipElement } from './tooltip';
+import { tooltipBase, tooltipElement } from './tooltipElement';
 
 export function chartPalette(t: Theme): ChartPalette {
   const { bg, fg, blue } = t.rgb;

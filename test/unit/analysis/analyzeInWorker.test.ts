@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { analyze } from '../../../src/compute/analysis/analyze';
-import { analyzeInWorker } from '../../../src/compute/analysis/analyzeInWorker';
+import { analyzeInWorker } from '../../../src/compute/workers/analyzeInWorker';
 import { base, finetune, layout } from '../../fixtures/synth';
 import { comparedFolder, tmpRoot, type ComparedFolder } from './helpers';
 

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { unlinkSync } from 'node:fs';
 import { checkHealth, checkPositionValues, unexpectedKeys } from '../../../src/compute/analysis/health';
-import type { ModelHealth } from '../../../src/compute/analysis/types';
+import type { ModelHealth } from '../../../src/shared/analysis';
 import { numelOf } from '../../fixtures/safetensorsWriter';
 import { base, cast, componentOf, corruptPositionIds, customRecipe, dropComponent, extraKeys, layout, withEma, withNaN, type Recipe } from '../../fixtures/synth';
 import { comparedFolder, tmpRoot, type ComparedFolder } from './helpers';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { compareModels, type CompareResult } from '../../../src/compute';
 import { fileHashes } from '../../../src/compute/analysis/hashes';
 import { declaredLineage, lineageReport, normalizeModelName, parseRecipe, splitNameAndHash } from '../../../src/compute/analysis/lineage';
-import type { FileHashes } from '../../../src/compute/analysis/types';
+import type { FileHashes } from '../../../src/shared/analysis';
 import { base, finetune, layout, merge } from '../../fixtures/synth';
 import { tmpRoot, writeModels } from './helpers';
 

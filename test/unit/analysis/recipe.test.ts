@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { estimateRecipe, fitMixture, fitTwo, chooseParents } from '../../../src/compute/analysis/recipe';
-import { REL_RESIDUAL_FLOOR } from '../../../src/compute/analysis/types';
+import { REL_RESIDUAL_FLOOR } from '../../../src/shared/analysis';
 import { base, blockMerge, finetune, layout, merge } from '../../fixtures/synth';
 import { comparedFolder, tmpRoot, type ComparedFolder } from './helpers';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { capDifferences, differencesCap } from '../../../src/compute/output/report/differences';
-import type { CompareResult } from '../../../src/compute/result';
+import type { CompareResult } from '../../../src/shared/result';
 import { sampleResult } from '../extension/sampleResult';
 
 /** The sample with one pair holding long only_a / only_b lists, as a mixed-architecture folder has. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ModelHashes } from '../../../src/compute/analysis/types';
+import type { ModelHashes } from '../../../src/shared/analysis';
 import { canReuse, hasEveryHash } from '../../../src/compute/analysis/reuse';
 import { sampleAnalysis } from '../extension/sampleAnalysis';
 import { sampleResult } from '../extension/sampleResult';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { compareModels } from '../../../src/compute';
 import { differenceListCap, LISTED_DIFFERENCES_BUDGET } from '../../../src/compute/engine/plan';
-import { MAX_LISTED_DIFFERENCES } from '../../../src/compute/result';
+import { MAX_LISTED_DIFFERENCES } from '../../../src/shared/result';
 import { base, layout, materialize } from '../../fixtures/synth';
 import { tmpDir } from '../../helpers/tmp';
 

@@ -1,6 +1,6 @@
 /** A hand-made analysis.json for sampleResult(): health findings of every severity and declared parents of model 2. */
-import type { AnalysisFile, DeclaredLineage, DeclaredParent, ModelHealth, ModelLineage } from '../../../src/compute/analysis/types';
-import type { CompareResult } from '../../../src/compute/result';
+import type { AnalysisFile, DeclaredLineage, DeclaredParent, ModelHealth, ModelLineage } from '../../../src/shared/analysis';
+import type { CompareResult } from '../../../src/shared/result';
 
 function health(model: number, file: string, findings: ModelHealth['findings']): ModelHealth {
   const status = findings.some((f) => f.severity === 'error') ? 'error' : findings.some((f) => f.severity === 'warning') ? 'warning' : 'ok';

@@ -1,5 +1,5 @@
 /** A small hand-made CompareResult: three models, one identical pair, one pair with key/shape/dtype differences. */
-import type { CompareResult, ComponentDiff, ModelInfo } from '../../../src/compute/result';
+import type { CompareResult, ComponentDiff, ModelInfo } from '../../../src/shared/result';
 
 const stats = (dtypes: Record<string, number>, params: number) => ({ tensors: Object.values(dtypes).reduce((a, b) => a + b, 0), params, bytes: params * 2, dtypes });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { safeExportName } from '../../../src/extension/panels/exportName';
 import { csvField, pairsCsv } from '../../../src/extension/util/csv';
-import { bytesText, formatBytes, formatDuration, PercentTracker, percentOf, progressText } from '../../../src/extension/util/format';
+import { bytesText, formatBytes, formatDuration, PercentTracker, percentOf, progressText } from '../../../src/extension/util/progressText';
 import { readAnalysisSettings, readCompareSettings } from '../../../src/extension/util/settings';
 import { sampleResult } from './sampleResult';
 

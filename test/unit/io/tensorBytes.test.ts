@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { TensorRef } from '../../../src/compute/checkpoint';
+import type { TensorRef } from '../../../src/compute/model/checkpoint';
 import { isContiguous, readTensorElements } from '../../../src/compute/io/tensorBytes';
 import { tmpDir } from '../../helpers/tmp';
 

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DType } from '../../../src/compute/dtypes';
+import type { DType } from '../../../src/compute/model/dtypes';
 import { diffusersToLdm, type DiffusersArch } from '../../../src/compute/keys/diffusersMap';
 import { encode, writeSafetensors } from '../../fixtures/safetensorsWriter';
 import type { Recipe } from '../../fixtures/synth';

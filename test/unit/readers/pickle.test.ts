@@ -1,11 +1,11 @@
 // The restricted unpickler on its own: decoding, dict semantics, memo, framing, resumable input, limits.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ModeldiffError } from '../../../src/compute/errors';
-import { NeedMoreInput, unpickle, type PickleHooks } from '../../../src/compute/readers/pickle';
-import { OP } from '../../../src/compute/readers/pickleOpcodes';
-import type { PickleValue } from '../../../src/compute/readers/pickleValues';
-import { torchPickleHooks } from '../../../src/compute/readers/torchGlobals';
+import { ModeldiffError } from '../../../src/shared/errors';
+import { NeedMoreInput, unpickle, type PickleHooks } from '../../../src/compute/readers/pickle/unpickler';
+import { OP } from '../../../src/compute/readers/pickle/opcodes';
+import type { PickleValue } from '../../../src/compute/readers/pickle/values';
+import { torchPickleHooks } from '../../../src/compute/readers/pytorch/torchGlobals';
 import { PickleWriter } from '../../fixtures/pickleWriter';
 
 const noStorages = () => {

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Checkpoint } from '../../../src/compute/checkpoint';
-import { bytesPerElement, type DType } from '../../../src/compute/dtypes';
-import { openPytorch, sniffPytorch } from '../../../src/compute/readers/pytorch';
+import type { Checkpoint } from '../../../src/compute/model/checkpoint';
+import { bytesPerElement, type DType } from '../../../src/compute/model/dtypes';
+import { openPytorch, sniffPytorch } from '../../../src/compute/readers/pytorch/reader';
 import { openCheckpoint } from '../../../src/compute/readers/registry';
 import { tmpDir } from '../../helpers/tmp';
 import { encode } from '../../fixtures/safetensorsWriter';

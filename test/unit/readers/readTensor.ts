@@ -1,5 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
-import type { TensorRef } from '../../../src/compute/checkpoint';
+import type { TensorRef } from '../../../src/compute/model/checkpoint';
 import { readTensorElements } from '../../../src/compute/io/tensorBytes';
 
 /** Every element of a tensor as little-endian bytes in C order, read the way the engine reads it. */

@@ -4,10 +4,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import type { Checkpoint, TensorRef } from '../../../src/compute/checkpoint';
-import { dtypeBits, DTYPES, type DType } from '../../../src/compute/dtypes';
-import { ModeldiffError, type ErrorCode } from '../../../src/compute/errors';
-import { MAX_HEADER_SIZE, openSafetensors, parseSafetensorsHeader, sniffSafetensors } from '../../../src/compute/readers/safetensors';
+import type { Checkpoint, TensorRef } from '../../../src/compute/model/checkpoint';
+import { dtypeBits, DTYPES, type DType } from '../../../src/compute/model/dtypes';
+import { ModeldiffError, type ErrorCode } from '../../../src/shared/errors';
+import { MAX_HEADER_SIZE, openSafetensors, parseSafetensorsHeader, sniffSafetensors } from '../../../src/compute/readers/safetensors/reader';
 
 const SEED = 20260521;
 const enc = new TextEncoder();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ModeldiffError } from '../../../src/compute/errors';
+import { ModeldiffError } from '../../../src/shared/errors';
 import { DEFAULT_MAX_DEPTH, JsonFloat, parseStrictJson, type JsonValue } from '../../../src/compute/readers/strictJson';
 
 const SEED = 20260521;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { TensorRef } from '../../../src/compute/checkpoint';
+import type { TensorRef } from '../../../src/compute/model/checkpoint';
 import { readTensorElements } from '../../../src/compute/io/tensorBytes';
 import { tmpDir } from '../../helpers/tmp';
 

@@ -5,8 +5,8 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { ModeldiffError } from '../../../src/compute/errors';
-import { readStoredRecord, readZipDirectory } from '../../../src/compute/readers/zip';
+import { ModeldiffError } from '../../../src/shared/errors';
+import { readStoredRecord, readZipDirectory } from '../../../src/compute/readers/pytorch/zip';
 import { tmpDir } from '../../helpers/tmp';
 import { buildZip, type ZipWriterEntry, type ZipWriterOptions } from '../../fixtures/zipWriter';
 

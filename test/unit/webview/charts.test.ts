@@ -1,17 +1,17 @@
 /**
- * The pure chart-option builders of src/shared/charts rendered to SVG with echarts server-side rendering in Node (no
+ * The pure chart-option builders of src/views/charts rendered to SVG with echarts server-side rendering in Node (no
  * DOM), as the CLI does: every chart has its title and axis names, and the numbers drawn are those of the input.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { renderSvg } from '../../../src/shared/charts/ssr';
-import { LIGHT_PALETTE } from '../../../src/shared/charts/palette';
-import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, breakdownRows, heatmapPairs, pairIndexOf } from '../../../src/shared/charts/breakdown';
-import { EXACT_REL_RESIDUAL, recipeChartOption, recipeRows, relResidualText, weight4 } from '../../../src/shared/charts/recipe';
-import { dendrogramHeight, dendrogramLayout, dendrogramOption } from '../../../src/shared/charts/dendrogram';
-import { mstHeight, mstLayout, mstOption } from '../../../src/shared/charts/mst';
-import { chartNumber, modelName } from '../../../src/shared/charts/text';
-import { escapeHtml, itemTooltip, tipHtml } from '../../../src/shared/charts/tooltip';
+import { renderSvg } from '../../../src/views/charts/ssr';
+import { LIGHT_PALETTE } from '../../../src/views/charts/palette';
+import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, breakdownRows, heatmapPairs, pairIndexOf } from '../../../src/views/charts/breakdown';
+import { EXACT_REL_RESIDUAL, recipeChartOption, recipeRows, relResidualText, weight4 } from '../../../src/views/charts/recipe';
+import { dendrogramHeight, dendrogramLayout, dendrogramOption } from '../../../src/views/charts/dendrogram';
+import { mstHeight, mstLayout, mstOption } from '../../../src/views/charts/mst';
+import { chartNumber, modelName } from '../../../src/views/charts/text';
+import { escapeHtml, itemTooltip, tipHtml } from '../../../src/views/charts/chartTooltip';
 import { makeAnalysis, UNET_MERGES, UNET_MST } from '../../webview/analysisFixture';
 import { HOSTILE_SCRIPT, makeResult, MODEL_FILES } from '../../webview/fixture';
 

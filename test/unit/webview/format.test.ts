@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatBytes, formatCount, formatDtypes, formatEta, formatInt, formatShape, fullPrecision, modelLabel, shortNumber, slug, truncateMiddle } from '../../../src/webview/logic/format';
+import { formatBytes, formatCount, formatDtypes, formatEta, formatInt, formatShape, fullPrecision, modelLabel, shortNumber, slug, truncateMiddle } from '../../../src/webview/logic/labels';
 import { numel, prettyMetadataValue } from '../../../src/webview/logic/inspect';
 
 describe('formatting', () => {

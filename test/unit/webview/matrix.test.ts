@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ComponentDiff } from '../../../src/compute/result';
+import type { ComponentDiff } from '../../../src/shared/result';
 import { buildMatrix, cellMark, classifyDiff, findPair, identicalComponents, matrixTable, toDistance } from '../../../src/webview/logic/matrix';
 import { makeResult } from '../../webview/fixture';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { differenceRows, distancesFrom, layerCsvRows, SUMMARY_COLUMNS, summaryCsvRows, summaryRows } from '../../../src/webview/logic/pair';
 import { buildMatrix, findPair } from '../../../src/webview/logic/matrix';
-import { cellTooltip } from '../../../src/webview/logic/tooltip';
+import { cellTooltip } from '../../../src/webview/logic/cellTooltip';
 import { toCsv } from '../../../src/webview/logic/csv';
 import { HOSTILE_SCRIPT, layerRows, makeResult } from '../../webview/fixture';
 

@@ -3,7 +3,7 @@
  * in a folder mixing architectures that is most of the report, so past a byte budget every list is cut to one common
  * length (marked `truncated`, as result.json marks its own cuts). Counts in the components are never touched.
  */
-import type { CompareResult, PairDifferences } from '../../result';
+import type { CompareResult, PairDifferences } from '../../../shared/result';
 
 export const DEFAULT_DIFFERENCES_BUDGET_MIB = 16;
 

@@ -1,22 +1,26 @@
 /**
  * The standalone HTML report of a compare output: the panel's own page script (dist/webview/report.js) with the
- * result, the analyses and the per-layer values embedded (see html.ts). Written by `modeldiff report` and by the
- * extension's Export Report.
+ * result, the analyses and the per-layer values embedded. This side gathers the data (ReportData, src/shared/report.ts)
+ * and writes the file; the page itself is a view (src/views/report/page.ts), handed in by the caller as `render`.
+ * Written by `modeldiff report` and by the extension's Export Report.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ResultSource } from '../../analysis/layers';
-import type { AnalysisFile } from '../../analysis/types';
-import { bundledFile } from '../../bundled';
+import type { AnalysisFile } from '../../../shared/analysis';
+import { bundledFile } from '../../io/bundledFile';
 import type { ReportData, ReportLayers } from '../../../shared/report';
-import { reportHtml } from './html';
 import { capDifferences, DEFAULT_DIFFERENCES_BUDGET_MIB, differencesCap } from './differences';
 import { reportLayers } from './layersData';
 
 export { DEFAULT_LAYERS_BUDGET_MIB, pairPriority } from './layersData';
 export { DEFAULT_DIFFERENCES_BUDGET_MIB } from './differences';
 
+/** Turns the data into the HTML page (src/views/report/page.ts reportHtml). */
+export type ReportRenderer = (data: ReportData, pageScript: string, title: string) => string;
+
 export interface ReportOptions {
+  render: ReportRenderer;
   /** the analyses to show, or why there are none */
   analysis: AnalysisFile | null;
   analysisError?: string;
@@ -39,7 +43,7 @@ export function writeReport(src: ResultSource, path: string, opts: ReportOptions
     createdAt: new Date().toISOString(),
   };
   const title = `modeldiff report: ${src.result.models.length} models (${basename(src.dir)})`;
-  const html = reportHtml(data, readFileSync(bundledFile('webview/report.js'), 'utf8'), title);
+  const html = opts.render(data, readFileSync(bundledFile('webview/report.js'), 'utf8'), title);
   writeFileSync(path + '.tmp', html);
   renameSync(path + '.tmp', path);
   return { bytes: Buffer.byteLength(html), layers, differencesCap: Number.isFinite(cap) ? cap : null };

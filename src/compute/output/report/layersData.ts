@@ -5,7 +5,7 @@
  * order of increasing UNet distance.
  */
 import { LayersReader, type ResultSource } from '../../analysis/layers';
-import type { CompareResult } from '../../result';
+import type { CompareResult } from '../../../shared/result';
 import type { ReportLayers } from '../../../shared/report';
 
 export const DEFAULT_LAYERS_BUDGET_MIB = 48;

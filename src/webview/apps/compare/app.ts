@@ -2,14 +2,14 @@
  * The comparison panel: progress while the engine runs, then the heatmap, network, distance-from-one-model line,
  * errors, the selected pair's summary, differences, histograms and per-layer table, and the analyses (analysis/).
  */
-import type { CompareResult } from '../../../compute/result';
+import type { CompareResult } from '../../../shared/result';
 import type { HostToWebview, LayerRowMessage, ProgressMessage } from '../../../shared/protocol';
 import { buildMatrix, componentsOf } from '../../logic/matrix';
 import type { DistanceMatrix } from '../../logic/matrix';
 import type { SortSpec } from '../../logic/table';
 import type { Metric } from '../../logic/types';
 import { METRICS, metricLabel } from '../../logic/types';
-import { displayText, formatBytes, formatCount, formatEta, formatInt, modelLabel, slug } from '../../logic/format';
+import { displayText, formatBytes, formatCount, formatEta, formatInt, modelLabel, slug } from '../../logic/labels';
 import type { HostIpc } from '../../shared/hostIpc';
 import { readTheme, onThemeChange } from '../../shared/theme';
 import type { Theme } from '../../shared/theme';

@@ -2,19 +2,19 @@
  * The distance-matrix heatmap of one component (echarts), with an accessible table twin that carries the same marks
  * ("=" identical, "=v" equal values, "n/a" not comparable, "–" absent) for screen readers and tests.
  */
-import type { CompareResult } from '../../../compute/result';
+import type { CompareResult } from '../../../shared/result';
 import type { DistanceMatrix, MatrixCell } from '../../logic/matrix';
 import { cellMark, matrixTable } from '../../logic/matrix';
 import { mix, readableOn, scaleIndex, sequentialScale, toCss } from '../../logic/color';
 import type { Rgba } from '../../logic/color';
-import { cellTooltip } from '../../logic/tooltip';
-import { modelLabel, shortNumber, slug } from '../../logic/format';
+import { cellTooltip } from '../../logic/cellTooltip';
+import { modelLabel, shortNumber, slug } from '../../logic/labels';
 import { metricLabel } from '../../logic/types';
 import { toCsv } from '../../logic/csv';
 import type { Theme } from '../../shared/theme';
 import { ChartCard, button } from '../../shared/chartCard';
 import type { Exporter } from '../../shared/chartCard';
-import { tooltipBase, tooltipElement } from '../../shared/tooltip';
+import { tooltipBase, tooltipElement } from '../../shared/tooltipElement';
 import { h, replaceChildren } from '../../shared/dom';
 import type { EChartsOption } from '../../shared/echarts';
 import { publishCellGeometry } from '../../shared/cellGeometry';

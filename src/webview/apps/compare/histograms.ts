@@ -3,12 +3,12 @@
  * (titled "component: L2=…").
  */
 import type { LayerRowMessage } from '../../../shared/protocol';
-import type { PairResult } from '../../../compute/result';
+import type { PairResult } from '../../../shared/result';
 import { binValues, logCounts } from '../../logic/histogram';
 import { layersByComponent } from '../../logic/pair';
-import { formatInt, fullPrecision, shortNumber } from '../../logic/format';
+import { formatInt, fullPrecision, shortNumber } from '../../logic/labels';
 import type { Theme } from '../../shared/theme';
-import { tooltipBase, tooltipElement } from '../../shared/tooltip';
+import { tooltipBase, tooltipElement } from '../../shared/tooltipElement';
 import type { EChartsOption } from '../../shared/echarts';
 
 export const HIST_HEIGHT = 220;

@@ -1,12 +1,12 @@
 /** The notebook's `plotline`: the metric from one reference model to every model, in model order. */
-import type { CompareResult } from '../../../compute/result';
+import type { CompareResult } from '../../../shared/result';
 import type { DistanceMatrix } from '../../logic/matrix';
 import { STATUS_TEXT } from '../../logic/matrix';
 import { distancesFrom } from '../../logic/pair';
-import { fullPrecision, modelLabel, shortNumber } from '../../logic/format';
+import { fullPrecision, modelLabel, shortNumber } from '../../logic/labels';
 import { metricLabel } from '../../logic/types';
 import type { Theme } from '../../shared/theme';
-import { tooltipBase, tooltipElement } from '../../shared/tooltip';
+import { tooltipBase, tooltipElement } from '../../shared/tooltipElement';
 import type { EChartsOption } from '../../shared/echarts';
 
 export function lineOption(result: CompareResult, m: DistanceMatrix, ref: number, theme: Theme): EChartsOption {

@@ -6,12 +6,12 @@
 import { Network } from 'vis-network';
 import type { Edge, Node, Options } from 'vis-network';
 import { DataSet } from 'vis-data';
-import type { CompareResult } from '../../../compute/result';
+import type { CompareResult } from '../../../shared/result';
 import type { DistanceMatrix } from '../../logic/matrix';
 import { buildGraph, groupLists, sparsify, thresholdRange } from '../../logic/graph';
 import type { GraphEdge } from '../../logic/graph';
 import { mix, toCss } from '../../logic/color';
-import { shortNumber, slug } from '../../logic/format';
+import { shortNumber, slug } from '../../logic/labels';
 import { metricLabel } from '../../logic/types';
 import { networkSvg } from '../../logic/svg';
 import type { Theme } from '../../shared/theme';

@@ -2,7 +2,7 @@
  * Everything about one selected pair: the component summary, the key differences, the per-component histograms and
  * the per-layer table (from `layers/get`).
  */
-import type { CompareResult, PairResult } from '../../../compute/result';
+import type { CompareResult, PairResult } from '../../../shared/result';
 import type { LayerRowMessage } from '../../../shared/protocol';
 import { componentsOf, findPair, STATUS_TEXT } from '../../logic/matrix';
 import { differenceRows, layerCsvRows, SUMMARY_COLUMNS, summaryCsvRows, summaryRows } from '../../logic/pair';
@@ -10,7 +10,7 @@ import type { SummaryRow } from '../../logic/pair';
 import { makeNameFilter } from '../../logic/table';
 import type { SortSpec } from '../../logic/table';
 import { toCsv } from '../../logic/csv';
-import { displayText, formatInt, fullPrecision, modelLabel, slug } from '../../logic/format';
+import { displayText, formatInt, fullPrecision, modelLabel, slug } from '../../logic/labels';
 import type { Theme } from '../../shared/theme';
 import { Card, ChartCard, button } from '../../shared/chartCard';
 import type { Exporter } from '../../shared/chartCard';

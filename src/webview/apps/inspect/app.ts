@@ -2,9 +2,9 @@
  * The read-only custom editor for a model file: architecture, components, tensors (filterable, virtualized) and
  * metadata. Every string here comes from the file and is inserted as text.
  */
-import type { ModelInfo } from '../../../compute/result';
+import type { ModelInfo } from '../../../shared/result';
 import type { InspectTensor } from '../../../shared/protocol';
-import { displayText, formatBytes, formatCount, formatDtypes, formatInt, formatShape, slug, truncateMiddle } from '../../logic/format';
+import { displayText, formatBytes, formatCount, formatDtypes, formatInt, formatShape, slug, truncateMiddle } from '../../logic/labels';
 import { makeNameFilter } from '../../logic/table';
 import type { SortSpec } from '../../logic/table';
 import { toCsv } from '../../logic/csv';

@@ -2,12 +2,12 @@
  * Where the distance of a pair sits: per-group bars and table for the selected pair, and the group x pair heatmap of
  * the folder (capped, scrollable sideways). The time_embed placement can be switched (a new analysis run).
  */
-import type { CompareResult } from '../../../../compute/result';
-import type { AnalysisFile, BreakdownMatrix, SchemeName, TimeEmbedPlacement } from '../../../../compute/analysis/types';
-import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, breakdownRows, heatmapPairs, pairIndexOf, pairName, SCHEME_TITLES } from '../../../../shared/charts/breakdown';
-import { percent } from '../../../../shared/charts/text';
+import type { CompareResult } from '../../../../shared/result';
+import type { AnalysisFile, BreakdownMatrix, SchemeName, TimeEmbedPlacement } from '../../../../shared/analysis';
+import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, breakdownRows, heatmapPairs, pairIndexOf, pairName, SCHEME_TITLES } from '../../../../views/charts/breakdown';
+import { percent } from '../../../../views/charts/text';
 import { toCsv } from '../../../logic/csv';
-import { formatInt, fullPrecision, slug } from '../../../logic/format';
+import { formatInt, fullPrecision, slug } from '../../../logic/labels';
 import { Card } from '../../../shared/chartCard';
 import type { ChartCard, Exporter } from '../../../shared/chartCard';
 import { chartPalette, domTips } from '../../../shared/chartPalette';

@@ -1,10 +1,10 @@
 /** How the models of one component group: average-linkage dendrogram and minimum spanning tree. */
-import type { CompareResult } from '../../../../compute/result';
-import type { AnalysisFile, FamilyView } from '../../../../compute/analysis/types';
-import { dendrogramHeight, dendrogramOption } from '../../../../shared/charts/dendrogram';
-import { mstHeight, mstOption } from '../../../../shared/charts/mst';
+import type { CompareResult } from '../../../../shared/result';
+import type { AnalysisFile, FamilyView } from '../../../../shared/analysis';
+import { dendrogramHeight, dendrogramOption } from '../../../../views/charts/dendrogram';
+import { mstHeight, mstOption } from '../../../../views/charts/mst';
 import { toCsv } from '../../../logic/csv';
-import { displayText, fullPrecision, modelLabel, slug } from '../../../logic/format';
+import { displayText, fullPrecision, modelLabel, slug } from '../../../logic/labels';
 import { Card } from '../../../shared/chartCard';
 import type { ChartCard, Exporter } from '../../../shared/chartCard';
 import { chartPalette, domTips } from '../../../shared/chartPalette';

@@ -2,10 +2,10 @@
  * File hashes as Civitai and A1111 show them (SHA-256, AutoV2, legacy, AutoV3), and the components whose content is
  * the same in several files. Hashes read every byte of every file, so they may be missing until asked for.
  */
-import type { CompareResult } from '../../../../compute/result';
-import type { AnalysisFile, ModelHashes } from '../../../../compute/analysis/types';
+import type { CompareResult } from '../../../../shared/result';
+import type { AnalysisFile, ModelHashes } from '../../../../shared/analysis';
 import { toCsv } from '../../../logic/csv';
-import { displayText, formatBytes, formatInt } from '../../../logic/format';
+import { displayText, formatBytes, formatInt } from '../../../logic/labels';
 import { Card, button } from '../../../shared/chartCard';
 import type { Exporter } from '../../../shared/chartCard';
 import { h, replaceChildren } from '../../../shared/dom';

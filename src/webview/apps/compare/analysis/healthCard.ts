@@ -1,8 +1,8 @@
 /** Per-model health findings: corrupt position_ids, NaN/Inf, all-zero tensors, missing components, wasted space. */
-import type { CompareResult } from '../../../../compute/result';
-import type { AnalysisFile, ModelHealth } from '../../../../compute/analysis/types';
+import type { CompareResult } from '../../../../shared/result';
+import type { AnalysisFile, ModelHealth } from '../../../../shared/analysis';
 import { toCsv } from '../../../logic/csv';
-import { displayText, modelLabel } from '../../../logic/format';
+import { displayText, modelLabel } from '../../../logic/labels';
 import { Card, button } from '../../../shared/chartCard';
 import type { Exporter } from '../../../shared/chartCard';
 import { h, replaceChildren } from '../../../shared/dom';

@@ -1,9 +1,9 @@
 /** Declared parents (from metadata) beside the nearest models measured, and whether the two agree. */
-import type { CompareResult } from '../../../../compute/result';
-import type { AnalysisFile, DeclaredParent, DeclaredRecipe, ModelLineage } from '../../../../compute/analysis/types';
-import { relResidualText, weight4 } from '../../../../shared/charts/recipe';
+import type { CompareResult } from '../../../../shared/result';
+import type { AnalysisFile, DeclaredParent, DeclaredRecipe, ModelLineage } from '../../../../shared/analysis';
+import { relResidualText, weight4 } from '../../../../views/charts/recipe';
 import { toCsv } from '../../../logic/csv';
-import { displayText, modelLabel, shortNumber } from '../../../logic/format';
+import { displayText, modelLabel, shortNumber } from '../../../logic/labels';
 import { Card, button } from '../../../shared/chartCard';
 import type { Exporter } from '../../../shared/chartCard';
 import { h, replaceChildren } from '../../../shared/dom';

@@ -2,12 +2,12 @@
  * Merge-recipe estimate of one model: the precomputed fit (parents chosen automatically or declared), or a new fit
  * with parents the user picks (`recipe/get`), as a table of per-block weights and a chart.
  */
-import type { CompareResult } from '../../../../compute/result';
-import type { AnalysisFile, RecipeEstimate } from '../../../../compute/analysis/types';
-import { recipeChartOption, recipeRows, relResidualText, weight4 } from '../../../../shared/charts/recipe';
-import { chartNumber } from '../../../../shared/charts/text';
+import type { CompareResult } from '../../../../shared/result';
+import type { AnalysisFile, RecipeEstimate } from '../../../../shared/analysis';
+import { recipeChartOption, recipeRows, relResidualText, weight4 } from '../../../../views/charts/recipe';
+import { chartNumber } from '../../../../views/charts/text';
 import { toCsv } from '../../../logic/csv';
-import { displayText, formatInt, modelLabel, slug } from '../../../logic/format';
+import { displayText, formatInt, modelLabel, slug } from '../../../logic/labels';
 import { Card, button } from '../../../shared/chartCard';
 import type { ChartCard, Exporter } from '../../../shared/chartCard';
 import { chartPalette, domTips } from '../../../shared/chartPalette';

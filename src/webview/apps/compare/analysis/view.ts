@@ -3,10 +3,10 @@
  * health and family cards. In the static HTML report (`static: true`) the controls that would ask the host to compute
  * something are replaced by a short note.
  */
-import type { CompareResult } from '../../../../compute/result';
-import type { AnalysisFile, RecipeEstimate, SchemeName, TimeEmbedPlacement } from '../../../../compute/analysis/types';
+import type { CompareResult } from '../../../../shared/result';
+import type { AnalysisFile, RecipeEstimate, SchemeName, TimeEmbedPlacement } from '../../../../shared/analysis';
 import type { HostToWebview } from '../../../../shared/protocol';
-import { displayText } from '../../../logic/format';
+import { displayText } from '../../../logic/labels';
 import type { Exporter } from '../../../shared/chartCard';
 import { ce, h, replaceChildren } from '../../../shared/dom';
 import type { Theme } from '../../../shared/theme';

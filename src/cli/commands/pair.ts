@@ -1,0 +1,43 @@
+/** `modeldiff pair`: the drill-down of one pair by a direct pass (L2, L1, L0, max |diff| per component and key). */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pairMetrics } from '../../compute';
+import { parseArgs, stringFlag } from '../args';
+import { EXIT } from '../exitCodes';
+import { formatNumber } from '../summary';
+import { csvField } from './layers';
+
+export async function pairCommand(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, ['no-ema', 'extract-weights'], ['components', 'csv']);
+  const [a, b] = p.positional;
+  if (!a || !b) {
+    process.stderr.write('usage: modeldiff pair <modelA> <modelB> [--components c,...] [--csv file]\n');
+    return EXIT.usage;
+  }
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const r = await pairMetrics(resolve(a), resolve(b), {
+      components: stringFlag(p, 'components')?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
+      includeEma: !p.flags.has('no-ema'),
+      signal: controller.signal,
+      extractWeights: p.flags.has('extract-weights'),
+    });
+    const lines = [`${a}  vs  ${b}`, `${'component'.padEnd(9)} ${'L2'.padStart(12)} ${'L1'.padStart(12)} ${'changed'.padStart(14)} ${'max |diff|'.padStart(12)} ${'cosine'.padStart(12)}`];
+    for (const [c, m] of Object.entries(r.components)) {
+      const changed = `${m.l0}/${m.elements}`;
+      lines.push(`${c.padEnd(9)} ${formatNumber(m.l2).padStart(12)} ${formatNumber(m.l1).padStart(12)} ${changed.padStart(14)} ${formatNumber(m.max_abs).padStart(12)} ${(m.cosine === null ? '—' : m.cosine.toFixed(8)).padStart(12)}`);
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+    const csv = stringFlag(p, 'csv');
+    if (csv) {
+      const rows = ['key,component,elements,l2,l1,l0,max_abs'];
+      for (const k of r.keys) rows.push([csvField(k.key), csvField(k.component), k.elements, Math.sqrt(k.l2sq), k.l1, k.l0, k.maxAbs].join(','));
+      writeFileSync(csv, rows.join('\n') + '\n');
+    }
+    return EXIT.ok;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,169 @@
+import { setMaxListeners } from 'node:events';
+import { bundledFile } from '../io/bundledFile';
+import Piscina from 'piscina';
+import { cancelled, throwIfAborted, toModeldiffError } from '../../shared/errors';
+import { createKernels } from '../kernels';
+import { decodableToF64 } from './decodeF64';
+import { runTask } from './runTask';
+import type { Plan, Unit } from './plan';
+import { GRAM_BLOCK_COLUMNS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
+
+export interface EngineOptions {
+  /** worker threads; 0 runs in the calling thread (tests, tiny inputs) */
+  workers: number;
+  memoryBudgetMiB: number;
+  trustRatio: number;
+  kernels: 'wasm' | 'reference';
+  signal?: AbortSignal;
+  onBytes?: (bytesDone: number) => void;
+}
+
+/** A unit's sums over all its elements (the merge of its items). */
+export interface UnitResult {
+  m: number;
+  d2: Float64Array;
+  dot: Float64Array;
+  identical: Uint8Array;
+  nonFinite: Uint8Array;
+  allZero: Uint8Array;
+  undecodable: boolean;
+}
+
+export interface EngineStats {
+  bytesRead: number;
+  guardRecomputes: number;
+  kernels: string;
+}
+
+/** Elements of one unit handed to a worker at a time; larger tensors are split so both cores share them. */
+const SPLIT_ELEMENTS = 1 << 22;
+/** Work (elements x members) per task: coarse enough to amortise messaging, fine enough for smooth progress. */
+const TASK_WORK = 1 << 24;
+const MAX_CHUNK = 1 << 18;
+
+/** Streams every unit of the plan through the kernels; `onUnit` receives each unit once all its ranges are done. */
+export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: Unit, r: UnitResult) => void): Promise<EngineStats> {
+  throwIfAborted(opts.signal);
+  const tasks = makeTasks(plan.units, opts);
+  const pending = new Map<number, { remaining: number; acc: UnitResult | undefined }>();
+  for (const t of tasks) for (const it of t.items) {
+    const p = pending.get(it.unit);
+    if (p) p.remaining++;
+    else pending.set(it.unit, { remaining: 1, acc: undefined });
+  }
+  const stats: EngineStats = { bytesRead: 0, guardRecomputes: 0, kernels: opts.kernels };
+  const absorb = (r: TaskResult) => {
+    stats.bytesRead += r.bytesRead;
+    stats.guardRecomputes += r.guardRecomputes;
+    stats.kernels = r.kernels;
+    for (const it of r.items) {
+      const p = pending.get(it.unit)!;
+      p.acc = p.acc ? mergeInto(p.acc, it) : fromItem(it);
+      if (--p.remaining === 0) {
+        pending.delete(it.unit);
+        onUnit(plan.units[it.unit]!, p.acc);
+      }
+    }
+    opts.onBytes?.(stats.bytesRead);
+  };
+
+  if (opts.workers <= 0) {
+    const kernels = createKernels(opts.kernels);
+    for (const t of tasks) {
+      throwIfAborted(opts.signal);
+      absorb(runTask(t, kernels));
+      await new Promise((r) => setImmediate(r));
+    }
+    return stats;
+  }
+
+  const pool = new Piscina({
+    filename: workerFile(),
+    minThreads: opts.workers,
+    maxThreads: opts.workers,
+    idleTimeout: 1000,
+    concurrentTasksPerWorker: 1,
+  });
+  // piscina listens on the signal once per queued task: give it a signal of our own with no listener limit
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal);
+  const forward = () => abort.abort();
+  opts.signal?.addEventListener('abort', forward, { once: true });
+  try {
+    await Promise.all(
+      tasks.map((t) =>
+        pool.run(t, { signal: abort.signal }).then(absorb, (e: unknown) => {
+          if (opts.signal?.aborted) throw cancelled();
+          throw toModeldiffError(e);
+        }),
+      ),
+    );
+  } finally {
+    opts.signal?.removeEventListener('abort', forward);
+    await pool.destroy();
+  }
+  return stats;
+}
+
+function makeTasks(units: Unit[], opts: EngineOptions): WorkTask[] {
+  const workers = Math.max(1, opts.workers);
+  const budgetPerWorker = (opts.memoryBudgetMiB * 1024 * 1024) / workers;
+  const items: WorkItem[] = [];
+  // Read in file order: sort by where the first member's bytes are.
+  const ordered = units.slice().sort((a, b) => {
+    const ra = a.members[0]!.ref;
+    const rb = b.members[0]!.ref;
+    return ra.file < rb.file ? -1 : ra.file > rb.file ? 1 : ra.offset - rb.offset;
+  });
+  for (const u of ordered) {
+    const refs = u.members.map((m) => m.ref);
+    const splittable = refs.every((r) => decodableToF64(r.dtype));
+    if (!splittable || u.numel <= SPLIT_ELEMENTS) {
+      items.push({ unit: u.id, start: 0, count: u.numel, members: refs });
+      continue;
+    }
+    for (let s = 0; s < u.numel; s += SPLIT_ELEMENTS) items.push({ unit: u.id, start: s, count: Math.min(SPLIT_ELEMENTS, u.numel - s), members: refs });
+  }
+  const tasks: WorkTask[] = [];
+  let cur: WorkItem[] = [];
+  let work = 0;
+  const flush = () => {
+    if (!cur.length) return;
+    const mMax = Math.max(...cur.map((i) => i.members.length));
+    const kb = GRAM_BLOCK_COLUMNS;
+    const chunk = Math.max(kb, Math.min(MAX_CHUNK, Math.floor(budgetPerWorker / (mMax * 8) / kb) * kb));
+    tasks.push({ items: cur, chunkElements: chunk, trustRatio: opts.trustRatio, kernels: opts.kernels });
+    cur = [];
+    work = 0;
+  };
+  for (const it of items) {
+    cur.push(it);
+    work += Math.max(it.count, 1024) * it.members.length;
+    if (work >= TASK_WORK) flush();
+  }
+  flush();
+  return tasks;
+}
+
+function fromItem(it: ItemResult): UnitResult {
+  return { m: it.m, d2: it.d2, dot: it.dot, identical: it.identical, nonFinite: it.nonFinite, allZero: it.allZero, undecodable: it.undecodable };
+}
+
+function mergeInto(acc: UnitResult, it: ItemResult): UnitResult {
+  for (let i = 0; i < acc.d2.length; i++) {
+    acc.d2[i] += it.d2[i]!;
+    acc.dot[i] += it.dot[i]!;
+    acc.identical[i] &= it.identical[i]!;
+  }
+  for (let i = 0; i < acc.m; i++) {
+    acc.nonFinite[i] |= it.nonFinite[i]!;
+    acc.allZero[i] &= it.allZero[i]!;
+  }
+  acc.undecodable ||= it.undecodable;
+  return acc;
+}
+
+/** The bundled engine worker (dist/engineWorker.js). */
+export function workerFile(): string {
+  return bundledFile('engineWorker.js');
+}

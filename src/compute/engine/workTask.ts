@@ -1,0 +1,51 @@
+import type { TensorRef } from '../model/checkpoint';
+
+/**
+ * Columns per block of the centred Gram kernels (the `kb` of centerPack, gramBlock and dotRef): a chunk of elements is
+ * processed block by block, and chunk sizes are whole multiples of it.
+ */
+export const GRAM_BLOCK_COLUMNS = 512;
+
+/** What a worker is asked to do: element ranges of units, each read once from every member. */
+export interface WorkItem {
+  unit: number;
+  start: number;
+  count: number;
+  members: TensorRef[];
+}
+
+export interface WorkTask {
+  items: WorkItem[];
+  /** elements per member per chunk: bounds the worker's memory whatever the tensor size */
+  chunkElements: number;
+  /** trust the centred Gram value of a pair-chunk when (G_ii + G_jj) <= trustRatio * d2 */
+  trustRatio: number;
+  kernels: 'wasm' | 'reference';
+}
+
+/**
+ * Per item, over its element range, for members i < j (index i*m + j):
+ * d2 = sum (x_i - x_j)^2, dot = sum x_i x_j (diagonal = squared norms), identical = bytes equal in every chunk.
+ */
+export interface ItemResult {
+  unit: number;
+  start: number;
+  count: number;
+  m: number;
+  d2: Float64Array;
+  dot: Float64Array;
+  identical: Uint8Array;
+  /** member holds NaN or Inf in this range */
+  nonFinite: Uint8Array;
+  /** member's values in this range are all exactly zero (checked on the decoded values, not from the Gram) */
+  allZero: Uint8Array;
+  /** the unit's dtypes cannot be decoded: only byte identity is known */
+  undecodable: boolean;
+}
+
+export interface TaskResult {
+  items: ItemResult[];
+  bytesRead: number;
+  guardRecomputes: number;
+  kernels: string;
+}

@@ -1,0 +1,63 @@
+import { basename } from 'node:path';
+import type { Checkpoint, TensorRef } from './checkpoint';
+import { canonicalizeKeys } from '../keys/canonical';
+import { detectArch } from '../keys/arch';
+import type { ComponentStats, ModelInfo } from '../../shared/result';
+import { sortComponents } from '../keys/components';
+
+/** One opened model, keyed by canonical names: what the planner and the result writers need. */
+export interface LoadedModel {
+  info: ModelInfo;
+  /** canonical key -> tensor */
+  tensors: Map<string, { ref: TensorRef; component: string }>;
+}
+
+export function loadModel(checkpoint: Checkpoint, index: number): LoadedModel {
+  const names = checkpoint.tensors.map((t) => t.name);
+  const canon = canonicalizeKeys(names);
+  const tensors = new Map<string, { ref: TensorRef; component: string }>();
+  checkpoint.tensors.forEach((ref, i) => {
+    const key = canon.keys[i]!;
+    if (!tensors.has(key)) tensors.set(key, { ref, component: canon.components[i]! });
+  });
+  const keys = [...tensors.keys()];
+  const entries = [...tensors.values()];
+  const arch = detectArch(
+    keys,
+    entries.map((e) => e.ref.shape),
+    entries.map((e) => e.component),
+    canon.isStableDiffusion,
+  );
+
+  const byComponent: Record<string, ComponentStats> = {};
+  let paramCount = 0;
+  for (const { ref, component } of entries) {
+    const s = (byComponent[component] ??= { tensors: 0, params: 0, bytes: 0, dtypes: {} });
+    s.tensors++;
+    s.params += ref.numel;
+    s.bytes += ref.byteLength;
+    s.dtypes[ref.dtype] = (s.dtypes[ref.dtype] ?? 0) + 1;
+    paramCount += ref.numel;
+  }
+  const components: Record<string, ComponentStats> = {};
+  for (const c of sortComponents(Object.keys(byComponent))) components[c] = byComponent[c]!;
+
+  return {
+    info: {
+      index,
+      file: basename(checkpoint.path),
+      path: checkpoint.path,
+      format: checkpoint.format,
+      arch: arch.arch,
+      archDetail: arch.detail,
+      sizeBytes: checkpoint.sizeBytes,
+      tensorCount: tensors.size,
+      paramCount,
+      components,
+      metadata: checkpoint.metadata,
+      notes: [...checkpoint.notes, ...canon.notes],
+      tensorHealth: { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 },
+    },
+    tensors,
+  };
+}

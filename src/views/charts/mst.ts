@@ -1,0 +1,116 @@
+/**
+ * Minimum spanning tree of one component as a layered graph: each tree hangs from its suggested root (the median
+ * model), edges point parent -> child with their L2. The direction is a heuristic: distances cannot tell a parent
+ * from a child.
+ */
+import type { SpanningTree } from '../../shared/analysis';
+import type { ChartPalette } from './palette';
+import { baseOption, titleOption } from './palette';
+import { chartNumber, modelName } from './text';
+import type { ModelNames } from './breakdown';
+import type { TipOptions } from './chartTooltip';
+import { itemTooltip } from './chartTooltip';
+
+export interface MstLayout {
+  /** model -> (x slot, depth) */
+  pos: Map<number, { x: number; depth: number }>;
+  width: number;
+  depth: number;
+}
+
+/** Leaves get consecutive x slots, a parent sits over the middle of its children, trees side by side. */
+export function mstLayout(t: SpanningTree): MstLayout {
+  const children = new Map<number, number[]>();
+  for (const e of t.directed) {
+    const list = children.get(e.parent) ?? [];
+    list.push(e.child);
+    children.set(e.parent, list);
+  }
+  const pos = new Map<number, { x: number; depth: number }>();
+  let next = 0;
+  let maxDepth = 0;
+  const place = (m: number, depth: number): number => {
+    if (pos.has(m)) return pos.get(m)!.x;
+    maxDepth = Math.max(maxDepth, depth);
+    const kids = (children.get(m) ?? []).filter((c) => !pos.has(c));
+    pos.set(m, { x: -1, depth });
+    const xs = kids.map((c) => place(c, depth + 1));
+    const x = xs.length ? (xs[0]! + xs[xs.length - 1]!) / 2 : next++;
+    pos.set(m, { x, depth });
+    return x;
+  };
+  for (const r of t.roots) place(r, 0);
+  return { pos, width: Math.max(1, next), depth: maxDepth };
+}
+
+/** More leaves side by side than this and their labels are slanted, so neighbours do not print over each other. */
+const UPRIGHT_LABEL_LEAVES = 6;
+
+export function mstHeight(t: SpanningTree): number {
+  const l = mstLayout(t);
+  return 150 + (l.depth + 1) * 90 + (l.width > UPRIGHT_LABEL_LEAVES ? 80 : 0);
+}
+
+export function mstOption(t: SpanningTree, names: ModelNames, p: ChartPalette, opts: TipOptions & { highlight?: number | null } = {}): Record<string, unknown> {
+  const { pos, width } = mstLayout(t);
+  const slanted = width > UPRIGHT_LABEL_LEAVES;
+  const models = [...pos.keys()].sort((a, b) => a - b);
+  const edges = t.directed;
+  const label = (m: number) => modelName(m, names.models[m]?.file, 22);
+  const content = (params: unknown) => {
+    const q = params as { dataType: string; dataIndex: number };
+    if (q.dataType === 'edge') {
+      const e = edges[q.dataIndex];
+      return e ? { title: `L2 ${chartNumber(e.l2, 6)}`, rows: [['parent (suggested)', modelName(e.parent, names.models[e.parent]?.file)], ['child', modelName(e.child, names.models[e.child]?.file)]] as [string, string][] } : null;
+    }
+    const m = models[q.dataIndex];
+    if (m === undefined) return null;
+    const parent = edges.find((e) => e.child === m);
+    return {
+      title: modelName(m, names.models[m]?.file),
+      rows: [parent ? ['parent (suggested)', `${modelName(parent.parent, names.models[parent.parent]?.file)}, L2 ${chartNumber(parent.l2, 6)}`] : ['root', t.roots.includes(m) ? 'yes' : '']] as [string, string][],
+    };
+  };
+  const subtitle = [
+    'rooted at the median model; the direction is a guess',
+    t.roots.length > 1 ? `${t.roots.length} trees` : '',
+    t.absent.length ? `without ${t.component}: ${t.absent.map((i) => `#${i}`).join(', ')}` : '',
+  ].filter(Boolean).join('; ');
+  return {
+    ...baseOption(p),
+    title: titleOption(p, `Spanning tree of ${t.component} (minimum total L2)`, subtitle),
+    tooltip: itemTooltip(opts, content),
+    series: [
+      {
+        type: 'graph',
+        name: 'spanning tree',
+        layout: 'none',
+        top: 80,
+        bottom: slanted ? 120 : 40,
+        left: slanted ? 160 : 90,
+        right: 90,
+        roam: false,
+        symbolSize: 14,
+        edgeSymbol: ['none', 'arrow'],
+        edgeSymbolSize: [0, 8],
+        data: models.map((m) => ({
+          name: String(m),
+          x: pos.get(m)!.x * 100,
+          y: pos.get(m)!.depth * 100,
+          itemStyle: { color: m === opts.highlight ? p.accent : t.roots.includes(m) ? p.series[1] : p.series[0], borderColor: p.background },
+        })),
+        links: edges.map((e) => ({ source: String(e.parent), target: String(e.child), value: e.l2 })),
+        label: {
+          show: true,
+          position: 'bottom',
+          ...(slanted ? { rotate: 35, align: 'right', verticalAlign: 'middle', distance: 10 } : {}),
+          color: p.foreground,
+          fontSize: p.fontSize - 1,
+          formatter: (q: { dataIndex: number }) => label(models[q.dataIndex] ?? -1),
+        },
+        edgeLabel: { show: edges.length <= 40, color: p.muted, fontSize: p.fontSize - 1, formatter: (q: { dataIndex: number }) => chartNumber(edges[q.dataIndex]?.l2, 3) },
+        lineStyle: { color: p.muted, width: 1.5, opacity: 0.9 },
+      },
+    ],
+  };
+}
