@@ -1,10 +1,11 @@
 import { setMaxListeners } from 'node:events';
-import { bundledFile } from '../io/bundledFile';
 import Piscina from 'piscina';
 import { cancelled, throwIfAborted, toModeldiffError } from '../../shared/errors';
 import { createKernels } from '../kernels';
 import { decodableToF64 } from './decodeF64';
 import { runTask } from './runTask';
+import { unwrapReply, type ThreadReply } from '../workers/threadReply';
+import { workerFile } from '../workers/workerFiles';
 import type { Plan, Unit } from './plan';
 import { GRAM_BLOCK_COLUMNS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
@@ -78,7 +79,7 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
   }
 
   const pool = new Piscina({
-    filename: workerFile(),
+    filename: workerFile('engine'),
     minThreads: opts.workers,
     maxThreads: opts.workers,
     idleTimeout: 1000,
@@ -92,7 +93,7 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
   try {
     await Promise.all(
       tasks.map((t) =>
-        pool.run(t, { signal: abort.signal }).then(absorb, (e: unknown) => {
+        pool.run(t, { signal: abort.signal }).then((reply: ThreadReply<TaskResult>) => absorb(unwrapReply(reply)), (e: unknown) => {
           if (opts.signal?.aborted) throw cancelled();
           throw toModeldiffError(e);
         }),
@@ -161,9 +162,4 @@ function mergeInto(acc: UnitResult, it: ItemResult): UnitResult {
   }
   acc.undecodable ||= it.undecodable;
   return acc;
-}
-
-/** The bundled engine worker (dist/engineWorker.js). */
-export function workerFile(): string {
-  return bundledFile('engineWorker.js');
 }

@@ -1,4 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
+import { toModeldiffError } from '../../shared/errors';
 
 /** File descriptors opened once per task and closed when it ends, so a worker never holds files between runs. */
 export class FileHandles {
@@ -6,7 +7,14 @@ export class FileHandles {
 
   get(path: string): number {
     let fd = this.fds.get(path);
-    if (fd === undefined) this.fds.set(path, (fd = openSync(path, 'r')));
+    if (fd === undefined) {
+      try {
+        fd = openSync(path, 'r');
+      } catch (e) {
+        throw toModeldiffError(e, path);
+      }
+      this.fds.set(path, fd);
+    }
     return fd;
   }
 

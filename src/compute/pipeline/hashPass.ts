@@ -8,9 +8,10 @@ import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { cachedModelHashes, modelHashes, type HashCache } from '../analysis/hashes';
 import type { ModelHashes } from '../../shared/analysis';
-import { bundledFile } from '../io/bundledFile';
 import { cancelled, ModeldiffError } from '../../shared/errors';
-import type { HashWorkerInput, HashWorkerMessage } from '../workers/hashWorker';
+import { STOP, type HashWorkerInput, type HashWorkerMessage } from '../workers/messages';
+import { fromThread } from '../workers/threadReply';
+import { workerFile } from '../workers/workerFiles';
 import type { ModelHashSummary } from '../../shared/result';
 
 export interface HashPassOptions {
@@ -106,9 +107,9 @@ export function startHashPass(paths: readonly string[], opts: HashPassOptions, s
   const inWorker = () =>
     new Promise<void>((resolve, reject) => {
       const input: HashWorkerInput = { paths: todo.map((i) => paths[i]!), components, extractWeights: !!opts.extractWeights };
-      const worker = new Worker(bundledFile('hashWorker.js'), { workerData: input });
+      const worker = new Worker(workerFile('hash'), { workerData: input });
       let left = todo.length;
-      stopWorker = () => worker.postMessage('stop');
+      stopWorker = () => worker.postMessage(STOP);
       if (stopped) stopWorker();
       worker.on('message', (m: HashWorkerMessage) => {
         if (m.type === 'progress') current = m.done;
@@ -117,7 +118,8 @@ export function startHashPass(paths: readonly string[], opts: HashPassOptions, s
           if (--left === 0) void worker.terminate().then(() => resolve());
         } else {
           void worker.terminate();
-          reject(m.code === 'CANCELLED' ? cancelled() : new ModeldiffError('IO_ERROR', `hashing failed: ${m.message}`));
+          const e = fromThread(m.error);
+          reject(e.code === 'CANCELLED' ? cancelled() : new ModeldiffError('IO_ERROR', `hashing failed: ${e.message}`, { file: e.file }));
         }
       });
       worker.on('error', reject);

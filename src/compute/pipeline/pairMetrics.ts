@@ -3,7 +3,8 @@ import { cancelled, throwIfAborted } from '../../shared/errors';
 import { createKernels } from '../kernels';
 import { makePlan } from '../engine/plan';
 import { runPairTask, type PairKeyStats, type PairTask } from '../engine/pairTask';
-import { workerFile } from '../engine/runEngine';
+import { unwrapReply, type ThreadReply } from '../workers/threadReply';
+import { workerFile } from '../workers/workerFiles';
 import { loadModel } from '../model/loadModel';
 import { openCheckpoint } from '../readers/registry';
 
@@ -39,12 +40,13 @@ export async function pairMetrics(
   if (opts.inThread) {
     keys = runPairTask(task, createKernels(task.kernels)).keys;
   } else {
-    const pool = new Piscina({ filename: workerFile(), minThreads: 1, maxThreads: 1 });
+    const pool = new Piscina({ filename: workerFile('engine'), minThreads: 1, maxThreads: 1 });
     try {
-      keys = ((await pool.run(task, opts.signal ? { signal: opts.signal } : {}).catch((e: unknown) => {
+      const reply = (await pool.run(task, opts.signal ? { signal: opts.signal } : {}).catch((e: unknown) => {
         if (opts.signal?.aborted) throw cancelled();
         throw e;
-      })) as { keys: PairKeyStats[] }).keys;
+      })) as ThreadReply<{ keys: PairKeyStats[] }>;
+      keys = unwrapReply(reply).keys;
     } finally {
       await pool.destroy();
     }

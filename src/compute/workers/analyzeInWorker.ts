@@ -1,20 +1,12 @@
 /** `analyze` in a worker thread of its own, for callers that must stay responsive (the extension host). */
 import { Worker } from 'node:worker_threads';
-import { bundledFile } from '../io/bundledFile';
-import { cancelled, ModeldiffError, toModeldiffError, type SerializedError } from '../../shared/errors';
+import { cancelled, ModeldiffError } from '../../shared/errors';
 import type { AnalyzeOptions } from '../analysis/analyze';
 import type { ResultSource } from '../analysis/layers';
 import type { AnalysisFile } from '../../shared/analysis';
-
-export interface AnalysisWorkerInput {
-  dir: string;
-  options: Pick<AnalyzeOptions, 'timeEmbed' | 'hashCache' | 'computeHashes'>;
-}
-
-export type AnalysisWorkerMessage =
-  | { type: 'step'; message: string }
-  | { type: 'done'; analysis: AnalysisFile }
-  | { type: 'failed'; error: SerializedError };
+import { STOP, type AnalysisWorkerInput, type AnalysisWorkerMessage } from './messages';
+import { fromThread } from './threadReply';
+import { workerFile } from './workerFiles';
 
 /** Same contract as analyze(src.dir, opts); the worker reads result.json from the folder itself. */
 export function analyzeInWorker(src: string | ResultSource, opts: AnalyzeOptions = {}): Promise<AnalysisFile> {
@@ -25,7 +17,7 @@ export function analyzeInWorker(src: string | ResultSource, opts: AnalyzeOptions
   if (opts.computeHashes !== undefined) options.computeHashes = opts.computeHashes;
   const input: AnalysisWorkerInput = { dir: typeof src === 'string' ? src : src.dir, options };
   return new Promise<AnalysisFile>((resolve, reject) => {
-    const worker = new Worker(bundledFile('analysisWorker.js'), { workerData: input });
+    const worker = new Worker(workerFile('analysis'), { workerData: input });
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
@@ -35,7 +27,7 @@ export function analyzeInWorker(src: string | ResultSource, opts: AnalyzeOptions
       fn();
     };
     const onAbort = () => {
-      worker.postMessage('stop');
+      worker.postMessage(STOP);
       // the analyses check the signal between steps; a long synchronous step is cut short
       setTimeout(() => settle(() => reject(cancelled())), 200).unref();
     };
@@ -43,7 +35,7 @@ export function analyzeInWorker(src: string | ResultSource, opts: AnalyzeOptions
     worker.on('message', (m: AnalysisWorkerMessage) => {
       if (m.type === 'step') opts.onStep?.(m.message);
       else if (m.type === 'done') settle(() => resolve(m.analysis));
-      else settle(() => reject(toModeldiffError(m.error)));
+      else settle(() => reject(fromThread(m.error)));
     });
     worker.on('error', (e) => settle(() => reject(e)));
     worker.on('exit', () => settle(() => reject(new ModeldiffError('ENGINE_INTERNAL', 'the analysis thread ended early'))));

@@ -1,26 +1,16 @@
 /**
- * Worker thread of the hash pass (src/compute/pipeline/hashPass.ts): hashes the files it is given one after the other, off the main
- * thread so the engine's results keep flowing. Messages out: progress (bytes of the current file read so far) and one
- * result per file; message in: 'stop'.
+ * Worker thread of the hash pass (src/compute/pipeline/hashPass.ts): hashes the files it is given one after the
+ * other, off the main thread so the engine's results keep flowing. Messages (messages.ts) out: progress (bytes of the
+ * current file read so far), one result per file, or failed; message in: STOP.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { modelHashes } from '../analysis/hashes';
-import type { ModelHashes } from '../../shared/analysis';
-
-export interface HashWorkerInput {
-  paths: string[];
-  components: boolean;
-  extractWeights: boolean;
-}
-
-export type HashWorkerMessage =
-  | { type: 'progress'; index: number; done: number }
-  | { type: 'result'; index: number; hashes: ModelHashes }
-  | { type: 'failed'; message: string; code?: string };
+import { STOP, type HashWorkerInput, type HashWorkerMessage } from './messages';
+import { threadFailure } from './threadReply';
 
 const input = workerData as HashWorkerInput;
 const controller = new AbortController();
-parentPort!.on('message', (m) => m === 'stop' && controller.abort());
+parentPort!.on('message', (m) => m === STOP && controller.abort());
 const post = (m: HashWorkerMessage) => parentPort!.postMessage(m);
 
 async function main(): Promise<void> {
@@ -42,4 +32,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => post({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(e && typeof e === 'object' && 'code' in e ? { code: String(e.code) } : {}) }));
+main().catch((e: unknown) => post({ type: 'failed', error: threadFailure(e) }));
