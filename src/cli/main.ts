@@ -90,7 +90,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      process.stderr.write(`modeldiff: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = EXIT.failure;
+    },
+  );
 }

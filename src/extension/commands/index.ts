@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE, DEFAULT_LAYERS_BUDGET_MIB, writeReport } from '../../compute';
 import { reportHtml } from '../../views/report/page';
 import type { AnalysisService } from '../analysis/service';
-import { ComparePanel } from '../panels/comparePanel';
+import type { ComparePanel } from '../panels/comparePanel';
 import { showWithDetails, type Session } from '../session';
 import { pairsCsv } from '../util/csv';
 import type { FocusTarget } from '../views/treeModel';

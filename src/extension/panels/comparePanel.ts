@@ -7,7 +7,7 @@ import { pairLayers } from '../../compute';
 import type { HostToWebview, LayerRowMessage, RequestResults, WebviewToHost } from '../../shared/protocol';
 import { analysisMessage, type AnalysisState } from '../analysis/runner';
 import type { AnalysisService } from '../analysis/service';
-import { Session, type LoadedResult } from '../session';
+import type { Session, LoadedResult } from '../session';
 import { Disposable } from '../util/disposable';
 import type { FocusTarget } from '../views/treeModel';
 import { HostIpc } from './ipc';

@@ -137,7 +137,7 @@ function gatedDeps() {
           try {
             throwIfAborted(opts.signal);
           } catch (e) {
-            reject(e);
+            reject(e as Error);
           }
         });
       }),
