@@ -37,6 +37,7 @@
 import { ModeldiffError } from '../../shared/errors';
 import type { SchemeName, TimeEmbedPlacement, UnetLayout } from '../../shared/analysis';
 import type { Arch } from '../../shared/result';
+import { architecture, componentPrefix } from '../keys/architectures';
 
 export type { SchemeName, TimeEmbedPlacement, UnetLayout };
 export const SCHEME_NAMES: readonly SchemeName[] = ['block', 'type', 'vae', 'te'];
@@ -59,22 +60,21 @@ export interface GroupScheme {
   groupOf(key: string, component: string): string | null;
 }
 
-const UNET = 'model.diffusion_model.';
-const VAE = 'first_stage_model.';
-const TE_PREFIX: Record<string, string> = { te: 'cond_stage_model.', te0: 'conditioner.embedders.0.', te1: 'conditioner.embedders.1.' };
+const UNET = componentPrefix('unet')!;
+const VAE = componentPrefix('vae')!;
 export const TE_COMPONENTS = ['te', 'te0', 'te1'] as const;
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 
-/** The UNet layout of an architecture: SDXL base has 9 input/output blocks, the others 12. */
+/** The UNet layout of an architecture (its merge-block scheme in the architecture table; 12 blocks by default). */
 export function unetLayoutOf(arch: Arch): UnetLayout {
-  return arch === 'sdxl-base' ? 'sdxl' : 'sd';
+  return architecture(arch)?.mergeBlocks ?? 'sd';
 }
 
-/** The layout for a pair: SDXL when one side is SDXL base and neither side is a 12-block architecture. */
+/** The layout for a pair: 9 blocks (SDXL) when one side has them and neither side is a 12-block architecture. */
 export function pairLayout(archA: Arch, archB: Arch): UnetLayout {
-  const twelve = (x: Arch) => x === 'sd1' || x === 'sd2' || x === 'sdxl-refiner';
-  return (archA === 'sdxl-base' || archB === 'sdxl-base') && !twelve(archA) && !twelve(archB) ? 'sdxl' : 'sd';
+  const blocks = [architecture(archA)?.mergeBlocks, architecture(archB)?.mergeBlocks];
+  return blocks.includes('sdxl') && !blocks.includes('sd') ? 'sdxl' : 'sd';
 }
 
 /** Merge-block slots of a layout, in the merge tools' order (BASE first). */
@@ -212,7 +212,7 @@ export function makeScheme(name: SchemeName, opts: SchemeOptions = {}): GroupSch
         description: 'text-encoder parts per encoder: embeddings, transformer layers, final norm, projection',
         labels,
         groupOf(key, component) {
-          const prefix = TE_PREFIX[component];
+          const prefix = (TE_COMPONENTS as readonly string[]).includes(component) ? componentPrefix(component) : undefined;
           if (prefix === undefined || !key.startsWith(prefix)) return null;
           return `${component}.${tePartOf(key.slice(prefix.length))}`;
         },

@@ -28,6 +28,7 @@ import { dirname, resolve } from 'node:path';
 import { bytesPerElement } from '../model/dtypes';
 import { ModeldiffError, throwIfAborted } from '../../shared/errors';
 import { isContiguous, readTensorElements } from '../io/tensorBytes';
+import { componentPrefix } from '../keys/architectures';
 import { loadModel } from '../model/loadModel';
 import { openCheckpoint } from '../readers/registry';
 import type { TensorRef } from '../model/checkpoint';
@@ -41,19 +42,9 @@ export const LEGACY_MIN_CIVITAI = 2 * 0x100000;
 export const AUTOV3_HEADER_GUARD = 16 * 1024 * 1024;
 const CHUNK = 4 * 1024 * 1024;
 
-/** Component prefixes stripped from keys in the content hash. */
-export const COMPONENT_PREFIX: Record<string, string> = {
-  unet: 'model.diffusion_model.',
-  te: 'cond_stage_model.',
-  te0: 'conditioner.embedders.0.',
-  te1: 'conditioner.embedders.1.',
-  vae: 'first_stage_model.',
-  ema: 'model_ema.',
-};
-
-/** Key of a tensor inside its component, as hashed. */
+/** Key of a tensor inside its component, as hashed: without the component's prefix (the architecture table's). */
 export function componentRelativeKey(key: string, component: string): string {
-  const p = COMPONENT_PREFIX[component] ?? `${component}.`;
+  const p = componentPrefix(component) ?? `${component}.`;
   return key.startsWith(p) ? key.slice(p.length) : key;
 }
 

@@ -21,24 +21,21 @@ import { loadModel, type LoadedModel } from '../model/loadModel';
 import { openCheckpoint } from '../readers/registry';
 import type { Arch, ModelInfo } from '../../shared/result';
 import type { TensorRef } from '../model/checkpoint';
+import { ARCHITECTURES, isModelComponent } from '../keys/architectures';
+import { sdComponentOf } from '../keys/components';
 import { openSource, type ResultSource } from './layers';
 import type { ModelHealth, PositionIdsCheck, WastedSpace } from '../../shared/analysis';
 
-export const EXPECTED_COMPONENTS: Record<Arch, string[]> = {
-  sd1: ['unet', 'te', 'vae'],
-  sd2: ['unet', 'te', 'vae'],
-  'sdxl-base': ['unet', 'te0', 'te1', 'vae'],
-  'sdxl-refiner': ['unet', 'te1', 'vae'],
-  generic: [],
-};
+/** Components each architecture normally has (from the architecture table). */
+export const EXPECTED_COMPONENTS: Record<Arch, string[]> = Object.fromEntries([
+  ...ARCHITECTURES.map((a) => [a.id, a.components.filter((c) => c.expected).map((c) => c.id)]),
+  ['generic', []],
+]) as Record<Arch, string[]>;
 
-const COMMON_PREFIXES = ['model.diffusion_model.', 'first_stage_model.', 'model_ema.'];
-export const KNOWN_PREFIXES: Record<Exclude<Arch, 'generic'>, string[]> = {
-  sd1: [...COMMON_PREFIXES, 'cond_stage_model.transformer.'],
-  sd2: [...COMMON_PREFIXES, 'cond_stage_model.model.'],
-  'sdxl-base': [...COMMON_PREFIXES, 'conditioner.embedders.0.transformer.', 'conditioner.embedders.1.model.'],
-  'sdxl-refiner': [...COMMON_PREFIXES, 'conditioner.embedders.1.model.'],
-};
+/** The key trees each architecture keeps (from the architecture table): anything else is an unexpected key. */
+export const KNOWN_PREFIXES: Record<Exclude<Arch, 'generic'>, string[]> = Object.fromEntries(
+  ARCHITECTURES.map((a) => [a.id, a.components.map((c) => c.tree ?? c.prefix)]),
+) as Record<Exclude<Arch, 'generic'>, string[]>;
 
 /** Top-level keys SD checkpoints legitimately carry (LDM DDPM buffers and the markers sd-mecha lists as optional). */
 export const KNOWN_TOP_LEVEL = new Set([
@@ -64,7 +61,6 @@ export const KNOWN_TOP_LEVEL = new Set([
 ]);
 
 const EMA_SCALARS = new Set(['model_ema.decay', 'model_ema.num_updates']);
-const MODEL_COMPONENTS = new Set(['unet', 'te', 'te0', 'te1', 'vae']);
 const MAX_POSITION_IDS = 1 << 16;
 const MAX_LISTED = 200;
 
@@ -174,8 +170,8 @@ function MiB(n: number): string {
 export function modelHealth(info: ModelInfo, model: LoadedModel | null, error?: string): ModelHealth {
   const findings: ModelHealth['findings'] = [];
   const th = info.tensorHealth ?? { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 };
-  const componentOfKey = (k: string) => model?.tensors.get(k)?.component ?? (k.startsWith('model.diffusion_model.') ? 'unet' : k.startsWith('first_stage_model.') ? 'vae' : k.startsWith('cond_stage_model.') ? 'te' : k.startsWith('conditioner.embedders.0.') ? 'te0' : k.startsWith('conditioner.embedders.1.') ? 'te1' : 'other');
-  const benign = th.allZero.filter((k) => !MODEL_COMPONENTS.has(componentOfKey(k)));
+  const componentOfKey = (k: string) => model?.tensors.get(k)?.component ?? sdComponentOf(k) ?? 'other';
+  const benign = th.allZero.filter((k) => !isModelComponent(componentOfKey(k)));
   const missing = (EXPECTED_COMPONENTS[info.arch] ?? []).filter((c) => !info.components[c]);
   const h: ModelHealth = {
     model: info.index,

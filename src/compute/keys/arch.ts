@@ -1,4 +1,5 @@
 import type { Arch } from '../../shared/result';
+import { ARCHITECTURES, GENERIC_LABEL, type ArchEvidence } from './architectures';
 
 export interface ArchInfo {
   arch: Arch;
@@ -7,48 +8,25 @@ export interface ArchInfo {
   missing: string[];
 }
 
-const EXPECTED: Record<Exclude<Arch, 'generic'>, string[]> = {
-  sd1: ['unet', 'te', 'vae'],
-  sd2: ['unet', 'te', 'vae'],
-  'sdxl-base': ['unet', 'te0', 'te1', 'vae'],
-  'sdxl-refiner': ['unet', 'te1', 'vae'],
-};
-
-const LABELS: Record<Arch, string> = {
-  sd1: 'SD 1.x',
-  sd2: 'SD 2.x',
-  'sdxl-base': 'SDXL base',
-  'sdxl-refiner': 'SDXL refiner',
-  generic: 'not Stable Diffusion',
-};
-
-const NAMES: Record<string, string> = { unet: 'UNet', te: 'text encoder', te0: 'CLIP-L text encoder', te1: 'OpenCLIP bigG text encoder', vae: 'VAE' };
-
 /**
  * Recognises the architecture from canonical key names, and shapes where names are not enough
  * (a UNet-only file). Works on scaled-down test models too: it uses ranks and relations, not absolute widths.
  */
 export function detectArch(keys: readonly string[], shapes: readonly (readonly number[])[], components: readonly string[], isStableDiffusion: boolean): ArchInfo {
-  if (!isStableDiffusion) return { arch: 'generic', detail: `${LABELS.generic}: components from leading key names`, missing: [] };
+  if (!isStableDiffusion) return { arch: 'generic', detail: `${GENERIC_LABEL}: components from leading key names`, missing: [] };
   const shapeOf = new Map<string, readonly number[]>();
   keys.forEach((k, i) => shapeOf.set(k, shapes[i]!));
   const has = new Set(components);
-  const hasPrefix = (p: string) => keys.some((k) => k.startsWith(p));
-
-  let arch: Arch;
-  if (has.has('te0') || has.has('te1') || shapeOf.has('model.diffusion_model.label_emb.0.0.weight')) {
-    if (has.has('te0')) arch = 'sdxl-base';
-    else if (has.has('te1')) arch = 'sdxl-refiner';
-    else arch = maxIndex(keys, 'model.diffusion_model.input_blocks.') >= 11 ? 'sdxl-refiner' : 'sdxl-base';
-  } else if (hasPrefix('cond_stage_model.model.')) {
-    arch = 'sd2';
-  } else if (hasPrefix('cond_stage_model.transformer.')) {
-    arch = 'sd1';
-  } else {
-    // No text encoder: SD1 projects attention with 1x1 convolutions, SD2 with linear layers.
-    const projIn = shapeOf.get('model.diffusion_model.input_blocks.1.1.proj_in.weight');
-    arch = projIn && projIn.length === 2 ? 'sd2' : 'sd1';
-  }
+  const evidence: ArchEvidence = {
+    components: has,
+    hasKey: (k) => shapeOf.has(k),
+    hasPrefix: (p) => keys.some((k) => k.startsWith(p)),
+    shapeOf: (k) => shapeOf.get(k),
+    maxIndex: (p) => maxIndex(keys, p),
+  };
+  // the last row (SD 1.x) holds for any Stable Diffusion key set
+  const row = ARCHITECTURES.find((a) => a.detect(evidence)) ?? ARCHITECTURES[ARCHITECTURES.length - 1]!;
+  const arch: Arch = row.id;
 
   const extras: string[] = [];
   const inConv = shapeOf.get('model.diffusion_model.input_blocks.0.0.weight');
@@ -57,11 +35,11 @@ export function detectArch(keys: readonly string[], shapes: readonly (readonly n
     else if (inConv[1] === 8) extras.push('instruct-pix2pix UNet');
     else if (inConv[1] !== 4) extras.push(`UNet with ${inConv[1]} input channels`);
   }
-  const missing = EXPECTED[arch].filter((c) => !has.has(c));
-  for (const c of missing) extras.push(`no ${NAMES[c] ?? c}`);
+  const missing = row.components.filter((c) => c.expected && !has.has(c.id));
+  for (const c of missing) extras.push(`no ${c.name}`);
   const emaShadows = keys.filter((k) => k.startsWith('model_ema.') && k !== 'model_ema.decay' && k !== 'model_ema.num_updates').length;
   if (emaShadows > 0) extras.push(`EMA copy (${emaShadows} tensors)`);
-  return { arch, detail: extras.length ? `${LABELS[arch]} (${extras.join(', ')})` : LABELS[arch], missing };
+  return { arch, detail: extras.length ? `${row.label} (${extras.join(', ')})` : row.label, missing: missing.map((c) => c.id) };
 }
 
 function maxIndex(keys: readonly string[], prefix: string): number {

@@ -1,18 +1,12 @@
 import { SD_COMPONENTS } from '../../shared/result';
+import { COMPONENT_PREFIXES } from './architectures';
 
-/** SD prefixes, most specific first. The refiner's OpenCLIP encoder is renamed to embedders.1 before this runs. */
-const SD_PREFIXES: [string, string][] = [
-  ['model.diffusion_model.', 'unet'],
-  ['cond_stage_model.', 'te'],
-  ['conditioner.embedders.0.', 'te0'],
-  ['conditioner.embedders.1.', 'te1'],
-  ['first_stage_model.', 'vae'],
-  ['model_ema.', 'ema'],
-];
-
-/** The SD component of a canonical key, or undefined when the key has no SD prefix. */
+/**
+ * The component of a canonical key by the prefixes of the architecture table, or undefined when it has none. The
+ * refiner's OpenCLIP encoder is renamed to embedders.1 before this runs.
+ */
 export function sdComponentOf(key: string): string | undefined {
-  for (const [prefix, component] of SD_PREFIXES) if (key.startsWith(prefix)) return component;
+  for (const [prefix, component] of COMPONENT_PREFIXES) if (key.startsWith(prefix)) return component;
   return undefined;
 }
 
