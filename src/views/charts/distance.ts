@@ -1,21 +1,24 @@
 /**
- * The distance matrix of one component as an echarts heatmap option (the CLI's SVG figure; pure, no DOM).
- * Identical pairs are labelled "=", equal values "=v"; pairs without a distance (absent, not comparable) are grey
- * "n/a" cells, never 0.
+ * The distance matrix of one component as an echarts heatmap option (the CLI's SVG figure; pure, no DOM). Cells are
+ * classified and marked as in the panel (src/shared/distanceCell.ts): identical "=", equal values "=v"; cells without
+ * a distance are grey, "n/a" (not comparable) or "–" (absent), never 0.
  */
+import { CELL_LEGEND, cellMark, classifyDiff, type CellKind, type DistanceMetric } from '../../shared/distanceCell';
 import { pairIndex, type CompareResult } from '../../shared/result';
 import { axisStyle, baseOption, heatmapScales, titleOption, type ChartPalette } from './palette';
 import { chartNumber, modelName } from './text';
 
-export type DistanceMetric = 'l2' | 'cosine';
+export type { DistanceMetric };
 
 export interface DistanceCell {
   a: number;
   b: number;
   value: number | null;
-  /** 'identical' | 'equal' | 'value' | 'na' */
-  kind: 'identical' | 'equal' | 'value' | 'na';
+  kind: Exclude<CellKind, 'self'>;
 }
+
+/** A cell drawn with a colour: it has a distance. */
+const drawn = (c: DistanceCell) => c.kind === 'identical' || c.kind === 'equal' || c.kind === 'value';
 
 /** Every off-diagonal cell of the component's matrix (both triangles). */
 export function distanceCells(result: CompareResult, component: string, metric: DistanceMetric): DistanceCell[] {
@@ -24,14 +27,15 @@ export function distanceCells(result: CompareResult, component: string, metric: 
   for (let a = 0; a < n; a++) {
     for (let b = 0; b < n; b++) {
       if (a === b) continue;
-      const c = result.pairs[pairIndex(a, b, n)]?.components[component as keyof CompareResult['pairs'][number]['components']];
-      const value = c ? (metric === 'l2' ? c.l2 : c.cosine) : null;
-      const kind = !c || value === null ? 'na' : c.status === 'identical' ? 'identical' : c.status === 'equal_values' ? 'equal' : 'value';
-      cells.push({ a, b, value: kind === 'na' ? null : value, kind });
+      const { kind, value } = classifyDiff(result.pairs[pairIndex(a, b, n)]?.components[component], metric);
+      cells.push({ a, b, value, kind });
     }
   }
   return cells;
 }
+
+/** The kinds of the grey cells, by their index in a data item. */
+const NO_VALUE_KINDS: readonly Exclude<CellKind, 'self'>[] = ['na', 'absent', 'identical', 'equal', 'value'];
 
 /** Cell labels are printed up to this many models. */
 const CELL_LABEL_MODELS = 16;
@@ -44,7 +48,8 @@ export function distanceHeatmapSize(models: number): { width: number; height: nu
 export function distanceHeatmapOption(result: CompareResult, component: string, metric: DistanceMetric, p: ChartPalette): Record<string, unknown> {
   const n = result.models.length;
   const cells = distanceCells(result, component, metric);
-  const values = cells.filter((c) => c.kind !== 'na');
+  const values = cells.filter((c) => drawn(c) && c.value !== null);
+  const drawnCells = new Set(values);
   const nums = values.map((c) => c.value!);
   const min = nums.length ? Math.min(...nums) : 0;
   const max = nums.length ? Math.max(...nums) : 1;
@@ -54,7 +59,7 @@ export function distanceHeatmapOption(result: CompareResult, component: string, 
   const ax = axisStyle(p);
   return {
     ...baseOption(p),
-    title: titleOption(p, `${metricName} of ${component}`, `${n} models; "=" identical, "=v" equal values, grey = n/a (absent or not comparable)`),
+    title: titleOption(p, `${metricName} of ${component}`, `${n} models; ${CELL_LEGEND}`),
     grid: { top: 150, left: 12, right: 16, bottom: 56, outerBoundsMode: 'auto', outerBounds: { left: 4, right: 8, top: 60, bottom: 40 } },
     xAxis: { type: 'category', data: names, position: 'top', ...ax, axisLabel: { color: p.foreground, interval: 0, rotate: 45 }, splitLine: { show: false } },
     yAxis: { type: 'category', data: names, inverse: true, ...ax, axisLabel: { color: p.foreground, interval: 0 }, splitLine: { show: false } },
@@ -69,16 +74,17 @@ export function distanceHeatmapOption(result: CompareResult, component: string, 
         label: {
           show: labels,
           fontSize: p.fontSize - 3,
-          formatter: (q: { value: [number, number, number, number] }) => (q.value[3] === 1 ? '=' : q.value[3] === 2 ? '=v' : chartNumber(q.value[2], 3)),
+          formatter: (q: { value: [number, number, number, number] }) => cellMark(q.value[3] === 1 ? 'identical' : q.value[3] === 2 ? 'equal' : 'value', q.value[2], (v) => chartNumber(v, 3)),
         },
       },
       {
         type: 'heatmap',
-        name: 'n/a',
-        data: cells.filter((c) => c.kind === 'na').map((c) => [c.b, c.a, 0]),
+        name: 'no distance',
+        // the cells without a distance: not comparable, absent, or an identical pair without a value of this metric
+        data: cells.filter((c) => !drawnCells.has(c)).map((c) => [c.b, c.a, 0, NO_VALUE_KINDS.indexOf(c.kind)]),
         progressive: 0,
         itemStyle: { borderColor: p.background, borderWidth: 1 },
-        label: { show: labels, fontSize: p.fontSize - 3, color: p.foreground, formatter: () => 'n/a' },
+        label: { show: labels, fontSize: p.fontSize - 3, color: p.foreground, formatter: (q: { value: [number, number, number, number] }) => cellMark(NO_VALUE_KINDS[q.value[3]] ?? 'na', null, String) },
       },
     ],
   };

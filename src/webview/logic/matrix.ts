@@ -1,19 +1,9 @@
-/**
- * Distance matrices per component from a CompareResult, and the classification of each cell. Pure: no DOM.
- *
- * A cell is one of:
- * - `self`      the diagonal;
- * - `identical` bit-identical component: drawn with its own colour and "=" mark, never as a plain 0;
- * - `equal`     all values equal but bytes, dtypes or key sets differ ("=v");
- * - `value`     a finite distance;
- * - `na`        present in both models but not comparable (no shared key of equal shape, or no finite value): grey "n/a";
- * - `absent`    the component is missing from one or both models: "–".
- */
+/** Distance matrices per component from a CompareResult; each cell classified by src/shared/distanceCell.ts. Pure: no DOM. */
 import { pairIndex } from '../../shared/result';
 import type { CompareResult, ComponentDiff, ComponentStatus, PairResult } from '../../shared/result';
+import { CELL_WORD, cellMark as markOf, classifyDiff, type CellKind } from '../../shared/distanceCell';
 import type { Metric } from './types';
 
-export type CellKind = 'self' | 'identical' | 'equal' | 'value' | 'na' | 'absent';
 
 export interface MatrixCell {
   /** row model */
@@ -51,35 +41,6 @@ export function findPair(result: CompareResult, a: number, b: number): PairResul
   return result.pairs.find((p) => (p.a === lo && p.b === hi) || (p.a === hi && p.b === lo));
 }
 
-/** Turns a metric value into a distance (0 = same): L2 as is, cosine similarity as 1 - cos. */
-export function toDistance(metric: Metric, value: number): number {
-  return metric === 'l2' ? value : 1 - value;
-}
-
-export function classifyDiff(
-  diff: ComponentDiff | null | undefined,
-  metric: Metric,
-): { kind: CellKind; value: number | null; distance: number | null } {
-  if (!diff) return { kind: 'absent', value: null, distance: null };
-  const raw = diff[metric];
-  const value = typeof raw === 'number' && Number.isFinite(raw) ? raw : null;
-  switch (diff.status) {
-    case 'identical':
-      return { kind: 'identical', value, distance: 0 };
-    case 'equal_values':
-      return { kind: 'equal', value, distance: 0 };
-    case 'only_in_a':
-    case 'only_in_b':
-      return { kind: 'absent', value: null, distance: null };
-    case 'not_comparable':
-      return { kind: 'na', value: null, distance: null };
-    default:
-      if (diff.identical) return { kind: 'identical', value, distance: 0 };
-      if (value === null) return { kind: 'na', value: null, distance: null };
-      return { kind: 'value', value, distance: toDistance(metric, value) };
-  }
-}
-
 export function buildMatrix(result: CompareResult, component: string, metric: Metric): DistanceMatrix {
   const n = result.models.length;
   const cells: MatrixCell[][] = [];
@@ -110,22 +71,9 @@ function mirrorStatus(s: ComponentStatus | 'missing'): ComponentStatus | 'missin
   return s === 'only_in_a' ? 'only_in_b' : s === 'only_in_b' ? 'only_in_a' : s;
 }
 
-/** Short mark drawn in a cell. Identical is "=", never "0"; not comparable is "n/a". */
+/** Short mark drawn in a cell (src/shared/distanceCell.ts). */
 export function cellMark(cell: MatrixCell, valueText: (v: number) => string): string {
-  switch (cell.kind) {
-    case 'self':
-      return '·';
-    case 'identical':
-      return '=';
-    case 'equal':
-      return '=v';
-    case 'na':
-      return 'n/a';
-    case 'absent':
-      return '–';
-    case 'value':
-      return cell.value === null ? 'n/a' : valueText(cell.value);
-  }
+  return markOf(cell.kind, cell.value, valueText);
 }
 
 export const STATUS_TEXT: Record<ComponentStatus | 'self' | 'missing', string> = {
@@ -157,18 +105,9 @@ export function identicalComponents(result: CompareResult, a: number, b: number)
   });
 }
 
-const CSV_MARK: Record<CellKind, string> = {
-  self: '',
-  identical: 'identical',
-  equal: 'equal_values',
-  value: '',
-  na: 'n/a',
-  absent: 'absent',
-};
-
 /** The matrix as CSV-ready rows: a header of model labels, then one row per model; words for the special cells. */
 export function matrixTable(m: DistanceMatrix, labels: string[]): { header: string[]; rows: (string | number | null)[][] } {
   const header = ['model', ...labels];
-  const rows = m.cells.map((row, a) => [labels[a] ?? String(a), ...row.map((c) => (c.kind === 'value' ? c.value : CSV_MARK[c.kind]))]);
+  const rows = m.cells.map((row, a) => [labels[a] ?? String(a), ...row.map((c) => (c.kind === 'value' ? c.value : CELL_WORD[c.kind]))]);
   return { header, rows };
 }

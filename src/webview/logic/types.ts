@@ -11,7 +11,8 @@ export type {
   PairResult,
 } from '../../shared/result';
 
-export type Metric = 'l2' | 'cosine';
+export type { DistanceMetric as Metric } from '../../shared/distanceCell';
+import type { DistanceMetric as Metric } from '../../shared/distanceCell';
 
 export const METRICS: readonly Metric[] = ['l2', 'cosine'];
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ComponentDiff } from '../../../src/shared/result';
-import { buildMatrix, cellMark, classifyDiff, findPair, identicalComponents, matrixTable, toDistance } from '../../../src/webview/logic/matrix';
+import { buildMatrix, cellMark, findPair, identicalComponents, matrixTable } from '../../../src/webview/logic/matrix';
+import { classifyDiff, toDistance } from '../../../src/shared/distanceCell';
 import { makeResult } from '../../webview/fixture';
 
 const diff = (over: Partial<ComponentDiff>): ComponentDiff => ({
@@ -143,5 +144,33 @@ describe('cell marks and the matrix CSV', () => {
     const t = matrixTable(te, ['m0', 'm1', 'm2', 'm3', 'm4']);
     assert.deepEqual(t.header, ['model', 'm0', 'm1', 'm2', 'm3', 'm4']);
     assert.deepEqual(t.rows[0], ['m0', '', te.cells[0]![1]!.value, 'identical', 'identical', 'n/a']);
+  });
+});
+
+describe('one classifier: the panel and the SVG figure mark every cell alike', () => {
+  test('absent is "–" and not comparable "n/a" in both', async () => {
+    const { distanceCells, distanceHeatmapOption } = await import('../../../src/views/charts/distance');
+    const { renderSvg } = await import('../../../src/views/charts/ssr');
+    const { LIGHT_PALETTE } = await import('../../../src/views/charts/palette');
+    const r = makeResult();
+    const p0 = r.pairs[0]!;
+    p0.components.te = { ...p0.components.te!, status: 'only_in_a', l2: null, cosine: null, identical: false, equal_values: false };
+    for (const component of r.components) {
+      const panel = buildMatrix(r, component, 'l2');
+      for (const c of distanceCells(r, component, 'l2')) {
+        const p = panel.cells[c.a]![c.b]!;
+        assert.equal(c.kind, p.kind, `${component} [${c.a}][${c.b}]`);
+        assert.equal(c.value, p.value);
+      }
+    }
+    const te = buildMatrix(r, 'te', 'l2');
+    const kinds = new Set(te.cells.flat().map((c) => c.kind));
+    assert.ok(kinds.has('na') && kinds.has('absent') && kinds.has('identical'), 'te has every kind of unvalued cell');
+    const svg = renderSvg(distanceHeatmapOption(r, 'te', 'l2', LIGHT_PALETTE), 600, 600);
+    const marks = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+    for (const kind of ['na', 'absent', 'identical'] as const) {
+      const count = te.cells.flat().filter((c) => c.kind === kind).length;
+      assert.equal(marks.filter((t) => t === cellMark({ kind, value: null } as Parameters<typeof cellMark>[0], String)).length, count, kind);
+    }
   });
 });
