@@ -1,5 +1,5 @@
 import type { Progress } from '../compute';
-import { formatBytes, formatDuration } from './summary';
+import { formatBytes, formatDuration } from '../shared/format';
 
 /** One self-overwriting line on stderr; silent unless stderr is a terminal. */
 export function progressBar(stream: NodeJS.WriteStream = process.stderr): { update: (p: Progress) => void; done: () => void } {

@@ -1,34 +1,9 @@
 import type { CompareResult, ComponentDiff, PairResult } from '../compute';
+import { formatBytes, formatCount, formatDuration, formatNumber } from '../shared/format';
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${n.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
-}
-
-export function formatCount(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
-  return String(n);
-}
-
-export function formatDuration(s: number): string {
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return `${m} min ${Math.round(s - m * 60)} s`;
-}
-
-/** A distance with enough digits to be useful and no false precision. */
-export function formatNumber(x: number | null): string {
-  if (x === null) return '—';
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  return a >= 1000 || a < 1e-3 ? x.toExponential(4) : x.toPrecision(6);
+/** A distance in the CLI's tables: six significant digits (src/shared/format.ts), "—" when there is none. */
+export function distanceText(x: number | null): string {
+  return x === null ? '—' : formatNumber(x, 6);
 }
 
 export function describeComponent(c: ComponentDiff): string {
@@ -44,7 +19,7 @@ export function describeComponent(c: ComponentDiff): string {
     }
     case 'changed': {
       const measured = c.shared - c.non_finite - (c.bytes_only ?? 0);
-      const parts = [`L2 ${formatNumber(c.l2)}${measured < c.shared ? ` over ${measured} measured tensors` : ''}`, `${c.changed}/${c.shared} tensors changed`];
+      const parts = [`L2 ${distanceText(c.l2)}${measured < c.shared ? ` over ${measured} measured tensors` : ''}`, `${c.changed}/${c.shared} tensors changed`];
       if (c.only_a || c.only_b) parts.push(`${c.only_a + c.only_b} keys unmatched`);
       if (c.mismatched) parts.push(`${c.mismatched} shape mismatches`);
       if (c.non_finite) parts.push(`${c.non_finite} with NaN/Inf`);

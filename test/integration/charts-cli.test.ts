@@ -9,10 +9,10 @@ import { before, describe, test } from 'node:test';
 import { readAnalysis } from '../../src/compute/analysis';
 import { readResult, type CompareResult } from '../../src/compute';
 import { chartsCommand, fileStem } from '../../src/cli/commands/charts';
-import { chartNumber } from '../../src/views/charts/text';
 import { base, blockMerge, finetune, layout } from '../fixtures/synth';
 import { tmpDir } from '../helpers/tmp';
 import { comparedFolder } from '../unit/analysis/helpers';
+import { formatNumber } from '../../src/shared/format';
 
 const HOSTILE = 'm <img src=x onerror=alert(1)> & "q".safetensors';
 
@@ -77,7 +77,7 @@ describe('modeldiff charts', () => {
     assert.ok(svg.includes('IN04') && svg.includes('OUT04'));
     const dist = readFileSync(join(dir, 'distance-unet-l2.svg'), 'utf8');
     const l2 = result.pairs[0]!.components.unet!.l2!;
-    assert.ok(dist.includes(`>${chartNumber(l2, 3)}<`), `the a-b UNet distance ${chartNumber(l2, 3)} is printed in its cell`);
+    assert.ok(dist.includes(`>${formatNumber(l2, 3)}<`), `the a-b UNet distance ${formatNumber(l2, 3)} is printed in its cell`);
     assert.ok(dist.includes('&lt;img src=x') || dist.includes('&#60;img src=x'), 'the hostile name is escaped text');
   });
 

@@ -1,8 +1,8 @@
 import { breakdown, breakdownMatrix, parseTimeEmbed, SCHEME_NAMES, type PairBreakdown } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
-import { formatNumber } from '../summary';
 import { csvField } from './layers';
 import { bar, choice, json, loneFlagToDash, lpad, modelIndex, OK, output, pad, source, usage } from './common';
+import { distanceText } from '../summary';
 
 const LINE = 'modeldiff breakdown <dir> <modelA> <modelB> [--by block|type|vae|te] [--time-embed BASE|IN00] [--components] [--csv [file]] [--json]\n' + '       modeldiff breakdown <dir> --matrix [--by ...] [--time-embed ...] [--csv [file]] [--json]';
 
@@ -12,9 +12,9 @@ export function breakdownText(bd: PairBreakdown): string {
   const lines = [`${bd.fileA}  vs  ${bd.fileB}`, `by ${bd.scheme}: ${bd.description}`, '', `${pad('group', w)}  ${lpad('L2', 12)}  ${lpad('share', 6)}  ${lpad('changed', 11)}`];
   for (const g of bd.groups) {
     const share = g.share === null ? '' : `${(g.share * 100).toFixed(1)}%`;
-    lines.push(`${pad(g.group, w)}  ${lpad(formatNumber(g.l2), 12)}  ${lpad(share, 6)}  ${lpad(`${g.changedKeys}/${g.keys}`, 11)}  ${bar(max > 0 && g.l2 !== null ? g.l2 / max : null)}`);
+    lines.push(`${pad(g.group, w)}  ${lpad(distanceText(g.l2), 12)}  ${lpad(share, 6)}  ${lpad(`${g.changedKeys}/${g.keys}`, 11)}  ${bar(max > 0 && g.l2 !== null ? g.l2 / max : null)}`);
   }
-  lines.push(`${pad('total', w)}  ${lpad(formatNumber(bd.total.l2), 12)}  ${lpad('', 6)}  ${lpad(`${bd.total.changedKeys}/${bd.total.keys}`, 11)}`);
+  lines.push(`${pad('total', w)}  ${lpad(distanceText(bd.total.l2), 12)}  ${lpad('', 6)}  ${lpad(`${bd.total.changedKeys}/${bd.total.keys}`, 11)}`);
   return lines.map((l) => l.trimEnd()).join('\n');
 }
 
@@ -47,7 +47,7 @@ export function breakdownCommand(argv: string[]): number {
       const lines = [`by ${scheme}: ${m.description}`];
       m.pairs.forEach((q, pi) => {
         const top = m.groups.map((g, gi) => ({ g, v: m.l2[gi]![pi] ?? null })).filter((x) => x.v !== null && x.v > 0).sort((x, y) => y.v! - x.v!).slice(0, 5);
-        lines.push(`${files[q.a]} vs ${files[q.b]}: ${top.length ? top.map((x) => `${x.g} ${formatNumber(x.v)}`).join(', ') : 'no differences'}`);
+        lines.push(`${files[q.a]} vs ${files[q.b]}: ${top.length ? top.map((x) => `${x.g} ${distanceText(x.v)}`).join(', ') : 'no differences'}`);
       });
       process.stdout.write(lines.join('\n') + '\n');
     }

@@ -1,7 +1,7 @@
 import { familyView, familyViews, type FamilyView, ModeldiffError, type CompareResult } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
-import { formatNumber } from '../summary';
 import { json, OK, source, usage } from './common';
+import { distanceText } from '../summary';
 
 const LINE = 'modeldiff family <dir> [--component unet|te|vae|...|all] [--json]';
 
@@ -22,7 +22,7 @@ export function dendrogramText(v: FamilyView): string[] {
       lines.push(prefix + branch + `equal: ${leaves(v, id).join(', ')}`);
       return;
     }
-    lines.push(prefix + branch + (n.children ? `┐ ${formatNumber(n.height)}` : n.file!));
+    lines.push(prefix + branch + (n.children ? `┐ ${distanceText(n.height)}` : n.file!));
     if (!n.children) return;
     const next = prefix + (top ? '' : last ? '   ' : '│  ');
     // the taller subtree first, so the closest pairs end up together at the bottom
@@ -53,7 +53,7 @@ export function familyText(result: CompareResult, views: readonly FamilyView[]):
       return files[find(x)]! + (n > 1 ? ` (+${n - 1} equal)` : '');
     };
     out.push('', `minimum spanning tree (suggested direction from the tree's median${v.mst.roots.length > 1 ? 's' : ''}: ${v.mst.roots.map(label).join(', ')})`);
-    for (const e of v.mst.directed) if (e.l2 > 0) out.push(`  ${label(e.parent)} -> ${label(e.child)}  ${formatNumber(e.l2)}`);
+    for (const e of v.mst.directed) if (e.l2 > 0) out.push(`  ${label(e.parent)} -> ${label(e.child)}  ${distanceText(e.l2)}`);
     for (const [rep, list] of members) if (list.length > 1) out.push(`  equal ${v.component}: ${[rep, ...list.filter((x) => x !== rep)].map((x) => files[x]).join(', ')}`);
     out.push('');
   }

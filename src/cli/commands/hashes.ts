@@ -2,8 +2,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findModels, MODEL_EXTENSIONS, HashCache, modelHashes, sharedComponents, type ModelHashes, type SharedComponent } from '../../compute';
 import { parseArgs } from '../args';
-import { formatBytes } from '../summary';
 import { hashCachePath, json, OK, pad, usage } from './common';
+import { formatBytes } from '../../shared/format';
 
 const LINE = 'modeldiff hashes <folder | files...> [--components] [--extract-weights] [--cache file | --no-cache] [--json]';
 

@@ -1,7 +1,7 @@
 import { checkHealth, type ModelHealth } from '../../compute';
 import { parseArgs } from '../args';
-import { formatBytes } from '../summary';
 import { json, OK, source, usage } from './common';
+import { formatBytes } from '../../shared/format';
 
 const LINE = 'modeldiff health <dir> [--json]';
 const MARK = { error: '✗', warning: '!', info: '·' } as const;

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadModel, openCheckpoint } from '../../compute';
 import { parseArgs } from '../args';
 import { EXIT } from '../exitCodes';
-import { formatBytes, formatCount } from '../summary';
+import { formatBytes, formatCount } from '../../shared/format';
 
 export async function inspectCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, ['json', 'extract-weights'], []);

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { findModelIndex, pairLayers, readResult, toModeldiffError, type LayerRow } from '../../compute';
 import { intFlag, parseArgs, stringFlag } from '../args';
 import { EXIT } from '../exitCodes';
-import { formatNumber } from '../summary';
+import { distanceText } from '../summary';
 
 export function layersCommand(argv: string[]): number {
   // `--csv` may stand alone (CSV to stdout) or name a file.
@@ -43,7 +43,7 @@ export function layersTable(rows: LayerRow[], a: string, b: string): string {
   const lines = [`${a}  vs  ${b}`, `${'key'.padEnd(w)}  ${'component'.padEnd(9)}  ${'L2'.padStart(12)}  ${'cosine'.padStart(12)}`];
   for (const r of rows) {
     const key = r.key.length > w ? '…' + r.key.slice(r.key.length - w + 1) : r.key.padEnd(w);
-    lines.push(`${key}  ${r.component.padEnd(9)}  ${formatNumber(r.l2).padStart(12)}  ${(r.cosine === null ? '—' : r.cosine.toFixed(8)).padStart(12)}`);
+    lines.push(`${key}  ${r.component.padEnd(9)}  ${distanceText(r.l2).padStart(12)}  ${(r.cosine === null ? '—' : r.cosine.toFixed(8)).padStart(12)}`);
   }
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { cachedModelHashes, HashCache, lineageReport, modelHashes, type DeclaredParent, type FileHashes, type LineageReport, type CompareResult } from '../../compute';
 import { parseArgs } from '../args';
-import { formatNumber } from '../summary';
 import { hashCachePath, json, OK, source, usage } from './common';
+import { distanceText } from '../summary';
 
 const LINE = 'modeldiff lineage <dir> [--hashes] [--cache file | --no-cache] [--json]';
 
@@ -24,7 +24,7 @@ export function lineageText(result: CompareResult, rep: LineageReport): string {
     for (const p of m.parents) lines.push(`    ${parentText(p)}`);
     if (d.ancestors.length) lines.push(`  ancestors: ${d.ancestors.map((a) => a.name ?? a.sha256?.slice(0, 10)).join(', ')}`);
     for (const s of d.selfHashes) if (s.matches !== null) lines.push(`  ${s.key} ${s.matches ? 'matches the file' : 'does NOT match the file'}`);
-    if (m.nearest.length) lines.push(`  nearest by UNet L2: ${m.nearest.map((x) => `${x.file} ${formatNumber(x.l2)}`).join(', ')}`);
+    if (m.nearest.length) lines.push(`  nearest by UNet L2: ${m.nearest.map((x) => `${x.file} ${distanceText(x.l2)}`).join(', ')}`);
     if (m.sameUnet.length) lines.push(`  same UNet as: ${m.sameUnet.map((i) => files[i]).join(', ')}`);
     if (m.parents.length) {
       if (m.confirmed.length) lines.push(`  declared parents among the nearest: ${m.confirmed.map((i) => files[i]).join(', ')}`);

@@ -4,8 +4,8 @@ import { resolve } from 'node:path';
 import { pairMetrics } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
 import { EXIT } from '../exitCodes';
-import { formatNumber } from '../summary';
 import { csvField } from './layers';
+import { distanceText } from '../summary';
 
 export async function pairCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, ['no-ema', 'extract-weights'], ['components', 'csv']);
@@ -27,7 +27,7 @@ export async function pairCommand(argv: string[]): Promise<number> {
     const lines = [`${a}  vs  ${b}`, `${'component'.padEnd(9)} ${'L2'.padStart(12)} ${'L1'.padStart(12)} ${'changed'.padStart(14)} ${'max |diff|'.padStart(12)} ${'cosine'.padStart(12)}`];
     for (const [c, m] of Object.entries(r.components)) {
       const changed = `${m.l0}/${m.elements}`;
-      lines.push(`${c.padEnd(9)} ${formatNumber(m.l2).padStart(12)} ${formatNumber(m.l1).padStart(12)} ${changed.padStart(14)} ${formatNumber(m.max_abs).padStart(12)} ${(m.cosine === null ? '—' : m.cosine.toFixed(8)).padStart(12)}`);
+      lines.push(`${c.padEnd(9)} ${distanceText(m.l2).padStart(12)} ${distanceText(m.l1).padStart(12)} ${changed.padStart(14)} ${distanceText(m.max_abs).padStart(12)} ${(m.cosine === null ? '—' : m.cosine.toFixed(8)).padStart(12)}`);
     }
     process.stdout.write(lines.join('\n') + '\n');
     const csv = stringFlag(p, 'csv');

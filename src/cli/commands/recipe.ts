@@ -1,7 +1,7 @@
 import { estimateRecipe, parseTimeEmbed, REL_RESIDUAL_FLOOR, type MixtureFit, type RecipeEstimate } from '../../compute';
 import { intFlag, parseArgs, stringFlag } from '../args';
-import { formatNumber } from '../summary';
 import { json, lpad, modelIndex, OK, pad, source, usage } from './common';
+import { distanceText } from '../summary';
 
 const LINE = 'modeldiff recipe <dir> <model> [--parents A,B,...] [--count N] [--time-embed BASE|IN00] [--json]';
 
@@ -17,7 +17,7 @@ function fitLine(f: MixtureFit, w: Widths): string {
   const weights = f.weights.map(w3).join(' ');
   const free = f.free ? f.free.map(w3).join(' ') : '—';
   const rel = f.relResidual < REL_RESIDUAL_FLOOR ? 'exact' : f.relResidual.toFixed(3);
-  return `${pad(f.group, w.group)}  ${pad(weights, w.weights)}  ${pad(free, w.free)}  ${lpad(rel, 7)}  ${lpad(formatNumber(f.residual), 11)}  ${lpad(String(f.keys), 5)}${f.identifiable ? '' : '  (parents equal here)'}`;
+  return `${pad(f.group, w.group)}  ${pad(weights, w.weights)}  ${pad(free, w.free)}  ${lpad(rel, 7)}  ${lpad(distanceText(f.residual), 11)}  ${lpad(String(f.keys), 5)}${f.identifiable ? '' : '  (parents equal here)'}`;
 }
 
 export function recipeText(r: RecipeEstimate): string {

@@ -4,10 +4,10 @@ import { parseTimeEmbed, type AnalysisFile, DEFAULT_LAYERS_BUDGET_MIB, writeRepo
 import { reportHtml } from '../../views/report/page';
 import { intFlag, parseArgs, stringFlag } from '../args';
 import { COMPARE_BOOLEANS, COMPARE_VALUED } from '../compareRun';
-import { formatBytes } from '../summary';
 import { analysisFor } from './analysisFor';
 import { hashCachePath, OK, usage } from './common';
 import { isCompareOutput, resultFor } from './resultFor';
+import { formatBytes } from '../../shared/format';
 
 const LINE =
   'modeldiff report <compare-output-dir | folder | files...> [--out report.html] [--results dir] [--layers-budget MiB] [--time-embed BASE|IN00] [--hashes] [--cache file | --no-cache] [--no-analysis] [--quiet]';

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WebviewView } from '../../shared/protocol';
 import { NO_NETWORK_DIRECTIVES } from '../../shared/csp';
+import { escapeHtml } from '../../shared/text';
 
 export interface WebviewHtmlOptions {
   view: WebviewView;
@@ -43,19 +44,19 @@ export function buildCsp(o: Pick<WebviewHtmlOptions, 'cspSource' | 'nonce' | 'al
 }
 
 export function buildWebviewHtml(o: WebviewHtmlOptions): string {
-  const links = o.styleUris.map((u) => `  <link rel="stylesheet" href="${escapeAttr(u)}">`).join('\n');
+  const links = o.styleUris.map((u) => `  <link rel="stylesheet" href="${escapeHtml(u)}">`).join('\n');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${escapeAttr(buildCsp(o))}">
+  <meta http-equiv="Content-Security-Policy" content="${escapeHtml(buildCsp(o))}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
 ${links}
-  <title>${escapeText(o.title)}</title>
+  <title>${escapeHtml(o.title)}</title>
 </head>
-<body data-view="${escapeAttr(o.view)}">
+<body data-view="${escapeHtml(o.view)}">
   <div id="app"></div>
-  <script nonce="${escapeAttr(o.nonce)}" src="${escapeAttr(o.scriptUri)}"></script>
+  <script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
 </body>
 </html>`;
 }
@@ -68,22 +69,14 @@ export function buildErrorHtml(o: { cspSource: string; title: string; message: s
 <html lang="en">
 <head>
   <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${escapeAttr(csp)}">
-  <style nonce="${escapeAttr(nonce)}">body{font-family:var(--vscode-font-family);color:var(--vscode-foreground);padding:1em 2em}
+  <meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+  <style nonce="${escapeHtml(nonce)}">body{font-family:var(--vscode-font-family);color:var(--vscode-foreground);padding:1em 2em}
   pre{white-space:pre-wrap;color:var(--vscode-errorForeground)}</style>
-  <title>${escapeText(o.title)}</title>
+  <title>${escapeHtml(o.title)}</title>
 </head>
 <body data-view="error">
-  <h2 id="error-title">${escapeText(o.title)}</h2>
-  <p id="error-message">${escapeText(o.message)}</p>
-${o.detail ? `  <pre id="error-detail">${escapeText(o.detail)}</pre>\n` : ''}</body>
+  <h2 id="error-title">${escapeHtml(o.title)}</h2>
+  <p id="error-message">${escapeHtml(o.message)}</p>
+${o.detail ? `  <pre id="error-detail">${escapeHtml(o.detail)}</pre>\n` : ''}</body>
 </html>`;
-}
-
-export function escapeText(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-export function escapeAttr(s: string): string {
-  return escapeText(s).replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }

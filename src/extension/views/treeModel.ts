@@ -10,7 +10,7 @@
 import type { AnalysisFile, DeclaredParent, ModelHealth, ModelLineage } from '../../shared/analysis';
 import type { CompareResult, ComponentDiff, ComponentStats, PairResult } from '../../shared/result';
 import { pairIndex } from '../../shared/result';
-import { formatBytes, formatCount } from '../util/progressText';
+import { formatBytes, formatCount } from '../../shared/format';
 
 export type DiffGroup = 'only_a' | 'only_b' | 'mismatched' | 'dtype';
 

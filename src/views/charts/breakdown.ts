@@ -5,9 +5,10 @@
 import type { BreakdownMatrix, SchemeName } from '../../shared/analysis';
 import type { ChartPalette } from './palette';
 import { axisStyle, baseOption, heatmapScales, titleOption } from './palette';
-import { chartNumber, modelName, percent } from './text';
 import type { TipOptions } from './chartTooltip';
 import { itemTooltip } from './chartTooltip';
+import { formatNumber, percent } from '../../shared/format';
+import { modelName } from '../../shared/text';
 
 export const SCHEME_TITLES: Record<SchemeName, string> = {
   block: 'UNet blocks',
@@ -78,7 +79,7 @@ export function breakdownBarsOption(m: BreakdownMatrix, pairIndex: number, p: Ch
       const r = rows[(params as { dataIndex: number }).dataIndex];
       if (!r) return null;
       return {
-        title: `${r.group}: L2 ${chartNumber(r.l2, 6)}`,
+        title: `${r.group}: L2 ${formatNumber(r.l2, 6)}`,
         rows: [
           ['share of L2²', percent(r.share)],
           ['changed keys', r.keys === null ? String(r.changedKeys) : `${r.changedKeys} of ${r.keys}`],
@@ -100,7 +101,7 @@ export function breakdownBarsOption(m: BreakdownMatrix, pairIndex: number, p: Ch
       },
       splitLine: { show: false },
     },
-    yAxis: { type: 'value', name: 'L2', ...ax, axisLabel: { color: p.foreground, formatter: (v: number) => chartNumber(v, 3) } },
+    yAxis: { type: 'value', name: 'L2', ...ax, axisLabel: { color: p.foreground, formatter: (v: number) => formatNumber(v, 3) } },
     series: [
       {
         type: 'bar',
@@ -108,7 +109,7 @@ export function breakdownBarsOption(m: BreakdownMatrix, pairIndex: number, p: Ch
         data: rows.map((r) => (r.l2 === null ? { value: '-' } : { value: r.l2 })),
         itemStyle: { color: p.series[0] },
         barMaxWidth: 36,
-        label: { show: !many, position: 'top', color: p.foreground, formatter: (q: { value: unknown }) => (typeof q.value === 'number' ? chartNumber(q.value) : 'n/a') },
+        label: { show: !many, position: 'top', color: p.foreground, formatter: (q: { value: unknown }) => (typeof q.value === 'number' ? formatNumber(q.value) : 'n/a') },
       },
     ],
   };
@@ -174,7 +175,7 @@ export function breakdownHeatmapOption(m: BreakdownMatrix, names: ModelNames, p:
     if (pi === undefined || group === undefined) return null;
     const l2 = m.l2[v[1]]?.[pi] ?? null;
     return {
-      title: `${group}: L2 ${chartNumber(l2, 6)}`,
+      title: `${group}: L2 ${formatNumber(l2, 6)}`,
       rows: [
         ['pair', pairName(m, pi, names, 40)],
         ['changed keys', String(m.changedKeys[v[1]]?.[pi] ?? 0)],
@@ -207,7 +208,7 @@ export function breakdownHeatmapOption(m: BreakdownMatrix, names: ModelNames, p:
       splitLine: { show: false },
     },
     yAxis: { type: 'category', name: GROUP_AXIS[m.scheme], nameLocation: 'start', data: m.groups, inverse: true, ...ax, axisLabel: { color: p.foreground, interval: 0 }, splitLine: { show: false } },
-    visualMap: heatmapScales(p, min, max, { length: 160, label: (v) => chartNumber(v) }),
+    visualMap: heatmapScales(p, min, max, { length: 160, label: (v) => formatNumber(v) }),
     series: [
       {
         type: 'heatmap',
@@ -215,7 +216,7 @@ export function breakdownHeatmapOption(m: BreakdownMatrix, names: ModelNames, p:
         data: values,
         progressive: 0,
         itemStyle: { borderColor: p.background, borderWidth: 1 },
-        label: { show: cellLabels, fontSize: p.fontSize - 2, formatter: (q: { value: [number, number, number] }) => chartNumber(q.value[2], 3) },
+        label: { show: cellLabels, fontSize: p.fontSize - 2, formatter: (q: { value: [number, number, number] }) => formatNumber(q.value[2], 3) },
       },
       {
         type: 'heatmap',

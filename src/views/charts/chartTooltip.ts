@@ -3,6 +3,8 @@
  * escaped (echarts inserts string tooltips as HTML); the webview passes a renderer that builds DOM elements instead,
  * and its own tooltip settings (CSS class, no inline styles).
  */
+import { escapeHtml } from '../../shared/text';
+
 export interface TipContent {
   title: string;
   rows: [string, string][];
@@ -13,10 +15,6 @@ export interface TipOptions {
   renderTip?: (t: TipContent) => unknown;
   /** extra tooltip settings merged into every tooltip block */
   tooltipBase?: Record<string, unknown>;
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 export function tipHtml(t: TipContent): string {

@@ -6,9 +6,10 @@
 import type { Dendrogram, DendrogramNode } from '../../shared/analysis';
 import type { ChartPalette } from './palette';
 import { axisStyle, baseOption, titleOption } from './palette';
-import { chartNumber, modelName } from './text';
 import type { TipOptions } from './chartTooltip';
 import { itemTooltip } from './chartTooltip';
+import { formatNumber } from '../../shared/format';
+import { modelName } from '../../shared/text';
 
 export interface DendrogramLayout {
   /** leaf node ids, top to bottom */
@@ -74,7 +75,7 @@ export function dendrogramOption(d: Dendrogram, p: ChartPalette, opts: TipOption
     const n = q.seriesName === 'merges' ? inner[q.dataIndex] : elbows[q.dataIndex]?.node;
     if (!n) return null;
     return {
-      title: `merge at L2 ${chartNumber(n.height, 6)}`,
+      title: `merge at L2 ${formatNumber(n.height, 6)}`,
       rows: [
         ['models', String(n.size)],
         ['pairs averaged', String(n.linkedPairs ?? '')],
@@ -86,7 +87,7 @@ export function dendrogramOption(d: Dendrogram, p: ChartPalette, opts: TipOption
     title: titleOption(p, `Family tree of ${d.component} (average linkage)`, subtitle || 'x = average L2 between the merged clusters'),
     grid: { top: 64, left: 16, right: 32, bottom: 12, outerBoundsMode: 'auto', outerBounds: { left: 4, right: 8, top: 4, bottom: 4 } },
     tooltip: itemTooltip(opts, content),
-    xAxis: { type: 'value', name: 'average-linkage L2', nameLocation: 'middle', nameGap: 28, min: 0, max: maxH > 0 ? undefined : 1, ...ax, axisLabel: { color: p.foreground, formatter: (v: number) => chartNumber(v, 3) } },
+    xAxis: { type: 'value', name: 'average-linkage L2', nameLocation: 'middle', nameGap: 28, min: 0, max: maxH > 0 ? undefined : 1, ...ax, axisLabel: { color: p.foreground, formatter: (v: number) => formatNumber(v, 3) } },
     yAxis: {
       type: 'value',
       inverse: true,
@@ -117,7 +118,7 @@ export function dendrogramOption(d: Dendrogram, p: ChartPalette, opts: TipOption
         symbolSize: 7,
         itemStyle: { color: p.series[0] },
         data: inner.map((n) => [n.height, y.get(n.id) ?? 0]),
-        label: { show: inner.length <= 24, position: 'right', color: p.muted, fontSize: p.fontSize - 2, formatter: (q: { value: [number, number] }) => chartNumber(q.value[0], 3) },
+        label: { show: inner.length <= 24, position: 'right', color: p.muted, fontSize: p.fontSize - 2, formatter: (q: { value: [number, number] }) => formatNumber(q.value[0], 3) },
       },
       {
         type: 'scatter',

@@ -6,7 +6,8 @@
 import { CELL_LEGEND, cellMark, classifyDiff, type CellKind, type DistanceMetric } from '../../shared/distanceCell';
 import { pairIndex, type CompareResult } from '../../shared/result';
 import { axisStyle, baseOption, heatmapScales, titleOption, type ChartPalette } from './palette';
-import { chartNumber, modelName } from './text';
+import { formatNumber } from '../../shared/format';
+import { modelName } from '../../shared/text';
 
 export type { DistanceMetric };
 
@@ -63,7 +64,7 @@ export function distanceHeatmapOption(result: CompareResult, component: string, 
     grid: { top: 150, left: 12, right: 16, bottom: 56, outerBoundsMode: 'auto', outerBounds: { left: 4, right: 8, top: 60, bottom: 40 } },
     xAxis: { type: 'category', data: names, position: 'top', ...ax, axisLabel: { color: p.foreground, interval: 0, rotate: 45 }, splitLine: { show: false } },
     yAxis: { type: 'category', data: names, inverse: true, ...ax, axisLabel: { color: p.foreground, interval: 0 }, splitLine: { show: false } },
-    visualMap: heatmapScales(p, min, max, { length: 200, label: (v) => chartNumber(v), colors: metric === 'cosine' ? p.sequential.slice().reverse() : p.sequential }),
+    visualMap: heatmapScales(p, min, max, { length: 200, label: (v) => formatNumber(v), colors: metric === 'cosine' ? p.sequential.slice().reverse() : p.sequential }),
     series: [
       {
         type: 'heatmap',
@@ -74,7 +75,7 @@ export function distanceHeatmapOption(result: CompareResult, component: string, 
         label: {
           show: labels,
           fontSize: p.fontSize - 3,
-          formatter: (q: { value: [number, number, number, number] }) => cellMark(q.value[3] === 1 ? 'identical' : q.value[3] === 2 ? 'equal' : 'value', q.value[2], (v) => chartNumber(v, 3)),
+          formatter: (q: { value: [number, number, number, number] }) => cellMark(q.value[3] === 1 ? 'identical' : q.value[3] === 2 ? 'equal' : 'value', q.value[2], (v) => formatNumber(v, 3)),
         },
       },
       {

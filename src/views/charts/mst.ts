@@ -6,10 +6,11 @@
 import type { SpanningTree } from '../../shared/analysis';
 import type { ChartPalette } from './palette';
 import { baseOption, titleOption } from './palette';
-import { chartNumber, modelName } from './text';
 import type { ModelNames } from './breakdown';
 import type { TipOptions } from './chartTooltip';
 import { itemTooltip } from './chartTooltip';
+import { formatNumber } from '../../shared/format';
+import { modelName } from '../../shared/text';
 
 export interface MstLayout {
   /** model -> (x slot, depth) */
@@ -61,14 +62,14 @@ export function mstOption(t: SpanningTree, names: ModelNames, p: ChartPalette, o
     const q = params as { dataType: string; dataIndex: number };
     if (q.dataType === 'edge') {
       const e = edges[q.dataIndex];
-      return e ? { title: `L2 ${chartNumber(e.l2, 6)}`, rows: [['parent (suggested)', modelName(e.parent, names.models[e.parent]?.file)], ['child', modelName(e.child, names.models[e.child]?.file)]] as [string, string][] } : null;
+      return e ? { title: `L2 ${formatNumber(e.l2, 6)}`, rows: [['parent (suggested)', modelName(e.parent, names.models[e.parent]?.file)], ['child', modelName(e.child, names.models[e.child]?.file)]] as [string, string][] } : null;
     }
     const m = models[q.dataIndex];
     if (m === undefined) return null;
     const parent = edges.find((e) => e.child === m);
     return {
       title: modelName(m, names.models[m]?.file),
-      rows: [parent ? ['parent (suggested)', `${modelName(parent.parent, names.models[parent.parent]?.file)}, L2 ${chartNumber(parent.l2, 6)}`] : ['root', t.roots.includes(m) ? 'yes' : '']] as [string, string][],
+      rows: [parent ? ['parent (suggested)', `${modelName(parent.parent, names.models[parent.parent]?.file)}, L2 ${formatNumber(parent.l2, 6)}`] : ['root', t.roots.includes(m) ? 'yes' : '']] as [string, string][],
     };
   };
   const subtitle = [
@@ -108,7 +109,7 @@ export function mstOption(t: SpanningTree, names: ModelNames, p: ChartPalette, o
           fontSize: p.fontSize - 1,
           formatter: (q: { dataIndex: number }) => label(models[q.dataIndex] ?? -1),
         },
-        edgeLabel: { show: edges.length <= 40, color: p.muted, fontSize: p.fontSize - 1, formatter: (q: { dataIndex: number }) => chartNumber(edges[q.dataIndex]?.l2, 3) },
+        edgeLabel: { show: edges.length <= 40, color: p.muted, fontSize: p.fontSize - 1, formatter: (q: { dataIndex: number }) => formatNumber(edges[q.dataIndex]?.l2, 3) },
         lineStyle: { color: p.muted, width: 1.5, opacity: 0.9 },
       },
     ],

@@ -2,9 +2,10 @@
 import { REL_RESIDUAL_FLOOR, type MixtureFit, type RecipeEstimate } from '../../shared/analysis';
 import type { ChartPalette } from './palette';
 import { axisStyle, baseOption, seriesColor, titleOption } from './palette';
-import { chartNumber, modelName } from './text';
 import type { TipContent, TipOptions } from './chartTooltip';
 import { itemTooltip } from './chartTooltip';
+import { formatNumber } from '../../shared/format';
+import { modelName } from '../../shared/text';
 
 /** Below this relative residual a fit is exact (float32 rounding of the per-layer distances). */
 export const EXACT_REL_RESIDUAL = REL_RESIDUAL_FLOOR;
@@ -50,7 +51,7 @@ export function recipeChartOption(r: RecipeEstimate, p: ChartPalette, opts: TipO
       rows: [
         ...f.weights.map((w, i) => [names[i] ?? `P${i}`, weight4(w)] as [string, string]),
         ['relative residual', relResidualText(f.relResidual)],
-        ['residual', chartNumber(f.residual, 6)],
+        ['residual', formatNumber(f.residual, 6)],
         ['keys', String(f.keys)],
       ],
     };

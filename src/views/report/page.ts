@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { REPORT_DATA_ID, type ReportData } from '../../shared/report';
 import { themeCss } from './themeCss';
 import { NO_NETWORK_DIRECTIVES } from '../../shared/csp';
+import { escapeHtml } from '../../shared/text';
 
 const cspHash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
@@ -26,8 +27,6 @@ export function scriptSafeCode(code: string): string {
   if (code.includes('<!--')) throw new Error('the report bundle contains "<!--" and cannot be inlined safely');
   return code.replace(/<\/(script)/gi, '<\\/$1');
 }
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The line above the panel: what this file is, when and from what it was written, what it leaves out. */
 function banner(data: ReportData): string {

@@ -2,9 +2,10 @@
 import type { ModelInfo } from '../../shared/result';
 import type { MatrixCell } from './matrix';
 import { STATUS_TEXT } from './matrix';
-import { fullPrecision, formatInt, modelLabel } from './labels';
 import type { Metric } from './types';
 import { metricLabel } from './types';
+import { fullPrecision, formatInt } from '../../shared/format';
+import { modelName } from '../../shared/text';
 
 export interface TooltipContent {
   title: string;
@@ -17,8 +18,8 @@ export function cellTooltip(cell: MatrixCell, models: readonly ModelInfo[], comp
   const ma = models[cell.a];
   const mb = models[cell.b];
   const rows: [string, string][] = [
-    ['A', ma ? modelLabel(cell.a, ma.file) : `#${cell.a}`],
-    ['B', mb ? modelLabel(cell.b, mb.file) : `#${cell.b}`],
+    ['A', ma ? modelName(cell.a, ma.file) : `#${cell.a}`],
+    ['B', mb ? modelName(cell.b, mb.file) : `#${cell.b}`],
     ['component', component],
     ['status', STATUS_TEXT[cell.status]],
   ];

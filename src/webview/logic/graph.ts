@@ -5,7 +5,8 @@
 import type { CompareResult } from '../../shared/result';
 import type { DistanceMatrix } from './matrix';
 import { identicalComponents } from './matrix';
-import { modelLabel, shortNumber } from './labels';
+import { modelName } from '../../shared/text';
+import { formatNumber } from '../../shared/format';
 
 export interface GraphNode {
   id: number;
@@ -76,13 +77,13 @@ export function buildGraph(result: CompareResult, m: DistanceMatrix, opts: Graph
   const nodes: GraphNode[] = result.models.map((model, i) => {
     const same = lists.find((g) => g.includes(i));
     const title = [
-      modelLabel(i, model.file),
+      modelName(i, model.file),
       model.archDetail || model.arch,
       same ? `${m.component} identical with ${same.filter((x) => x !== i).map((x) => '#' + x).join(', ')}` : '',
     ]
       .filter(Boolean)
       .join('\n');
-    return { id: i, label: modelLabel(i, model.file, 28), title, group: groups[i]! };
+    return { id: i, label: modelName(i, model.file, 28), title, group: groups[i]! };
   });
   const edges: GraphEdge[] = [];
   const span = m.max !== null && m.min !== null ? m.max - m.min : 0;
@@ -96,7 +97,7 @@ export function buildGraph(result: CompareResult, m: DistanceMatrix, opts: Graph
       if (c.kind !== 'value') length = minLength * 0.6;
       else if (span > 0) length = minLength + ((d - m.min!) / span) * (maxLength - minLength);
       else length = (minLength + maxLength) / 2;
-      const label = c.kind === 'identical' ? '=' : c.kind === 'equal' ? '=v' : shortNumber(c.value, 4);
+      const label = c.kind === 'identical' ? '=' : c.kind === 'equal' ? '=v' : formatNumber(c.value, 4);
       const title = [
         `#${a} – #${b}`,
         `${m.component}: ${c.kind === 'value' ? String(c.value) : c.kind === 'identical' ? 'identical' : 'equal values'}`,

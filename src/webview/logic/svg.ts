@@ -1,9 +1,5 @@
-/** SVG text for exporting the network graph, and XML escaping. Pure. */
-
-/** Escapes text for XML/HTML element content and quoted attributes. */
-export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'));
-}
+/** SVG text for exporting the network graph (escaping: src/shared/text.ts). Pure. */
+import { escapeHtml } from '../../shared/text';
 
 /** Strips characters XML 1.0 does not allow at all (they would make the file unreadable). */
 export function xmlSafe(s: string): string {
@@ -36,8 +32,8 @@ export interface SvgStyle {
   nodeRadius: number;
 }
 
-const attr = (v: string | number) => `"${escapeXml(xmlSafe(String(v)))}"`;
-const text = (s: string) => escapeXml(xmlSafe(s));
+const attr = (v: string | number) => `"${escapeHtml(xmlSafe(String(v)))}"`;
+const text = (s: string) => escapeHtml(xmlSafe(s));
 
 export function networkSvg(nodes: SvgNode[], edges: SvgEdge[], style: SvgStyle, title = ''): string {
   const pad = style.nodeRadius + 160;

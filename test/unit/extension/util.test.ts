@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { safeExportName } from '../../../src/extension/panels/exportName';
 import { csvField, pairsCsv } from '../../../src/extension/util/csv';
-import { bytesText, formatBytes, formatDuration, PercentTracker, percentOf, progressText } from '../../../src/extension/util/progressText';
+import { bytesText, PercentTracker, percentOf, progressText } from '../../../src/extension/util/progressText';
 import { readAnalysisSettings, readCompareSettings } from '../../../src/extension/util/settings';
 import { sampleResult } from './sampleResult';
+import { formatBytes, formatDuration } from '../../../src/shared/format';
 
 test('progress text: percent, bytes and ETA while comparing; the phase before', () => {
   assert.equal(progressText({ phase: 'comparing', bytesDone: 512 * 1024 * 1024, bytesTotal: 2 * 1024 ** 3, etaSeconds: 65 }), '25% · 512 MiB of 2.00 GiB · ETA 1m 05s');

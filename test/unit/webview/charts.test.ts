@@ -10,10 +10,12 @@ import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, brea
 import { EXACT_REL_RESIDUAL, recipeChartOption, recipeRows, relResidualText, weight4 } from '../../../src/views/charts/recipe';
 import { dendrogramHeight, dendrogramLayout, dendrogramOption } from '../../../src/views/charts/dendrogram';
 import { mstHeight, mstLayout, mstOption } from '../../../src/views/charts/mst';
-import { chartNumber, modelName } from '../../../src/views/charts/text';
-import { escapeHtml, itemTooltip, tipHtml } from '../../../src/views/charts/chartTooltip';
+import { itemTooltip, tipHtml } from '../../../src/views/charts/chartTooltip';
+import { escapeHtml } from '../../../src/shared/text';
 import { makeAnalysis, UNET_MERGES, UNET_MST } from '../../webview/analysisFixture';
 import { HOSTILE_SCRIPT, makeResult, MODEL_FILES } from '../../webview/fixture';
+import { formatNumber } from '../../../src/shared/format';
+import { modelName } from '../../../src/shared/text';
 
 const analysis = makeAnalysis();
 const result = makeResult();
@@ -55,7 +57,7 @@ describe('breakdown charts (SSR)', () => {
     assert.ok(t.some((s) => s.startsWith('L2 per VAE part: #0 base <scr')), 'title names the pair (escaped in the SVG)');
     assert.ok(svg.includes('#0 base &lt;script'), 'names are escaped');
     for (const name of ['VAE part', 'L2', 'encoder', 'decoder', 'quant_conv', 'post_quant_conv']) assert.ok(t.includes(name), name);
-    for (let g = 0; g < m.groups.length; g++) assert.ok(t.includes(chartNumber(m.l2[g]![p]!)), `value of ${m.groups[g]}`);
+    for (let g = 0; g < m.groups.length; g++) assert.ok(t.includes(formatNumber(m.l2[g]![p]!)), `value of ${m.groups[g]}`);
   });
 
   test('bars: a group without a value is labelled n/a, not drawn as 0', () => {
@@ -79,8 +81,8 @@ describe('breakdown charts (SSR)', () => {
     assert.ok(t.includes('pair') && t.includes('text-encoder part'));
     assert.equal(t.filter((s) => s === 'n/a').length, te.groups.length * 4, 'the 4 pairs of model 4 are n/a in every group');
     const values = te.l2.flat().filter((v): v is number => v !== null);
-    assert.ok(t.includes(chartNumber(Math.max(...values))) && t.includes(chartNumber(Math.min(...values))), 'scale from min to max');
-    assert.ok(t.includes(chartNumber(te.l2[2]![1]!, 3)), 'a cell value');
+    assert.ok(t.includes(formatNumber(Math.max(...values))) && t.includes(formatNumber(Math.min(...values))), 'scale from min to max');
+    assert.ok(t.includes(formatNumber(te.l2[2]![1]!, 3)), 'a cell value');
   });
 
   test('heatmapPairs: all pairs when few, else those of the selected models first, in order', () => {
@@ -141,7 +143,7 @@ describe('family charts (SSR)', () => {
     assert.ok(t.includes('average-linkage L2'));
     for (const i of [2, 3, 4]) assert.ok(t.includes(modelName(i, MODEL_FILES[i], 28)), `leaf ${i}`);
     assert.ok(t.some((s) => s.startsWith('#0 base <scr')), 'hostile leaf name kept as text');
-    for (const [, , h] of UNET_MERGES.slice(1)) assert.ok(t.includes(chartNumber(h, 3)), `merge at ${h}`);
+    for (const [, , h] of UNET_MERGES.slice(1)) assert.ok(t.includes(formatNumber(h, 3)), `merge at ${h}`);
   });
 
   test('dendrogram with two roots says so', () => {
@@ -160,7 +162,7 @@ describe('family charts (SSR)', () => {
     const t = texts(svg);
     assert.ok(t.includes('Spanning tree of unet (minimum total L2)'));
     for (let i = 1; i < 5; i++) assert.ok(t.includes(modelName(i, MODEL_FILES[i], 22)), `node ${i}`);
-    for (const e of UNET_MST) assert.ok(t.includes(chartNumber(e.l2, 3)), `edge ${e.parent}->${e.child}`);
+    for (const e of UNET_MST) assert.ok(t.includes(formatNumber(e.l2, 3)), `edge ${e.parent}->${e.child}`);
   });
 });
 
@@ -179,6 +181,6 @@ describe('tooltips of the builders', () => {
     const f = (option.tooltip as { formatter: (p: unknown) => string }).formatter;
     const s = f({ dataIndex: 1 });
     assert.equal(typeof s, 'string');
-    assert.ok(s.includes(`decoder: L2 ${chartNumber(analysis.breakdowns.vae!.l2[1]![0]!, 6)}`));
+    assert.ok(s.includes(`decoder: L2 ${formatNumber(analysis.breakdowns.vae!.l2[1]![0]!, 6)}`));
   });
 });

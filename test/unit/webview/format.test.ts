@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatBytes, formatCount, formatDtypes, formatEta, formatInt, formatShape, fullPrecision, modelLabel, shortNumber, slug, truncateMiddle } from '../../../src/webview/logic/labels';
+import { formatDtypes, formatShape, slug } from '../../../src/webview/logic/labels';
 import { numel, prettyMetadataValue } from '../../../src/webview/logic/inspect';
+import { formatBytes, formatCount, formatDuration, formatInt, fullPrecision, formatNumber } from '../../../src/shared/format';
+import { modelName, shorten } from '../../../src/shared/text';
 
 describe('formatting', () => {
   test('full precision round-trips', () => {
@@ -11,12 +13,12 @@ describe('formatting', () => {
     assert.equal(fullPrecision(-0), '-0');
   });
   test('short numbers', () => {
-    assert.equal(shortNumber(40.35799461658391), '40.36');
-    assert.equal(shortNumber(67.0106, 3), '67');
-    assert.equal(shortNumber(0.000123), '1.23e-4');
-    assert.equal(shortNumber(12345678), '1.23e+7');
-    assert.equal(shortNumber(0), '0');
-    assert.equal(shortNumber(null), 'n/a');
+    assert.equal(formatNumber(40.35799461658391), '40.36');
+    assert.equal(formatNumber(67.0106, 3), '67');
+    assert.equal(formatNumber(0.000123), '1.23e-4');
+    assert.equal(formatNumber(12345678), '1.23e+7');
+    assert.equal(formatNumber(0), '0');
+    assert.equal(formatNumber(null), 'n/a');
   });
   test('integers, bytes, counts, eta, shapes, dtypes', () => {
     assert.equal(formatInt(3200), '3,200');
@@ -27,16 +29,16 @@ describe('formatting', () => {
     assert.equal(formatCount(859_520_964), '859.5M');
     assert.equal(formatCount(480_000), '480K');
     assert.equal(formatCount(2_567_000_000), '2.57B');
-    assert.equal(formatEta(63), '1m 03s');
-    assert.equal(formatEta(3725), '1h 02m');
-    assert.equal(formatEta(null), '');
+    assert.equal(formatDuration(63), '1m 03s');
+    assert.equal(formatDuration(3725), '1h 02m');
+    assert.equal(formatDuration(null), '');
     assert.equal(formatShape([320, 4, 3, 3]), '[320, 4, 3, 3]');
     assert.equal(formatDtypes({ F32: 3, F16: 12, BF16: 3 }), 'F16: 12, BF16: 3, F32: 3');
   });
   test('labels and names', () => {
-    assert.equal(truncateMiddle('abcdefghij', 5), 'ab…ij');
-    assert.equal(truncateMiddle('short', 10), 'short');
-    assert.equal(modelLabel(3, 'very-long-model-name.safetensors', 12), '#3 very-l…nsors');
+    assert.equal(shorten('abcdefghij', 5), 'ab…ij');
+    assert.equal(shorten('short', 10), 'short');
+    assert.equal(modelName(3, 'very-long-model-name.safetensors', 12), '#3 very-l…nsors');
     assert.equal(slug('matrix-unet-l2'), 'matrix-unet-l2');
     assert.equal(slug('../..//<x>'), '..-..-x');
     assert.equal(slug(''), 'export');

@@ -7,13 +7,14 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { escapeXml, networkSvg, xmlSafe } from '../../../src/webview/logic/svg';
-import { displayText, modelLabel } from '../../../src/webview/logic/labels';
+import { networkSvg, xmlSafe } from '../../../src/webview/logic/svg';
+import { escapeHtml } from '../../../src/shared/text';
 import { cellTooltip } from '../../../src/webview/logic/cellTooltip';
 import { buildMatrix } from '../../../src/webview/logic/matrix';
 import { buildGraph } from '../../../src/webview/logic/graph';
 import { isRefusedAttribute } from '../../../src/webview/logic/attrs';
 import { HOSTILE_IMG, HOSTILE_SCRIPT, makeResult } from '../../webview/fixture';
+import { safeText, modelName } from '../../../src/shared/text';
 
 const SRC = join(__dirname, '..', '..', '..', 'src', 'webview');
 
@@ -53,8 +54,8 @@ describe('no HTML sinks in the webview sources', () => {
 });
 
 describe('escaping where we write markup-bearing formats', () => {
-  test('escapeXml', () => {
-    assert.equal(escapeXml(`<img src=x onerror="a('b')">&`), '&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;');
+  test('escapeHtml (HTML and XML)', () => {
+    assert.equal(escapeHtml(`<img src=x onerror="a('b')">&`), '&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;');
   });
   test('xmlSafe strips characters XML cannot hold', () => {
     assert.equal(xmlSafe('a\u0000b\u0007c\td\n'), 'a\ufffdb\ufffdc\td\n');
@@ -80,14 +81,14 @@ describe('escaping where we write markup-bearing formats', () => {
 
 describe('display text', () => {
   test('control characters and bidi overrides become U+FFFD; markup stays literal', () => {
-    assert.equal(displayText('evil\u202Etxt.exe'), 'evil\ufffdtxt.exe');
-    assert.equal(displayText('a\u0000b\u001bc\u2066d'), 'a\ufffdb\ufffdc\ufffdd');
-    assert.equal(displayText('tab\tand\nnewline'), 'tab\tand\nnewline');
-    assert.equal(displayText(HOSTILE_SCRIPT), HOSTILE_SCRIPT);
+    assert.equal(safeText('evil\u202Etxt.exe'), 'evil\ufffdtxt.exe');
+    assert.equal(safeText('a\u0000b\u001bc\u2066d'), 'a\ufffdb\ufffdc\ufffdd');
+    assert.equal(safeText('tab\tand\nnewline'), 'tab\tand\nnewline');
+    assert.equal(safeText(HOSTILE_SCRIPT), HOSTILE_SCRIPT);
   });
   test('labels, tooltips and graph labels carry the raw name as text (the DOM layer uses textContent)', () => {
     const r = makeResult();
-    assert.equal(modelLabel(0, r.models[0]!.file), `#0 base ${HOSTILE_SCRIPT}.safetensors`);
+    assert.equal(modelName(0, r.models[0]!.file), `#0 base ${HOSTILE_SCRIPT}.safetensors`);
     const m = buildMatrix(r, 'unet', 'l2');
     const tip = cellTooltip(m.cells[0]![1]!, r.models, 'unet', 'l2');
     assert.deepEqual(tip.rows[0], ['A', `#0 base ${HOSTILE_SCRIPT}.safetensors`]);

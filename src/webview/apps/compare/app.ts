@@ -9,7 +9,7 @@ import type { DistanceMatrix } from '../../logic/matrix';
 import type { SortSpec } from '../../logic/table';
 import type { Metric } from '../../logic/types';
 import { METRICS, metricLabel } from '../../logic/types';
-import { displayText, formatBytes, formatCount, formatEta, formatInt, modelLabel, slug } from '../../logic/labels';
+import { slug } from '../../logic/labels';
 import type { HostIpc } from '../../shared/hostIpc';
 import { readTheme, onThemeChange } from '../../shared/theme';
 import type { Theme } from '../../shared/theme';
@@ -24,6 +24,8 @@ import { PairView } from './pairView';
 import type { PairViewState } from './pairView';
 import { AnalysisView } from './analysis/view';
 import type { AnalysisState } from './analysis/view';
+import { safeText, modelName } from '../../../shared/text';
+import { formatBytes, formatCount, formatDuration, formatInt } from '../../../shared/format';
 
 export interface CompareState extends PairViewState {
   component: string;
@@ -157,7 +159,7 @@ export class CompareApp {
             'p',
             { class: 'md-muted', id: 'summary-line' },
             `${r.models.length} models · ${r.components.length} components · ${r.pairs.length} pairs · ${formatBytes(r.stats.bytesRead)} read in ${r.stats.seconds.toFixed(1)} s`,
-            this.outDir ? ` · ${displayText(this.outDir)}` : '',
+            this.outDir ? ` · ${safeText(this.outDir)}` : '',
           )
         : null,
     );
@@ -175,19 +177,19 @@ export class CompareApp {
     const bar = ce<HTMLElement & { value?: number; max: number }>('vscode-progress-bar', { attrs: { 'aria-label': 'Comparison progress' } });
     bar.max = 100;
     if (Number.isFinite(pct)) bar.value = pct;
-    const eta = formatEta(p.etaSeconds);
+    const eta = formatDuration(p.etaSeconds);
     replaceChildren(
       this.progressEl,
       h(
         'div',
         { class: 'md-progress-line' },
-        h('strong', { id: 'progress-phase' }, displayText(p.phase)),
+        h('strong', { id: 'progress-phase' }, safeText(p.phase)),
         Number.isFinite(pct) ? h('span', { id: 'progress-percent' }, `${pct.toFixed(1)} %`) : null,
         h('span', { class: 'md-muted' }, `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`),
         eta ? h('span', { class: 'md-muted' }, `ETA ${eta}`) : null,
       ),
       bar,
-      p.message ? h('p', { class: 'md-muted', id: 'progress-message' }, displayText(p.message)) : null,
+      p.message ? h('p', { class: 'md-muted', id: 'progress-message' }, safeText(p.message)) : null,
     );
   }
 
@@ -207,13 +209,13 @@ export class CompareApp {
         h(
           'li',
           { class: 'md-error-item', dataset: { code: e.code } },
-          h('span', { class: 'md-error-file', title: displayText(e.path) }, displayText(e.file)),
+          h('span', { class: 'md-error-file', title: safeText(e.path) }, safeText(e.file)),
           h('code', { class: 'md-error-code' }, e.code),
-          h('span', { class: 'md-error-msg' }, displayText(e.message)),
+          h('span', { class: 'md-error-msg' }, safeText(e.message)),
         ),
       ),
       ...this.messages.map((m) =>
-        h('li', { class: 'md-error-item' }, m.file ? h('span', { class: 'md-error-file' }, displayText(m.file)) : null, h('span', { class: 'md-error-msg' }, displayText(m.message))),
+        h('li', { class: 'md-error-item' }, m.file ? h('span', { class: 'md-error-file' }, safeText(m.file)) : null, h('span', { class: 'md-error-msg' }, safeText(m.message))),
       ),
     ];
     replaceChildren(
@@ -228,7 +230,7 @@ export class CompareApp {
       const t = m.tensorHealth;
       if (!t || (!t.nonFiniteCount && !t.allZeroCount)) return h('td', { class: 'md-muted' }, 'ok');
       const parts = [t.nonFiniteCount ? `${formatInt(t.nonFiniteCount)} with NaN/Inf` : '', t.allZeroCount ? `${formatInt(t.allZeroCount)} all-zero` : ''].filter(Boolean);
-      const keys = [...t.nonFinite.map((k) => `NaN/Inf: ${displayText(k)}`), ...t.allZero.map((k) => `all zero: ${displayText(k)}`)];
+      const keys = [...t.nonFinite.map((k) => `NaN/Inf: ${safeText(k)}`), ...t.allZero.map((k) => `all zero: ${safeText(k)}`)];
       return h('td', { class: 'md-warn', title: keys.join('\n') }, parts.join(', '));
     };
     const warn = r.models.filter((m) => m.tensorHealth && (m.tensorHealth.nonFiniteCount || m.tensorHealth.allZeroCount)).length;
@@ -247,14 +249,14 @@ export class CompareApp {
               'tr',
               { dataset: { model: String(i) } },
               h('td', { class: 'md-num' }, String(i)),
-              h('th', { attrs: { scope: 'row' }, title: displayText(m.path) }, displayText(m.file)),
+              h('th', { attrs: { scope: 'row' }, title: safeText(m.path) }, safeText(m.file)),
               h('td', null, m.format),
-              h('td', null, displayText(m.archDetail || m.arch)),
+              h('td', null, safeText(m.archDetail || m.arch)),
               h('td', { class: 'md-num' }, formatBytes(m.sizeBytes)),
               h('td', { class: 'md-num' }, formatInt(m.tensorCount)),
               h('td', { class: 'md-num', title: formatInt(m.paramCount) }, formatCount(m.paramCount)),
               health(m),
-              h('td', null, (m.notes ?? []).map(displayText).join('; ')),
+              h('td', null, (m.notes ?? []).map(safeText).join('; ')),
             ),
           ),
         ),
@@ -289,7 +291,7 @@ export class CompareApp {
     this.metricSel.value = this.state.metric;
     if (this.state.refModel >= n) this.state.refModel = 0;
     if (this.state.focusModel !== null && this.state.focusModel >= n) this.state.focusModel = null;
-    this.refSel.setOptions(result.models.map((m, i) => ({ value: String(i), label: modelLabel(i, m.file, 60) })), String(this.state.refModel));
+    this.refSel.setOptions(result.models.map((m, i) => ({ value: String(i), label: modelName(i, m.file, 60) })), String(this.state.refModel));
     this.pairView.setResult(result);
     this.analysis.setResult(result);
     if (!first) this.state.threshold = null;
@@ -316,7 +318,7 @@ export class CompareApp {
     if (!this.result || !this.matrix) return;
     const ref = this.state.refModel;
     const m = this.result.models[ref];
-    this.line.setTitle(`${metricLabel(this.state.metric)} of ${this.state.component} from ${m ? modelLabel(ref, m.file, 40) : '#' + ref}`);
+    this.line.setTitle(`${metricLabel(this.state.metric)} of ${this.state.component} from ${m ? modelName(ref, m.file, 40) : '#' + ref}`);
     this.line.setOption(lineOption(this.result, this.matrix, ref, this.theme));
   }
 
@@ -381,7 +383,7 @@ export class CompareApp {
   private async exportFile(suggestedName: string, kind: ExportKind, data: string): Promise<void> {
     try {
       const r = await this.ipc.request('export/save', { suggestedName, kind, data }, 10 * 60_000);
-      this.flash(r.saved ? `Saved ${displayText(r.path ?? suggestedName)}` : 'Export cancelled');
+      this.flash(r.saved ? `Saved ${safeText(r.path ?? suggestedName)}` : 'Export cancelled');
     } catch (e) {
       this.flash(`Export failed: ${e instanceof Error ? e.message : String(e)}`, true);
     }

@@ -8,7 +8,7 @@ import { cellMark, matrixTable } from '../../logic/matrix';
 import { mix, readableOn, scaleIndex, sequentialScale, toCss } from '../../logic/color';
 import type { Rgba } from '../../logic/color';
 import { cellTooltip } from '../../logic/cellTooltip';
-import { modelLabel, shortNumber, slug } from '../../logic/labels';
+import { slug } from '../../logic/labels';
 import { metricLabel } from '../../logic/types';
 import { toCsv } from '../../logic/csv';
 import type { Theme } from '../../shared/theme';
@@ -18,6 +18,8 @@ import { tooltipBase, tooltipElement } from '../../shared/tooltipElement';
 import { h, replaceChildren } from '../../shared/dom';
 import type { EChartsOption } from '../../shared/echarts';
 import { publishCellGeometry } from '../../shared/cellGeometry';
+import { modelName } from '../../../shared/text';
+import { formatNumber } from '../../../shared/format';
 
 export const SCALE_STEPS = 64;
 const SPECIAL = { identical: SCALE_STEPS, equal: SCALE_STEPS + 1, na: SCALE_STEPS + 2, absent: SCALE_STEPS + 3, self: SCALE_STEPS + 4 } as const;
@@ -60,7 +62,7 @@ const LABEL_LIMIT = 16;
 export function heatmapOption(result: CompareResult, m: DistanceMatrix, theme: Theme, focusModel: number | null): EChartsOption {
   const p = heatmapPalette(theme);
   const n = m.n;
-  const labels = result.models.map((mo, i) => modelLabel(i, mo.file, n > 12 ? 14 : 22));
+  const labels = result.models.map((mo, i) => modelName(i, mo.file, n > 12 ? 14 : 22));
   const data: unknown[] = [];
   for (let a = 0; a < n; a++) {
     for (let b = 0; b < n; b++) {
@@ -128,7 +130,7 @@ export function heatmapOption(result: CompareResult, m: DistanceMatrix, theme: T
           fontSize: n <= 8 ? 12 : 10,
           formatter: (params: unknown) => {
             const c = cellAt((params as { value: unknown }).value);
-            return c ? cellMark(c, (v) => shortNumber(v, 3)) : '';
+            return c ? cellMark(c, (v) => formatNumber(v, 3)) : '';
           },
         },
       },
@@ -153,9 +155,9 @@ function legend(m: DistanceMatrix, p: HeatmapPalette): HTMLElement {
     h(
       'span',
       { class: 'md-legend-item' },
-      m.min === null ? 'no distances' : shortNumber(m.min),
+      m.min === null ? 'no distances' : formatNumber(m.min),
       grad,
-      m.max === null ? '' : shortNumber(m.max),
+      m.max === null ? '' : formatNumber(m.max),
       h('span', { class: 'md-muted' }, ` (${dist})`),
     ),
     swatch(p.identical, '=', 'identical', 'identical'),
@@ -199,7 +201,7 @@ export class HeatmapCard {
 
   private async exportCsv(exporter: Exporter): Promise<void> {
     if (!this.result || !this.matrix) return;
-    const labels = this.result.models.map((mo, i) => modelLabel(i, mo.file));
+    const labels = this.result.models.map((mo, i) => modelName(i, mo.file));
     const t = matrixTable(this.matrix, labels);
     await exporter(`${this.exportName()}.csv`, 'csv', toCsv(t.header, t.rows));
   }
@@ -222,7 +224,7 @@ export class HeatmapCard {
   }
 
   private renderTable(result: CompareResult, m: DistanceMatrix, focusModel: number | null): void {
-    const labels = result.models.map((mo, i) => modelLabel(i, mo.file));
+    const labels = result.models.map((mo, i) => modelName(i, mo.file));
     const head = h('tr', null, h('th', { attrs: { scope: 'col' } }, 'model'), ...labels.map((l) => h('th', { attrs: { scope: 'col' } }, l)));
     const rows = m.cells.map((row, a) =>
       h(
@@ -251,7 +253,7 @@ export class HeatmapCard {
                     }
                   : {},
             },
-            cellMark(c, (v) => shortNumber(v, 4)),
+            cellMark(c, (v) => formatNumber(v, 4)),
           ),
         ),
       ),

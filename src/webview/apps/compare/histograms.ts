@@ -6,10 +6,10 @@ import type { LayerRowMessage } from '../../../shared/protocol';
 import type { PairResult } from '../../../shared/result';
 import { binValues, logCounts } from '../../logic/histogram';
 import { layersByComponent } from '../../logic/pair';
-import { formatInt, fullPrecision, shortNumber } from '../../logic/labels';
 import type { Theme } from '../../shared/theme';
 import { tooltipBase, tooltipElement } from '../../shared/tooltipElement';
 import type { EChartsOption } from '../../shared/echarts';
+import { formatInt, fullPrecision, formatNumber } from '../../../shared/format';
 
 export const HIST_HEIGHT = 220;
 
@@ -26,7 +26,7 @@ export function histogramOption(rows: readonly LayerRowMessage[], order: readonl
     const top = i * HIST_HEIGHT;
     const l2 = pair?.components[component]?.l2;
     const excluded = hist.excluded ? `, ${hist.excluded} n/a` : '';
-    const same = hist.n > 0 && hist.min === hist.max ? ` · every layer at ${shortNumber(hist.min)}` : '';
+    const same = hist.n > 0 && hist.min === hist.max ? ` · every layer at ${formatNumber(hist.min)}` : '';
     titles.push({
       text: `${component}: L2=${l2 === null || l2 === undefined ? 'n/a' : l2.toFixed(4)}`,
       subtext: `${formatInt(hist.n)} layers${excluded}${same} · log scale`,
@@ -47,7 +47,7 @@ export function histogramOption(rows: readonly LayerRowMessage[], order: readonl
       // one distinct value (e.g. an identical component, every layer at 0): a narrow bar on a short axis from 0
       min: hist.min === null ? 0 : hist.max === hist.min ? Math.min(0, hist.min * 2) : hist.min,
       max: hist.max === null ? 1 : hist.max === hist.min ? Math.max(1, hist.max * 2) : hist.max,
-      axisLabel: { color: theme.fg, formatter: (v: number) => shortNumber(v, 3), hideOverlap: true },
+      axisLabel: { color: theme.fg, formatter: (v: number) => formatNumber(v, 3), hideOverlap: true },
       axisLine: { lineStyle: { color: theme.grid } },
       splitLine: { show: false },
     });

@@ -3,16 +3,17 @@ import type { CompareResult } from '../../../shared/result';
 import type { DistanceMatrix } from '../../logic/matrix';
 import { STATUS_TEXT } from '../../logic/matrix';
 import { distancesFrom } from '../../logic/pair';
-import { fullPrecision, modelLabel, shortNumber } from '../../logic/labels';
 import { metricLabel } from '../../logic/types';
 import type { Theme } from '../../shared/theme';
 import { tooltipBase, tooltipElement } from '../../shared/tooltipElement';
 import type { EChartsOption } from '../../shared/echarts';
+import { fullPrecision, formatNumber } from '../../../shared/format';
+import { modelName } from '../../../shared/text';
 
 export function lineOption(result: CompareResult, m: DistanceMatrix, ref: number, theme: Theme): EChartsOption {
   const row = m.cells[ref] ?? [];
   const values = distancesFrom(row, m.metric);
-  const labels = result.models.map((mo, i) => modelLabel(i, mo.file, 16));
+  const labels = result.models.map((mo, i) => modelName(i, mo.file, 16));
   const font = theme.fontFamily.replace(/"/g, "'");
   const refModel = result.models[ref];
   return {
@@ -32,7 +33,7 @@ export function lineOption(result: CompareResult, m: DistanceMatrix, ref: number
       name: metricLabel(m.metric),
       scale: m.metric === 'cosine',
       nameTextStyle: { color: theme.muted },
-      axisLabel: { color: theme.fg, formatter: (v: number) => shortNumber(v, 3) },
+      axisLabel: { color: theme.fg, formatter: (v: number) => formatNumber(v, 3) },
       splitLine: { lineStyle: { color: theme.grid } },
     },
     tooltip: {
@@ -44,9 +45,9 @@ export function lineOption(result: CompareResult, m: DistanceMatrix, ref: number
         const c = row[p.dataIndex];
         const mo = result.models[p.dataIndex];
         return tooltipElement({
-          title: mo ? modelLabel(p.dataIndex, mo.file) : `#${p.dataIndex}`,
+          title: mo ? modelName(p.dataIndex, mo.file) : `#${p.dataIndex}`,
           rows: [
-            ['from', refModel ? modelLabel(ref, refModel.file) : `#${ref}`],
+            ['from', refModel ? modelName(ref, refModel.file) : `#${ref}`],
             [metricLabel(m.metric), c && (c.kind === 'na' || c.kind === 'absent') ? 'n/a' : fullPrecision(values[p.dataIndex])],
             ['status', c ? STATUS_TEXT[c.status] : ''],
           ],

@@ -11,13 +11,14 @@ import type { DistanceMatrix } from '../../logic/matrix';
 import { buildGraph, groupLists, sparsify, thresholdRange } from '../../logic/graph';
 import type { GraphEdge } from '../../logic/graph';
 import { mix, toCss } from '../../logic/color';
-import { shortNumber, slug } from '../../logic/labels';
+import { slug } from '../../logic/labels';
 import { metricLabel } from '../../logic/types';
 import { networkSvg } from '../../logic/svg';
 import type { Theme } from '../../shared/theme';
 import { Card, button } from '../../shared/chartCard';
 import type { Exporter } from '../../shared/chartCard';
 import { h, replaceChildren } from '../../shared/dom';
+import { formatNumber } from '../../../shared/format';
 
 export class NetworkCard {
   readonly card: Card;
@@ -155,7 +156,7 @@ export class NetworkCard {
 
   private updateSliderText(): void {
     const shown = this.graphEdges.filter((e) => !e.hidden).length;
-    this.sliderText.textContent = `${this.threshold === null ? 'all' : '≤ ' + shortNumber(this.threshold)} · ${shown}/${this.graphEdges.length} edges`;
+    this.sliderText.textContent = `${this.threshold === null ? 'all' : '≤ ' + formatNumber(this.threshold)} · ${shown}/${this.graphEdges.length} edges`;
   }
 
   private renderGroups(result: CompareResult, groups: number[]): void {

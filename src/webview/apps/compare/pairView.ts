@@ -10,7 +10,7 @@ import type { SummaryRow } from '../../logic/pair';
 import { makeNameFilter } from '../../logic/table';
 import type { SortSpec } from '../../logic/table';
 import { toCsv } from '../../logic/csv';
-import { displayText, formatInt, fullPrecision, modelLabel, slug } from '../../logic/labels';
+import { slug } from '../../logic/labels';
 import type { Theme } from '../../shared/theme';
 import { Card, ChartCard, button } from '../../shared/chartCard';
 import type { Exporter } from '../../shared/chartCard';
@@ -18,6 +18,8 @@ import { h, replaceChildren } from '../../shared/dom';
 import { select, textfield } from '../../shared/controls';
 import { VirtualTable } from '../../shared/virtualTable';
 import { HIST_HEIGHT, histogramOption } from './histograms';
+import { safeText, modelName } from '../../../shared/text';
+import { formatInt, fullPrecision } from '../../../shared/format';
 
 export interface PairViewState {
   layerFilter: string;
@@ -84,9 +86,9 @@ export class PairView {
       emptyText: 'No key differences: both models have the same keys, shapes and dtypes.',
       columns: [
         { id: 'kind', title: 'Difference', value: (r) => r.kind, width: '8rem' },
-        { id: 'key', title: 'Key', value: (r) => displayText(r.key), width: 'minmax(14rem, 3fr)', tooltip: true },
-        { id: 'a', title: 'A', value: (r) => displayText(r.a), width: 'minmax(6rem, 1fr)' },
-        { id: 'b', title: 'B', value: (r) => displayText(r.b), width: 'minmax(6rem, 1fr)' },
+        { id: 'key', title: 'Key', value: (r) => safeText(r.key), width: 'minmax(14rem, 3fr)', tooltip: true },
+        { id: 'a', title: 'A', value: (r) => safeText(r.a), width: 'minmax(6rem, 1fr)' },
+        { id: 'b', title: 'B', value: (r) => safeText(r.b), width: 'minmax(6rem, 1fr)' },
       ],
     });
     this.diffCard = new Card('Key differences', { id: 'diff-card' });
@@ -108,7 +110,7 @@ export class PairView {
       sort: this.state.layerSort,
       onSortChange: (s) => this.setState({ layerSort: s }),
       columns: [
-        { id: 'key', title: 'Key', value: (r) => displayText(r.key), width: 'minmax(16rem, 4fr)', tooltip: true },
+        { id: 'key', title: 'Key', value: (r) => safeText(r.key), width: 'minmax(16rem, 4fr)', tooltip: true },
         { id: 'component', title: 'Component', value: (r) => r.component, width: '7rem' },
         { id: 'l2', title: 'L2', value: (r) => r.l2, format: (r) => fullPrecision(r.l2), numeric: true, width: 'minmax(9rem, 1fr)', cellClass: (r) => (r.l2 === null ? 'md-na' : r.l2 === 0 ? 'md-zero' : '') },
         { id: 'cosine', title: 'Cosine', value: (r) => r.cosine, format: (r) => fullPrecision(r.cosine), numeric: true, width: 'minmax(9rem, 1fr)', cellClass: (r) => (r.cosine === null ? 'md-na' : '') },
@@ -151,7 +153,7 @@ export class PairView {
 
   setResult(result: CompareResult): void {
     this.result = result;
-    const opts = result.models.map((m, i) => ({ value: String(i), label: modelLabel(i, m.file, 60) }));
+    const opts = result.models.map((m, i) => ({ value: String(i), label: modelName(i, m.file, 60) }));
     this.selA.setOptions(opts, String(this.a));
     this.selB.setOptions(opts, String(this.b));
   }
@@ -182,7 +184,7 @@ export class PairView {
     this.pair = pair;
     const ma = result.models[a];
     const mb = result.models[b];
-    replaceChildren(this.titleEl, `Pair ${ma ? modelLabel(a, ma.file, 40) : '#' + a} vs ${mb ? modelLabel(b, mb.file, 40) : '#' + b}`);
+    replaceChildren(this.titleEl, `Pair ${ma ? modelName(a, ma.file, 40) : '#' + a} vs ${mb ? modelName(b, mb.file, 40) : '#' + b}`);
     this.renderSummary(result, pair, a > b);
     this.renderDiffs(pair, a > b);
     const seq = ++this.loadSeq;

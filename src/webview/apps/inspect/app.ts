@@ -4,7 +4,7 @@
  */
 import type { ModelInfo } from '../../../shared/result';
 import type { InspectTensor } from '../../../shared/protocol';
-import { displayText, formatBytes, formatCount, formatDtypes, formatInt, formatShape, slug, truncateMiddle } from '../../logic/labels';
+import { formatDtypes, formatShape, slug } from '../../logic/labels';
 import { makeNameFilter } from '../../logic/table';
 import type { SortSpec } from '../../logic/table';
 import { toCsv } from '../../logic/csv';
@@ -15,6 +15,8 @@ import type { ExportKind } from '../../shared/chartCard';
 import { h, replaceChildren } from '../../shared/dom';
 import { select, textfield } from '../../shared/controls';
 import { VirtualTable } from '../../shared/virtualTable';
+import { safeText, shorten } from '../../../shared/text';
+import { formatBytes, formatCount, formatInt } from '../../../shared/format';
 
 interface InspectState {
   filter: string;
@@ -51,7 +53,7 @@ export class InspectApp {
       sort: this.state.sort,
       onSortChange: (s) => this.save({ sort: s }),
       columns: [
-        { id: 'name', title: 'Name', value: (t) => displayText(t.name), width: 'minmax(16rem, 4fr)', tooltip: true },
+        { id: 'name', title: 'Name', value: (t) => safeText(t.name), width: 'minmax(16rem, 4fr)', tooltip: true },
         { id: 'component', title: 'Component', value: (t) => t.component, width: '7rem' },
         { id: 'dtype', title: 'Dtype', value: (t) => t.dtype, width: '6rem' },
         { id: 'shape', title: 'Shape', value: (t) => numel(t.shape), format: (t) => formatShape(t.shape), width: 'minmax(8rem, 1fr)' },
@@ -97,9 +99,9 @@ export class InspectApp {
   }
 
   private showError(message: string, file?: string): void {
-    if (!this.info) replaceChildren(this.header, h('h1', { id: 'model-name' }, file ? displayText(file) : 'Model file'), h('p', { class: 'md-error', role: 'alert' }, 'This file could not be read.'));
+    if (!this.info) replaceChildren(this.header, h('h1', { id: 'model-name' }, file ? safeText(file) : 'Model file'), h('p', { class: 'md-error', role: 'alert' }, 'This file could not be read.'));
     this.errorsEl.hidden = false;
-    this.errorsEl.append(h('p', { class: 'md-error-item' }, file ? h('span', { class: 'md-error-file' }, displayText(file)) : null, h('span', { class: 'md-error-msg' }, displayText(message))));
+    this.errorsEl.append(h('p', { class: 'md-error-item' }, file ? h('span', { class: 'md-error-file' }, safeText(file)) : null, h('span', { class: 'md-error-msg' }, safeText(message))));
   }
 
   setInfo(info: ModelInfo, tensors: InspectTensor[]): void {
@@ -110,27 +112,27 @@ export class InspectApp {
     this.info = info;
     replaceChildren(
       this.header,
-      h('h1', { id: 'model-name', title: displayText(info.path) }, displayText(info.file)),
+      h('h1', { id: 'model-name', title: safeText(info.path) }, safeText(info.file)),
       h(
         'p',
         { class: 'md-arch', id: 'arch-line' },
-        h('strong', null, displayText(info.archDetail || info.arch)),
+        h('strong', null, safeText(info.archDetail || info.arch)),
         ` · ${info.format} · ${formatBytes(info.sizeBytes)} · ${formatInt(info.tensorCount)} tensors · ${formatCount(info.paramCount)} parameters`,
       ),
     );
     const t = info.tensorHealth;
     const health = [
-      ...(t?.nonFiniteCount ? [`${formatInt(t.nonFiniteCount)} tensors with NaN/Inf: ${t.nonFinite.map(displayText).join(', ')}${t.nonFinite.length < t.nonFiniteCount ? ', …' : ''}`] : []),
-      ...(t?.allZeroCount ? [`${formatInt(t.allZeroCount)} all-zero tensors: ${t.allZero.map(displayText).join(', ')}${t.allZero.length < t.allZeroCount ? ', …' : ''}`] : []),
+      ...(t?.nonFiniteCount ? [`${formatInt(t.nonFiniteCount)} tensors with NaN/Inf: ${t.nonFinite.map(safeText).join(', ')}${t.nonFinite.length < t.nonFiniteCount ? ', …' : ''}`] : []),
+      ...(t?.allZeroCount ? [`${formatInt(t.allZeroCount)} all-zero tensors: ${t.allZero.map(safeText).join(', ')}${t.allZero.length < t.allZeroCount ? ', …' : ''}`] : []),
     ];
-    const notes = [...(info.notes ?? []).map((n) => h('li', null, displayText(n))), ...health.map((x) => h('li', { class: 'md-warn' }, x))];
+    const notes = [...(info.notes ?? []).map((n) => h('li', null, safeText(n))), ...health.map((x) => h('li', { class: 'md-warn' }, x))];
     replaceChildren(this.notesEl, ...notes);
     this.notesEl.hidden = notes.length === 0;
     this.renderComponents(info);
     const comps = [...new Set(tensors.map((t) => t.component))];
     const dtypes = [...new Set(tensors.map((t) => t.dtype))].sort();
-    this.compSel.setOptions([{ value: '', label: 'all components' }, ...comps.map((c) => ({ value: c, label: displayText(c) }))], this.state.component);
-    this.dtypeSel.setOptions([{ value: '', label: 'all dtypes' }, ...dtypes.map((d) => ({ value: d, label: displayText(d) }))], this.state.dtype);
+    this.compSel.setOptions([{ value: '', label: 'all components' }, ...comps.map((c) => ({ value: c, label: safeText(c) }))], this.state.component);
+    this.dtypeSel.setOptions([{ value: '', label: 'all dtypes' }, ...dtypes.map((d) => ({ value: d, label: safeText(d) }))], this.state.dtype);
     this.table.setRows(tensors);
     this.applyFilter();
     this.tensorCard.setTitle(`Tensors (${formatInt(tensors.length)})`);
@@ -163,11 +165,11 @@ export class InspectApp {
             h(
               'tr',
               { dataset: { component: name } },
-              h('th', { attrs: { scope: 'row' } }, displayText(name)),
+              h('th', { attrs: { scope: 'row' } }, safeText(name)),
               h('td', { class: 'md-num' }, formatInt(s.tensors)),
               h('td', { class: 'md-num', title: formatInt(s.params) }, formatCount(s.params)),
               h('td', { class: 'md-num' }, formatBytes(s.bytes)),
-              h('td', null, displayText(formatDtypes(s.dtypes))),
+              h('td', null, safeText(formatDtypes(s.dtypes))),
             ),
           ),
         ),
@@ -184,7 +186,7 @@ export class InspectApp {
     }
     const rows = keys.map((k) => {
       const raw = String(meta[k] ?? '');
-      const pretty = displayText(prettyMetadataValue(raw));
+      const pretty = safeText(prettyMetadataValue(raw));
       const pre = h('pre', { class: 'md-meta-value' }, pretty.length > LONG_VALUE ? pretty.slice(0, LONG_VALUE) + '…' : pretty);
       const more =
         pretty.length > LONG_VALUE
@@ -193,7 +195,7 @@ export class InspectApp {
               more?.remove();
             })
           : null;
-      return h('tr', { dataset: { key: truncateMiddle(k, 200) } }, h('th', { attrs: { scope: 'row' }, class: 'md-meta-key' }, displayText(k)), h('td', null, pre, more));
+      return h('tr', { dataset: { key: shorten(k, 200) } }, h('th', { attrs: { scope: 'row' }, class: 'md-meta-key' }, safeText(k)), h('td', null, pre, more));
     });
     replaceChildren(this.metaCard.body, h('table', { class: 'md-table md-meta', id: 'metadata-table' }, h('tbody', null, ...rows)));
   }
@@ -221,7 +223,7 @@ export class InspectApp {
   private async exportFile(suggestedName: string, kind: ExportKind, data: string): Promise<void> {
     try {
       const r = await this.ipc.request('export/save', { suggestedName, kind, data }, 10 * 60_000);
-      this.toast.textContent = r.saved ? `Saved ${displayText(r.path ?? suggestedName)}` : 'Export cancelled';
+      this.toast.textContent = r.saved ? `Saved ${safeText(r.path ?? suggestedName)}` : 'Export cancelled';
     } catch (e) {
       this.toast.textContent = `Export failed: ${e instanceof Error ? e.message : String(e)}`;
     }

@@ -5,9 +5,8 @@
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, BreakdownMatrix, SchemeName, TimeEmbedPlacement } from '../../../../shared/analysis';
 import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, breakdownRows, heatmapPairs, pairIndexOf, pairName, SCHEME_TITLES } from '../../../../views/charts/breakdown';
-import { percent } from '../../../../views/charts/text';
 import { toCsv } from '../../../logic/csv';
-import { formatInt, fullPrecision, slug } from '../../../logic/labels';
+import { slug } from '../../../logic/labels';
 import { Card } from '../../../shared/chartCard';
 import type { ChartCard, Exporter } from '../../../shared/chartCard';
 import { chartPalette, domTips } from '../../../shared/chartPalette';
@@ -18,6 +17,7 @@ import { subChart } from './chartCards';
 import { staticNote } from './staticNote';
 import { dataTable, num, rowHead } from './table';
 import { publishCellGeometry } from '../../../shared/cellGeometry';
+import { percent, formatInt, fullPrecision } from '../../../../shared/format';
 
 const SCHEMES: SchemeName[] = ['block', 'type', 'vae', 'te'];
 

@@ -4,7 +4,7 @@ import type { AnalysisFile, FamilyView } from '../../../../shared/analysis';
 import { dendrogramHeight, dendrogramOption } from '../../../../views/charts/dendrogram';
 import { mstHeight, mstOption } from '../../../../views/charts/mst';
 import { toCsv } from '../../../logic/csv';
-import { displayText, fullPrecision, modelLabel, slug } from '../../../logic/labels';
+import { slug } from '../../../logic/labels';
 import { Card } from '../../../shared/chartCard';
 import type { ChartCard, Exporter } from '../../../shared/chartCard';
 import { chartPalette, domTips } from '../../../shared/chartPalette';
@@ -13,6 +13,8 @@ import { h, replaceChildren } from '../../../shared/dom';
 import type { Theme } from '../../../shared/theme';
 import { subChart } from './chartCards';
 import { dataTable, num } from './table';
+import { safeText, modelName } from '../../../../shared/text';
+import { fullPrecision } from '../../../../shared/format';
 
 export class FamilyCard {
   readonly card = new Card('Family', { id: 'family-card' });
@@ -80,9 +82,9 @@ export class FamilyCard {
       h(
         'tr',
         { dataset: { parent: String(e.parent), child: String(e.child) } },
-        h('td', { title: displayText(r.models[e.parent]?.file ?? '') }, modelLabel(e.parent, r.models[e.parent]?.file ?? '', 36)),
+        h('td', { title: safeText(r.models[e.parent]?.file ?? '') }, modelName(e.parent, r.models[e.parent]?.file ?? '', 36)),
         h('td', { class: 'md-arrow', attrs: { 'aria-hidden': 'true' } }, '→'),
-        h('td', { title: displayText(r.models[e.child]?.file ?? '') }, modelLabel(e.child, r.models[e.child]?.file ?? '', 36)),
+        h('td', { title: safeText(r.models[e.child]?.file ?? '') }, modelName(e.child, r.models[e.child]?.file ?? '', 36)),
         num(fullPrecision(e.l2)),
       ),
     );

@@ -5,12 +5,13 @@
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, ModelHashes } from '../../../../shared/analysis';
 import { toCsv } from '../../../logic/csv';
-import { displayText, formatBytes, formatInt } from '../../../logic/labels';
 import { Card, button } from '../../../shared/chartCard';
 import type { Exporter } from '../../../shared/chartCard';
 import { h, replaceChildren } from '../../../shared/dom';
 import { staticNote } from './staticNote';
 import { dataTable, listCell, num, rowHead } from './table';
+import { safeText } from '../../../../shared/text';
+import { formatBytes, formatInt } from '../../../../shared/format';
 
 const SHORT = 12;
 
@@ -58,12 +59,12 @@ export class HashesCard {
     const i = hashesModel(result, mh, pos);
     const f = mh.hashes;
     const na = (why: string) => h('td', { class: 'md-na', title: why }, 'n/a');
-    const why = mh.error ? displayText(mh.error) : 'not computed';
+    const why = mh.error ? safeText(mh.error) : 'not computed';
     return h(
       'tr',
       { dataset: { model: String(i) } },
       num(String(i)),
-      rowHead(displayText(mh.file), displayText(mh.path)),
+      rowHead(safeText(mh.file), safeText(mh.path)),
       f ? h('td', { class: 'md-hash', title: f.sha256 }, `${f.sha256.slice(0, SHORT)}…`) : na(why),
       f ? h('td', { class: 'md-hash' }, f.autov2) : na(why),
       f ? h('td', { class: `md-hash${f.legacyUnreliable ? ' md-muted' : ''}`, title: f.legacyUnreliable ? 'file under 2 MiB: Civitai shows no AutoV1 for it' : '' }, f.legacy) : na(why),
@@ -79,7 +80,7 @@ export class HashesCard {
         'tr',
         { dataset: { hash: s.sha256 } },
         h('td', { class: 'md-hash', title: s.sha256 }, `${s.sha256.slice(0, SHORT)}…`),
-        listCell(s.members.map((m) => `${displayText(m.file)} (${displayText(m.component)})`)),
+        listCell(s.members.map((m) => `${safeText(m.file)} (${safeText(m.component)})`)),
         num(formatInt(s.tensors)),
         num(formatBytes(s.bytes)),
       ),

@@ -2,11 +2,11 @@
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, ModelHealth } from '../../../../shared/analysis';
 import { toCsv } from '../../../logic/csv';
-import { displayText, modelLabel } from '../../../logic/labels';
 import { Card, button } from '../../../shared/chartCard';
 import type { Exporter } from '../../../shared/chartCard';
 import { h, replaceChildren } from '../../../shared/dom';
 import { dataTable, rowHead } from './table';
+import { safeText, modelName } from '../../../../shared/text';
 
 /** Findings that need attention (errors and warnings; info lines are not problems). */
 export function problemCount(health: readonly ModelHealth[]): number {
@@ -32,7 +32,7 @@ export class HealthCard {
       h(
         'tr',
         { dataset: { model: String(m.model), status: m.status } },
-        rowHead(modelLabel(m.model, result.models[m.model]?.file ?? m.file, 40), displayText(m.file)),
+        rowHead(modelName(m.model, result.models[m.model]?.file ?? m.file, 40), safeText(m.file)),
         h('td', { class: `md-health-${m.status}` }, STATUS_TEXT[m.status]),
         m.findings.length || m.error
           ? h(
@@ -41,8 +41,8 @@ export class HealthCard {
               h(
                 'ul',
                 { class: 'md-cell-list md-findings' },
-                m.error ? h('li', { class: 'md-severity-error' }, `could not be read again: ${displayText(m.error)}`) : null,
-                ...m.findings.map((f) => h('li', { class: `md-severity-${f.severity}`, dataset: { severity: f.severity } }, displayText(f.message))),
+                m.error ? h('li', { class: 'md-severity-error' }, `could not be read again: ${safeText(m.error)}`) : null,
+                ...m.findings.map((f) => h('li', { class: `md-severity-${f.severity}`, dataset: { severity: f.severity } }, safeText(f.message))),
               ),
             )
           : h('td', { class: 'md-muted' }, 'nothing found'),

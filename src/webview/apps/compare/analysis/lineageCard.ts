@@ -3,12 +3,13 @@ import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, DeclaredParent, DeclaredRecipe, ModelLineage } from '../../../../shared/analysis';
 import { relResidualText, weight4 } from '../../../../views/charts/recipe';
 import { toCsv } from '../../../logic/csv';
-import { displayText, modelLabel, shortNumber } from '../../../logic/labels';
 import { Card, button } from '../../../shared/chartCard';
 import type { Exporter } from '../../../shared/chartCard';
 import { h, replaceChildren } from '../../../shared/dom';
 import type { Child } from '../../../shared/dom';
 import { dataTable, listCell, rowHead } from './table';
+import { safeText, modelName } from '../../../../shared/text';
+import { formatNumber } from '../../../../shared/format';
 
 export function recipeText(r: DeclaredRecipe): string {
   const parts = [r.tool, r.method ?? ''].filter(Boolean);
@@ -21,9 +22,9 @@ export function recipeText(r: DeclaredRecipe): string {
 function parentText(p: DeclaredParent, result: CompareResult): Child[] {
   const name = p.name ?? p.sha256?.slice(0, 12) ?? p.shortHash ?? p.legacyHash ?? '(unnamed)';
   const match = p.match
-    ? h('span', { class: 'md-match', title: `matched by ${p.match.by}` }, ` → ${modelLabel(p.match.model, result.models[p.match.model]?.file ?? p.match.file, 40)} (by ${p.match.by})`)
+    ? h('span', { class: 'md-match', title: `matched by ${p.match.by}` }, ` → ${modelName(p.match.model, result.models[p.match.model]?.file ?? p.match.file, 40)} (by ${p.match.by})`)
     : h('span', { class: 'md-muted' }, ' (not in this folder)');
-  return [h('span', { class: 'md-role' }, `${displayText(p.role)}: `), displayText(name), match, p.recipe ? h('span', { class: 'md-muted' }, ` [${displayText(recipeText(p.recipe))}]`) : null];
+  return [h('span', { class: 'md-role' }, `${safeText(p.role)}: `), safeText(name), match, p.recipe ? h('span', { class: 'md-muted' }, ` [${safeText(recipeText(p.recipe))}]`) : null];
 }
 
 function checkText(l: ModelLineage): Child[] {
@@ -50,15 +51,15 @@ export class LineageCard {
       h(
         'tr',
         { dataset: { model: String(l.model), confirmed: String(l.confirmed.length), unconfirmed: String(l.unconfirmed.length) } },
-        rowHead(modelLabel(l.model, result.models[l.model]?.file ?? l.file, 40), displayText(l.file)),
+        rowHead(modelName(l.model, result.models[l.model]?.file ?? l.file, 40), safeText(l.file)),
         h(
           'td',
           null,
-          l.declared.recipe ? h('div', { class: 'md-recipe-line' }, `recipe: ${displayText(recipeText(l.declared.recipe))}`) : null,
+          l.declared.recipe ? h('div', { class: 'md-recipe-line' }, `recipe: ${safeText(recipeText(l.declared.recipe))}`) : null,
           l.parents.length ? h('ul', { class: 'md-cell-list' }, ...l.parents.map((p) => h('li', null, ...parentText(p, result)))) : h('span', { class: 'md-muted' }, 'none declared'),
         ),
         listCell([
-          ...l.nearest.map((n) => `${modelLabel(n.model, result.models[n.model]?.file ?? n.file, 32)} (L2 ${shortNumber(n.l2, 6)})`),
+          ...l.nearest.map((n) => `${modelName(n.model, result.models[n.model]?.file ?? n.file, 32)} (L2 ${formatNumber(n.l2, 6)})`),
           ...(l.sameUnet.length ? [`same UNet as ${l.sameUnet.map((i) => `#${i}`).join(', ')}`] : []),
         ]),
         ((c) => (c.length ? h('td', null, ...c.flatMap((x, i) => (i ? [h('br'), x] : [x]))) : h('td', { class: 'md-muted' }, '—')))(checkText(l)),

@@ -5,9 +5,8 @@
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, RecipeEstimate } from '../../../../shared/analysis';
 import { recipeChartOption, recipeRows, relResidualText, weight4 } from '../../../../views/charts/recipe';
-import { chartNumber } from '../../../../views/charts/text';
 import { toCsv } from '../../../logic/csv';
-import { displayText, formatInt, modelLabel, slug } from '../../../logic/labels';
+import { slug } from '../../../logic/labels';
 import { Card, button } from '../../../shared/chartCard';
 import type { ChartCard, Exporter } from '../../../shared/chartCard';
 import { chartPalette, domTips } from '../../../shared/chartPalette';
@@ -17,6 +16,8 @@ import type { Theme } from '../../../shared/theme';
 import { subChart } from './chartCards';
 import { staticNote } from './staticNote';
 import { dataTable, num, rowHead } from './table';
+import { formatNumber, formatInt } from '../../../../shared/format';
+import { safeText, modelName } from '../../../../shared/text';
 
 export const MIN_PARENTS = 2;
 export const MAX_PARENTS = 4;
@@ -75,7 +76,7 @@ export class RecipeCard {
     this.card.root.hidden = models.length === 0;
     if (this.model === null || !models.includes(this.model)) this.model = models[0] ?? null;
     this.modelSel.setOptions(
-      analysis.recipes.map((r) => ({ value: String(r.model), label: modelLabel(r.model, result.models[r.model]?.file ?? r.file, 60) })),
+      analysis.recipes.map((r) => ({ value: String(r.model), label: modelName(r.model, result.models[r.model]?.file ?? r.file, 60) })),
       this.model === null ? '' : String(this.model),
     );
     this.showEstimate(this.precomputed());
@@ -107,10 +108,10 @@ export class RecipeCard {
     const models = this.result.models;
     replaceChildren(
       this.parentsLine,
-      h('p', null, `Parents ${FROM_TEXT[r.parentsFrom]}: `, r.parents.map((q, i) => h('span', { class: 'md-parent', title: displayText(q.file) }, `P${i} = ${modelLabel(q.model, models[q.model]?.file ?? q.file, 48)}`))),
-      h('p', { class: 'md-muted' }, displayText(r.description)),
+      h('p', null, `Parents ${FROM_TEXT[r.parentsFrom]}: `, r.parents.map((q, i) => h('span', { class: 'md-parent', title: safeText(q.file) }, `P${i} = ${modelName(q.model, models[q.model]?.file ?? q.file, 48)}`))),
+      h('p', { class: 'md-muted' }, safeText(r.description)),
     );
-    replaceChildren(this.notes, ...r.notes.map((n) => h('li', null, displayText(n))));
+    replaceChildren(this.notes, ...r.notes.map((n) => h('li', null, safeText(n))));
     if (!r.parents.length) {
       replaceChildren(this.tableWrap);
       this.chart.root.hidden = true;
@@ -124,14 +125,14 @@ export class RecipeCard {
 
   private renderTable(r: RecipeEstimate): void {
     const k = r.parents.length;
-    const heads = ['Group', ...r.parents.map((q, i) => h('span', { title: displayText(q.file) }, `P${i} #${q.model}`)), 'Residual', 'Rel. residual', 'Identifiable', 'Keys'];
+    const heads = ['Group', ...r.parents.map((q, i) => h('span', { title: safeText(q.file) }, `P${i} #${q.model}`)), 'Residual', 'Rel. residual', 'Identifiable', 'Keys'];
     const rows = recipeRows(r).map(({ kind, fit }) =>
       h(
         'tr',
         { class: `md-recipe-${kind}${fit.identifiable ? '' : ' md-not-identifiable'}`, dataset: { group: fit.group } },
         rowHead(fit.group),
         ...Array.from({ length: k }, (_, i) => num(weight4(fit.weights[i]), fit.free ? `free fit (sum 1, may be negative): ${weight4(fit.free[i])}` : 'no free fit: the parents are affinely dependent here')),
-        num(chartNumber(fit.residual, 6), String(fit.residual)),
+        num(formatNumber(fit.residual, 6), String(fit.residual)),
         num(relResidualText(fit.relResidual), String(fit.relResidual)),
         h('td', { class: fit.identifiable ? '' : 'md-warn', title: fit.identifiable ? '' : 'the parents are equal (affinely dependent) here: the weights among them are not determined' }, fit.identifiable ? 'yes' : 'no'),
         num(formatInt(fit.keys)),
@@ -153,9 +154,9 @@ export class RecipeCard {
       .map((m, i) => ({ m, i }))
       .filter(({ i }) => i !== this.model)
       .map(({ m, i }) => {
-        const box = h('input', { attrs: { type: 'checkbox', value: String(i), 'aria-label': `parent ${modelLabel(i, m.file)}` }, on: { change: () => this.updateFitButton() } });
+        const box = h('input', { attrs: { type: 'checkbox', value: String(i), 'aria-label': `parent ${modelName(i, m.file)}` }, on: { change: () => this.updateFitButton() } });
         box.checked = chosen.has(i);
-        return h('label', { class: 'md-check', title: displayText(m.file) }, box, modelLabel(i, m.file, 36));
+        return h('label', { class: 'md-check', title: safeText(m.file) }, box, modelName(i, m.file, 36));
       });
     replaceChildren(this.picker, h('legend', { class: 'md-field-label' }, `Parents (${MIN_PARENTS} to ${MAX_PARENTS})`), ...boxes);
     this.updateFitButton();
@@ -178,7 +179,7 @@ export class RecipeCard {
     if (model === null || parents.length < MIN_PARENTS || parents.length > MAX_PARENTS) return;
     const seq = ++this.fitSeq;
     this.status.classList.remove('md-error');
-    this.status.textContent = `Fitting ${modelLabel(model, this.result?.models[model]?.file ?? '', 40)} from ${parents.map((p) => `#${p}`).join(', ')}…`;
+    this.status.textContent = `Fitting ${modelName(model, this.result?.models[model]?.file ?? '', 40)} from ${parents.map((p) => `#${p}`).join(', ')}…`;
     try {
       const r = await this.fit(model, parents);
       if (seq !== this.fitSeq) return;
@@ -188,7 +189,7 @@ export class RecipeCard {
     } catch (e) {
       if (seq !== this.fitSeq) return;
       this.status.classList.add('md-error');
-      this.status.textContent = `Could not fit the recipe: ${displayText(e instanceof Error ? e.message : String(e))}`;
+      this.status.textContent = `Could not fit the recipe: ${safeText(e instanceof Error ? e.message : String(e))}`;
     }
   }
 

@@ -6,7 +6,6 @@
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, RecipeEstimate, SchemeName, TimeEmbedPlacement } from '../../../../shared/analysis';
 import type { HostToWebview } from '../../../../shared/protocol';
-import { displayText } from '../../../logic/labels';
 import type { Exporter } from '../../../shared/chartCard';
 import { ce, h, replaceChildren } from '../../../shared/dom';
 import type { Theme } from '../../../shared/theme';
@@ -16,6 +15,7 @@ import { HashesCard } from './hashesCard';
 import { HealthCard } from './healthCard';
 import { LineageCard } from './lineageCard';
 import { RecipeCard } from './recipeCard';
+import { safeText } from '../../../../shared/text';
 
 export interface AnalysisState {
   breakdownScheme: SchemeName;
@@ -105,8 +105,8 @@ export class AnalysisView {
     const stale = a.resultCreatedAt && r.createdAt && a.resultCreatedAt !== r.createdAt;
     replaceChildren(
       this.notes,
-      stale ? h('li', { class: 'md-warn' }, `This analysis was made for another comparison (of ${displayText(a.resultCreatedAt)}).`) : null,
-      ...a.notes.map((n) => h('li', null, displayText(n))),
+      stale ? h('li', { class: 'md-warn' }, `This analysis was made for another comparison (of ${safeText(a.resultCreatedAt)}).`) : null,
+      ...a.notes.map((n) => h('li', null, safeText(n))),
     );
     const isStatic = msg.static === true;
     this.breakdown.setData(a, r, isStatic);
@@ -123,7 +123,7 @@ export class AnalysisView {
     if (msg.state === 'running') {
       replaceChildren(this.status, h('p', null, this.analysis ? 'Analysing… (the results below are from the previous run)' : 'Analysing…'), ce('vscode-progress-bar', { attrs: { 'aria-label': 'Analysing' } }));
     } else if (msg.state === 'failed') {
-      replaceChildren(this.status, h('p', { role: 'alert' }, `The analyses failed: ${displayText(msg.error ?? 'unknown error')}`));
+      replaceChildren(this.status, h('p', { role: 'alert' }, `The analyses failed: ${safeText(msg.error ?? 'unknown error')}`));
     } else {
       replaceChildren(this.status);
     }
