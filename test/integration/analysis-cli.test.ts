@@ -58,7 +58,7 @@ describe('analysis commands', () => {
     assert.match(r.stdout, /^decoder +\S+ +100\.0% +138\/138 +█+$/m);
     const csv = cli('breakdown', out, 'base', 'decoder', '--by', 'vae', '--csv');
     assert.equal(csv.status, 0, csv.stderr);
-    const lines = csv.stdout.trim().split('\n');
+    const lines = csv.stdout.trim().split(/\r?\n/);
     assert.equal(lines[0], 'group,l2,share,keys,changed_keys');
     assert.match(lines[1]!, /^encoder,0,0,106,0$/);
     assert.equal(lines.length, 5);
@@ -68,7 +68,7 @@ describe('analysis commands', () => {
     const f = join(root, 'blocks.csv');
     const r = cli('breakdown', out, '--matrix', '--by', 'block', '--time-embed', 'IN00', '--csv', f);
     assert.equal(r.status, 0, r.stderr);
-    const rows = readFileSync(f, 'utf8').trim().split('\n');
+    const rows = readFileSync(f, 'utf8').trim().split(/\r?\n/);
     assert.equal(rows[0]!.split(',').length, 1 + (7 * 6) / 2);
     assert.deepEqual(rows.slice(1).map((x) => x.split(',')[0]), ['IN00', 'IN01', 'IN02', 'IN03', 'IN04', 'IN05', 'IN06', 'IN07', 'IN08', 'IN09', 'IN10', 'IN11', 'M00', ...Array.from({ length: 12 }, (_, i) => `OUT${String(i).padStart(2, '0')}`)]);
   });

@@ -36,17 +36,17 @@ test('layers prints and exports a pair table; names resolve by stem, index or pa
   const t = cli('layers', out, 'base', 'ft_unet', '--sort', 'l2', '--top', '3');
   assert.equal(t.status, 0, t.stderr);
   assert.match(t.stdout, /^base\.safetensors {2}vs {2}ft_unet\.safetensors/);
-  assert.equal(t.stdout.trim().split('\n').length, 5);
+  assert.equal(t.stdout.trim().split(/\r?\n/).length, 5);
   assert.match(t.stdout, /model\.diffusion_model\./);
   const csv = cli('layers', out, '1', '3', '--csv');
   assert.equal(csv.status, 0, csv.stderr);
-  const lines = csv.stdout.trim().split('\n');
+  const lines = csv.stdout.trim().split(/\r?\n/);
   assert.equal(lines[0], 'key,component,l2,cosine');
   const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
   assert.equal(lines.length - 1, result.layers.keys.length);
   const file = join(dir, 'pair.csv');
   assert.equal(cli('layers', out, 'base.safetensors', 'ft_unet', '--csv', file, '--component', 'unet').status, 0);
-  const rows = readFileSync(file, 'utf8').trim().split('\n').slice(1);
+  const rows = readFileSync(file, 'utf8').trim().split(/\r?\n/).slice(1);
   assert.ok(rows.length > 100 && rows.every((l) => l.split(',')[1] === 'unet'));
   assert.ok(rows.some((l) => Number(l.split(',')[2]) > 0));
 });
@@ -75,7 +75,7 @@ test('pair drill-down reports L1, changed elements and max |diff| that agree wit
   const A = loadModel(a);
   const B = loadModel(b);
   const o = comparePair(A, B);
-  const rows = readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const rows = readFileSync(csv, 'utf8').trim().split(/\r?\n/).slice(1).map((l) => l.split(','));
   let checked = 0;
   for (const [key, , elements, l2, l1, l0, max] of rows) {
     const ta = A.tensors.get(key!)!.values;

@@ -1,6 +1,6 @@
 import { breakdown, breakdownMatrix, parseTimeEmbed, SCHEME_NAMES, type PairBreakdown } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
-import { csvField } from './layers';
+import { toCsv } from '../../shared/csv';
 import { bar, choice, json, loneFlagToDash, lpad, modelIndex, OK, output, pad, source, usage } from './common';
 import { distanceText } from '../summary';
 
@@ -19,9 +19,7 @@ export function breakdownText(bd: PairBreakdown): string {
 }
 
 export function breakdownCsv(bd: PairBreakdown): string {
-  const rows = ['group,l2,share,keys,changed_keys'];
-  for (const g of bd.groups) rows.push([csvField(g.group), g.l2 ?? '', g.share ?? '', g.keys, g.changedKeys].join(','));
-  return rows.join('\n') + '\n';
+  return toCsv(['group', 'l2', 'share', 'keys', 'changed_keys'], bd.groups.map((g) => [g.group, g.l2, g.share, g.keys, g.changedKeys]));
 }
 
 export function breakdownCommand(argv: string[]): number {
@@ -38,9 +36,7 @@ export function breakdownCommand(argv: string[]): number {
     if (p.flags.has('json')) json(m);
     if (csv) {
       const files = src.result.models.map((x) => x.file);
-      const rows = [['group', ...m.pairs.map((q) => `${files[q.a]} vs ${files[q.b]}`)].map(csvField).join(',')];
-      m.groups.forEach((g, gi) => rows.push([csvField(g), ...m.l2[gi]!.map((v) => (v === null ? '' : String(v)))].join(',')));
-      output(csv, rows.join('\n') + '\n');
+      output(csv, toCsv(['group', ...m.pairs.map((q) => `${files[q.a]} vs ${files[q.b]}`)], m.groups.map((g, gi) => [g, ...m.l2[gi]!])));
     }
     if (!p.flags.has('json') && !csv) {
       const files = src.result.models.map((x) => x.file);

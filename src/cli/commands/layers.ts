@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findModelIndex, pairLayers, readResult, toModeldiffError, type LayerRow } from '../../compute';
+import { toCsv } from '../../shared/csv';
 import { intFlag, parseArgs, stringFlag } from '../args';
 import { EXIT } from '../exitCodes';
 import { distanceText } from '../summary';
@@ -48,15 +49,7 @@ export function layersTable(rows: LayerRow[], a: string, b: string): string {
   return lines.join('\n');
 }
 
-/** One RFC 4180 field. */
-export function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** RFC 4180 CSV; empty cells where there is no value. */
+/** The per-layer rows as CSV (src/shared/csv.ts); empty cells where there is no value. */
 export function layersCsv(rows: LayerRow[]): string {
-  const esc = csvField;
-  const out = ['key,component,l2,cosine'];
-  for (const r of rows) out.push([esc(r.key), esc(r.component), r.l2 === null ? '' : String(r.l2), r.cosine === null ? '' : String(r.cosine)].join(','));
-  return out.join('\n') + '\n';
+  return toCsv(['key', 'component', 'l2', 'cosine'], rows.map((r) => [r.key, r.component, r.l2, r.cosine]));
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pairMetrics } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
 import { EXIT } from '../exitCodes';
-import { csvField } from './layers';
+import { toCsv } from '../../shared/csv';
 import { distanceText } from '../summary';
 
 export async function pairCommand(argv: string[]): Promise<number> {
@@ -32,9 +32,7 @@ export async function pairCommand(argv: string[]): Promise<number> {
     process.stdout.write(lines.join('\n') + '\n');
     const csv = stringFlag(p, 'csv');
     if (csv) {
-      const rows = ['key,component,elements,l2,l1,l0,max_abs'];
-      for (const k of r.keys) rows.push([csvField(k.key), csvField(k.component), k.elements, Math.sqrt(k.l2sq), k.l1, k.l0, k.maxAbs].join(','));
-      writeFileSync(csv, rows.join('\n') + '\n');
+      writeFileSync(csv, toCsv(['key', 'component', 'elements', 'l2', 'l1', 'l0', 'max_abs'], r.keys.map((k) => [k.key, k.component, k.elements, Math.sqrt(k.l2sq), k.l1, k.l0, k.maxAbs])));
     }
     return EXIT.ok;
   } finally {

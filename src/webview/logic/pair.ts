@@ -2,7 +2,7 @@
 import type { CompareResult, ComponentDiff, PairResult } from '../../shared/result';
 import type { LayerRowMessage } from '../../shared/protocol';
 import { componentsOf } from './matrix';
-import type { CsvValue } from './csv';
+import type { CsvValue } from '../../shared/csv';
 
 export interface SummaryRow {
   component: string;

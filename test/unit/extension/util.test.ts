@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { safeExportName } from '../../../src/extension/panels/exportName';
-import { csvField, pairsCsv } from '../../../src/extension/util/csv';
+import { csvField } from '../../../src/shared/csv';
+import { pairsCsv } from '../../../src/extension/util/csv';
 import { bytesText, PercentTracker, percentOf, progressText } from '../../../src/extension/util/progressText';
 import { readAnalysisSettings, readCompareSettings } from '../../../src/extension/util/settings';
 import { sampleResult } from './sampleResult';
@@ -42,7 +43,7 @@ test('CSV: one row per pair and component; names cannot become formulas', () => 
   assert.equal(csvField('=cmd|calc'), "'=cmd|calc");
   assert.equal(csvField('a,"b"'), '"a,""b"""');
   assert.equal(csvField(null), '');
-  assert.equal(csvField(Number.NaN), '');
+  assert.equal(csvField(Number.NaN), 'NaN');
   const lines = pairsCsv(sampleResult()).trimEnd().split('\r\n');
   assert.equal(lines.length, 1 + 3 * 2);
   assert.match(lines[0]!, /^model_a,model_b,component,status,l2,cosine/);

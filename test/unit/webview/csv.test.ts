@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { csvField, toCsv } from '../../../src/webview/logic/csv';
+import { csvField, toCsv } from '../../../src/shared/csv';
 
 describe('CSV export text', () => {
   test('plain fields, numbers exact, empty for null', () => {
@@ -35,5 +35,14 @@ describe('CSV export text', () => {
       ['b,c', null],
     ]);
     assert.equal(s, 'key,l2\r\na.weight,1.25\r\n"b,c",\r\n');
+  });
+});
+
+describe('one CSV writer for every export', () => {
+  test('the CLI, the extension and the panel write the same CSV through it (formula guard included)', async () => {
+    const { layersCsv } = await import('../../../src/cli/commands/layers');
+    const text = layersCsv([{ key: '=HYPERLINK("x")', component: 'unet', l2: 1.5, cosine: null }]);
+    assert.equal(text, toCsv(['key', 'component', 'l2', 'cosine'], [['=HYPERLINK("x")', 'unet', 1.5, null]]));
+    assert.equal(text, 'key,component,l2,cosine\r\n"\'=HYPERLINK(""x"")",unet,1.5,\r\n');
   });
 });

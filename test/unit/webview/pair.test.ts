@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { differenceRows, distancesFrom, layerCsvRows, SUMMARY_COLUMNS, summaryCsvRows, summaryRows } from '../../../src/webview/logic/pair';
 import { buildMatrix, findPair } from '../../../src/webview/logic/matrix';
 import { cellTooltip } from '../../../src/webview/logic/cellTooltip';
-import { toCsv } from '../../../src/webview/logic/csv';
+import { toCsv } from '../../../src/shared/csv';
 import { HOSTILE_SCRIPT, layerRows, makeResult } from '../../webview/fixture';
 
 describe('pair summary, differences, distance-from line, tooltips', () => {

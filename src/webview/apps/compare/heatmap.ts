@@ -10,7 +10,7 @@ import type { Rgba } from '../../logic/color';
 import { cellTooltip } from '../../logic/cellTooltip';
 import { slug } from '../../logic/labels';
 import { metricLabel } from '../../logic/types';
-import { toCsv } from '../../logic/csv';
+import { toCsv } from '../../../shared/csv';
 import type { Theme } from '../../shared/theme';
 import { ChartCard, button } from '../../shared/chartCard';
 import type { Exporter } from '../../shared/chartCard';

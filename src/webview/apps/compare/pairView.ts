@@ -9,7 +9,7 @@ import { differenceRows, layerCsvRows, SUMMARY_COLUMNS, summaryCsvRows, summaryR
 import type { SummaryRow } from '../../logic/pair';
 import { makeNameFilter } from '../../logic/table';
 import type { SortSpec } from '../../logic/table';
-import { toCsv } from '../../logic/csv';
+import { toCsv } from '../../../shared/csv';
 import { slug } from '../../logic/labels';
 import type { Theme } from '../../shared/theme';
 import { Card, ChartCard, button } from '../../shared/chartCard';

@@ -7,7 +7,7 @@ import type { InspectTensor } from '../../../shared/protocol';
 import { formatDtypes, formatShape, slug } from '../../logic/labels';
 import { makeNameFilter } from '../../logic/table';
 import type { SortSpec } from '../../logic/table';
-import { toCsv } from '../../logic/csv';
+import { toCsv } from '../../../shared/csv';
 import { numel, prettyMetadataValue } from '../../logic/inspect';
 import type { HostIpc } from '../../shared/hostIpc';
 import { Card, button } from '../../shared/chartCard';

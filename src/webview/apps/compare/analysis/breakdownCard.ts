@@ -5,7 +5,7 @@
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, BreakdownMatrix, SchemeName, TimeEmbedPlacement } from '../../../../shared/analysis';
 import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, breakdownRows, heatmapPairs, pairIndexOf, pairName, SCHEME_TITLES } from '../../../../views/charts/breakdown';
-import { toCsv } from '../../../logic/csv';
+import { toCsv } from '../../../../shared/csv';
 import { slug } from '../../../logic/labels';
 import { Card } from '../../../shared/chartCard';
 import type { ChartCard, Exporter } from '../../../shared/chartCard';

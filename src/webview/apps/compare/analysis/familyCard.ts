@@ -3,7 +3,7 @@ import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, FamilyView } from '../../../../shared/analysis';
 import { dendrogramHeight, dendrogramOption } from '../../../../views/charts/dendrogram';
 import { mstHeight, mstOption } from '../../../../views/charts/mst';
-import { toCsv } from '../../../logic/csv';
+import { toCsv } from '../../../../shared/csv';
 import { slug } from '../../../logic/labels';
 import { Card } from '../../../shared/chartCard';
 import type { ChartCard, Exporter } from '../../../shared/chartCard';

@@ -4,7 +4,7 @@
  */
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, ModelHashes } from '../../../../shared/analysis';
-import { toCsv } from '../../../logic/csv';
+import { toCsv } from '../../../../shared/csv';
 import { Card, button } from '../../../shared/chartCard';
 import type { Exporter } from '../../../shared/chartCard';
 import { h, replaceChildren } from '../../../shared/dom';

@@ -1,7 +1,7 @@
 /** Per-model health findings: corrupt position_ids, NaN/Inf, all-zero tensors, missing components, wasted space. */
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, ModelHealth } from '../../../../shared/analysis';
-import { toCsv } from '../../../logic/csv';
+import { toCsv } from '../../../../shared/csv';
 import { Card, button } from '../../../shared/chartCard';
 import type { Exporter } from '../../../shared/chartCard';
 import { h, replaceChildren } from '../../../shared/dom';

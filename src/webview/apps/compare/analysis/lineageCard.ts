@@ -2,7 +2,7 @@
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, DeclaredParent, DeclaredRecipe, ModelLineage } from '../../../../shared/analysis';
 import { relResidualText, weight4 } from '../../../../views/charts/recipe';
-import { toCsv } from '../../../logic/csv';
+import { toCsv } from '../../../../shared/csv';
 import { Card, button } from '../../../shared/chartCard';
 import type { Exporter } from '../../../shared/chartCard';
 import { h, replaceChildren } from '../../../shared/dom';

@@ -5,7 +5,7 @@
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, RecipeEstimate } from '../../../../shared/analysis';
 import { recipeChartOption, recipeRows, relResidualText, weight4 } from '../../../../views/charts/recipe';
-import { toCsv } from '../../../logic/csv';
+import { toCsv } from '../../../../shared/csv';
 import { slug } from '../../../logic/labels';
 import { Card, button } from '../../../shared/chartCard';
 import type { ChartCard, Exporter } from '../../../shared/chartCard';

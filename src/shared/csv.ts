@@ -1,4 +1,4 @@
-/** CSV text for the exports (RFC 4180 quoting, CRLF lines). Pure. */
+/** The one CSV writer of every export (CLI, extension, panel): RFC 4180 quoting, CRLF lines, the formula guard. Pure. */
 
 export type CsvValue = string | number | boolean | null | undefined;
 
