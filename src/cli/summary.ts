@@ -1,5 +1,6 @@
 import type { CompareResult, ComponentDiff, PairResult } from '../compute';
 import { formatBytes, formatCount, formatDuration, formatNumber } from '../shared/format';
+import { UnionFind } from '../shared/unionFind';
 
 /** A distance in the CLI's tables: six significant digits (src/shared/format.ts), "—" when there is none. */
 export function distanceText(x: number | null): string {
@@ -41,15 +42,9 @@ const CLOSEST_PAIRS = 30;
 
 /** Groups of models whose `component` is bit-identical, each sorted, groups by their first model. */
 export function identicalGroups(result: CompareResult, component: string): number[][] {
-  const parent = result.models.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
-  for (const p of result.pairs) if (p.components[component as keyof typeof p.components]?.status === 'identical') parent[find(p.a)] = find(p.b);
-  const groups = new Map<number, number[]>();
-  result.models.forEach((_, i) => {
-    const r = find(i);
-    groups.set(r, [...(groups.get(r) ?? []), i]);
-  });
-  return [...groups.values()].filter((g) => g.length > 1).sort((x, y) => x[0]! - y[0]!);
+  const sets = new UnionFind(result.models.length);
+  for (const p of result.pairs) if (p.components[component]?.status === 'identical') sets.union(p.a, p.b);
+  return sets.groups().filter((g) => g.length > 1);
 }
 
 export function summary(result: CompareResult, opts: { allPairs?: boolean } = {}): string {

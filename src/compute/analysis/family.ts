@@ -10,6 +10,7 @@
  *   distances are symmetric and cannot tell a parent from a child.
  */
 import { pairIndex, type CompareResult } from '../../shared/result';
+import { UnionFind } from '../../shared/unionFind';
 import type { Dendrogram, DendrogramNode, FamilyView, MstEdge, SpanningTree } from '../../shared/analysis';
 
 export interface ComponentMatrix {
@@ -104,20 +105,8 @@ export function minimumSpanningForest(d: readonly (readonly (number | null)[])[]
       if (v !== null && Number.isFinite(v)) edges.push({ a: i, b: j, w: v });
     }
   edges.sort((x, y) => x.w - y.w || x.a - y.a || x.b - y.b);
-  const parent = Array.from({ length: n }, (_, i) => i);
-  const find = (x: number): number => {
-    while (parent[x] !== x) x = parent[x] = parent[parent[x]!]!;
-    return x;
-  };
-  const out: { a: number; b: number; w: number }[] = [];
-  for (const e of edges) {
-    const ra = find(e.a);
-    const rb = find(e.b);
-    if (ra === rb) continue;
-    parent[ra] = rb;
-    out.push(e);
-  }
-  return out;
+  const sets = new UnionFind(n);
+  return edges.filter((e) => sets.union(e.a, e.b));
 }
 
 /**

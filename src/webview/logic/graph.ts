@@ -3,6 +3,7 @@
  * groups. Pure: returns plain data that the vis-network wrapper draws.
  */
 import type { CompareResult } from '../../shared/result';
+import { UnionFind } from '../../shared/unionFind';
 import type { DistanceMatrix } from './matrix';
 import { identicalComponents } from './matrix';
 import { modelName } from '../../shared/text';
@@ -41,25 +42,14 @@ export interface GraphOptions {
 
 /** Union-find groups of models whose component is identical (or equal in value). Returns group id per model. */
 export function identicalGroups(m: DistanceMatrix, includeEqual = true): number[] {
-  const parent = Array.from({ length: m.n }, (_, i) => i);
-  const find = (x: number): number => {
-    while (parent[x] !== x) {
-      parent[x] = parent[parent[x]!]!;
-      x = parent[x]!;
-    }
-    return x;
-  };
+  const sets = new UnionFind(m.n);
   for (let a = 0; a < m.n; a++) {
     for (let b = a + 1; b < m.n; b++) {
       const k = m.cells[a]![b]!.kind;
-      if (k === 'identical' || (includeEqual && k === 'equal')) {
-        const ra = find(a);
-        const rb = find(b);
-        if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
-      }
+      if (k === 'identical' || (includeEqual && k === 'equal')) sets.union(a, b);
     }
   }
-  return parent.map((_, i) => find(i));
+  return sets.roots();
 }
 
 /** Groups with more than one member, as lists of model indices. */
