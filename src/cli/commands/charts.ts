@@ -2,9 +2,9 @@
  * `modeldiff charts`: the panel's charts as SVG files for papers and model cards, rendered server-side by echarts
  * from the same option builders the panel uses (src/views/charts), in the light palette.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ModeldiffError, parseTimeEmbed, type AnalysisFile, type ResultSource, type SchemeName, pairPriority } from '../../compute';
+import { ModeldiffError, parseTimeEmbed, pairPriority, writeFileAtomic, type AnalysisFile, type ResultSource, type SchemeName } from '../../compute';
 import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, pairIndexOf } from '../../views/charts/breakdown';
 import { dendrogramHeight, dendrogramOption } from '../../views/charts/dendrogram';
 import { distanceHeatmapOption, distanceHeatmapSize, type DistanceMetric } from '../../views/charts/distance';
@@ -130,7 +130,7 @@ export async function chartsCommand(argv: string[]): Promise<number> {
     ...(recipeModel ? { recipeModel } : {}),
     width,
   });
-  for (const c of charts) writeFileSync(join(out, c.file), renderSvg(c.option, c.width, c.height));
+  for (const c of charts) writeFileAtomic(join(out, c.file), renderSvg(c.option, c.width, c.height));
   if (!quiet) process.stdout.write(`Written ${charts.length} SVG files to ${out}:\n${charts.map((c) => `  ${c.file}`).join('\n')}\n`);
   return OK;
 }

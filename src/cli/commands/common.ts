@@ -1,7 +1,6 @@
 /** Helpers shared by the analysis commands. */
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { findModelIndex, ModeldiffError, readResult, defaultHashCachePath, type ResultSource } from '../../compute';
+import { writeFileAtomic, findModelIndex, ModeldiffError, readResult, defaultHashCachePath, type ResultSource } from '../../compute';
 import type { Parsed } from '../args';
 import { EXIT } from '../exitCodes';
 import { stringFlag } from '../args';
@@ -28,10 +27,10 @@ export function modelIndex(src: ResultSource, name: string): number {
   return findModelIndex(src.result, name);
 }
 
-/** Writes text to a file, or to stdout for "-". */
+/** Writes text to a file (atomically: the old file or the new one, whole), or to stdout for "-". */
 export function output(path: string, text: string): void {
   if (path === '-') process.stdout.write(text);
-  else writeFileSync(path, text);
+  else writeFileAtomic(path, text);
 }
 
 export function json(value: unknown): void {

@@ -1,10 +1,10 @@
 /** `modeldiff layers`: the per-layer table of one pair from a compare output. */
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findModelIndex, pairLayers, readResult, toModeldiffError, type LayerRow } from '../../compute';
 import { toCsv } from '../../shared/csv';
 import { intFlag, parseArgs, stringFlag } from '../args';
 import { EXIT } from '../exitCodes';
+import { output } from './common';
 import { distanceText } from '../summary';
 
 export function layersCommand(argv: string[]): number {
@@ -30,9 +30,7 @@ export function layersCommand(argv: string[]): number {
   if (top !== undefined) rows = rows.slice(0, top);
   const csvFile = csvAlone ? '-' : stringFlag(parsed, 'csv');
   if (csvFile) {
-    const text = layersCsv(rows);
-    if (csvFile === '-') process.stdout.write(text);
-    else writeFileSync(csvFile, text);
+    output(csvFile, layersCsv(rows));
   } else {
     process.stdout.write(layersTable(rows, result.models[ia]!.file, result.models[ib]!.file) + '\n');
   }

@@ -1,9 +1,9 @@
 /** `modeldiff pair`: the drill-down of one pair by a direct pass (L2, L1, L0, max |diff| per component and key). */
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pairMetrics } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
 import { EXIT } from '../exitCodes';
+import { output } from './common';
 import { toCsv } from '../../shared/csv';
 import { distanceText } from '../summary';
 
@@ -32,7 +32,7 @@ export async function pairCommand(argv: string[]): Promise<number> {
     process.stdout.write(lines.join('\n') + '\n');
     const csv = stringFlag(p, 'csv');
     if (csv) {
-      writeFileSync(csv, toCsv(['key', 'component', 'elements', 'l2', 'l1', 'l0', 'max_abs'], r.keys.map((k) => [k.key, k.component, k.elements, Math.sqrt(k.l2sq), k.l1, k.l0, k.maxAbs])));
+      output(csv, toCsv(['key', 'component', 'elements', 'l2', 'l1', 'l0', 'max_abs'], r.keys.map((k) => [k.key, k.component, k.elements, Math.sqrt(k.l2sq), k.l1, k.l0, k.maxAbs])));
     }
     return EXIT.ok;
   } finally {

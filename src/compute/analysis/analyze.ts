@@ -4,9 +4,10 @@
  * checks (headers and position_ids only). File hashes come from the hash cache when it knows the files, or are
  * computed (full reads) on request.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModeldiffError, throwIfAborted } from '../../shared/errors';
+import { writeFileAtomic } from '../io/atomicWrite';
 import { TOOL_VERSION } from '../output/toolVersion';
 import { breakdownMatrix } from './breakdown';
 import { familyViews } from './family';
@@ -109,8 +110,7 @@ export async function analyze(source: string | ResultSource, opts: AnalyzeOption
 
 export function writeAnalysis(dir: string, analysis: AnalysisFile): string {
   const path = join(dir, ANALYSIS_FILE);
-  writeFileSync(path + '.tmp', JSON.stringify(analysis));
-  renameSync(path + '.tmp', path);
+  writeFileAtomic(path, JSON.stringify(analysis));
   return path;
 }
 

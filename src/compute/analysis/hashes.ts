@@ -22,12 +22,13 @@
  * (tensors whose bytes are a plain slice of the file); only strided, split or big-endian tensors are read again.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { bytesPerElement } from '../model/dtypes';
 import { ModeldiffError, throwIfAborted } from '../../shared/errors';
 import { isContiguous, readTensorElements } from '../io/tensorBytes';
+import { writeFileAtomic } from '../io/atomicWrite';
 import { componentPrefix } from '../keys/architectures';
 import { loadModel } from '../model/loadModel';
 import { openCheckpoint } from '../readers/registry';
@@ -103,8 +104,7 @@ export class HashCache {
     if (!this.file || !this.dirty) return;
     mkdirSync(dirname(this.file), { recursive: true });
     const body: CacheFile = { modeldiffHashCache: 2, entries: this.entries };
-    writeFileSync(this.file + '.tmp', JSON.stringify(body, null, 1));
-    renameSync(this.file + '.tmp', this.file);
+    writeFileAtomic(this.file, JSON.stringify(body, null, 1));
     this.dirty = false;
   }
 }

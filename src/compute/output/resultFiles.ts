@@ -1,4 +1,5 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../io/atomicWrite';
 import { join } from 'node:path';
 import { ModeldiffError } from '../../shared/errors';
 import { pairIndex, type CompareResult } from '../../shared/result';
@@ -7,13 +8,8 @@ import { readLayerColumn } from './layersFile';
 export const RESULT_FILE = 'result.json';
 export const MODEL_MAP_FILE = 'model_map_v2.json';
 
-function writeAtomically(path: string, text: string): void {
-  writeFileSync(path + '.tmp', text);
-  renameSync(path + '.tmp', path);
-}
-
 export function writeResultJson(dir: string, result: CompareResult): void {
-  writeAtomically(join(dir, RESULT_FILE), JSON.stringify(result, null, 1));
+  writeFileAtomic(join(dir, RESULT_FILE), JSON.stringify(result, null, 1));
 }
 
 /**
@@ -40,7 +36,7 @@ export function modelMap(result: CompareResult): { ml: string[]; dm: Record<stri
 }
 
 export function writeModelMap(dir: string, result: CompareResult): void {
-  writeAtomically(join(dir, MODEL_MAP_FILE), JSON.stringify(modelMap(result)));
+  writeFileAtomic(join(dir, MODEL_MAP_FILE), JSON.stringify(modelMap(result)));
 }
 
 export function readResult(dir: string): CompareResult {

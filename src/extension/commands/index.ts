@@ -1,8 +1,8 @@
 /** Every modeldiff command (ids as contributed in package.json, category "modeldiff"). */
-import { copyFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE, DEFAULT_LAYERS_BUDGET_MIB, writeReport } from '../../compute';
+import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE, DEFAULT_LAYERS_BUDGET_MIB, writeFileAtomic, writeReport } from '../../compute';
 import { reportHtml } from '../../views/report/page';
 import type { AnalysisService } from '../analysis/service';
 import type { ComparePanel } from '../panels/comparePanel';
@@ -135,7 +135,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         const out = target.fsPath;
         await copyFile(join(r.outDir, RESULT_FILE), join(out, RESULT_FILE));
         await copyFile(join(r.outDir, MODEL_MAP_FILE), join(out, MODEL_MAP_FILE));
-        await writeFile(join(out, PAIRS_CSV_FILE), pairsCsv(r.result));
+        writeFileAtomic(join(out, PAIRS_CSV_FILE), pairsCsv(r.result));
         const a = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'modeldiff: writing the HTML report…' }, async () => {
           const s = await d.analysis.settled(r.outDir);
           return writeReport({ dir: r.outDir, result: r.result }, join(out, REPORT_FILE), {

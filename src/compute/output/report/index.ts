@@ -4,10 +4,11 @@
  * and writes the file; the page itself is a view (src/views/report/page.ts), handed in by the caller as `render`.
  * Written by `modeldiff report` and by the extension's Export Report.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ResultSource } from '../../analysis/layers';
 import type { AnalysisFile } from '../../../shared/analysis';
+import { writeFileAtomic } from '../../io/atomicWrite';
 import { bundledFile } from '../../io/bundledFile';
 import type { ReportData, ReportLayers } from '../../../shared/report';
 import { capDifferences, DEFAULT_DIFFERENCES_BUDGET_MIB, differencesCap } from './differences';
@@ -44,7 +45,6 @@ export function writeReport(src: ResultSource, path: string, opts: ReportOptions
   };
   const title = `modeldiff report: ${src.result.models.length} models (${basename(src.dir)})`;
   const html = opts.render(data, readFileSync(bundledFile('webview/report.js'), 'utf8'), title);
-  writeFileSync(path + '.tmp', html);
-  renameSync(path + '.tmp', path);
+  writeFileAtomic(path, html);
   return { bytes: Buffer.byteLength(html), layers, differencesCap: Number.isFinite(cap) ? cap : null };
 }
