@@ -1,5 +1,5 @@
 /** Runs the engine from the command line: the compare options every command that compares accepts (--hashes: file
- *  and component hashes computed during the run), a progress line on stderr, and Ctrl-C as cancellation. */
+ *  and component hashes computed during the run), a progress line on stderr, and the run's Ctrl-C signal. */
 import { resolve } from 'node:path';
 import { compareModels, type CompareResult, HashCache } from '../compute';
 import { hashCachePath } from './commands/common';
@@ -10,10 +10,7 @@ export const COMPARE_BOOLEANS = ['no-ema', 'hashes', 'no-cache', 'extract-weight
 export const COMPARE_VALUED = ['components', 'workers', 'memory', 'cache'] as const;
 
 
-export async function compareWithProgress(inputs: string[], outDir: string, p: Parsed): Promise<CompareResult> {
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
+export async function compareWithProgress(inputs: string[], outDir: string, p: Parsed, signal: AbortSignal): Promise<CompareResult> {
   const bar = progressBar();
   try {
     return await compareModels(
@@ -24,7 +21,7 @@ export async function compareWithProgress(inputs: string[], outDir: string, p: P
         includeEma: !p.flags.has('no-ema'),
         workers: intFlag(p, 'workers', 0),
         memoryBudgetMiB: intFlag(p, 'memory', 16),
-        signal: controller.signal,
+        signal,
         onProgress: bar.update,
         hashes: p.flags.has('hashes') ? { cache: new HashCache(hashCachePath(p)) } : null,
         extractWeights: p.flags.has('extract-weights'),
@@ -32,6 +29,5 @@ export async function compareWithProgress(inputs: string[], outDir: string, p: P
     );
   } finally {
     bar.done();
-    process.removeListener('SIGINT', onSigint);
   }
 }

@@ -1,6 +1,7 @@
 import { toModeldiffError, TOOL_VERSION } from '../compute';
 import { analyzeCommand, breakdownCommand, chartsCommand, compareCommand, familyCommand, hashesCommand, healthCommand, inspectCommand, layersCommand, lineageCommand, pairCommand, recipeCommand, reportCommand } from './commands';
 import { EXIT } from './exitCodes';
+import { interruptOnSigint } from './interrupt';
 
 const USAGE = `modeldiff ${TOOL_VERSION}: what really differs between Stable Diffusion checkpoints
 
@@ -46,27 +47,32 @@ Usage:
 
 Exit codes: 0 all files compared, 1 some files could not be read (see errors), 2 usage, 3 failure, 130 cancelled.`;
 
+/** A command: its arguments and the run's Ctrl-C signal in, an exit code out. */
+type Command = (argv: string[], signal: AbortSignal) => number | Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  compare: compareCommand,
+  layers: layersCommand,
+  inspect: inspectCommand,
+  pair: pairCommand,
+  breakdown: breakdownCommand,
+  recipe: recipeCommand,
+  hashes: hashesCommand,
+  health: healthCommand,
+  family: familyCommand,
+  lineage: lineageCommand,
+  analyze: analyzeCommand,
+  report: reportCommand,
+  charts: chartsCommand,
+};
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const interrupt = interruptOnSigint();
   try {
+    const run = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command]! : undefined;
+    if (run) return await run(rest, interrupt.signal);
     switch (command) {
-      case 'compare':
-        return await compareCommand(rest);
-      case 'layers':
-        return layersCommand(rest);
-      case 'inspect':
-        return await inspectCommand(rest);
-      case 'pair':
-        return await pairCommand(rest);
-      case 'breakdown': return breakdownCommand(rest);
-      case 'recipe': return recipeCommand(rest);
-      case 'hashes': return await hashesCommand(rest);
-      case 'health': return await healthCommand(rest);
-      case 'family': return familyCommand(rest);
-      case 'lineage': return await lineageCommand(rest);
-      case 'analyze': return await analyzeCommand(rest);
-      case 'report': return await reportCommand(rest);
-      case 'charts': return await chartsCommand(rest);
       case '--version':
         process.stdout.write(`${TOOL_VERSION}\n`);
         return EXIT.ok;
@@ -86,6 +92,8 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code === 'USAGE') return EXIT.usage;
     if (err.code === 'CANCELLED') return EXIT.cancelled;
     return EXIT.failure;
+  } finally {
+    interrupt.dispose();
   }
 }
 

@@ -51,7 +51,7 @@ describe('modeldiff charts', () => {
   });
 
   test('writes every chart as well-formed SVG with the numbers it stands for', async () => {
-    const r = await quietly(() => chartsCommand([out, '--pair', 'a,b', '--model', '3']));
+    const r = await quietly(() => chartsCommand([out, '--pair', 'a,b', '--model', '3'], new AbortController().signal));
     assert.equal(r.code, 0, r.err);
     const dir = join(out, 'charts');
     const files = readdirSync(dir).sort();
@@ -82,8 +82,8 @@ describe('modeldiff charts', () => {
   });
 
   test('usage: unknown component, bad pair, bad width', async () => {
-    assert.equal((await quietly(() => chartsCommand([out, '--component', 'nope']).catch(() => 2))).code, 2);
-    assert.equal((await quietly(() => chartsCommand([out, '--pair', 'a']))).code, 2);
-    await assert.rejects(() => quietly(() => chartsCommand([out, '--width', '10'])), /--width/);
+    assert.equal((await quietly(() => chartsCommand([out, '--component', 'nope'], new AbortController().signal).catch(() => 2))).code, 2);
+    assert.equal((await quietly(() => chartsCommand([out, '--pair', 'a'], new AbortController().signal))).code, 2);
+    await assert.rejects(() => quietly(() => chartsCommand([out, '--width', '10'], new AbortController().signal)), /--width/);
   });
 });

@@ -71,7 +71,7 @@ describe('modeldiff report', () => {
     ]);
     out = f.out;
     result = readResult(out);
-    const code = await silently(() => reportCommand([out, '--quiet']));
+    const code = await silently(() => reportCommand([out, '--quiet'], new AbortController().signal));
     assert.equal(code, 0);
     html = readFileSync(join(out, 'report.html'), 'utf8');
   });
@@ -121,7 +121,7 @@ describe('modeldiff report', () => {
     }
     const perPair = result.layers.keys.length * result.layers.planes.length * 4;
     const small = join(root, 'small.html');
-    await silently(() => reportCommand([out, '--quiet', '--no-analysis', '--out', small, '--layers-budget', '1']));
+    await silently(() => reportCommand([out, '--quiet', '--no-analysis', '--out', small, '--layers-budget', '1'], new AbortController().signal));
     const data = embedded(readFileSync(small, 'utf8'));
     const fit = Math.floor((1024 * 1024) / perPair);
     assert.equal(data.layers!.pairs.length, Math.min(fit, result.pairs.length));

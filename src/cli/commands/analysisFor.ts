@@ -9,6 +9,7 @@ export interface AnalysisWanted {
   hashes: boolean;
   hashCache: string | null;
   say: (line: string) => void;
+  signal: AbortSignal;
 }
 
 function reusable(src: ResultSource, want: AnalysisWanted): AnalysisFile | null {
@@ -31,6 +32,7 @@ export async function analysisFor(src: ResultSource, want: AnalysisWanted): Prom
       computeHashes: want.hashes,
       ...(want.timeEmbed ? { timeEmbed: want.timeEmbed } : {}),
       onStep: (m) => want.say(`analysing: ${m}`),
+      signal: want.signal,
     });
     writeAnalysis(src.dir, analysis);
     return { analysis };

@@ -1,24 +1,21 @@
 import { analyze, parseTimeEmbed, writeAnalysis } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
-import { hashCachePath, OK, source, usage } from './common';
+import { EXIT } from '../exitCodes';
+import { hashCachePath, source, usage } from './common';
 
 const LINE = 'modeldiff analyze <dir> [--time-embed BASE|IN00] [--hashes] [--cache file | --no-cache] [--quiet]';
 
-export async function analyzeCommand(argv: string[]): Promise<number> {
+export async function analyzeCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const p = parseArgs(argv, ['hashes', 'no-cache', 'quiet'], ['time-embed', 'cache']);
   const [dir] = p.positional;
   if (!dir) return usage(LINE);
   const src = source(dir);
   const timeEmbed = parseTimeEmbed(stringFlag(p, 'time-embed'));
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  try {
-    const quiet = p.flags.has('quiet');
+  const quiet = p.flags.has('quiet');
     const a = await analyze(src, {
       hashCache: hashCachePath(p),
       computeHashes: p.flags.has('hashes'),
-      signal: controller.signal,
+      signal,
       ...(timeEmbed ? { timeEmbed } : {}),
       ...(quiet ? {} : { onStep: (m: string) => process.stderr.write(`analysing: ${m}\n`) }),
     });
@@ -36,8 +33,5 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       ];
       process.stdout.write(lines.join('\n') + '\n');
     }
-    return OK;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  return EXIT.ok;
 }

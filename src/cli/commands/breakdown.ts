@@ -1,7 +1,8 @@
 import { breakdown, breakdownMatrix, parseTimeEmbed, SCHEME_NAMES, type PairBreakdown } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
 import { toCsv } from '../../shared/csv';
-import { bar, choice, json, loneFlagToDash, lpad, modelIndex, OK, output, pad, source, usage } from './common';
+import { bar, choice, json, loneFlagToDash, lpad, modelIndex, output, pad, source, usage } from './common';
+import { EXIT } from '../exitCodes';
 import { distanceText } from '../summary';
 
 const LINE = 'modeldiff breakdown <dir> <modelA> <modelB> [--by block|type|vae|te] [--time-embed BASE|IN00] [--components] [--csv [file]] [--json]\n' + '       modeldiff breakdown <dir> --matrix [--by ...] [--time-embed ...] [--csv [file]] [--json]';
@@ -47,7 +48,7 @@ export function breakdownCommand(argv: string[]): number {
       });
       process.stdout.write(lines.join('\n') + '\n');
     }
-    return OK;
+    return EXIT.ok;
   }
   if (!dir || !a || !b) return usage(LINE);
   const src = source(dir);
@@ -55,5 +56,5 @@ export function breakdownCommand(argv: string[]): number {
   if (p.flags.has('json')) json(bd);
   if (csv) output(csv, breakdownCsv(bd));
   if (!p.flags.has('json') && csv !== '-') process.stdout.write(breakdownText(bd) + '\n');
-  return OK;
+  return EXIT.ok;
 }

@@ -15,7 +15,8 @@ import { renderSvg } from '../../views/charts/ssr';
 import { parseArgs, stringFlag } from '../args';
 import { COMPARE_BOOLEANS, COMPARE_VALUED } from '../compareRun';
 import { analysisFor } from './analysisFor';
-import { choice, hashCachePath, modelIndex, OK, usage } from './common';
+import { EXIT } from '../exitCodes';
+import { choice, hashCachePath, modelIndex, usage } from './common';
 import { isCompareOutput, resultFor } from './resultFor';
 
 const LINE =
@@ -102,7 +103,7 @@ export function chartsFor(src: ResultSource, analysis: AnalysisFile | null, opts
   return charts;
 }
 
-export async function chartsCommand(argv: string[]): Promise<number> {
+export async function chartsCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const p = parseArgs(argv, [...COMPARE_BOOLEANS, 'quiet'], ['out', 'results', 'component', 'metric', 'pair', 'model', 'time-embed', 'width', ...COMPARE_VALUED]);
   const pairArg = stringFlag(p, 'pair');
   const pairNames = pairArg === undefined ? null : pairArg.split(',').map((x) => x.trim());
@@ -110,8 +111,8 @@ export async function chartsCommand(argv: string[]): Promise<number> {
   if (!p.positional.length) return usage(LINE);
   const quiet = p.flags.has('quiet');
   const say = (m: string) => quiet || process.stderr.write(`${m}\n`);
-  const src = await resultFor(p, 'charts', say);
-  const a = await analysisFor(src, { timeEmbed: parseTimeEmbed(stringFlag(p, 'time-embed')), hashes: false, hashCache: hashCachePath(p), say });
+  const src = await resultFor(p, 'charts', say, signal);
+  const a = await analysisFor(src, { timeEmbed: parseTimeEmbed(stringFlag(p, 'time-embed')), hashes: false, hashCache: hashCachePath(p), say, signal });
   if ('error' in a) say(`analyses failed (only the distance matrices are drawn): ${a.error}`);
   const components = (stringFlag(p, 'component') ?? 'all').split(',').map((s) => s.trim()).filter(Boolean);
   const known = src.result.components as string[];
@@ -132,5 +133,5 @@ export async function chartsCommand(argv: string[]): Promise<number> {
   });
   for (const c of charts) writeFileAtomic(join(out, c.file), renderSvg(c.option, c.width, c.height));
   if (!quiet) process.stdout.write(`Written ${charts.length} SVG files to ${out}:\n${charts.map((c) => `  ${c.file}`).join('\n')}\n`);
-  return OK;
+  return EXIT.ok;
 }

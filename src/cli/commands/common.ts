@@ -5,8 +5,6 @@ import type { Parsed } from '../args';
 import { EXIT } from '../exitCodes';
 import { stringFlag } from '../args';
 
-export const OK = EXIT.ok;
-export const USAGE = EXIT.usage;
 
 /** The hash cache a command uses: --cache file, none with --no-cache, else the default cache file. */
 export function hashCachePath(p: Parsed): string | null {
@@ -15,7 +13,7 @@ export function hashCachePath(p: Parsed): string | null {
 
 export function usage(line: string): number {
   process.stderr.write(`usage: ${line}\n`);
-  return USAGE;
+  return EXIT.usage;
 }
 
 export function source(dir: string): ResultSource {

@@ -1,6 +1,7 @@
 import { familyView, familyViews, type FamilyView, ModeldiffError, type CompareResult } from '../../compute';
 import { parseArgs, stringFlag } from '../args';
-import { json, OK, source, usage } from './common';
+import { json, source, usage } from './common';
+import { EXIT } from '../exitCodes';
 import { distanceText } from '../summary';
 
 const LINE = 'modeldiff family <dir> [--component unet|te|vae|...|all] [--json]';
@@ -70,5 +71,5 @@ export function familyCommand(argv: string[]): number {
   const views = c === 'all' ? familyViews(result) : [familyView(result, c)];
   if (p.flags.has('json')) json(views);
   else process.stdout.write(familyText(result, views));
-  return OK;
+  return EXIT.ok;
 }

@@ -2,7 +2,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findModels, MODEL_EXTENSIONS, HashCache, modelHashes, sharedComponents, type ModelHashes, type SharedComponent } from '../../compute';
 import { parseArgs } from '../args';
-import { hashCachePath, json, OK, pad, usage } from './common';
+import { EXIT } from '../exitCodes';
+import { hashCachePath, json, pad, usage } from './common';
 import { formatBytes } from '../../shared/format';
 
 const LINE = 'modeldiff hashes <folder | files...> [--components] [--extract-weights] [--cache file | --no-cache] [--json]';
@@ -52,28 +53,21 @@ export function hashesText(models: readonly ModelHashes[], shared: readonly Shar
   return lines.join('\n');
 }
 
-export async function hashesCommand(argv: string[]): Promise<number> {
+export async function hashesCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const p = parseArgs(argv, ['components', 'no-cache', 'json', 'extract-weights'], ['cache']);
   if (!p.positional.length) return usage(LINE);
   const cachePath = hashCachePath(p);
   const cache = cachePath === null ? undefined : new HashCache(cachePath);
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  try {
-    const files = await modelFiles(p.positional);
+  const files = await modelFiles(p.positional);
     const models: ModelHashes[] = [];
     for (const [i, f] of files.entries()) {
       if (process.stderr.isTTY) process.stderr.write(`\rhashing ${i + 1}/${files.length} ${f.split(/[\\/]/).pop()}\x1b[K`);
-      models.push(await modelHashes(f, { components: p.flags.has('components'), extractWeights: p.flags.has('extract-weights'), signal: controller.signal, ...(cache ? { cache } : {}) }));
+      models.push(await modelHashes(f, { components: p.flags.has('components'), extractWeights: p.flags.has('extract-weights'), signal, ...(cache ? { cache } : {}) }));
       cache?.save();
     }
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     const shared = p.flags.has('components') ? sharedComponents(models) : null;
     if (p.flags.has('json')) json({ models, shared });
     else process.stdout.write(hashesText(models, shared) + '\n');
-    return models.some((m) => m.error) ? 1 : OK;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  return models.some((m) => m.error) ? EXIT.fileErrors : EXIT.ok;
 }

@@ -1,6 +1,7 @@
 import { checkHealth, type ModelHealth } from '../../compute';
 import { parseArgs } from '../args';
-import { json, OK, source, usage } from './common';
+import { EXIT } from '../exitCodes';
+import { json, source, usage } from './common';
 import { formatBytes } from '../../shared/format';
 
 const LINE = 'modeldiff health <dir> [--json]';
@@ -18,12 +19,12 @@ export function healthText(models: readonly ModelHealth[]): string {
   return lines.join('\n');
 }
 
-export async function healthCommand(argv: string[]): Promise<number> {
+export async function healthCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const p = parseArgs(argv, ['json'], []);
   const [dir] = p.positional;
   if (!dir) return usage(LINE);
-  const h = await checkHealth(source(dir));
+  const h = await checkHealth(source(dir), { signal });
   if (p.flags.has('json')) json(h);
   else process.stdout.write(healthText(h) + '\n');
-  return OK;
+  return EXIT.ok;
 }

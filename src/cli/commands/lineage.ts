@@ -1,6 +1,7 @@
 import { cachedModelHashes, HashCache, lineageReport, modelHashes, type DeclaredParent, type FileHashes, type LineageReport, type CompareResult } from '../../compute';
 import { parseArgs } from '../args';
-import { hashCachePath, json, OK, source, usage } from './common';
+import { hashCachePath, json, source, usage } from './common';
+import { EXIT } from '../exitCodes';
 import { distanceText } from '../summary';
 
 const LINE = 'modeldiff lineage <dir> [--hashes] [--cache file | --no-cache] [--json]';
@@ -38,7 +39,7 @@ export function lineageText(result: CompareResult, rep: LineageReport): string {
   return lines.join('\n');
 }
 
-export async function lineageCommand(argv: string[]): Promise<number> {
+export async function lineageCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const p = parseArgs(argv, ['hashes', 'no-cache', 'json'], ['cache']);
   const [dir] = p.positional;
   if (!dir) return usage(LINE);
@@ -48,7 +49,7 @@ export async function lineageCommand(argv: string[]): Promise<number> {
   let hashes: (FileHashes | null)[] | null = null;
   if (p.flags.has('hashes')) {
     hashes = [];
-    for (const m of src.result.models) hashes.push((await modelHashes(m.path, cache ? { cache } : {})).hashes);
+    for (const m of src.result.models) hashes.push((await modelHashes(m.path, { signal, ...(cache ? { cache } : {}) })).hashes);
     cache?.save();
   } else if (cache) {
     const found = src.result.models.map((m) => cachedModelHashes(m.path, cache)?.hashes ?? null);
@@ -57,5 +58,5 @@ export async function lineageCommand(argv: string[]): Promise<number> {
   const rep = lineageReport(src.result, { hashes });
   if (p.flags.has('json')) json(rep);
   else process.stdout.write(lineageText(src.result, rep) + '\n');
-  return OK;
+  return EXIT.ok;
 }

@@ -7,21 +7,17 @@ import { output } from './common';
 import { toCsv } from '../../shared/csv';
 import { distanceText } from '../summary';
 
-export async function pairCommand(argv: string[]): Promise<number> {
+export async function pairCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const p = parseArgs(argv, ['no-ema', 'extract-weights'], ['components', 'csv']);
   const [a, b] = p.positional;
   if (!a || !b) {
     process.stderr.write('usage: modeldiff pair <modelA> <modelB> [--components c,...] [--csv file]\n');
     return EXIT.usage;
   }
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  try {
-    const r = await pairMetrics(resolve(a), resolve(b), {
+  const r = await pairMetrics(resolve(a), resolve(b), {
       components: stringFlag(p, 'components')?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
       includeEma: !p.flags.has('no-ema'),
-      signal: controller.signal,
+      signal,
       extractWeights: p.flags.has('extract-weights'),
     });
     const lines = [`${a}  vs  ${b}`, `${'component'.padEnd(9)} ${'L2'.padStart(12)} ${'L1'.padStart(12)} ${'changed'.padStart(14)} ${'max |diff|'.padStart(12)} ${'cosine'.padStart(12)}`];
@@ -34,8 +30,5 @@ export async function pairCommand(argv: string[]): Promise<number> {
     if (csv) {
       output(csv, toCsv(['key', 'component', 'elements', 'l2', 'l1', 'l0', 'max_abs'], r.keys.map((k) => [k.key, k.component, k.elements, Math.sqrt(k.l2sq), k.l1, k.l0, k.maxAbs])));
     }
-    return EXIT.ok;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  return EXIT.ok;
 }

@@ -1,6 +1,7 @@
 import { estimateRecipe, parseTimeEmbed, REL_RESIDUAL_FLOOR, type MixtureFit, type RecipeEstimate } from '../../compute';
 import { intFlag, parseArgs, stringFlag } from '../args';
-import { json, lpad, modelIndex, OK, pad, source, usage } from './common';
+import { json, lpad, modelIndex, pad, source, usage } from './common';
+import { EXIT } from '../exitCodes';
 import { distanceText } from '../summary';
 
 const LINE = 'modeldiff recipe <dir> <model> [--parents A,B,...] [--count N] [--time-embed BASE|IN00] [--json]';
@@ -58,5 +59,5 @@ export function recipeCommand(argv: string[]): number {
   const r = estimateRecipe(src, m, { ...(parents ? { parents } : {}), ...(timeEmbed ? { timeEmbed } : {}), ...(count ? { count } : {}) });
   if (p.flags.has('json')) json(r);
   else process.stdout.write(recipeText(r) + '\n');
-  return OK;
+  return EXIT.ok;
 }

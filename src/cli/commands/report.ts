@@ -5,14 +5,15 @@ import { reportHtml } from '../../views/report/page';
 import { intFlag, parseArgs, stringFlag } from '../args';
 import { COMPARE_BOOLEANS, COMPARE_VALUED } from '../compareRun';
 import { analysisFor } from './analysisFor';
-import { hashCachePath, OK, usage } from './common';
+import { EXIT } from '../exitCodes';
+import { hashCachePath, usage } from './common';
 import { isCompareOutput, resultFor } from './resultFor';
 import { formatBytes } from '../../shared/format';
 
 const LINE =
   'modeldiff report <compare-output-dir | folder | files...> [--out report.html] [--results dir] [--layers-budget MiB] [--time-embed BASE|IN00] [--hashes] [--cache file | --no-cache] [--no-analysis] [--quiet]';
 
-export async function reportCommand(argv: string[]): Promise<number> {
+export async function reportCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const p = parseArgs(argv, [...COMPARE_BOOLEANS, 'no-analysis', 'quiet'], ['out', 'results', 'layers-budget', 'time-embed', ...COMPARE_VALUED]);
   if (!p.positional.length) return usage(LINE);
   const quiet = p.flags.has('quiet');
@@ -20,13 +21,13 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const timeEmbed = parseTimeEmbed(stringFlag(p, 'time-embed'));
   const budgetMiB = intFlag(p, 'layers-budget', 0) ?? DEFAULT_LAYERS_BUDGET_MIB;
 
-  const src = await resultFor(p, 'a report', say);
+  const src = await resultFor(p, 'a report', say, signal);
 
   let analysis: AnalysisFile | null = null;
   let analysisError: string | undefined;
   if (p.flags.has('no-analysis')) analysisError = 'this report was written with --no-analysis';
   else {
-    const a = await analysisFor(src, { timeEmbed, hashes: p.flags.has('hashes'), hashCache: hashCachePath(p), say });
+    const a = await analysisFor(src, { timeEmbed, hashes: p.flags.has('hashes'), hashCache: hashCachePath(p), say, signal });
     if ('analysis' in a) analysis = a.analysis;
     else {
       analysisError = a.error;
@@ -42,5 +43,5 @@ export async function reportCommand(argv: string[]): Promise<number> {
     const cut = differencesCap === null ? '' : `, lists of differing keys cut to ${differencesCap} per pair`;
     process.stdout.write(`Written ${out} (${formatBytes(bytes)}): ${n} models, ${kept}${cut}${analysis ? ', analyses' : ''}\n`);
   }
-  return OK;
+  return EXIT.ok;
 }

@@ -11,13 +11,13 @@ export function isCompareOutput(p: Parsed): boolean {
   return p.positional.length === 1 && existsSync(join(resolve(p.positional[0]!), RESULT_FILE));
 }
 
-export async function resultFor(p: Parsed, what: string, say: (line: string) => void): Promise<ResultSource> {
+export async function resultFor(p: Parsed, what: string, say: (line: string) => void, signal: AbortSignal): Promise<ResultSource> {
   let src: ResultSource;
   if (isCompareOutput(p)) src = source(p.positional[0]!);
   else {
     const results = resolve(stringFlag(p, 'results') ?? 'modeldiff-results');
     say(`comparing into ${results}`);
-    const result = await compareWithProgress(p.positional, results, p);
+    const result = await compareWithProgress(p.positional, results, p, signal);
     src = { dir: results, result };
     for (const e of result.errors) say(`skipped ${e.file}: ${e.message}`);
   }
