@@ -19,16 +19,8 @@ export interface EngineOptions {
   onBytes?: (bytesDone: number) => void;
 }
 
-/** A unit's sums over all its elements (the merge of its items). */
-export interface UnitResult {
-  m: number;
-  d2: Float64Array;
-  dot: Float64Array;
-  identical: Uint8Array;
-  nonFinite: Uint8Array;
-  allZero: Uint8Array;
-  undecodable: boolean;
-}
+/** A unit's sums over all its elements (the merge of its items): an item's sums without its element range. */
+export type UnitResult = Omit<ItemResult, 'unit' | 'start' | 'count'>;
 
 export interface EngineStats {
   bytesRead: number;
