@@ -2,11 +2,12 @@
 // byte flips, truncations and splices; whatever comes out, only a ModeldiffError may escape, never a hang or a crash.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { OP } from '../../src/compute/readers/pickle/opcodes';
 import { concat } from '../fixtures/pickleWriter';
 import { argparseNamespace, checkpointPickle, legacyBytes, numpyScalar, torchZipBytes, type TorchCheckpoint } from '../fixtures/torchWriter';
 import { f32, zipWithPickle } from './craft';
+import { testSeed } from '../helpers/seed';
 import { Sandbox, type Outcome } from './sandbox';
 
 export const FUZZ_RUNS = 500;
@@ -95,6 +96,7 @@ function check(o: Outcome): void {
 
 /** Runs FUZZ_RUNS mutated files; returns how many opened and a summary of the refusals by code. */
 async function fuzz(
+  t: TestContext,
   name: string,
   seed: Uint8Array,
   wrap: (b: Uint8Array) => Uint8Array,
@@ -111,7 +113,7 @@ async function fuzz(
       if (o.ok) counts.opened++;
       else counts.refused++;
     }),
-    { seed: fcSeed, numRuns: FUZZ_RUNS, endOnFailure: true },
+    { seed: testSeed(t, fcSeed), numRuns: FUZZ_RUNS, endOnFailure: true },
   );
   const summary = `${counts.opened} opened, ${counts.refused} refused (${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')})`;
   return { ...counts, summary };
@@ -119,13 +121,13 @@ async function fuzz(
 
 describe(`mutation fuzzing (${FUZZ_RUNS} cases per format)`, () => {
   it('torch zip archives', async (t) => {
-    const c = await fuzz('zip', torchZipBytes(seedCheckpoint()).bytes, (b) => b, 0x5eed01);
+    const c = await fuzz(t, 'zip', torchZipBytes(seedCheckpoint()).bytes, (b) => b, 0x5eed01);
     assert.equal(c.opened + c.refused, FUZZ_RUNS);
     t.diagnostic(c.summary);
   });
 
   it('legacy raw pickle streams', async (t) => {
-    const c = await fuzz('legacy', legacyBytes(seedCheckpoint()), (b) => b, 0x5eed02);
+    const c = await fuzz(t, 'legacy', legacyBytes(seedCheckpoint()), (b) => b, 0x5eed02);
     assert.equal(c.opened + c.refused, FUZZ_RUNS);
     t.diagnostic(c.summary);
   });
@@ -133,7 +135,7 @@ describe(`mutation fuzzing (${FUZZ_RUNS} cases per format)`, () => {
   it('checkpoint pickles (as data.pkl of an otherwise valid zip, so the unpickler sees every mutation)', async (t) => {
     const ckpt = seedCheckpoint();
     const storages = [...new Map(ckpt.tensors.map((t) => [t.storage.key, t.storage])).values()];
-    const c = await fuzz('pickle', checkpointPickle(ckpt), (b) => zipWithPickle(b, storages), 0x5eed03);
+    const c = await fuzz(t, 'pickle', checkpointPickle(ckpt), (b) => zipWithPickle(b, storages), 0x5eed03);
     assert.equal(c.opened + c.refused, FUZZ_RUNS);
     t.diagnostic(c.summary);
   });
@@ -141,7 +143,7 @@ describe(`mutation fuzzing (${FUZZ_RUNS} cases per format)`, () => {
   it('protocol 4 pickles (FRAME, STACK_GLOBAL, MEMOIZE)', async (t) => {
     const ckpt = seedCheckpoint();
     const storages = [...new Map(ckpt.tensors.map((t) => [t.storage.key, t.storage])).values()];
-    const c = await fuzz('pickle4', checkpointPickle(ckpt, { protocol: 4 }), (b) => zipWithPickle(b, storages), 0x5eed04);
+    const c = await fuzz(t, 'pickle4', checkpointPickle(ckpt, { protocol: 4 }), (b) => zipWithPickle(b, storages), 0x5eed04);
     assert.equal(c.opened + c.refused, FUZZ_RUNS);
     t.diagnostic(c.summary);
   });
@@ -160,7 +162,7 @@ describe(`mutation fuzzing (${FUZZ_RUNS} cases per format)`, () => {
       },
     };
     const storages = [...new Map(ckpt.tensors.map((t) => [t.storage.key, t.storage])).values()];
-    const c = await fuzz('extract', checkpointPickle(ckpt), (b) => zipWithPickle(b, storages), 0x5eed05, { extractWeights: true });
+    const c = await fuzz(t, 'extract', checkpointPickle(ckpt), (b) => zipWithPickle(b, storages), 0x5eed05, { extractWeights: true });
     assert.equal(c.opened + c.refused, FUZZ_RUNS);
     t.diagnostic(c.summary);
   });
