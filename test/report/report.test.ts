@@ -17,7 +17,8 @@ import { REPORT_DATA_ID, type ReportData } from '../../src/shared/report';
 import { base, blockMerge, corruptPositionIds, finetune, layout, swapComponent } from '../fixtures/synth';
 import { tmpDir } from '../helpers/tmp';
 import { comparedFolder } from '../unit/analysis/helpers';
-import { chromiumMissingReason, launchBrowser } from '../webview/harness';
+import { bodyBackground, chromiumMissingReason, cssRgb, launchBrowser } from '../webview/harness';
+import { DARK_THEME_VARS, LIGHT_THEME_VARS } from '../../src/shared/vscodeThemeVars';
 
 const ROOT = resolve(__dirname, '..', '..');
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'report');
@@ -202,11 +203,15 @@ describe('modeldiff report', () => {
       await page.screenshot({ path: join(ARTIFACTS, 'report-analysis.png'), fullPage: true });
     });
 
-    test('follows a dark colour scheme', async () => {
+    test('follows a dark colour scheme: the dark theme colours, a different picture', async () => {
+      assert.equal(await bodyBackground(page), cssRgb(LIGHT_THEME_VARS['--vscode-editor-background']!));
+      const light = await page.screenshot();
       await page.emulateMedia({ colorScheme: 'dark' });
       await page.waitForFunction(() => (globalThis as any).document.body.classList.contains('vscode-dark'));
       await page.waitForTimeout(300);
-      await page.screenshot({ path: join(ARTIFACTS, 'report-dark.png') });
+      assert.equal(await bodyBackground(page), cssRgb(DARK_THEME_VARS['--vscode-editor-background']!));
+      const dark = await page.screenshot({ path: join(ARTIFACTS, 'report-dark.png') });
+      assert.ok(!dark.equals(light), 'the dark scheme re-colours the page');
       await page.emulateMedia({ colorScheme: 'light' });
     });
   });

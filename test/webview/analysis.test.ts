@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { AnalysisFile } from '../../src/shared/analysis';
-import { artifactPath, chromiumMissingReason, launchBrowser, openWebview, waitFor } from './harness';
+import { artifactPath, bodyBackground, chromiumMissingReason, cssRgb, launchBrowser, openWebview, THEMES, waitFor } from './harness';
 import type { Harness, PostedMessage } from './harness';
 import { layerRows, makeResult, MODEL_FILES } from './fixture';
 import { BLOCK_GROUPS, HOSTILE_PARENT, makeAnalysis, recipe, sha } from './analysisFixture';
@@ -297,13 +297,18 @@ describe('analysis views (headless chromium, strict CSP)', { skip }, () => {
     assert.deepEqual(counts, { scripts: 2, imgs: 0, b: 0, svgs: 0 });
   });
 
-  test('screenshots, dark and light', async () => {
+  test('screenshots, dark and light: the analyses in each theme, the UNet family drawn', async () => {
     await choose(h, 'family-component', 'unet');
     await h.page.mouse.move(1, 1);
-    await h.page.locator('#analysis').screenshot({ path: artifactPath('analysis-dark.png') });
+    assert.ok(await h.page.locator('#dendrogram canvas').first().isVisible(), 'the UNet dendrogram is drawn');
+    assert.equal(await bodyBackground(h.page), cssRgb(THEMES.dark.vars['--vscode-editor-background']!));
+    const dark = await h.page.locator('#analysis').screenshot({ path: artifactPath('analysis-dark.png') });
     await h.setTheme('light');
+    await waitFor(async () => (await bodyBackground(h.page)) === cssRgb(THEMES.light.vars['--vscode-editor-background']!), 'light background', 5000);
     await h.page.waitForTimeout(300);
-    await h.page.locator('#analysis').screenshot({ path: artifactPath('analysis-light.png') });
+    const light = await h.page.locator('#analysis').screenshot({ path: artifactPath('analysis-light.png') });
+    assert.ok(dark.length > 1000 && light.length > 1000, 'two images');
+    assert.ok(!dark.equals(light), 'the light theme re-colours the analyses');
     await h.setTheme('dark');
   });
 

@@ -264,3 +264,17 @@ export async function waitFor(fn: () => Promise<boolean>, what: string, timeoutM
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** "#1f1f1f" as the browser computes it: "rgb(31, 31, 31)". */
+export function cssRgb(hex: string): string {
+  const n = Number.parseInt(hex.replace('#', ''), 16);
+  return `rgb(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255})`;
+}
+
+/** The page's background colour as computed (what a screenshot shows behind everything). */
+export function bodyBackground(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string }; document: { body: unknown } };
+    return g.getComputedStyle(g.document.body).backgroundColor;
+  });
+}
