@@ -1,10 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { analyze } from '../../../src/compute/analysis/analyze';
-import { analyzeInWorker } from '../../../src/compute/workers/analyzeInWorker';
-import { base, finetune, layout } from '../../fixtures/synth';
-import { comparedFolder, tmpRoot, type ComparedFolder } from './helpers';
+import { analyze } from '../../src/compute/analysis/analyze';
+import { analyzeInWorker } from '../../src/compute/workers/analyzeInWorker';
+import { base, finetune, layout } from '../fixtures/synth';
+import { comparedFolder, tmpRoot, type ComparedFolder } from '../unit/analysis/helpers';
 
 describe('analyzeInWorker', () => {
   const root = tmpRoot('analyze-worker');

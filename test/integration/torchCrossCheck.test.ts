@@ -6,10 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openCheckpoint } from '../../../src/compute/readers/registry';
-import { tmpDir } from '../../helpers/tmp';
-import { contiguousTensors, writeTorchLegacy, writeTorchZip, type TorchCheckpoint } from '../../fixtures/torchWriter';
-import { readTensor } from './readTensor';
+import { openCheckpoint } from '../../src/compute/readers/registry';
+import { tmpDir } from '../helpers/tmp';
+import { contiguousTensors, writeTorchLegacy, writeTorchZip, type TorchCheckpoint } from '../fixtures/torchWriter';
+import { readTensor } from '../unit/readers/readTensor';
 
 const PYTHON = '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
