@@ -50,6 +50,12 @@ Exit codes: 0 all files compared, 1 some files could not be read (see errors), 2
 /** A command: its arguments and the run's Ctrl-C signal in, an exit code out. */
 type Command = (argv: string[], signal: AbortSignal) => number | Promise<number>;
 
+/**
+ * The commands that read model files for long and stop cleanly on the signal. The others are short and synchronous:
+ * a handler could not run before they end, so Ctrl-C ends them as Node does by default.
+ */
+const CANCELLABLE: ReadonlySet<string> = new Set(['compare', 'pair', 'hashes', 'health', 'lineage', 'analyze', 'report', 'charts']);
+
 const COMMANDS: Record<string, Command> = {
   compare: compareCommand,
   layers: layersCommand,
@@ -68,10 +74,10 @@ const COMMANDS: Record<string, Command> = {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const interrupt = interruptOnSigint();
+  const interrupt = command !== undefined && CANCELLABLE.has(command) ? interruptOnSigint() : undefined;
   try {
     const run = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command]! : undefined;
-    if (run) return await run(rest, interrupt.signal);
+    if (run) return await run(rest, interrupt?.signal ?? new AbortController().signal);
     switch (command) {
       case '--version':
         process.stdout.write(`${TOOL_VERSION}\n`);
@@ -93,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code === 'CANCELLED') return EXIT.cancelled;
     return EXIT.failure;
   } finally {
-    interrupt.dispose();
+    interrupt?.dispose();
   }
 }
 

@@ -29,3 +29,16 @@ test('a command interrupted while it works exits 130 (cancelled) and leaves no S
   }
   assert.equal(process.listenerCount('SIGINT'), before);
 });
+
+test('a short synchronous command installs no handler: Ctrl-C ends it as Node does by default', async () => {
+  const before = process.listenerCount('SIGINT');
+  const write = process.stdout.write.bind(process.stdout);
+  let during = -1;
+  process.stdout.write = ((..._a: unknown[]) => ((during = process.listenerCount('SIGINT')), true)) as typeof process.stdout.write;
+  try {
+    assert.equal(await main(['--version']), EXIT.ok);
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.equal(during, before);
+});
