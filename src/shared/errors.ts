@@ -25,6 +25,10 @@ export const ERROR_CODES = [
   // generic
   'FORMAT_UNKNOWN',
   'IO_ERROR',
+  /** the file changed (size, mtime, or another file at its path) between its header read and the end of its reads */
+  'FILE_CHANGED',
+  /** beyond a documented limit (tensor count, name length, claimed bytes...): refused before it costs the run */
+  'MODEL_LIMIT',
   'NOT_A_MODEL',
   'ENGINE_INTERNAL',
   'WASM_UNAVAILABLE',

@@ -59,7 +59,7 @@ test('a file that changes under the engine is dropped with its reason and the re
   assert.deepEqual(r.models.map((x) => x.file), ['base.safetensors', 'ft_unet.safetensors']);
   assert.equal(r.errors.length, 1);
   assert.equal(r.errors[0]!.file, 'ft_te_partial.safetensors');
-  assert.equal(r.errors[0]!.code, 'IO_ERROR');
+  assert.equal(r.errors[0]!.code, 'FILE_CHANGED');
   assert.equal(r.pairs.length, 1);
   checkAgainstOracle(r, join(dir, 'out'));
 });

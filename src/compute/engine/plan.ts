@@ -1,6 +1,7 @@
 import type { TensorRef } from '../model/checkpoint';
 import type { LoadedModel } from '../model/loadModel';
 import { sortComponents } from '../keys/components';
+import type { FileIdentity } from '../io/regularFile';
 import { MAX_LISTED_DIFFERENCES, type PairDifferences } from '../../shared/result';
 
 export interface Member {
@@ -43,6 +44,8 @@ export interface Plan {
   units: Unit[];
   pairs: PairPlan[];
   bytesTotal: number;
+  /** path -> the version of the file its header was read from */
+  files: Map<string, FileIdentity>;
 }
 
 export interface PlanOptions {
@@ -96,7 +99,9 @@ export function makePlan(models: LoadedModel[], opts: PlanOptions): Plan {
   for (let a = 0; a < models.length; a++) {
     for (let b = a + 1; b < models.length; b++) pairs.push(planPair(models, a, b, sortedKeys, sortedComponents, listCap));
   }
-  return { keys: sortedKeys, keyComponents: sortedComponents, components, units, pairs, bytesTotal };
+  const files = new Map<string, FileIdentity>();
+  for (const m of models) for (const f of m.files) files.set(f.path, f.identity);
+  return { keys: sortedKeys, keyComponents: sortedComponents, components, units, pairs, bytesTotal, files };
 }
 
 /** Entries listed in all the difference lists of a result together, at most (before the per-list floor): keeps

@@ -1,12 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import Piscina from 'piscina';
-import { cancelled, throwIfAborted, toModeldiffError } from '../../shared/errors';
+import { cancelled, throwIfAborted, toModeldiffError, type ModeldiffError } from '../../shared/errors';
 import { createKernels } from '../kernels';
 import { decodableToF64 } from './decodeF64';
 import { runTask } from './runTask';
 import { unwrapReply, type ThreadReply } from '../workers/threadReply';
 import { workerFile } from '../workers/workerFiles';
 import type { Plan, Unit } from './plan';
+import type { FileIdentity } from '../io/regularFile';
 import { GRAM_BLOCK_COLUMNS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
 export interface EngineOptions {
@@ -37,7 +38,7 @@ const MAX_CHUNK = 1 << 18;
 /** Streams every unit of the plan through the kernels; `onUnit` receives each unit once all its ranges are done. */
 export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: Unit, r: UnitResult) => void): Promise<EngineStats> {
   throwIfAborted(opts.signal);
-  const tasks = makeTasks(plan.units, opts);
+  const tasks = makeTasks(plan.units, plan.files, opts);
   const pending = new Map<number, { remaining: number; acc: UnitResult | undefined }>();
   for (const t of tasks) for (const it of t.items) {
     const p = pending.get(it.unit);
@@ -82,23 +83,36 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
   setMaxListeners(0, abort.signal);
   const forward = () => abort.abort();
   opts.signal?.addEventListener('abort', forward, { once: true });
+  // The first failure stops the rest: queued tasks are aborted, and only once every task has settled is the pool
+  // destroyed, so no reply arrives for a task piscina has already forgotten ("Unexpected message from Worker").
+  let failure: ModeldiffError | undefined;
+  const fail = (e: unknown) => {
+    failure ??= opts.signal?.aborted ? cancelled() : toModeldiffError(e);
+    abort.abort();
+  };
+  pool.on('error', fail);
   try {
     await Promise.all(
       tasks.map((t) =>
-        pool.run(t, { signal: abort.signal }).then((reply: ThreadReply<TaskResult>) => absorb(unwrapReply(reply)), (e: unknown) => {
-          if (opts.signal?.aborted) throw cancelled();
-          throw toModeldiffError(e);
-        }),
+        pool.run(t, { signal: abort.signal }).then(
+          (reply: ThreadReply<TaskResult>) => {
+            if (!failure) absorb(unwrapReply(reply));
+          },
+          (e: unknown) => {
+            if (!failure) fail(e);
+          },
+        ).catch(fail),
       ),
     );
   } finally {
     opts.signal?.removeEventListener('abort', forward);
     await pool.destroy();
   }
+  if (failure) throw failure;
   return stats;
 }
 
-function makeTasks(units: Unit[], opts: EngineOptions): WorkTask[] {
+function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: EngineOptions): WorkTask[] {
   const workers = Math.max(1, opts.workers);
   const budgetPerWorker = (opts.memoryBudgetMiB * 1024 * 1024) / workers;
   const items: WorkItem[] = [];
@@ -125,7 +139,9 @@ function makeTasks(units: Unit[], opts: EngineOptions): WorkTask[] {
     const mMax = Math.max(...cur.map((i) => i.members.length));
     const kb = GRAM_BLOCK_COLUMNS;
     const chunk = Math.max(kb, Math.min(MAX_CHUNK, Math.floor(budgetPerWorker / (mMax * 8) / kb) * kb));
-    tasks.push({ items: cur, chunkElements: chunk, trustRatio: opts.trustRatio, kernels: opts.kernels });
+    const files: Record<string, FileIdentity> = {};
+    for (const it of cur) for (const r of it.members) if (!(r.file in files) && identities.has(r.file)) files[r.file] = identities.get(r.file)!;
+    tasks.push({ items: cur, chunkElements: chunk, trustRatio: opts.trustRatio, kernels: opts.kernels, files });
     cur = [];
     work = 0;
   };

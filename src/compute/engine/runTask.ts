@@ -14,7 +14,7 @@ import { GRAM_BLOCK_COLUMNS, type ItemResult, type TaskResult, type WorkItem, ty
  * with a cancellation guard; anything else through an exact float64 path.
  */
 export function runTask(task: WorkTask, kernels: Kernels): TaskResult {
-  const files = new FileHandles();
+  const files = new FileHandles(task.files);
   const stats = { bytesRead: 0, guardRecomputes: 0 };
   try {
     const items = task.items.map((item) =>
@@ -24,6 +24,8 @@ export function runTask(task: WorkTask, kernels: Kernels): TaskResult {
           ? f64Item(item, task.chunkElements, files, stats)
           : bytesOnlyItem(item, task.chunkElements * 4, files, stats),
     );
+    // what was read is kept only if every file is still the version the plan was made from
+    files.verify();
     return { items, bytesRead: stats.bytesRead, guardRecomputes: stats.guardRecomputes, kernels: kernels.name };
   } finally {
     files.closeAll();

@@ -1,4 +1,5 @@
 import type { TensorRef } from '../model/checkpoint';
+import type { FileIdentity } from '../io/regularFile';
 
 /**
  * Columns per block of the centred Gram kernels (the `kb` of centerPack, gramBlock and dotRef): a chunk of elements is
@@ -21,6 +22,8 @@ export interface WorkTask {
   /** trust the centred Gram value of a pair-chunk when (G_ii + G_jj) <= trustRatio * d2 */
   trustRatio: number;
   kernels: 'wasm' | 'reference';
+  /** the version of each file the items read, as its header was read: checked when opened and when the task ends */
+  files: Record<string, FileIdentity>;
 }
 
 /**

@@ -52,7 +52,7 @@ export function readFully(fd: number, dst: Uint8Array, dstOffset: number, length
   while (done < length) {
     const n = readSync(fd, dst, dstOffset + done, length - done, position + done);
     if (n === 0) {
-      throw new ModeldiffError('IO_ERROR', `the file ended while reading tensor "${ref.name}": it was truncated or changed during the run`, {
+      throw new ModeldiffError('FILE_CHANGED', `the file ended while reading tensor ${JSON.stringify(ref.name)}: it was truncated or changed while it was read`, {
         file: ref.file,
         details: { offset: position + done, wanted: length - done },
       });

@@ -1,4 +1,5 @@
 import type { CheckpointFormat } from '../../shared/result';
+import type { FileRecord } from '../io/regularFile';
 import type { DType } from './dtypes';
 
 /**
@@ -42,6 +43,8 @@ export interface Checkpoint {
   metadata: Record<string, string>;
   /** Non-fatal remarks a person should see (non-tensor entries skipped, aliasing storages...). */
   notes: string[];
+  /** Every file read to make this checkpoint, with the version read (checked again before its results are kept). */
+  files: FileRecord[];
   /** Key naming scheme of the tensor names: single-file LDM/SGM names, or diffusers names needing mapping. */
   naming?: 'ldm' | 'diffusers';
 }

@@ -4,15 +4,22 @@ import { canonicalizeKeys } from '../keys/canonical';
 import { detectArch } from '../keys/arch';
 import type { ComponentStats, ModelInfo } from '../../shared/result';
 import { sortComponents } from '../keys/components';
+import type { FileRecord } from '../io/regularFile';
+import { checkTensorCount, checkTensorName } from './limits';
 
 /** One opened model, keyed by canonical names: what the planner and the result writers need. */
 export interface LoadedModel {
   info: ModelInfo;
   /** canonical key -> tensor */
   tensors: Map<string, { ref: TensorRef; component: string }>;
+  /** the files its tensors were read from, with the versions read */
+  files: FileRecord[];
 }
 
 export function loadModel(checkpoint: Checkpoint, index: number): LoadedModel {
+  // the readers refuse these first (before a huge header is built); any reader's output is held to them here
+  checkTensorCount(checkpoint.tensors.length, checkpoint.path);
+  for (const t of checkpoint.tensors) checkTensorName(t.name, checkpoint.path);
   const names = checkpoint.tensors.map((t) => t.name);
   const canon = canonicalizeKeys(names);
   const tensors = new Map<string, { ref: TensorRef; component: string }>();
@@ -59,5 +66,6 @@ export function loadModel(checkpoint: Checkpoint, index: number): LoadedModel {
       tensorHealth: { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 },
     },
     tensors,
+    files: checkpoint.files,
   };
 }

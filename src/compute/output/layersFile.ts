@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { ModeldiffError } from '../../shared/errors';
+import { outputError } from './outputError';
 
 /**
  * layers.bin: every pair's per-layer values in one binary file, so 232 models x 2515 keys stay compact.
@@ -19,28 +20,44 @@ export class LayersWriter {
     readonly pairs: number,
     readonly planes: number,
   ) {
-    this.fd = openSync(path, 'w');
     const h = Buffer.alloc(HEADER);
     h.write(MAGIC, 0, 'latin1');
     h.writeUInt32LE(1, 8);
     h.writeUInt32LE(keys, 12);
     h.writeUInt32LE(pairs, 16);
     h.writeUInt32LE(planes, 20);
-    writeSync(this.fd, h, 0, HEADER, 0);
+    this.fd = this.io(() => openSync(path, 'w'));
+    this.io(() => writeSync(this.fd, h, 0, HEADER, 0));
     this.written = new Uint8Array(keys);
   }
 
   writeRow(plane: number, key: number, values: Float32Array): void {
     const bytes = Buffer.from(values.buffer, values.byteOffset, this.pairs * 4);
-    writeSync(this.fd, bytes, 0, bytes.length, HEADER + (plane * this.keys + key) * this.pairs * 4);
+    this.io(() => writeSync(this.fd, bytes, 0, bytes.length, HEADER + (plane * this.keys + key) * this.pairs * 4));
     if (plane === 0) this.written[key] = 1;
   }
 
   /** Fills the rows no unit produced (keys present in a single model) with NaN, then closes. */
   close(): void {
     const empty = new Float32Array(this.pairs).fill(NaN);
-    for (let k = 0; k < this.keys; k++) if (!this.written[k]) for (let p = 0; p < this.planes; p++) this.writeRow(p, k, empty);
+    try {
+      for (let k = 0; k < this.keys; k++) if (!this.written[k]) for (let p = 0; p < this.planes; p++) this.writeRow(p, k, empty);
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+
+  /** Stops writing after a failure elsewhere (the run's staging folder is removed with the file). */
+  abandon(): void {
     closeSync(this.fd);
+  }
+
+  private io<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw outputError(e, this.path, 'write the per-layer values');
+    }
   }
 }
 

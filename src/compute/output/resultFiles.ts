@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../io/atomicWrite';
-import { join } from 'node:path';
+import { readFileSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { writeFileAtomic, writeFileAtomicWith } from '../io/atomicWrite';
+import { outputError } from './outputError';
 import { ModeldiffError } from '../../shared/errors';
 import { pairIndex, type CompareResult } from '../../shared/result';
 import { readLayerColumn } from './layersFile';
@@ -8,8 +9,65 @@ import { readLayerColumn } from './layersFile';
 export const RESULT_FILE = 'result.json';
 export const MODEL_MAP_FILE = 'model_map_v2.json';
 
+/**
+ * Writes `value` as JSON, atomically. A value whose text would not fit in one string (V8 stops near 512 MB: "Invalid
+ * string length") is written piece by piece instead, without indentation, so its size never ends a run. (A streamed
+ * result.json for every size is issue 12's; this keeps the run alive until then.)
+ */
+function writeJsonFile(path: string, value: unknown, indent?: number): void {
+  try {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value, null, indent);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+    }
+    if (text !== undefined) writeFileAtomic(path, text);
+    else writeFileAtomicWith(path, (fd) => writeJsonInPieces(fd, value));
+  } catch (e) {
+    throw outputError(e, path, `write ${basename(path)}`);
+  }
+}
+
+function writeJsonInPieces(fd: number, value: unknown): void {
+  let buf = '';
+  const out = (s: string) => {
+    buf += s;
+    if (buf.length >= 1 << 20) {
+      writeSync(fd, buf);
+      buf = '';
+    }
+  };
+  const emit = (v: unknown): void => {
+    if (v && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON: () => unknown }).toJSON();
+    if (Array.isArray(v)) {
+      out('[');
+      v.forEach((item, i) => {
+        if (i) out(',');
+        emit(item);
+      });
+      out(']');
+    } else if (v !== null && typeof v === 'object') {
+      out('{');
+      let first = true;
+      for (const [k, item] of Object.entries(v)) {
+        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+        out(`${first ? '' : ','}${JSON.stringify(k)}:`);
+        first = false;
+        emit(item);
+      }
+      out('}');
+    } else {
+      // undefined in an array is null, as JSON.stringify writes it
+      out(JSON.stringify(v) ?? 'null');
+    }
+  };
+  emit(value);
+  writeSync(fd, buf);
+}
+
 export function writeResultJson(dir: string, result: CompareResult): void {
-  writeFileAtomic(join(dir, RESULT_FILE), JSON.stringify(result, null, 1));
+  writeJsonFile(join(dir, RESULT_FILE), result, 1);
 }
 
 /**
@@ -36,7 +94,7 @@ export function modelMap(result: CompareResult): { ml: string[]; dm: Record<stri
 }
 
 export function writeModelMap(dir: string, result: CompareResult): void {
-  writeFileAtomic(join(dir, MODEL_MAP_FILE), JSON.stringify(modelMap(result)));
+  writeJsonFile(join(dir, MODEL_MAP_FILE), modelMap(result));
 }
 
 export function readResult(dir: string): CompareResult {

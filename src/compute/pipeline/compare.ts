@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
-import { throwIfAborted, toModeldiffError } from '../../shared/errors';
+import { basename, join, relative, sep } from 'node:path';
+import { throwIfAborted, toModeldiffError, type ModeldiffError } from '../../shared/errors';
 import { ResultBuilder } from '../engine/resultBuilder';
 import { makePlan } from '../engine/plan';
 import { runEngine } from '../engine/runEngine';
@@ -11,12 +10,16 @@ import { writeModelMap, writeResultJson } from '../output/resultFiles';
 import { openCheckpoint } from '../readers/registry';
 import { RESULT_SCHEMA_VERSION, type CompareResult, type FileError, type ModelHashSummary } from '../../shared/result';
 import { findModels } from '../readers/findModels';
-import { basename } from 'node:path';
 import { TOOL_VERSION } from '../output/toolVersion';
+import { OutputStaging } from '../output/outputFolder';
+import { currentIdentity, fileChanged, sameIdentity, sameInode } from '../io/regularFile';
 import { startHashPass, type HashPass, type HashPassOptions } from './hashPass';
 
 export interface CompareOptions {
-  /** where result.json, model_map_v2.json and layers.bin are written */
+  /**
+   * where result.json, model_map_v2.json and layers.bin are written: the folder is replaced as a whole at the end of
+   * the run (output/outputFolder.ts), so it must be new, empty, or an earlier compare output
+   */
   outDir: string;
   /** compare only these components (default: all) */
   components?: string[] | null;
@@ -48,7 +51,12 @@ export interface Progress {
 /** Measured: with the kernels' 16-product float32 chains the Gram difference stays within 1e-7 relative up to this ratio. */
 export const DEFAULT_TRUST_RATIO = 3;
 
-/** The whole job: find the models, read their headers, compare every pair, write the outputs. */
+/**
+ * The whole job: find the models, read their headers, compare every pair, write the outputs. The outputs are written
+ * into a staging folder and swapped in for `opts.outDir` only when the run succeeds; a run that fails or is
+ * cancelled leaves the folder as it was. One model's fault (unreadable, refused, changed on disk during the run) is
+ * listed in `errors` and the run goes on with the others.
+ */
 export async function compareModels(inputs: string[], opts: CompareOptions): Promise<CompareResult> {
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
@@ -58,34 +66,91 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
   const includeEma = opts.includeEma ?? true;
   const components = opts.components ?? null;
 
-  report({ phase: 'scanning', bytesDone: 0, bytesTotal: 0, etaSeconds: null });
-  const paths = await findModels(inputs);
-  throwIfAborted(opts.signal);
-
-  report({ phase: 'reading headers', bytesDone: 0, bytesTotal: 0, etaSeconds: null, message: `${paths.length} models` });
-  const errors: FileError[] = [];
-  let models: LoadedModel[] = [];
-  for (const path of paths) {
-    throwIfAborted(opts.signal);
-    try {
-      models.push(loadModel(await openCheckpoint(path, opts.signal, { extractWeights: opts.extractWeights }), models.length));
-    } catch (e) {
-      const err = toModeldiffError(e, path);
-      if (err.code === 'CANCELLED') throw err;
-      errors.push({ ...err.toJSON(), file: basename(path), path });
-    }
-  }
-  mkdirSync(opts.outDir, { recursive: true });
-  const hashing = opts.hashes ? startHashPass(models.map((m) => m.info.path), { inThread: workers === 0, extractWeights: !!opts.extractWeights, ...opts.hashes }, opts.signal) : null;
-  // observed now, so a failure before it is awaited below is not an unhandled rejection
-  hashing?.done.catch(() => {});
+  const staging = OutputStaging.begin(opts.outDir);
+  let hashing: HashPass | null = null;
   try {
-    return await compareLoaded(models, errors, opts, hashing, { report, elapsed, workers, memoryBudgetMiB, includeEma, components });
+    report({ phase: 'scanning', bytesDone: 0, bytesTotal: 0, etaSeconds: null });
+    const paths = await findModels(inputs);
+    throwIfAborted(opts.signal);
+
+    report({ phase: 'reading headers', bytesDone: 0, bytesTotal: 0, etaSeconds: null, message: `${paths.length} models` });
+    const errors: FileError[] = [];
+    const models = await openModels(paths, errors, opts);
+    hashing = opts.hashes ? startHashPass(models.map((m) => m.info.path), { inThread: workers === 0, extractWeights: !!opts.extractWeights, ...opts.hashes }, opts.signal) : null;
+    // observed now, so a failure before it is awaited below is not an unhandled rejection
+    hashing?.done.catch(() => {});
+    const result = await compareLoaded(models, errors, opts, hashing, staging.dir, { report, elapsed, workers, memoryBudgetMiB, includeEma, components });
+    throwIfAborted(opts.signal);
+    staging.commit();
+    report({ phase: 'done', bytesDone: result.stats.bytesTotal, bytesTotal: result.stats.bytesTotal, etaSeconds: 0 });
+    return result;
   } catch (e) {
     hashing?.stop();
     await hashing?.done.catch(() => {});
+    try {
+      staging.discard();
+    } catch {
+      // the run's own failure is the one to report
+    }
     throw e;
   }
+}
+
+/**
+ * Reads every model's header. A file that cannot be read is listed in `errors`; a file given twice (the same path,
+ * or a hard link or symlink to it) is read once, with a note, and never compared with itself.
+ */
+async function openModels(paths: string[], errors: FileError[], opts: CompareOptions): Promise<LoadedModel[]> {
+  const models: LoadedModel[] = [];
+  for (const path of paths) {
+    throwIfAborted(opts.signal);
+    try {
+      const checkpoint = await openCheckpoint(path, opts.signal, { extractWeights: opts.extractWeights });
+      const same = models.find((m) => sameFiles(m, checkpoint.files));
+      if (same) {
+        same.info.notes.push(`also given as ${path}: the same ${same.files.length > 1 ? 'files' : 'file'} (a hard link, a symlink or another path to it), read once and not compared with itself`);
+        continue;
+      }
+      models.push(loadModel(checkpoint, models.length));
+    } catch (e) {
+      const err = toModeldiffError(e, path);
+      if (err.code === 'CANCELLED') throw err;
+      errors.push(fileError(err, path));
+    }
+  }
+  return models;
+}
+
+function sameFiles(m: LoadedModel, files: LoadedModel['files']): boolean {
+  return m.files.length === files.length && m.files.every((f) => files.some((g) => sameInode(f.identity, g.identity)));
+}
+
+/** A model's entry in `errors`; a fault in a file inside a folder model (diffusers) says which file. */
+function fileError(err: ModeldiffError, modelPath: string): FileError {
+  let message = err.message;
+  if (err.file && err.file.startsWith(modelPath + sep) && !message.includes(basename(err.file))) message = `${relative(modelPath, err.file)}: ${message}`;
+  return { ...err.toJSON(), message, file: basename(modelPath), path: modelPath };
+}
+
+/** The model a per-file fault belongs to (-1: not a per-file fault, so the run itself fails). */
+function modelOfFault(err: ModeldiffError, models: LoadedModel[]): number {
+  if (err.code === 'CANCELLED' || !err.file || err.details?.output) return -1;
+  const file = err.file;
+  return models.findIndex((m) => m.info.path === file || file.startsWith(m.info.path + sep) || m.files.some((f) => f.path === file));
+}
+
+/** Models one of whose files is no longer the version its header was read from (rewritten, replaced, deleted). */
+async function changedModels(models: LoadedModel[]): Promise<{ model: number; err: ModeldiffError }[]> {
+  const out: { model: number; err: ModeldiffError }[] = [];
+  for (let i = 0; i < models.length; i++) {
+    for (const f of models[i]!.files) {
+      const now = await currentIdentity(f.path);
+      if (now && sameIdentity(now, f.identity)) continue;
+      out.push({ model: i, err: fileChanged(f.path, now ? 'the file changed while it was read' : 'the file was deleted or moved while it was read') });
+      break;
+    }
+  }
+  return out;
 }
 
 interface RunContext {
@@ -97,13 +162,19 @@ interface RunContext {
   components: string[] | null;
 }
 
-async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: CompareOptions, hashing: HashPass | null, ctx: RunContext): Promise<CompareResult> {
+async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: CompareOptions, hashing: HashPass | null, outDir: string, ctx: RunContext): Promise<CompareResult> {
   const { report, elapsed, workers, memoryBudgetMiB, includeEma, components } = ctx;
+  const drop = (faults: { model: number; err: ModeldiffError }[]) => {
+    const gone = new Set(faults.map((f) => f.model));
+    for (const f of faults) errors.push(fileError(f.err, models[f.model]!.info.path));
+    models = models.filter((_, i) => !gone.has(i)).map((m, i) => ({ ...m, info: { ...m.info, index: i } }));
+  };
 
   // A file that fails while its data is read (changed on disk, I/O error) is dropped and the rest compared again.
   for (;;) {
+    for (const m of models) m.info.tensorHealth = { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 };
     const plan = makePlan(models, { components, includeEma });
-    const layers = new LayersWriter(join(opts.outDir, 'layers.bin'), plan.keys.length, plan.pairs.length, 2);
+    const layers = new LayersWriter(join(outDir, 'layers.bin'), plan.keys.length, plan.pairs.length, 2);
     const builder = new ResultBuilder(plan, models, layers);
     const startedAt = elapsed();
     const total = plan.bytesTotal + (hashing?.bytesTotal ?? 0);
@@ -128,16 +199,21 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
         (unit, r) => builder.addUnit(unit, r),
       );
     } catch (e) {
-      layers.close();
+      layers.abandon();
       const err = toModeldiffError(e);
-      const bad = err.code !== 'CANCELLED' && err.file ? models.findIndex((m) => m.info.path === err.file || err.file!.startsWith(m.info.path + '/')) : -1;
+      const bad = modelOfFault(err, models);
       if (bad < 0) throw err;
-      errors.push({ ...err.toJSON(), file: models[bad]!.info.file, path: models[bad]!.info.path });
-      models = models.filter((_, i) => i !== bad).map((m, i) => ({ ...m, info: { ...m.info, index: i } }));
+      drop([{ model: bad, err }]);
       continue;
     }
     layers.close();
     const hashes = hashing ? await finishHashing(hashing, models.length, stats.bytesRead, total, report, elapsed() - startedAt) : null;
+    // Checked again before the results are kept: a file rewritten after its last read is not the file compared.
+    const changed = await changedModels(models);
+    if (changed.length) {
+      drop(changed);
+      continue;
+    }
     report({ phase: 'writing', bytesDone: total, bytesTotal: total, etaSeconds: 0 });
     const result: CompareResult = {
       schemaVersion: RESULT_SCHEMA_VERSION,
@@ -159,9 +235,8 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
         kernels: stats.kernels,
       },
     };
-    writeResultJson(opts.outDir, result);
-    writeModelMap(opts.outDir, result);
-    report({ phase: 'done', bytesDone: total, bytesTotal: total, etaSeconds: 0 });
+    writeResultJson(outDir, result);
+    writeModelMap(outDir, result);
     return result;
   }
 }

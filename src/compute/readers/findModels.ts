@@ -21,7 +21,13 @@ export async function findModels(inputs: string[]): Promise<string[]> {
       out.push(input);
       continue;
     }
-    const names = (await readdir(input)).sort();
+    let names: string[];
+    try {
+      names = (await readdir(input)).sort();
+    } catch {
+      out.push(input); // an unreadable folder: listed among the errors with its reason when opened, the rest go on
+      continue;
+    }
     for (const name of names) {
       const p = join(input, name);
       if (MODEL_EXTENSIONS.includes(extname(name).toLowerCase())) out.push(p);

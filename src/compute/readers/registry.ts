@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint';
 import { ModeldiffError, toModeldiffError } from '../../shared/errors';
+import { openRegularFile } from '../io/regularFile';
 import { openDiffusers } from './diffusers/reader';
 import { isTar, openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch, type OpenOptions } from './pytorch/reader';
 
@@ -20,31 +21,37 @@ export async function openCheckpoint(path: string, signal?: AbortSignal, opts: O
   try {
     const st = await stat(path);
     if (st.isDirectory()) {
+      try {
+        await access(path, constants.R_OK | constants.X_OK);
+      } catch {
+        throw new ModeldiffError('IO_ERROR', 'permission denied: the folder cannot be read', { file: path });
+      }
       if (existsSync(join(path, 'model_index.json'))) return await openDiffusers(path, signal, opts);
       throw new ModeldiffError('NOT_A_MODEL', 'is a folder without model_index.json, not a model', { file: path });
     }
-    const head = await readHead(path, Math.min(st.size, PYTORCH_SNIFF_BYTES));
-    const safetensors = sniffSafetensors(head, st.size);
+    const { head, size } = await readHead(path);
+    const safetensors = sniffSafetensors(head, size);
     const pytorch = sniffPytorch(head);
     if (safetensors && pytorch) {
       throw new ModeldiffError('FORMAT_UNKNOWN', 'reads both as safetensors and as a PyTorch checkpoint, so it is refused as ambiguous', { file: path });
     }
     if (safetensors) return await openSafetensors(path, signal);
     if (pytorch) return await openPytorch(path, signal, opts);
-    throw new ModeldiffError('FORMAT_UNKNOWN', unknownFormatMessage(head, st.size), { file: path, details: { head: hex(head.subarray(0, 16)) } });
+    throw new ModeldiffError('FORMAT_UNKNOWN', unknownFormatMessage(head, size), { file: path, details: { head: hex(head.subarray(0, 16)) } });
   } catch (e) {
     throw toModeldiffError(e, path);
   }
 }
 
-async function readHead(path: string, length: number): Promise<Uint8Array> {
-  const fh = await open(path, 'r');
+/** The first bytes of a regular file (anything else is refused here, before a reader could block on it). */
+async function readHead(path: string): Promise<{ head: Uint8Array; size: number }> {
+  const { handle, identity } = await openRegularFile(path);
   try {
-    const buf = new Uint8Array(length);
-    const { bytesRead } = await fh.read(buf, 0, length, 0);
-    return buf.subarray(0, bytesRead);
+    const buf = new Uint8Array(Math.min(identity.size, PYTORCH_SNIFF_BYTES));
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    return { head: buf.subarray(0, bytesRead), size: identity.size };
   } finally {
-    await fh.close();
+    await handle.close();
   }
 }
 

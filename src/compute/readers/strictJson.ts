@@ -23,6 +23,8 @@ export class JsonFloat {
 export interface StrictJsonOptions {
   /** Most arrays/objects allowed inside one another. */
   maxDepth?: number;
+  /** Most members one object or array may hold: parsing stops there, before the rest is built (MODEL_LIMIT). */
+  maxMembers?: number;
 }
 
 /** serde_json's default recursion limit of 128 lets 127 arrays/objects nest. */
@@ -34,7 +36,7 @@ export const DEFAULT_MAX_DEPTH = 127;
  * ST_DUPLICATE_KEY (`details.key`, `details.path`: keys/indices of the enclosing object, `details.position`).
  */
 export function parseStrictJson(text: string, options: StrictJsonOptions = {}): JsonValue {
-  return new Parser(text, options.maxDepth ?? DEFAULT_MAX_DEPTH).document();
+  return new Parser(text, options.maxDepth ?? DEFAULT_MAX_DEPTH, options.maxMembers ?? Infinity).document();
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -81,6 +83,7 @@ class Parser {
   constructor(
     private readonly text: string,
     private readonly maxDepth: number,
+    private readonly maxMembers: number,
   ) {}
 
   document(): JsonValue {
@@ -131,6 +134,7 @@ class Parser {
       if (this.peek() !== Ch.Quote) this.fail(`unexpected ${this.describe(this.pos)}, expected a string key`);
       const keyAt = this.pos;
       const key = this.string();
+      if (map.size >= this.maxMembers) this.tooMany(keyAt);
       if (map.has(key)) {
         throw new ModeldiffError('ST_DUPLICATE_KEY', `duplicate key ${JSON.stringify(key)} at character ${keyAt}`, {
           details: { key, path: [...this.path], position: keyAt },
@@ -165,6 +169,7 @@ class Parser {
       return items;
     }
     for (;;) {
+      if (items.length >= this.maxMembers) this.tooMany(this.pos);
       this.path.push(items.length);
       items.push(this.value());
       this.path.pop();
@@ -281,6 +286,12 @@ class Parser {
     if (!this.text.startsWith(word, this.pos)) this.fail(`unexpected ${this.describe(this.pos)}, expected a value`);
     this.pos += word.length;
     return value;
+  }
+
+  private tooMany(position: number): never {
+    throw new ModeldiffError('MODEL_LIMIT', `more than ${this.maxMembers} members in one object or array at character ${position}`, {
+      details: { limit: this.maxMembers, position, depth: this.path.length },
+    });
   }
 
   private enter(): void {

@@ -8,6 +8,7 @@ import type { Checkpoint, TensorRef } from '../../../src/compute/model/checkpoin
 import { dtypeBits, DTYPES, type DType } from '../../../src/compute/model/dtypes';
 import { ModeldiffError, type ErrorCode } from '../../../src/shared/errors';
 import { testSeed } from '../../helpers/seed';
+import { MAX_TENSOR_NAME_LENGTH, MAX_TENSORS_PER_MODEL } from '../../../src/compute/model/limits';
 import { MAX_HEADER_SIZE, openSafetensors, parseSafetensorsHeader, sniffSafetensors } from '../../../src/compute/readers/safetensors/reader';
 
 const SEED = 20260521;
@@ -327,12 +328,12 @@ test('ST_INCOMPLETE_BUFFER: says whether bytes are missing or trailing', async (
   assert.equal(e.details?.trailing, 4);
 });
 
-test('IO_ERROR: a missing file or a directory', async () => {
+test('IO_ERROR: a missing file; NOT_A_MODEL: a directory (only regular files are read)', async () => {
   const missing = join(dir, 'does-not-exist.safetensors');
   await assert.rejects(openSafetensors(missing), (e: unknown) => e instanceof ModeldiffError && e.code === 'IO_ERROR' && e.file === missing);
   const folder = join(dir, 'folder.safetensors');
   mkdirSync(folder);
-  await assert.rejects(openSafetensors(folder), (e: unknown) => e instanceof ModeldiffError && e.code === 'IO_ERROR' && e.file === folder);
+  await assert.rejects(openSafetensors(folder), (e: unknown) => e instanceof ModeldiffError && e.code === 'NOT_A_MODEL' && e.file === folder && /folder, not a regular file/.test(e.message));
 });
 
 test('CANCELLED: an aborted signal stops before reading', async () => {
@@ -482,13 +483,16 @@ test('__proto__ and constructor names stay inert, in tensors and in metadata', a
   assert.equal(({} as Record<string, unknown>).dtype, undefined);
 });
 
-test('a huge tensor name is kept whole but shortened in messages', async () => {
-  const name = 'n'.repeat(100_000);
-  const { checkpoint } = await openBytes(file(`{"${name}":${t('U8', [1], 0, 1)}}`, 1));
-  assert.equal(checkpoint.tensors[0]!.name, name);
-  const e = await rejectsWith(file(`{"${name}":${t('U8', [2], 0, 1)}}`, 1), 'ST_TENSOR_INVALID_INFO');
+test('a tensor name up to the limit is kept whole; a longer one is refused (MODEL_LIMIT), shortened in the message', async () => {
+  const longest = 'n'.repeat(MAX_TENSOR_NAME_LENGTH);
+  const { checkpoint } = await openBytes(file(`{"${longest}":${t('U8', [1], 0, 1)}}`, 1));
+  assert.equal(checkpoint.tensors[0]!.name, longest);
+  const e = await rejectsWith(file(`{"${longest}":${t('U8', [2], 0, 1)}}`, 1), 'ST_TENSOR_INVALID_INFO');
   assert.ok(e.message.length < 300);
-  assert.equal(e.details?.tensor, name);
+  assert.equal(e.details?.tensor, longest);
+  const huge = await rejectsWith(file(`{"${'n'.repeat(100_000)}":${t('U8', [1], 0, 1)}}`, 1), 'MODEL_LIMIT');
+  assert.ok(huge.message.length < 300 && /100000 characters/.test(huge.message), huge.message);
+  assert.ok(JSON.stringify(huge.toJSON()).length < 1000, 'the error carries no copy of the name');
 });
 
 test('every truncation of a valid file is refused with a typed error', async () => {
@@ -513,8 +517,18 @@ test('bytes appended after a valid file (a polyglot) are refused', async () => {
   assert.equal(e.details?.trailing, 17);
 });
 
-test('a header of many tensors parses in bounded time', () => {
-  const count = 200_000;
+test('a header of one tensor more than the limit is refused before it is built (MODEL_LIMIT)', () => {
+  const count = MAX_TENSORS_PER_MODEL + 1;
+  const parts: string[] = [];
+  for (let i = 0; i < count; i++) parts.push(`"t${i}":${t('U8', [1], i, i + 1)}`);
+  assert.throws(
+    () => parseBytes(file(`{${parts.join(',')}}`, count)),
+    (e: unknown) => e instanceof ModeldiffError && e.code === 'MODEL_LIMIT' && /tensors, more than 100000/.test(e.message) && e.file === 'mem.safetensors',
+  );
+});
+
+test('a header of as many tensors as allowed parses in bounded time', () => {
+  const count = MAX_TENSORS_PER_MODEL;
   const parts: string[] = [];
   for (let i = 0; i < count; i++) parts.push(`"model.diffusion_model.blocks.${i}.weight":${t('F16', [1], 2 * (count - 1 - i), 2 * (count - i))}`);
   const content = file(`{${parts.join(',')}}`, 2 * count);

@@ -1,8 +1,10 @@
-import { open, readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
 import type { Checkpoint, TensorRef } from '../../model/checkpoint';
 import { ModeldiffError, throwIfAborted, toModeldiffError } from '../../../shared/errors';
 import { isContiguous } from '../../io/tensorBytes';
+import { openRegularFile, readSmallFile, type FileRecord } from '../../io/regularFile';
+import { checkTensorCount } from '../../model/limits';
 import { diffusersToLdm, type DiffusersArch, type LdmKey } from '../../keys/diffusersMap';
 import { openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch, type OpenOptions } from '../pytorch/reader';
 import { openSafetensors, sniffSafetensors } from '../safetensors/reader';
@@ -36,7 +38,9 @@ interface Component {
  */
 export async function openDiffusers(path: string, signal?: AbortSignal, opts: OpenOptions = {}): Promise<Checkpoint> {
   try {
-    const index = await readJson(join(path, 'model_index.json'));
+    // every file read, with the version read: each is checked again before the folder's results are kept
+    const files: FileRecord[] = [];
+    const index = await readJson(join(path, 'model_index.json'), files);
     if (!(index instanceof Map)) throw invalid('model_index.json is not a JSON object', path);
     const notes: string[] = [];
     const components: Component[] = [];
@@ -53,7 +57,7 @@ export async function openDiffusers(path: string, signal?: AbortSignal, opts: Op
         notes.push(`${name}/ has no weights file`);
         continue;
       }
-      const { tensors, bytes } = await readComponent(choice, name, opts, signal);
+      const { tensors, bytes } = await readComponent(choice, name, files, opts, signal);
       components.push({ name, tensors, choice, bytes });
     }
     if (components.length === 0) {
@@ -62,8 +66,9 @@ export async function openDiffusers(path: string, signal?: AbortSignal, opts: Op
     const others = await otherWeightFolders(path);
     if (others.length) notes.push(`not compared: ${others.join(', ')}`);
 
-    const arch = await detectArch(path, components);
+    const arch = await detectArch(path, components, files);
     const mapped = mapNames(components, arch, path);
+    checkTensorCount(mapped.tensors.length, path);
     notes.unshift(`diffusers folder read as ${ARCH_LABEL[arch]}; tensor names mapped to single-file names`);
     for (const c of components) {
       const rel = (f: string) => `${c.name}/${basename(f)}`;
@@ -71,9 +76,12 @@ export async function openDiffusers(path: string, signal?: AbortSignal, opts: Op
     }
     notes.push(...mapped.notes);
     const sizeBytes = components.reduce((s, c) => s + c.bytes, 0);
-    return { path, format: 'diffusers', sizeBytes, tensors: mapped.tensors, metadata: Object.create(null), notes, naming: 'ldm' };
+    return { path, format: 'diffusers', sizeBytes, tensors: mapped.tensors, metadata: Object.create(null), notes, files, naming: 'ldm' };
   } catch (e) {
-    throw toModeldiffError(e, path);
+    const err = toModeldiffError(e, path);
+    // a file inside the folder: say which, since the folder is what the run lists
+    if (err.file && err.file.startsWith(path + sep) && !err.message.includes(basename(err.file))) err.message = `${relative(path, err.file)}: ${err.message}`;
+    throw err;
   }
 }
 
@@ -89,12 +97,13 @@ async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
-async function readJson(file: string): Promise<JsonValue> {
-  const st = await stat(file);
-  if (st.size > MAX_JSON_BYTES) throw invalid(`${basename(file)} is ${st.size} bytes, more than a diffusers index ever needs`, file);
+/** A JSON file of the folder: a regular file (never a FIFO or /dev/zero), read up to its size and a bound. */
+async function readJson(file: string, files: FileRecord[]): Promise<JsonValue> {
+  const { bytes, record } = await readSmallFile(file, MAX_JSON_BYTES, (size) => invalid(`${basename(file)} is ${size} bytes, more than a diffusers index ever needs`, file));
+  files.push(record);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
     if (e instanceof TypeError) throw invalid(`${basename(file)} is not valid UTF-8`, file);
     throw e;
@@ -147,14 +156,14 @@ async function chooseWeights(dir: string, component: string, folder: string): Pr
 }
 
 /** A weights file, by content: the extension only decided that it is a candidate. */
-async function openWeights(file: string, opts: OpenOptions, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
-  const handle = await open(file, 'r');
+async function openWeights(file: string, files: FileRecord[], opts: OpenOptions, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
+  const { handle, identity } = await openRegularFile(file);
   let head: Uint8Array;
-  let size: number;
+  const size = identity.size;
   try {
-    size = (await handle.stat()).size;
     head = new Uint8Array(Math.min(size, PYTORCH_SNIFF_BYTES));
-    await handle.read(head, 0, head.length, 0);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    head = head.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }
@@ -162,12 +171,13 @@ async function openWeights(file: string, opts: OpenOptions, signal?: AbortSignal
   if (sniffSafetensors(head, size)) ckpt = await openSafetensors(file, signal);
   else if (sniffPytorch(head)) ckpt = await openPytorch(file, signal, opts);
   else throw invalid(`${basename(file)} is neither safetensors nor a PyTorch checkpoint`, file);
+  files.push(...ckpt.files);
   return { tensors: ckpt.tensors, bytes: ckpt.sizeBytes };
 }
 
-async function readComponent(choice: WeightsChoice, component: string, opts: OpenOptions, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
-  if (!choice.sharded) return openWeights(choice.file, opts, signal);
-  const index = await readJson(choice.file);
+async function readComponent(choice: WeightsChoice, component: string, files: FileRecord[], opts: OpenOptions, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
+  if (!choice.sharded) return openWeights(choice.file, files, opts, signal);
+  const index = await readJson(choice.file, files);
   const map = index instanceof Map ? index.get('weight_map') : undefined;
   if (!(map instanceof Map)) throw invalid(`${component}/${basename(choice.file)} has no weight_map object`, choice.file);
   const byShard = new Map<string, Set<string>>();
@@ -186,7 +196,7 @@ async function readComponent(choice: WeightsChoice, component: string, opts: Ope
   for (const [shard, expected] of [...byShard].sort(([a], [b]) => (a < b ? -1 : 1))) {
     throwIfAborted(signal);
     const file = join(dir, shard);
-    const got = await openWeights(file, opts, signal);
+    const got = await openWeights(file, files, opts, signal);
     bytes += got.bytes;
     for (const t of got.tensors) {
       if (!expected.has(t.name)) throw invalid(`${component}/${shard} holds "${t.name}", which the index puts elsewhere or nowhere`, file);
@@ -214,7 +224,7 @@ async function otherWeightFolders(folder: string): Promise<string[]> {
   return out;
 }
 
-async function detectArch(folder: string, components: Component[]): Promise<DiffusersArch> {
+async function detectArch(folder: string, components: Component[], files: FileRecord[]): Promise<DiffusersArch> {
   const has = (name: string) => components.some((c) => c.name === name);
   const unet = components.find((c) => c.name === 'unet');
   const unetNames = new Map(unet?.tensors.map((t) => [t.name, t]) ?? []);
@@ -226,7 +236,7 @@ async function detectArch(folder: string, components: Component[]): Promise<Diff
   const projIn = unetNames.get('down_blocks.0.attentions.0.proj_in.weight');
   if (projIn) return projIn.shape.length === 2 ? 'sd2' : 'sd1';
   try {
-    const config = await readJson(join(folder, 'text_encoder', 'config.json'));
+    const config = await readJson(join(folder, 'text_encoder', 'config.json'), files);
     if (config instanceof Map && config.get('hidden_act') === 'gelu') return 'sd2';
   } catch {
     // No readable config: SD 1.x is the common case.

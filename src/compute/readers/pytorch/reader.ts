@@ -1,5 +1,6 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Checkpoint } from '../../model/checkpoint';
+import { openRegularFile } from '../../io/regularFile';
 import { ModeldiffError, throwIfAborted, toModeldiffError } from '../../../shared/errors';
 import { readRange } from '../../io/fileRange';
 import { extractWeightsHint, isExtractableRefusal } from './extractWeights';
@@ -45,14 +46,15 @@ export async function openPytorch(path: string, signal?: AbortSignal, opts: Open
   throwIfAborted(signal);
   let handle: FileHandle | undefined;
   try {
-    handle = await open(path, 'r');
-    const { size } = await handle.stat();
+    const opened = await openRegularFile(path);
+    handle = opened.handle;
+    const size = opened.identity.size;
     const head = await readRange(handle, 0, Math.min(size, PYTORCH_SNIFF_BYTES), path, 'IO_ERROR', 'the first bytes');
     const kind = sniffPytorch(head);
     switch (kind) {
       case 'zip':
       case 'legacy':
-        return await readTorch(handle, kind, size, path, opts, signal);
+        return { ...(await readTorch(handle, kind, size, path, opts, signal)), files: [{ path, identity: opened.identity }] };
       case 'legacy-tar':
         throw new ModeldiffError(
           'PT_UNSUPPORTED',
@@ -74,7 +76,7 @@ export async function openPytorch(path: string, signal?: AbortSignal, opts: Open
  * is read that way too: if that is all that stops it, the refusal says how to opt in; if another global stops it,
  * that one is named (opting in would not help); any other failure leaves the refusal as it was, without the hint.
  */
-async function readTorch(handle: FileHandle, kind: 'zip' | 'legacy', size: number, path: string, opts: OpenOptions, signal?: AbortSignal): Promise<Checkpoint> {
+async function readTorch(handle: FileHandle, kind: 'zip' | 'legacy', size: number, path: string, opts: OpenOptions, signal?: AbortSignal): Promise<Omit<Checkpoint, 'files'>> {
   const read = (extractWeights: boolean) =>
     kind === 'zip' ? openTorchZip(handle, size, path, signal, { extractWeights }) : openTorchLegacy(handle, size, path, signal, { extractWeights });
   try {

@@ -7,7 +7,7 @@ import { NeedMoreInput, unpickle, type PickleHooks } from '../pickle/unpickler';
 import { dictGet, kindOf, type PickleValue, type StorageValue } from '../pickle/values';
 import { ignoredObjectsNote } from './extractWeights';
 import { parseStoragePid, torchPickleHooks, type TorchPickleOptions } from './torchGlobals';
-import { aliasingNote, extractStateDict, tensorRef } from './torchStateDict';
+import { aliasingNote, checkViewsCost, extractStateDict, tensorRef } from './torchStateDict';
 import { MAX_PICKLE_BYTES } from './torchZip';
 
 /** `torch.serialization.MAGIC_NUMBER` as the 10 little-endian bytes of its LONG1. */
@@ -35,7 +35,7 @@ interface Header {
  * the object, the sorted storage keys), then each storage as an int64 element count and its raw bytes.
  * Offsets come from the count prefixes alone; no tensor data is read.
  */
-export async function openTorchLegacy(handle: FileHandle, fileSize: number, path: string, signal?: AbortSignal, opts: TorchPickleOptions = {}): Promise<Checkpoint> {
+export async function openTorchLegacy(handle: FileHandle, fileSize: number, path: string, signal?: AbortSignal, opts: TorchPickleOptions = {}): Promise<Omit<Checkpoint, 'files'>> {
   const header = await readHeader(handle, fileSize, path, opts, signal);
   const starts = new Map<string, number>();
   let pos = header.dataStart;
@@ -65,6 +65,7 @@ export async function openTorchLegacy(handle: FileHandle, fileSize: number, path
     const viewStart = s.view ? s.view.offset * bytesPerElement(rootStorage.dtype)! : 0;
     return tensorRef(t, path, starts.get(s.key)! + viewStart, 'little');
   });
+  checkViewsCost(tensors, fileSize, path);
   const notes = ['legacy PyTorch format (before 1.6)', ...state.notes];
   const ignored = opts.extractWeights ? ignoredObjectsNote(header.root) : undefined;
   if (ignored) notes.push(ignored);

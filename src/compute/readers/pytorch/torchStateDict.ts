@@ -3,8 +3,8 @@ import { bytesPerElement } from '../../model/dtypes';
 import { ModeldiffError } from '../../../shared/errors';
 import { isContiguous } from '../../io/tensorBytes';
 import { kindOf, strKey, type PickleDict, type PickleValue, type TensorValue } from '../pickle/values';
+import { checkClaimedBytes, checkTensorName, MAX_TENSORS_PER_MODEL, tooManyTensors } from '../../model/limits';
 
-export const MAX_TENSORS = 1_000_000;
 /** Names of skipped entries listed in a note before "and N more". */
 const LISTED = 8;
 
@@ -55,7 +55,8 @@ export function extractStateDict(root: PickleValue): StateDict {
   const skipped: string[] = [];
   for (const [, [key, value]] of container.entries) {
     if (value.kind === 'tensor' && key.kind === 'str') {
-      if (tensors.length >= MAX_TENSORS) throw new ModeldiffError('PT_LIMIT', `refuses to load: the checkpoint has more than ${MAX_TENSORS} tensors`);
+      if (tensors.length >= MAX_TENSORS_PER_MODEL) throw tooManyTensors();
+      checkTensorName(key.value);
       tensors.push({ name: key.value, value });
     } else {
       skipped.push(`${keyLabel(key)} (${kindOf(value)})`);
@@ -106,6 +107,14 @@ export function tensorRef(t: NamedTensor, file: string, storageStart: number, by
   if (numel > 0 && !isContiguous(v.shape, v.strides)) ref.strides = v.strides;
   if (byteOrder === 'big') ref.byteOrder = 'big';
   return ref;
+}
+
+/**
+ * What reading the tensors would cost, against the bytes the file really holds: a view repeats stored bytes (a
+ * zero-stride view of 2^51 elements over one number), and the engine's work follows the elements it iterates.
+ */
+export function checkViewsCost(tensors: TensorRef[], fileSize: number, path: string): void {
+  checkClaimedBytes(tensors.reduce((s, t) => s + t.byteLength, 0), fileSize, path);
 }
 
 /** Tensors that share a storage with another tensor (tied weights, views, EMA copies made by assignment). */

@@ -6,7 +6,7 @@ import { unpickle } from '../pickle/unpickler';
 import type { PickleValue, StorageValue } from '../pickle/values';
 import { ignoredObjectsNote } from './extractWeights';
 import { parseStoragePid, torchPickleHooks, type TorchPickleOptions } from './torchGlobals';
-import { aliasingNote, extractStateDict, tensorRef } from './torchStateDict';
+import { aliasingNote, checkViewsCost, extractStateDict, tensorRef } from './torchStateDict';
 import { checkStored, readStoredRecord, readZipDirectory, type ZipEntry } from './zip';
 
 /** Largest data.pkl read. A state dict of a few thousand tensors pickles to well under a megabyte. */
@@ -19,7 +19,7 @@ const KNOWN_RECORDS = new Set(['version', '.data/version', 'byteorder', '.data/s
  * A torch >= 1.6 checkpoint: a zip whose first entry names the archive folder `<root>/`; `<root>/data.pkl` is the
  * pickled object and each storage is the STORED record `<root>/data/<key>`, read in place.
  */
-export async function openTorchZip(handle: FileHandle, fileSize: number, path: string, signal?: AbortSignal, opts: TorchPickleOptions = {}): Promise<Checkpoint> {
+export async function openTorchZip(handle: FileHandle, fileSize: number, path: string, signal?: AbortSignal, opts: TorchPickleOptions = {}): Promise<Omit<Checkpoint, 'files'>> {
   const zip = await readZipDirectory(handle, fileSize, path, signal);
   const first = zip.entries[0];
   const slash = first ? first.name.indexOf('/') : -1;
@@ -98,6 +98,7 @@ export async function openTorchZip(handle: FileHandle, fileSize: number, path: s
   if (ignored) notes.push(ignored);
   if (end < pickle.length) notes.push(`data.pkl has ${pickle.length - end} bytes after its end; they were ignored`);
   const tensors = state.tensors.map((t) => tensorRef(t, path, storages.get(t.value.storage.key)!.entry.dataStart, byteOrder));
+  checkViewsCost(tensors, fileSize, path);
   const alias = aliasingNote(state.tensors);
   if (alias) notes.push(alias);
   const unreferenced = zip.entries.filter((e) => e.name.startsWith(root + 'data/') && !storages.has(e.name.slice(root.length + 5)));

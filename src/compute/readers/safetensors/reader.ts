@@ -1,8 +1,10 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Checkpoint, TensorRef } from '../../model/checkpoint';
 import { dtypeBits, isDType, type DType } from '../../model/dtypes';
 import { ModeldiffError, throwIfAborted, toModeldiffError, type ErrorCode } from '../../../shared/errors';
 import { JsonFloat, parseStrictJson, type JsonValue } from '../strictJson';
+import { fileChanged, openRegularFile } from '../../io/regularFile';
+import { checkTensorCount, checkTensorName, MAX_TENSORS_PER_MODEL, tooManyTensors } from '../../model/limits';
 
 /**
  * safetensors reader: an 8-byte little-endian header length N, N bytes of JSON, then the tensor bytes.
@@ -53,8 +55,9 @@ export async function openSafetensors(path: string, signal?: AbortSignal): Promi
   throwIfAborted(signal);
   let handle: FileHandle | undefined;
   try {
-    handle = await open(path, 'r');
-    const { size } = await handle.stat();
+    const opened = await openRegularFile(path);
+    handle = opened.handle;
+    const size = opened.identity.size;
     if (size < 8) tooSmall(size, path);
     const prefix = await readAt(handle, 0, 8, path);
     const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
@@ -63,7 +66,7 @@ export async function openSafetensors(path: string, signal?: AbortSignal): Promi
     const headerBytes = await readAt(handle, 8, Number(n), path);
     throwIfAborted(signal);
     const { tensors, metadata } = parseSafetensorsHeader(headerBytes, size, path);
-    return { path, format: 'safetensors', sizeBytes: size, tensors, metadata, notes: [], naming: 'ldm' };
+    return { path, format: 'safetensors', sizeBytes: size, tensors, metadata, notes: [], files: [{ path, identity: opened.identity }], naming: 'ldm' };
   } catch (e) {
     throw toModeldiffError(e, path);
   } finally {
@@ -88,6 +91,7 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
     if (name === '__metadata__') metadata = readMetadata(value, path);
     else entries.push(readEntry(name, value, path));
   }
+  checkTensorCount(entries.length, path);
   return { tensors: layOut(entries, n, fileSize, path), metadata, headerLength: n };
 }
 
@@ -169,10 +173,15 @@ function parseJson(text: string, path: string): JsonValue {
     });
   }
   try {
-    return parseStrictJson(text);
+    // the root holds the tensors and __metadata__: stop at the tensor limit before building the rest
+    return parseStrictJson(text, { maxMembers: MAX_TENSORS_PER_MODEL + 1 });
   } catch (e) {
     if (!(e instanceof ModeldiffError)) throw e;
     const details = e.details ?? {};
+    if (e.code === 'MODEL_LIMIT') {
+      if (details.depth === 0) throw tooManyTensors(path);
+      fail('MODEL_LIMIT', `the header has an object or array of more than ${MAX_TENSORS_PER_MODEL + 1} members (character ${String(details.position)}): it is refused (see "Limits" in the README)`, path, details);
+    }
     const message =
       e.code === 'ST_DUPLICATE_KEY'
         ? duplicateMessage(String(details.key), (details.path as (string | number)[] | undefined) ?? [])
@@ -211,6 +220,7 @@ function readMetadata(value: JsonValue, path: string): Record<string, string> {
 function readEntry(name: string, value: JsonValue, path: string): Entry {
   const invalid = (problem: string): never =>
     fail('ST_INVALID_ENTRY', `tensor ${quote(name)} ${problem}: the file is malformed`, path, { tensor: name });
+  checkTensorName(name, path);
   if (!(value instanceof Map)) return invalid(`is described by ${kind(value)}, not an object`);
 
   const dtype = value.get('dtype');
@@ -357,7 +367,7 @@ async function readAt(handle: FileHandle, position: number, length: number, path
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) fail('IO_ERROR', 'the file got shorter while it was being read: try again once it is no longer being written', path);
+    if (bytesRead === 0) throw fileChanged(path, 'the file got shorter while its header was read');
     done += bytesRead;
   }
   return buf;
