@@ -2,11 +2,13 @@
 //   unit         pure and in-process tests, no bundle, no browser, no other program (test/unit)
 //   integration  the engine with its worker bundles, the CLI, the PyTorch cross-check (test/integration; needs dist/)
 //   hostile      hostile and fuzzed files opened in a sandbox (test/hostile)
+//   faults       faults injected into runs: files changed, deleted or not regular, permissions, ENOSPC on a small tmpfs
+//                (mounted when root, skipped otherwise), signals (test/faults; needs dist/ and mkfifo)
 //   webview      the panel's bundle in Chromium against a fake host (test/webview; needs dist/ and chromium)
 //   report       the HTML report written and opened in Chromium (test/report; needs dist/ and chromium)
 // The end-to-end tests in a real VS Code are scripts/e2e.mjs (npm run test:e2e).
 //
-//   node scripts/test.mjs --kind unit       every test of a kind (npm run test:unit, test:integration, ...)
+//   node scripts/test.mjs --kind unit       every test of a kind (npm run test:unit, test:integration, test:faults, ...)
 //   node scripts/test.mjs <substring>...    the test files whose path contains a substring, of any kind
 //   node scripts/test.mjs                   every kind above, one after the other
 import { spawnSync } from 'node:child_process';
@@ -15,7 +17,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const KINDS = ['unit', 'integration', 'hostile', 'webview', 'report'];
+const KINDS = ['unit', 'integration', 'hostile', 'faults', 'webview', 'report'];
 
 const args = process.argv.slice(2);
 const kindAt = args.indexOf('--kind');

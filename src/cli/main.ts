@@ -45,7 +45,7 @@ Usage:
       pair (default: the closest pair of different UNets) and of every pair, the merge estimate of a model (default:
       the best explained), dendrograms and spanning trees. Default output: <dir>/charts.
 
-Exit codes: 0 all files compared, 1 some files could not be read (see errors), 2 usage, 3 failure, 130 cancelled.`;
+Exit codes: 0 all files compared, 1 some files could not be read (see errors), 2 usage, 3 failure, 130 cancelled (Ctrl-C), 143 stopped by SIGTERM.`;
 
 /** A command: its arguments and the run's Ctrl-C signal in, an exit code out. */
 type Command = (argv: string[], signal: AbortSignal) => number | Promise<number>;
@@ -96,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     const err = toModeldiffError(e);
     process.stderr.write(`modeldiff: ${err.file ? err.file + ': ' : ''}${err.message}\n`);
     if (err.code === 'USAGE') return EXIT.usage;
-    if (err.code === 'CANCELLED') return EXIT.cancelled;
+    if (err.code === 'CANCELLED') return interrupt?.by === 'SIGTERM' ? EXIT.terminated : EXIT.cancelled;
     return EXIT.failure;
   } finally {
     interrupt?.dispose();

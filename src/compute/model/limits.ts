@@ -20,6 +20,32 @@ export const MAX_TENSOR_NAME_LENGTH = 1024;
 export const CLAIMED_BYTES_FACTOR = 4;
 export const CLAIMED_BYTES_SLACK = 64 * 1024 * 1024;
 
+/**
+ * Characters of metadata (keys and values) a model keeps in result.json: real metadata is a few KB (a training
+ * recipe, a thumbnail: a few hundred KB); a header may hold 100 MB of it, and a result holds every model's.
+ */
+export const MAX_METADATA_CHARS = 1024 * 1024;
+
+/** The metadata within MAX_METADATA_CHARS, the largest values left out first, and a note naming what was left out. */
+export function boundedMetadata(metadata: Record<string, string>): { metadata: Record<string, string>; note?: string } {
+  const entries = Object.entries(metadata);
+  let total = entries.reduce((n, [k, v]) => n + k.length + v.length, 0);
+  if (total <= MAX_METADATA_CHARS) return { metadata };
+  const dropped = new Set<string>();
+  for (const [k, v] of entries.slice().sort((a, b) => b[0].length + b[1].length - (a[0].length + a[1].length))) {
+    if (total <= MAX_METADATA_CHARS) break;
+    dropped.add(k);
+    total -= k.length + v.length;
+  }
+  const kept: Record<string, string> = Object.create(null);
+  for (const [k, v] of entries) if (!dropped.has(k)) kept[k] = v;
+  const names = [...dropped].map((k) => JSON.stringify(k.length > 60 ? `${k.slice(0, 60)}…` : k));
+  return {
+    metadata: kept,
+    note: `${dropped.size} metadata ${dropped.size === 1 ? 'entry was' : 'entries were'} left out of the result (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}): a model keeps at most ${MAX_METADATA_CHARS} characters of metadata`,
+  };
+}
+
 export function checkTensorCount(count: number, path?: string): void {
   if (count > MAX_TENSORS_PER_MODEL) throw tooManyTensors(path, count);
 }

@@ -5,7 +5,7 @@ import { detectArch } from '../keys/arch';
 import type { ComponentStats, ModelInfo } from '../../shared/result';
 import { sortComponents } from '../keys/components';
 import type { FileRecord } from '../io/regularFile';
-import { checkTensorCount, checkTensorName } from './limits';
+import { boundedMetadata, checkTensorCount, checkTensorName } from './limits';
 
 /** One opened model, keyed by canonical names: what the planner and the result writers need. */
 export interface LoadedModel {
@@ -20,6 +20,7 @@ export function loadModel(checkpoint: Checkpoint, index: number): LoadedModel {
   // the readers refuse these first (before a huge header is built); any reader's output is held to them here
   checkTensorCount(checkpoint.tensors.length, checkpoint.path);
   for (const t of checkpoint.tensors) checkTensorName(t.name, checkpoint.path);
+  const metadata = boundedMetadata(checkpoint.metadata);
   const names = checkpoint.tensors.map((t) => t.name);
   const canon = canonicalizeKeys(names);
   const tensors = new Map<string, { ref: TensorRef; component: string }>();
@@ -61,8 +62,8 @@ export function loadModel(checkpoint: Checkpoint, index: number): LoadedModel {
       tensorCount: tensors.size,
       paramCount,
       components,
-      metadata: checkpoint.metadata,
-      notes: [...checkpoint.notes, ...canon.notes],
+      metadata: metadata.metadata,
+      notes: [...checkpoint.notes, ...canon.notes, ...(metadata.note ? [metadata.note] : [])],
       tensorHealth: { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 },
     },
     tensors,
