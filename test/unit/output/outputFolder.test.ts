@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ModeldiffError } from '../../../src/shared/errors';
+import { type ModeldiffError } from '../../../src/shared/errors';
 import { OutputStaging, PREVIOUS_SUFFIX, STAGING_MARKER, STAGING_SUFFIX } from '../../../src/compute/output/outputFolder';
 import { tmpDir } from '../../helpers/tmp';
 
