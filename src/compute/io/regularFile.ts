@@ -28,11 +28,6 @@ export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 }
 
-/** The same file on disk (hard links, symlinks and other paths to one inode alike). */
-export function sameInode(a: FileIdentity, b: FileIdentity): boolean {
-  return a.dev === b.dev && a.ino === b.ino;
-}
-
 export function fileChanged(path: string, what = 'the file changed while it was read'): ModeldiffError {
   return new ModeldiffError('FILE_CHANGED', `${what}: it was not compared; run again once it is no longer being written`, { file: path });
 }

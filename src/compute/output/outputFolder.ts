@@ -105,7 +105,9 @@ function checkReplaceable(out: string): void {
     return;
   }
   if (!st.isDirectory()) throw new ModeldiffError('USAGE', 'the output path exists and is not a folder: pick a folder for --out', { file: out });
-  if (!isModeldiffOutput(out)) {
+  let names: string[] = [];
+  attempt(out, 'read the output folder', () => (names = readdirSync(out)));
+  if (names.length > 0 && !names.includes(RESULT_FILE)) {
     throw new ModeldiffError(
       'USAGE',
       `the output folder holds other files and no ${RESULT_FILE}: a compare output replaces its whole folder, so pick a new or empty folder (or one an earlier compare wrote)`,

@@ -12,7 +12,7 @@ import { RESULT_SCHEMA_VERSION, type CompareResult, type FileError, type ModelHa
 import { findModels } from '../readers/findModels';
 import { TOOL_VERSION } from '../output/toolVersion';
 import { OutputStaging } from '../output/outputFolder';
-import { currentIdentity, fileChanged, sameIdentity, sameInode } from '../io/regularFile';
+import { currentIdentity, fileChanged, sameIdentity } from '../io/regularFile';
 import { startHashPass, type HashPass, type HashPassOptions } from './hashPass';
 
 export interface CompareOptions {
@@ -102,16 +102,20 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
  */
 async function openModels(paths: string[], errors: FileError[], opts: CompareOptions): Promise<LoadedModel[]> {
   const models: LoadedModel[] = [];
+  const byInodes = new Map<string, LoadedModel>();
   for (const path of paths) {
     throwIfAborted(opts.signal);
     try {
       const checkpoint = await openCheckpoint(path, opts.signal, { extractWeights: opts.extractWeights });
-      const same = models.find((m) => sameFiles(m, checkpoint.files));
+      const inodes = inodesKey(checkpoint.files);
+      const same = byInodes.get(inodes);
       if (same) {
         same.info.notes.push(`also given as ${path}: the same ${same.files.length > 1 ? 'files' : 'file'} (a hard link, a symlink or another path to it), read once and not compared with itself`);
         continue;
       }
-      models.push(loadModel(checkpoint, models.length));
+      const model = loadModel(checkpoint, models.length);
+      byInodes.set(inodes, model);
+      models.push(model);
     } catch (e) {
       const err = toModeldiffError(e, path);
       if (err.code === 'CANCELLED') throw err;
@@ -121,8 +125,9 @@ async function openModels(paths: string[], errors: FileError[], opts: CompareOpt
   return models;
 }
 
-function sameFiles(m: LoadedModel, files: LoadedModel['files']): boolean {
-  return m.files.length === files.length && m.files.every((f) => files.some((g) => sameInode(f.identity, g.identity)));
+/** The files a model was read from, as inodes: equal for two paths to the same file (hard links, symlinks). */
+function inodesKey(files: LoadedModel['files']): string {
+  return files.map((f) => `${f.identity.dev}:${f.identity.ino}`).sort().join(' ');
 }
 
 /** A model's entry in `errors`; a fault in a file inside a folder model (diffusers) says which file. */
