@@ -22,6 +22,16 @@ export const ERROR_CODES = [
   'PT_UNSUPPORTED',
   'PT_LIMIT',
   'DIFFUSERS_INVALID',
+  // gguf
+  'GGUF_BAD_MAGIC',
+  'GGUF_UNSUPPORTED_VERSION',
+  'GGUF_INVALID',
+  'GGUF_OVERFLOW',
+  'GGUF_INVALID_OFFSET',
+  'GGUF_UNSUPPORTED_TYPE',
+  // quantised safetensors (scaled fp8, bitsandbytes, ComfyUI quant metadata)
+  'QUANT_INVALID',
+  'QUANT_UNSUPPORTED',
   // generic
   'FORMAT_UNKNOWN',
   'IO_ERROR',

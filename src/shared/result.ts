@@ -11,7 +11,7 @@ export const SD_COMPONENTS = ['unet', 'te', 'te0', 'te1', 'vae', 'ema', 'other']
 export type Component = string;
 
 /** The container a model was read from. */
-export type CheckpointFormat = 'safetensors' | 'pytorch-zip' | 'pytorch-legacy' | 'diffusers';
+export type CheckpointFormat = 'safetensors' | 'pytorch-zip' | 'pytorch-legacy' | 'diffusers' | 'gguf';
 
 export type Arch = 'sd1' | 'sd2' | 'sdxl-base' | 'sdxl-refiner' | 'generic';
 

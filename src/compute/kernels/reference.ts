@@ -1,4 +1,9 @@
+import { binary16, bfloat16, float8e4m3fn, float8e5m2 } from './floatFormats';
+import type { GgmlQuantType } from '../quant/encoding';
+import { dequant4bitRef, dequantGgmlRef, dequantScaledFp8Ref } from '../quant/dequantRef';
 import { GRAM_F32_CHAIN, type Kernels } from './types';
+
+export { binary16, bfloat16, float8e4m3fn, float8e5m2 } from './floatFormats';
 
 /**
  * The test oracle: every kernel in plain TypeScript, one element at a time, written to be obviously right rather
@@ -59,6 +64,22 @@ class ReferenceKernels implements Kernels {
     const bytes = this.u8();
     const out = this.f32();
     for (let i = 0; i < n; i++) out[dst / 4 + i] = float8e5m2(bytes[src + i]!);
+  }
+
+  dequantGgml(type: GgmlQuantType, src: number, dst: number, nBlocks: number): void {
+    dequantGgmlRef(type, this.u8(), src, this.f32(), dst, nBlocks);
+  }
+
+  decodeF8E4M3Scaled(src: number, dst: number, n: number, scale: number): void {
+    dequantScaledFp8Ref('F8_E4M3', this.u8(), src, this.f32(), dst, n, scale);
+  }
+
+  decodeF8E5M2Scaled(src: number, dst: number, n: number, scale: number): void {
+    dequantScaledFp8Ref('F8_E5M2', this.u8(), src, this.f32(), dst, n, scale);
+  }
+
+  dequant4bit(src: number, table: number, absmax: number, dst: number, n: number, phase: number, blockShift: number, out: number): void {
+    dequant4bitRef(this.u8(), this.f32(), src, table, absmax, dst, n, phase, blockShift, out);
   }
 
   meanRows(rows: number, m: number, stride: number, col0: number, kb: number, ref: number): void {
@@ -143,44 +164,4 @@ function runSums(f: Float32Array, x: number, y: number, n: number): number {
     total += chain;
   }
   return total;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Decoders from the format definitions: value = (-1)^sign * 2^(exponent - bias) * (1 + mantissa / 2^bits) for
-// normal numbers, (-1)^sign * 2^(1 - bias) * (mantissa / 2^bits) for exponent 0. All results are exact in float64
-// and in float32.
-
-function fromFields(sign: number, exponent: number, mantissa: number, mantissaBits: number, bias: number): number {
-  const s = sign ? -1 : 1;
-  const fraction = mantissa / 2 ** mantissaBits;
-  if (exponent === 0) return s * 2 ** (1 - bias) * fraction;
-  return s * 2 ** (exponent - bias) * (1 + fraction);
-}
-
-/** IEEE 754 binary16: 1 sign, 5 exponent (bias 15), 10 mantissa bits; exponent 31 is infinity or NaN. */
-export function binary16(code: number): number {
-  const sign = code >> 15, exponent = (code >> 10) & 0x1f, mantissa = code & 0x3ff;
-  if (exponent === 0x1f) return mantissa ? NaN : sign ? -Infinity : Infinity;
-  return fromFields(sign, exponent, mantissa, 10, 15);
-}
-
-/** bfloat16: 1 sign, 8 exponent (bias 127), 7 mantissa bits; exponent 255 is infinity or NaN. */
-export function bfloat16(code: number): number {
-  const sign = code >> 15, exponent = (code >> 7) & 0xff, mantissa = code & 0x7f;
-  if (exponent === 0xff) return mantissa ? NaN : sign ? -Infinity : Infinity;
-  return fromFields(sign, exponent, mantissa, 7, 127);
-}
-
-/** OCP FP8 E4M3 ("fn"): 1 sign, 4 exponent (bias 7), 3 mantissa bits; no infinities, S.1111.111 is NaN, max 448. */
-export function float8e4m3fn(code: number): number {
-  const sign = code >> 7, exponent = (code >> 3) & 0xf, mantissa = code & 0x7;
-  if (exponent === 0xf && mantissa === 0x7) return NaN;
-  return fromFields(sign, exponent, mantissa, 3, 7);
-}
-
-/** OCP FP8 E5M2: 1 sign, 5 exponent (bias 15), 2 mantissa bits, IEEE-like; exponent 31 is infinity or NaN. */
-export function float8e5m2(code: number): number {
-  const sign = code >> 7, exponent = (code >> 2) & 0x1f, mantissa = code & 0x3;
-  if (exponent === 0x1f) return mantissa ? NaN : sign ? -Infinity : Infinity;
-  return fromFields(sign, exponent, mantissa, 2, 15);
 }

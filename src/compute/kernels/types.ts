@@ -1,3 +1,5 @@
+import type { GgmlQuantType } from '../quant/encoding';
+
 /**
  * The hot loops of the engine, behind one interface with two implementations:
  * WebAssembly SIMD (wasm.ts, the one the engine uses) and plain TypeScript (reference.ts, the test oracle).
@@ -22,6 +24,24 @@ export interface Kernels {
   decodeBF16(src: number, dst: number, n: number): void;
   decodeF8E4M3(src: number, dst: number, n: number): void;
   decodeF8E5M2(src: number, dst: number, n: number): void;
+
+  /**
+   * Dequantisers (quant/encoding.ts), each exactly as its producer computes in float32: every product and sum of
+   * the reference (quant/dequantRef.ts) is one correctly rounded float32 operation, never fused. Sources need no
+   * alignment; destinations are float32 arrays; source and destination must not overlap.
+   *
+   * dequantGgml: `nBlocks` consecutive ggml blocks of `type` (ggml's dequantize_row_*).
+   */
+  dequantGgml(type: GgmlQuantType, src: number, dst: number, nBlocks: number): void;
+  /** n fp8 codes times `scale` (a float32 value): dst[i] = fround(code value * scale). */
+  decodeF8E4M3Scaled(src: number, dst: number, n: number, scale: number): void;
+  decodeF8E5M2Scaled(src: number, dst: number, n: number, scale: number): void;
+  /**
+   * bitsandbytes 4-bit: n codes, two per byte from src, high nibble first; dst[i] = round(fround(table[code_i] *
+   * absmax[(phase + i) >> blockShift])), where table is 16 float32, absmax float32 per block, and round is to
+   * float32 (out 0), float16 (out 1) or bfloat16 (out 2), to nearest with ties to even, the result kept as float32.
+   */
+  dequant4bit(src: number, table: number, absmax: number, dst: number, n: number, phase: number, blockShift: number, out: number): void;
 
   /**
    * ref[c] = mean over rows i < m of rows[i*stride + col0 + c], c < kb (summed in float64, m >= 1).

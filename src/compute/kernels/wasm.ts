@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { ModeldiffError } from '../../shared/errors';
+import type { GgmlQuantType } from '../quant/encoding';
 import type { Kernels } from './types';
 import { type EmbeddedWasm, WASM_SIMD, WASM_SIMD_FMA } from './wasm/generated';
 
@@ -59,6 +60,19 @@ interface KernelExports {
   decodeBF16(src: number, dst: number, n: number): void;
   decodeF8E4M3(src: number, dst: number, n: number): void;
   decodeF8E5M2(src: number, dst: number, n: number): void;
+  dequantQ4_0(src: number, dst: number, nBlocks: number): void;
+  dequantQ4_1(src: number, dst: number, nBlocks: number): void;
+  dequantQ5_0(src: number, dst: number, nBlocks: number): void;
+  dequantQ5_1(src: number, dst: number, nBlocks: number): void;
+  dequantQ8_0(src: number, dst: number, nBlocks: number): void;
+  dequantQ2_K(src: number, dst: number, nBlocks: number): void;
+  dequantQ3_K(src: number, dst: number, nBlocks: number): void;
+  dequantQ4_K(src: number, dst: number, nBlocks: number): void;
+  dequantQ5_K(src: number, dst: number, nBlocks: number): void;
+  dequantQ6_K(src: number, dst: number, nBlocks: number): void;
+  decodeF8E4M3Scaled(src: number, dst: number, n: number, scale: number): void;
+  decodeF8E5M2Scaled(src: number, dst: number, n: number, scale: number): void;
+  dequant4bit(src: number, table: number, absmax: number, dst: number, n: number, phase: number, blockShift: number, out: number): void;
   meanRows(rows: number, m: number, stride: number, col0: number, kb: number, ref: number): void;
   centerPack(rows: number, m: number, stride: number, col0: number, n: number, ref: number, packed: number, mPad: number, kb: number): void;
   gramBlock(packed: number, mPad: number, kb: number, G: number): void;
@@ -110,6 +124,18 @@ function compiled(build: Build): WasmModule {
 
 function bind(name: Build, e: KernelExports): Kernels {
   const memory = e.memory;
+  const ggml: Record<GgmlQuantType, (src: number, dst: number, nBlocks: number) => void> = {
+    Q4_0: e.dequantQ4_0,
+    Q4_1: e.dequantQ4_1,
+    Q5_0: e.dequantQ5_0,
+    Q5_1: e.dequantQ5_1,
+    Q8_0: e.dequantQ8_0,
+    Q2_K: e.dequantQ2_K,
+    Q3_K: e.dequantQ3_K,
+    Q4_K: e.dequantQ4_K,
+    Q5_K: e.dequantQ5_K,
+    Q6_K: e.dequantQ6_K,
+  };
   return {
     name,
     reserve(size: number): void {
@@ -125,6 +151,10 @@ function bind(name: Build, e: KernelExports): Kernels {
     decodeBF16: e.decodeBF16,
     decodeF8E4M3: e.decodeF8E4M3,
     decodeF8E5M2: e.decodeF8E5M2,
+    dequantGgml: (type, src, dst, nBlocks) => ggml[type](src, dst, nBlocks),
+    decodeF8E4M3Scaled: e.decodeF8E4M3Scaled,
+    decodeF8E5M2Scaled: e.decodeF8E5M2Scaled,
+    dequant4bit: e.dequant4bit,
     meanRows: e.meanRows,
     centerPack: e.centerPack,
     gramBlock: e.gramBlock,

@@ -1,6 +1,7 @@
 import type { CheckpointFormat } from '../../shared/result';
 import type { FileRecord } from '../io/regularFile';
 import type { DType } from './dtypes';
+import type { QuantEncoding } from '../quant/encoding';
 
 /**
  * Where one tensor's bytes live. Readers produce these from headers only; no tensor data is read to make them.
@@ -27,6 +28,12 @@ export interface TensorRef {
    * the single-file `in_proj_weight`). `offset` is the first part's; `byteLength` is their sum. Never with `strides`.
    */
   parts?: { offset: number; byteLength: number }[];
+  /**
+   * Quantised storage (dtype is then a 'quant' kind): the bytes at `offset` (`byteLength` of them) are codes whose
+   * values come from this encoding; ranges of elements are read with io/readQuant.ts and dequantised to float32.
+   * Never with `strides`, `parts` or big-endian bytes.
+   */
+  quant?: QuantEncoding;
 }
 
 export type { CheckpointFormat };
@@ -39,7 +46,7 @@ export interface Checkpoint {
   /** Total bytes on disk (all files for a folder). */
   sizeBytes: number;
   tensors: TensorRef[];
-  /** safetensors `__metadata__`, or string-valued extras of a PyTorch checkpoint (epoch, global_step...). */
+  /** safetensors `__metadata__`, string-valued extras of a PyTorch checkpoint (epoch, global_step...), GGUF key/values. */
   metadata: Record<string, string>;
   /** Non-fatal remarks a person should see (non-tensor entries skipped, aliasing storages...). */
   notes: string[];

@@ -5,13 +5,15 @@ import type { Checkpoint } from '../model/checkpoint';
 import { ModeldiffError, toModeldiffError } from '../../shared/errors';
 import { openRegularFile } from '../io/regularFile';
 import { openDiffusers } from './diffusers/reader';
+import { openGguf, sniffGguf } from './gguf/reader';
 import { isTar, openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch, type OpenOptions } from './pytorch/reader';
 
 export type { OpenOptions } from './pytorch/reader';
+import { resolveQuantisation } from './safetensors/quantised';
 import { openSafetensors, sniffSafetensors } from './safetensors/reader';
 
 /** Extensions a model file may have; the format itself is always decided from content. */
-export const MODEL_EXTENSIONS = ['.safetensors', '.ckpt', '.pt', '.pth', '.bin'];
+export const MODEL_EXTENSIONS = ['.safetensors', '.ckpt', '.pt', '.pth', '.bin', '.gguf'];
 
 /**
  * Opens a model file (or a diffusers folder) from its header only, whatever its extension says.
@@ -32,10 +34,13 @@ export async function openCheckpoint(path: string, signal?: AbortSignal, opts: O
     const { head, size } = await readHead(path);
     const safetensors = sniffSafetensors(head, size);
     const pytorch = sniffPytorch(head);
-    if (safetensors && pytorch) {
-      throw new ModeldiffError('FORMAT_UNKNOWN', 'reads both as safetensors and as a PyTorch checkpoint, so it is refused as ambiguous', { file: path });
+    const gguf = sniffGguf(head);
+    const formats = [safetensors && 'safetensors', pytorch && 'a PyTorch checkpoint', gguf && 'GGUF'].filter(Boolean);
+    if (formats.length > 1) {
+      throw new ModeldiffError('FORMAT_UNKNOWN', `reads both as ${formats.join(' and as ')}, so it is refused as ambiguous`, { file: path });
     }
-    if (safetensors) return await openSafetensors(path, signal);
+    if (gguf) return await openGguf(path, signal);
+    if (safetensors) return await resolveQuantisation(await openSafetensors(path, signal));
     if (pytorch) return await openPytorch(path, signal, opts);
     throw new ModeldiffError('FORMAT_UNKNOWN', unknownFormatMessage(head, size), { file: path, details: { head: hex(head.subarray(0, 16)) } });
   } catch (e) {
@@ -71,7 +76,7 @@ function unknownFormatMessage(head: Uint8Array, size: number): string {
   if (head[0] === 0x80) return 'is a Python pickle but not a PyTorch checkpoint (it lacks the PyTorch magic number)';
   const n = Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true));
   if (n > size) return `not a model: as safetensors its header would be ${n} bytes but the file has ${size} (truncated, or another format)`;
-  return 'not a model file this tool can read (safetensors, PyTorch .ckpt/.pt/.bin, or a diffusers folder)';
+  return 'not a model file this tool can read (safetensors, PyTorch .ckpt/.pt/.bin, GGUF, or a diffusers folder)';
 }
 
 function hex(b: Uint8Array): string {

@@ -141,6 +141,311 @@ export function decodeF8E5M2(src: usize, dst: usize, n: i32): void {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Dequantisers. Each mirrors quant/dequantRef.ts operation for operation: one float32 multiply or add/subtract per
+// step of ggml's (or bitsandbytes') arithmetic, never fused, so results are bit-identical to the reference.
+
+/** An IEEE half at p as float32 (exact). */
+@inline function halfAt(p: usize): f32 {
+  return reinterpret<f32>(halfToSingleScalar(<u32>load<u16>(p)));
+}
+
+/** 16 signed bytes times d, stored as 16 float32 at o. */
+@inline function storeScaledI8(v: v128, d: v128, o: usize): void {
+  const a = i16x8.extend_low_i8x16_s(v);
+  const b = i16x8.extend_high_i8x16_s(v);
+  v128.store(o, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(a)), d));
+  v128.store(o, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(a)), d), 16);
+  v128.store(o, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(b)), d), 32);
+  v128.store(o, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(b)), d), 48);
+}
+
+/** 16 unsigned bytes q as float32: (q * d) - m, stored at o. */
+@inline function storeAffineU8(v: v128, d: v128, m: v128, o: usize): void {
+  const a = i16x8.extend_low_i8x16_u(v);
+  const b = i16x8.extend_high_i8x16_u(v);
+  v128.store(o, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(a)), d), m));
+  v128.store(o, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(a)), d), m), 16);
+  v128.store(o, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(b)), d), m), 32);
+  v128.store(o, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(b)), d), m), 48);
+}
+
+/** Q8_0: 32 values in 34 bytes, f16 d then 32 int8; value = d * q. */
+export function dequantQ8_0(src: usize, dst: usize, nBlocks: i32): void {
+  for (let b = 0; b < nBlocks; b++) {
+    const p = src + <usize>b * 34;
+    const o = dst + (<usize>b << 7);
+    const d = f32x4.splat(halfAt(p));
+    storeScaledI8(v128.load(p, 2), d, o);
+    storeScaledI8(v128.load(p, 18), d, o + 64);
+  }
+}
+
+/** Q4_0: f16 d, 16 bytes (element i low nibble of byte i, element i+16 high nibble); value = d * (q - 8). */
+export function dequantQ4_0(src: usize, dst: usize, nBlocks: i32): void {
+  for (let b = 0; b < nBlocks; b++) {
+    const p = src + <usize>b * 18;
+    const o = dst + (<usize>b << 7);
+    const d = halfAt(p);
+    for (let e = 0; e < 16; e++) {
+      const q = <i32>load<u8>(p + 2 + e);
+      store<f32>(o + (<usize>e << 2), d * <f32>((q & 15) - 8));
+      store<f32>(o + (<usize>(e + 16) << 2), d * <f32>((q >> 4) - 8));
+    }
+  }
+}
+
+/** Q4_1: f16 d, f16 m, 16 bytes as Q4_0; value = d * q + m. */
+export function dequantQ4_1(src: usize, dst: usize, nBlocks: i32): void {
+  for (let b = 0; b < nBlocks; b++) {
+    const p = src + <usize>b * 20;
+    const o = dst + (<usize>b << 7);
+    const d = halfAt(p);
+    const m = halfAt(p + 2);
+    for (let e = 0; e < 16; e++) {
+      const q = <i32>load<u8>(p + 4 + e);
+      store<f32>(o + (<usize>e << 2), d * <f32>(q & 15) + m);
+      store<f32>(o + (<usize>(e + 16) << 2), d * <f32>(q >> 4) + m);
+    }
+  }
+}
+
+/** Q5_0: f16 d, u32 qh (bit i = 5th bit of element i), 16 bytes of low nibbles; value = d * (q - 16). */
+export function dequantQ5_0(src: usize, dst: usize, nBlocks: i32): void {
+  for (let b = 0; b < nBlocks; b++) {
+    const p = src + <usize>b * 22;
+    const o = dst + (<usize>b << 7);
+    const d = halfAt(p);
+    const qh = load<u32>(p + 2);
+    for (let e = 0; e < 16; e++) {
+      const q = <i32>load<u8>(p + 6 + e);
+      const lo = (q & 15) | (<i32>((qh >> <u32>e) & 1) << 4);
+      const hi = (q >> 4) | (<i32>((qh >> <u32>(e + 16)) & 1) << 4);
+      store<f32>(o + (<usize>e << 2), d * <f32>(lo - 16));
+      store<f32>(o + (<usize>(e + 16) << 2), d * <f32>(hi - 16));
+    }
+  }
+}
+
+/** Q5_1: f16 d, f16 m, u32 qh, 16 bytes; value = d * q + m. */
+export function dequantQ5_1(src: usize, dst: usize, nBlocks: i32): void {
+  for (let b = 0; b < nBlocks; b++) {
+    const p = src + <usize>b * 24;
+    const o = dst + (<usize>b << 7);
+    const d = halfAt(p);
+    const m = halfAt(p + 2);
+    const qh = load<u32>(p + 4);
+    for (let e = 0; e < 16; e++) {
+      const q = <i32>load<u8>(p + 8 + e);
+      const lo = (q & 15) | (<i32>((qh >> <u32>e) & 1) << 4);
+      const hi = (q >> 4) | (<i32>((qh >> <u32>(e + 16)) & 1) << 4);
+      store<f32>(o + (<usize>e << 2), d * <f32>lo + m);
+      store<f32>(o + (<usize>(e + 16) << 2), d * <f32>hi + m);
+    }
+  }
+}
+
+/** Q2_K: 16 bytes of scales (low nibble scale, high nibble min, per 16 values), 64 bytes of 2-bit codes, f16 d, f16 dmin. */
+export function dequantQ2_K(src: usize, dst: usize, nBlocks: i32): void {
+  for (let b = 0; b < nBlocks; b++) {
+    const p = src + <usize>b * 84;
+    const o = dst + (<usize>b << 10);
+    const d = halfAt(p + 80);
+    const dmin = halfAt(p + 82);
+    for (let e = 0; e < 256; e++) {
+      const sc = <i32>load<u8>(p + (e >> 4));
+      const q = (<i32>load<u8>(p + 16 + (e >> 7) * 32 + (e & 31)) >> (2 * ((e >> 5) & 3))) & 3;
+      store<f32>(o + (<usize>e << 2), (d * <f32>(sc & 15)) * <f32>q - dmin * <f32>(sc >> 4));
+    }
+  }
+}
+
+/** Q3_K: 32 bytes hmask, 64 bytes 2-bit codes, 12 bytes of 6-bit scales (minus 32), f16 d. */
+export function dequantQ3_K(src: usize, dst: usize, nBlocks: i32): void {
+  for (let b = 0; b < nBlocks; b++) {
+    const p = src + <usize>b * 110;
+    const o = dst + (<usize>b << 10);
+    const d = halfAt(p + 108);
+    const s = p + 96;
+    for (let e = 0; e < 256; e++) {
+      const j = e >> 4;
+      const low = j < 8 ? <i32>load<u8>(s + j) & 15 : <i32>load<u8>(s + j - 8) >> 4;
+      const high = (<i32>load<u8>(s + 8 + (j & 3)) >> (2 * (j >> 2))) & 3;
+      const sc = (low | (high << 4)) - 32;
+      const ql = (<i32>load<u8>(p + 32 + (e >> 7) * 32 + (e & 31)) >> (2 * ((e >> 5) & 3))) & 3;
+      const hbit = (<i32>load<u8>(p + (e & 31)) >> (e >> 5)) & 1;
+      store<f32>(o + (<usize>e << 2), (d * <f32>sc) * <f32>(ql - (hbit ? 0 : 4)));
+    }
+  }
+}
+
+/** Scale (sub-block j of 8) from the 12 packed bytes of Q4_K / Q5_K at s. */
+@inline function k4Scale(s: usize, j: i32): i32 {
+  return j < 4 ? <i32>load<u8>(s + j) & 63 : (<i32>load<u8>(s + j + 4) & 15) | ((<i32>load<u8>(s + j - 4) >> 6) << 4);
+}
+
+@inline function k4Min(s: usize, j: i32): i32 {
+  return j < 4 ? <i32>load<u8>(s + j + 4) & 63 : (<i32>load<u8>(s + j + 4) >> 4) | ((<i32>load<u8>(s + j) >> 6) << 4);
+}
+
+/**
+ * Q4_K: f16 d, f16 dmin, 12 bytes of scales/mins, 128 bytes; 32-byte chunk k holds sub-block 2k in its low nibbles
+ * and 2k+1 in its high nibbles; value = (d * sc) * q - dmin * m.
+ */
+export function dequantQ4_K(src: usize, dst: usize, nBlocks: i32): void {
+  const mask = i8x16.splat(15);
+  for (let b = 0; b < nBlocks; b++) {
+    const p = src + <usize>b * 144;
+    const o = dst + (<usize>b << 10);
+    const d = halfAt(p);
+    const dmin = halfAt(p + 2);
+    for (let k = 0; k < 4; k++) {
+      const j = k << 1;
+      const d0 = f32x4.splat(d * <f32>k4Scale(p + 4, j));
+      const m0 = f32x4.splat(dmin * <f32>k4Min(p + 4, j));
+      const d1 = f32x4.splat(d * <f32>k4Scale(p + 4, j + 1));
+      const m1 = f32x4.splat(dmin * <f32>k4Min(p + 4, j + 1));
+      const q = p + 16 + (<usize>k << 5);
+      const a = v128.load(q);
+      const c = v128.load(q, 16);
+      const out = o + (<usize>k << 8);
+      storeAffineU8(v128.and(a, mask), d0, m0, out);
+      storeAffineU8(v128.and(c, mask), d0, m0, out + 64);
+      storeAffineU8(i8x16.shr_u(a, 4), d1, m1, out + 128);
+      storeAffineU8(i8x16.shr_u(c, 4), d1, m1, out + 192);
+    }
+  }
+}
+
+/** Q5_K: f16 d, f16 dmin, 12 bytes scales/mins, 32 bytes qh (bit k of byte l = 5th bit of element 32k + l), 128 bytes as Q4_K. */
+export function dequantQ5_K(src: usize, dst: usize, nBlocks: i32): void {
+  const mask = i8x16.splat(15);
+  const one = i8x16.splat(1);
+  for (let b = 0; b < nBlocks; b++) {
+    const p = src + <usize>b * 176;
+    const o = dst + (<usize>b << 10);
+    const d = halfAt(p);
+    const dmin = halfAt(p + 2);
+    const h0 = v128.load(p + 16);
+    const h1 = v128.load(p + 16, 16);
+    for (let k = 0; k < 4; k++) {
+      const j = k << 1;
+      const d0 = f32x4.splat(d * <f32>k4Scale(p + 4, j));
+      const m0 = f32x4.splat(dmin * <f32>k4Min(p + 4, j));
+      const d1 = f32x4.splat(d * <f32>k4Scale(p + 4, j + 1));
+      const m1 = f32x4.splat(dmin * <f32>k4Min(p + 4, j + 1));
+      const q = p + 48 + (<usize>k << 5);
+      const a = v128.load(q);
+      const c = v128.load(q, 16);
+      // the 5th bits of sub-blocks j and j+1: bits j and j+1 of the qh bytes, moved to bit 4
+      const ha0 = i8x16.shl(v128.and(i8x16.shr_u(h0, j), one), 4);
+      const hc0 = i8x16.shl(v128.and(i8x16.shr_u(h1, j), one), 4);
+      const ha1 = i8x16.shl(v128.and(i8x16.shr_u(h0, j + 1), one), 4);
+      const hc1 = i8x16.shl(v128.and(i8x16.shr_u(h1, j + 1), one), 4);
+      const out = o + (<usize>k << 8);
+      storeAffineU8(v128.or(v128.and(a, mask), ha0), d0, m0, out);
+      storeAffineU8(v128.or(v128.and(c, mask), hc0), d0, m0, out + 64);
+      storeAffineU8(v128.or(i8x16.shr_u(a, 4), ha1), d1, m1, out + 128);
+      storeAffineU8(v128.or(i8x16.shr_u(c, 4), hc1), d1, m1, out + 192);
+    }
+  }
+}
+
+/** Q6_K: 128 bytes of low nibbles, 64 bytes of 2-bit high parts, 16 int8 scales (per 16 values), f16 d; value = (d * sc) * (q - 32). */
+export function dequantQ6_K(src: usize, dst: usize, nBlocks: i32): void {
+  const mask = i8x16.splat(15);
+  const three = i8x16.splat(3);
+  const bias = i8x16.splat(32);
+  for (let b = 0; b < nBlocks; b++) {
+    const p = src + <usize>b * 210;
+    const o = dst + (<usize>b << 10);
+    const d = halfAt(p + 208);
+    // element e: half = e >> 7; low nibble from ql[half*64 + (e & 63)] (shift 4 when (e >> 6) & 1),
+    // two high bits from qh[half*32 + (e & 31)] >> 2*((e >> 5) & 3), scale int8 at 192 + (e >> 4)
+    for (let half = 0; half < 2; half++) {
+      const ql = p + (<usize>half << 6);
+      const qh = p + 128 + (<usize>half << 5);
+      for (let g = 0; g < 8; g++) {
+        // 16 consecutive elements e0 = half*128 + g*16 .. +15
+        const e0 = (half << 7) + (g << 4);
+        const inner = e0 & 127;
+        const low = v128.load(ql + <usize>(inner & 63));
+        const nib = (inner >> 6) & 1 ? i8x16.shr_u(low, 4) : v128.and(low, mask);
+        const hb = v128.and(i8x16.shr_u(v128.load(qh + <usize>(inner & 31)), 2 * ((inner >> 5) & 3)), three);
+        const q = i8x16.sub(v128.or(nib, i8x16.shl(hb, 4)), bias);
+        const sc = f32x4.splat(d * <f32>load<i8>(p + 192 + (e0 >> 4)));
+        storeScaledI8(q, sc, o + (<usize>e0 << 2));
+      }
+    }
+  }
+}
+
+/** fp8 E4M3 codes times a float32 scale. */
+export function decodeF8E4M3Scaled(src: usize, dst: usize, n: i32, scale: f32): void {
+  const s = f32x4.splat(scale);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const b = v128.load(src + <usize>i);
+    const lo = i16x8.extend_low_i8x16_u(b);
+    const hi = i16x8.extend_high_i8x16_u(b);
+    const out = dst + (<usize>i << 2);
+    v128.store(out, f32x4.mul(e4m3ToSingle(i32x4.extend_low_i16x8_u(lo)), s));
+    v128.store(out, f32x4.mul(e4m3ToSingle(i32x4.extend_high_i16x8_u(lo)), s), 16);
+    v128.store(out, f32x4.mul(e4m3ToSingle(i32x4.extend_low_i16x8_u(hi)), s), 32);
+    v128.store(out, f32x4.mul(e4m3ToSingle(i32x4.extend_high_i16x8_u(hi)), s), 48);
+  }
+  for (; i < n; i++) {
+    store<f32>(dst + (<usize>i << 2), reinterpret<f32>(e4m3ToSingleScalar(<u32>load<u8>(src + <usize>i))) * scale);
+  }
+}
+
+/** fp8 E5M2 codes times a float32 scale. */
+export function decodeF8E5M2Scaled(src: usize, dst: usize, n: i32, scale: f32): void {
+  const s = f32x4.splat(scale);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const b = v128.load(src + <usize>i);
+    const lo = i16x8.shl(i16x8.extend_low_i8x16_u(b), 8);
+    const hi = i16x8.shl(i16x8.extend_high_i8x16_u(b), 8);
+    const out = dst + (<usize>i << 2);
+    v128.store(out, f32x4.mul(halfToSingle(i32x4.extend_low_i16x8_u(lo)), s));
+    v128.store(out, f32x4.mul(halfToSingle(i32x4.extend_high_i16x8_u(lo)), s), 16);
+    v128.store(out, f32x4.mul(halfToSingle(i32x4.extend_low_i16x8_u(hi)), s), 32);
+    v128.store(out, f32x4.mul(halfToSingle(i32x4.extend_high_i16x8_u(hi)), s), 48);
+  }
+  for (; i < n; i++) {
+    store<f32>(dst + (<usize>i << 2), reinterpret<f32>(halfToSingleScalar(<u32>load<u8>(src + <usize>i) << 8)) * scale);
+  }
+}
+
+/** Rounds a float32 to the nearest float16 (ties to even; beyond the range to infinity), kept as float32. */
+@inline function roundToHalf(x: f32): f32 {
+  const a = abs<f32>(x);
+  if (!(a < Infinity) || a == 0) return x;
+  let e = <i32>((reinterpret<u32>(x) >> 23) & 0xff) - 127;
+  if (e < -14) e = -14;
+  const quantum = reinterpret<f32>(<u32>(e - 10 + 127) << 23);
+  const r = nearest<f32>(a / quantum) * quantum;
+  return copysign<f32>(r > 65504 ? Infinity : r, x);
+}
+
+/** Rounds a float32 to the nearest bfloat16 (ties to even), kept as float32. */
+@inline function roundToBFloat16(x: f32): f32 {
+  const u = reinterpret<u32>(x);
+  if ((u & 0x7fffffff) > 0x7f800000) return x;
+  return reinterpret<f32>(((u + 0x7fff + ((u >> 16) & 1)) >> 16) << 16);
+}
+
+/** bitsandbytes 4-bit codes (Kernels.dequant4bit). */
+export function dequant4bit(src: usize, table: usize, absmax: usize, dst: usize, n: i32, phase: i32, blockShift: i32, out: i32): void {
+  for (let i = 0; i < n; i++) {
+    const byte = <u32>load<u8>(src + <usize>(i >> 1));
+    const code = i & 1 ? byte & 15 : byte >> 4;
+    const v = load<f32>(table + (<usize>code << 2)) * load<f32>(absmax + (<usize>((phase + i) >> blockShift) << 2));
+    store<f32>(dst + (<usize>i << 2), out == 0 ? v : out == 1 ? roundToHalf(v) : roundToBFloat16(v));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Centering
 
 /** Column means, summed in float64 row by row (the same order as the reference, so results are identical). */
