@@ -1,5 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
-import type { TensorRef } from '../../src/compute/checkpoint';
+import type { TensorRef } from '../../src/compute/model/checkpoint';
 import { isQuantised, readQuantElements } from '../../src/compute/io/readQuant';
 import { readTensorElements } from '../../src/compute/io/tensorBytes';
 import { createKernels } from '../../src/compute/kernels';

@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ComponentDiff, ComponentStatus } from '../../src/shared/result';
+import { loadGgufOracle, oracleSafetensorsQuant } from './quantised';
 
 export type OracleComponent = 'unet' | 'te' | 'te0' | 'te1' | 'vae' | 'ema' | 'other';
 export const ORACLE_COMPONENTS: readonly OracleComponent[] = ['unet', 'te', 'te0', 'te1', 'vae', 'ema', 'other'];
@@ -147,26 +148,45 @@ interface HeaderEntry {
 
 export function loadModel(path: string): OracleModel {
   const buf = readFileSync(path);
+  if (buf.subarray(0, 4).toString('latin1') === 'GGUF') return ggufModel(path);
   const n = Number(buf.readBigUInt64LE(0));
   const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>;
   const data = 8 + n;
   const metadata = (header['__metadata__'] ?? {}) as Record<string, string>;
+  const quant = oracleSafetensorsQuant(header as Record<string, HeaderEntry>, buf, data);
   const entries = Object.entries(header)
-    .filter(([k]) => k !== '__metadata__')
+    .filter(([k]) => k !== '__metadata__' && !quant.consumed.has(k))
     .map(([k, v]) => [k, v as HeaderEntry] as const)
     .sort((x, y) => x[1].data_offsets[0] - y[1].data_offsets[0]);
   const canon = canonicalKeys(entries.map(([k]) => k));
   const tensors = new Map<string, OracleTensor>();
   for (const [stored, e] of entries) {
+    const key = canon.get(stored)!;
+    const q = quant.replaced.get(stored);
+    if (q) {
+      tensors.set(key, { key, stored, component: oracleComponent(key), shape: q.shape.slice(), dtype: q.dtype, values: q.values, bytes: q.bytes });
+      continue;
+    }
     const [b0, b1] = e.data_offsets;
     const numel = e.shape.reduce((p, d) => p * d, 1);
     const size = SIZES[e.dtype];
     if (size === undefined || b1 - b0 !== numel * size || data + b1 > buf.length) throw new Error(`oracle: bad entry ${stored} in ${path}`);
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset + data + b0, b1 - b0);
-    const key = canon.get(stored)!;
     tensors.set(key, { key, stored, component: oracleComponent(key), shape: e.shape.slice(), dtype: e.dtype, values: decodeValues(e.dtype, bytes), bytes });
   }
   return { path, file: basename(path), metadata, tensors };
+}
+
+/** A GGUF file (oracle/quantised.ts reads it); tensor names are state-dict keys, canonicalised as for safetensors. */
+function ggufModel(path: string): OracleModel {
+  const g = loadGgufOracle(path);
+  const canon = canonicalKeys(g.tensors.map((t) => t.name));
+  const tensors = new Map<string, OracleTensor>();
+  for (const t of g.tensors) {
+    const key = canon.get(t.name)!;
+    tensors.set(key, { key, stored: t.name, component: oracleComponent(key), shape: t.shape, dtype: t.type, values: t.values, bytes: t.bytes });
+  }
+  return { path, file: basename(path), metadata: g.metadata, tensors };
 }
 
 export function loadModels(paths: readonly string[]): OracleModel[] {

@@ -9,10 +9,17 @@
  * bitsandbytes rounds the product to float32 and then to the quant state's dtype, and its nested absmax twice.
  */
 import { readFileSync } from 'node:fs';
-import { decodeValues } from './float64';
 
 const f32 = Math.fround;
-const half = (lo: number, hi: number): number => decodeValues('F16', Uint8Array.of(lo, hi))[0]!;
+/** IEEE binary16 from its two little-endian bytes. */
+function half(lo: number, hi: number): number {
+  const h = lo | (hi << 8);
+  const sign = h >> 15 ? -1 : 1;
+  const e = (h >> 10) & 31;
+  const m = h & 1023;
+  if (e === 31) return m ? NaN : sign * Infinity;
+  return e === 0 ? sign * m * 2 ** -24 : sign * (1 + m / 1024) * 2 ** (e - 15);
+}
 
 /** The bit `bit` (0 = least significant) of byte b. */
 const bitOf = (b: number, bit: number): number => (b >> bit) & 1;
@@ -218,6 +225,24 @@ export interface OracleGgufTensor {
   bytes: Uint8Array;
 }
 
+function plainValues(dtype: string, b: Uint8Array): Float64Array {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  switch (dtype) {
+    case 'F32':
+      return Float64Array.from({ length: b.length / 4 }, (_, i) => dv.getFloat32(4 * i, true));
+    case 'F16':
+      return Float64Array.from({ length: b.length / 2 }, (_, i) => half(b[2 * i]!, b[2 * i + 1]!));
+    case 'BF16':
+      return Float64Array.from({ length: b.length / 2 }, (_, i) => new Float32Array(new Uint32Array([dv.getUint16(2 * i, true) * 65536]).buffer)[0]!);
+    case 'I8':
+      return Float64Array.from({ length: b.length }, (_, i) => dv.getInt8(i));
+    case 'I32':
+      return Float64Array.from({ length: b.length / 4 }, (_, i) => dv.getInt32(4 * i, true));
+    default:
+      return Float64Array.from({ length: b.length / 8 }, (_, i) => dv.getFloat64(8 * i, true));
+  }
+}
+
 const PLAIN: Record<number, [string, number]> = { 0: ['F32', 4], 1: ['F16', 2], 30: ['BF16', 2], 24: ['I8', 1], 26: ['I32', 4], 28: ['F64', 8] };
 const QUANT_IDS: Record<number, string> = { 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 10: 'Q2_K', 11: 'Q3_K', 12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K' };
 
@@ -291,8 +316,85 @@ export function loadGgufOracle(path: string): { metadata: Record<string, string>
     if (!plain && !quant) throw new Error(`oracle: ggml type ${t.type}`);
     const nbytes = plain ? numel * plain[1] : (numel / FORMATS[quant!]!.elements) * FORMATS[quant!]!.bytes;
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset + data + t.offset, nbytes);
-    const values = plain ? decodeValues(plain[0], bytes) : oracleDequantGgml(quant!, bytes);
+    const values = plain ? plainValues(plain[0], bytes) : oracleDequantGgml(quant!, bytes);
     return { name: t.name, type: plain ? plain[0] : quant!, shape, values, bytes };
   });
   return { metadata, tensors };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Quantised safetensors (as the fixtures write them)
+
+export interface OracleQuantEntry {
+  dtype: string;
+  shape: number[];
+  values: Float64Array;
+  /** every stored byte the values depend on (codes, then scale or absmax...), for bit identity */
+  bytes: Uint8Array;
+}
+
+interface Entry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+/**
+ * The quantised weights of a safetensors file (scaled fp8 with scale_weight or weight_scale; bitsandbytes 4-bit)
+ * dequantised, and the names of the auxiliary tensors they consume.
+ */
+export function oracleSafetensorsQuant(header: Record<string, Entry>, buf: Uint8Array, data: number): { replaced: Map<string, OracleQuantEntry>; consumed: Set<string> } {
+  const bytesOf = (name: string): Uint8Array => {
+    const e = header[name]!;
+    return buf.subarray(data + e.data_offsets[0], data + e.data_offsets[1]);
+  };
+  const floats = (name: string): Float32Array => new Float32Array(Uint8Array.from(bytesOf(name)).buffer);
+  const replaced = new Map<string, OracleQuantEntry>();
+  const consumed = new Set<string>();
+  const names = Object.keys(header).filter((k) => k !== '__metadata__');
+  for (const name of names) {
+    const m = /^(.*)\.quant_state\.bitsandbytes__(nf4|fp4)$/.exec(name);
+    if (!m) continue;
+    const w = m[1]!;
+    const state = JSON.parse(new TextDecoder().decode(bytesOf(name))) as Record<string, unknown>;
+    const shape = state['shape'] as number[];
+    const nested = `${w}.nested_absmax` in header;
+    const aux = [name, `${w}.absmax`, `${w}.quant_map`, ...(nested ? [`${w}.nested_absmax`, `${w}.nested_quant_map`] : [])];
+    aux.forEach((a) => consumed.add(a));
+    const q: OracleBnb = {
+      kind: m[2] as 'nf4' | 'fp4',
+      blocksize: state['blocksize'] as number,
+      outDtype: state['dtype'] as OracleBnb['outDtype'],
+      numel: shape.reduce((a, d) => a * d, 1),
+      codes: bytesOf(w),
+      absmax: nested
+        ? { codes: bytesOf(`${w}.absmax`), absmax: floats(`${w}.nested_absmax`), codeBook: floats(`${w}.nested_quant_map`), offset: state['nested_offset'] as number, blocksize: state['nested_blocksize'] as number }
+        : floats(`${w}.absmax`),
+    };
+    const bytes = concatBytes([bytesOf(w), bytesOf(`${w}.absmax`), ...(nested ? [bytesOf(`${w}.nested_absmax`)] : [])]);
+    replaced.set(w, { dtype: m[2] === 'nf4' ? 'BNB_NF4' : 'BNB_FP4', shape, values: oracleBnb(q), bytes });
+  }
+  for (const name of names) {
+    const m = /^(.*)\.(scale_weight|weight_scale)$/.exec(name);
+    if (!m) continue;
+    const w = `${m[1]}.weight`;
+    const kind = header[w]!.dtype as 'F8_E4M3' | 'F8_E5M2';
+    const scale = floats(name)[0]!;
+    consumed.add(name);
+    replaced.set(w, { dtype: `${kind}_SCALED`, shape: header[w]!.shape, values: oracleScaledFp8(bytesOf(w), kind, scale), bytes: concatBytes([bytesOf(w), bytesOf(name)]) });
+  }
+  if (replaced.size) {
+    for (const name of names) if (name === 'scaled_fp8' || /\.(comfy_quant|scale_input|input_scale)$/.test(name)) consumed.add(name);
+  }
+  return { replaced, consumed };
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
