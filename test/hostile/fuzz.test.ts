@@ -8,6 +8,11 @@ import { concat } from '../fixtures/pickleWriter';
 import { argparseNamespace, checkpointPickle, legacyBytes, numpyScalar, torchZipBytes, type TorchCheckpoint } from '../fixtures/torchWriter';
 import { f32, zipWithPickle } from './craft';
 import { testSeed } from '../helpers/seed';
+import { readFileSync } from 'node:fs';
+import { dimsOf, ggufBytes } from '../fixtures/ggufWriter';
+import { quantiseGgml } from '../fixtures/quantise';
+import { writeBnb4bit, writeScaledFp8, type SourceTensor } from '../fixtures/quantisedSafetensors';
+import { encode } from '../fixtures/safetensorsWriter';
 import { Sandbox, type Outcome } from './sandbox';
 
 export const FUZZ_RUNS = 500;
@@ -31,6 +36,42 @@ function seedCheckpoint(): TorchCheckpoint {
     extraEntries: [['note', 'x']],
     lightning: { epoch: 1, globalStep: 2, version: '1.9.0', more: [['optimizer_states', [{ dict: [['lr', { float: 0.5 }]] }]]] },
   };
+}
+
+/** A GGUF file with the structures worth damaging: key/values of several types, arrays, a shape override, F32/F16 and
+ *  block-quantised tensors, a non-default alignment. */
+function seedGguf(): Uint8Array {
+  const wave = (n: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 0.3));
+  return ggufBytes({
+    alignment: 64,
+    kv: [
+      { key: 'general.architecture', type: 'STRING', value: 'flux' },
+      { key: 'general.file_type', type: 'UINT32', value: 15 },
+      { key: 'a.list', type: 'ARRAY', value: { itemType: 'STRING', items: ['x', 'yz'] } },
+      { key: 'a.nums', type: 'ARRAY', value: { itemType: 'INT64', items: [1, -2] } },
+      { key: 'comfy.gguf.orig_shape.conv.weight', type: 'ARRAY', value: { itemType: 'INT32', items: [16, 4, 2, 2] } },
+    ],
+    tensors: [
+      { name: 'img_in.bias', type: 'F32', dims: [8], data: encode('F32', wave(8)) },
+      { name: 'img_in.weight', type: 'F16', dims: dimsOf([4, 8]), data: encode('F16', wave(32)) },
+      { name: 'conv.weight', type: 'Q8_0', dims: [256], data: quantiseGgml('Q8_0', wave(256)) },
+      { name: 'double_blocks.0.qkv.weight', type: 'Q4_K', dims: dimsOf([2, 256]), data: quantiseGgml('Q4_K', wave(512)) },
+      { name: 'double_blocks.0.mlp.weight', type: 'Q6_K', dims: [256], data: quantiseGgml('Q6_K', wave(256)) },
+      { name: 'single_blocks.0.linear.weight', type: 'Q5_1', dims: [64], data: quantiseGgml('Q5_1', wave(64)) },
+    ],
+  });
+}
+
+/** A quantised safetensors file written by `write` to the sandbox, read back as bytes. */
+function seedQuantised(name: string, write: (path: string, tensors: SourceTensor[]) => void): Uint8Array {
+  const p = sb.path(`${name}-seed.safetensors`);
+  const w = (n: number) => Array.from({ length: n }, (_, i) => Math.cos(i * 0.7) * 0.1);
+  write(p, [
+    { name: 'a.weight', shape: [4, 40], values: w(160) },
+    { name: 'a.bias', shape: [4], values: w(4) },
+    { name: 'b.weight', shape: [3, 5], values: w(15) },
+  ]);
+  return new Uint8Array(readFileSync(p)); // a copy: Buffer.slice would share the seed's memory with its mutants
 }
 
 type Mutation =
@@ -120,6 +161,24 @@ async function fuzz(
 }
 
 describe(`mutation fuzzing (${FUZZ_RUNS} cases per format)`, () => {
+  it('GGUF files', async (t) => {
+    const c = await fuzz(t, 'gguf', seedGguf(), (b) => b, 0x5eed06);
+    assert.equal(c.opened + c.refused, FUZZ_RUNS);
+    t.diagnostic(c.summary);
+  });
+
+  it('scaled fp8 safetensors (marker and scale_weight)', async (t) => {
+    const c = await fuzz(t, 'fp8', seedQuantised('fp8', (p, ts) => writeScaledFp8(p, ts, 'scale_weight', { inputScales: true })), (b) => b, 0x5eed07);
+    assert.equal(c.opened + c.refused, FUZZ_RUNS);
+    t.diagnostic(c.summary);
+  });
+
+  it('bitsandbytes NF4 safetensors (double quantised)', async (t) => {
+    const c = await fuzz(t, 'nf4', seedQuantised('nf4', (p, ts) => writeBnb4bit(p, ts, { nested: true })), (b) => b, 0x5eed08);
+    assert.equal(c.opened + c.refused, FUZZ_RUNS);
+    t.diagnostic(c.summary);
+  });
+
   it('torch zip archives', async (t) => {
     const c = await fuzz(t, 'zip', torchZipBytes(seedCheckpoint()).bytes, (b) => b, 0x5eed01);
     assert.equal(c.opened + c.refused, FUZZ_RUNS);

@@ -42,6 +42,12 @@ export async function openCheckpoint(path: string, signal?: AbortSignal, opts: O
     if (gguf) return await openGguf(path, signal);
     if (safetensors) return await resolveQuantisation(await openSafetensors(path, signal));
     if (pytorch) return await openPytorch(path, signal, opts);
+    if (path.toLowerCase().endsWith('.gguf') && size > 0) {
+      throw new ModeldiffError('GGUF_BAD_MAGIC', 'has the .gguf extension but does not start with the GGUF magic bytes: it is damaged or not a GGUF file', {
+        file: path,
+        details: { head: hex(head.subarray(0, 16)) },
+      });
+    }
     throw new ModeldiffError('FORMAT_UNKNOWN', unknownFormatMessage(head, size), { file: path, details: { head: hex(head.subarray(0, 16)) } });
   } catch (e) {
     throw toModeldiffError(e, path);

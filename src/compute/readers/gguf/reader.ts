@@ -105,7 +105,7 @@ export async function readGgufHeader(c: FileCursor, path: string, signal?: Abort
   if (version !== 2 && version !== 3) {
     if (version !== 0 && (version & 0xffff) === 0) fail('GGUF_UNSUPPORTED_VERSION', `the header reads as version ${version}: this is a big-endian GGUF file, which this tool does not read`, { version });
     if (version === 1) fail('GGUF_UNSUPPORTED_VERSION', 'this is a GGUF version 1 file, which ggml no longer reads: convert it with a current gguf tool', { version });
-    fail('GGUF_UNSUPPORTED_VERSION', `GGUF version ${version} is not supported (versions 2 and 3 are)`, { version });
+    fail('GGUF_UNSUPPORTED_VERSION', `the file is GGUF version ${version}, which is not supported (versions 2 and 3 are)`, { version });
   }
   const tensorCount = c.u64();
   const kvCount = c.u64();

@@ -44,6 +44,8 @@ function looksQuantised(ckpt: Checkpoint): boolean {
       n.endsWith('.scaled_fp8') ||
       n.endsWith('.scale_weight') ||
       n.endsWith('.weight_scale') ||
+      n.endsWith('.weight_scale_2') ||
+      n.endsWith('.pre_quant_scale') ||
       n.endsWith('.comfy_quant') ||
       n.includes(QUANT_STATE) ||
       n.endsWith('.absmax') ||
