@@ -2,8 +2,10 @@ import type { TensorRef } from '../model/checkpoint';
 import { readTensorElements } from '../io/tensorBytes';
 import type { Kernels } from '../kernels/types';
 import { decodableToF64, decodeToF64 } from './decodeF64';
-import { decodeToF32, F32_DTYPES } from './decodeF32';
+import { isQuantised } from '../io/readQuant';
 import { FileHandles } from '../io/fileHandles';
+import { decodeMember, decodesToF32, readMember, slotBytes } from './members';
+import { GRAM_BLOCK_COLUMNS } from './workTask';
 
 /** The drill-down of one pair: metrics a Gram matrix cannot give (L1, changed elements, max |a-b|), per key. */
 export interface PairTask {
@@ -33,17 +35,20 @@ export function runPairTask(task: PairTask, k: Kernels): { keys: PairKeyStats[];
   try {
     const keys = task.items.map(({ key, a, b }) => {
       const s: PairKeyStats = { key, elements: a.numel, l2sq: 0, l1: 0, l0: 0, maxAbs: 0, dot: 0, na: 0, nb: 0 };
-      const C = Math.max(1, Math.min(task.chunkElements, a.numel));
-      const gram = F32_DTYPES.has(a.dtype) && F32_DTYPES.has(b.dtype);
+      const gram = decodesToF32(a) && decodesToF32(b);
       if (!gram && !(decodableToF64(a.dtype) && decodableToF64(b.dtype))) {
         s.l2sq = s.l1 = s.maxAbs = s.dot = s.na = s.nb = NaN;
         return s;
       }
+      // quantised ranges start on whole blocks: chunks are multiples of 512 elements then
+      const quantised = isQuantised(a) || isQuantised(b);
+      const kb = GRAM_BLOCK_COLUMNS;
+      const C = quantised ? Math.max(kb, Math.floor(Math.min(task.chunkElements, a.numel) / kb) * kb) : Math.max(1, Math.min(task.chunkElements, a.numel));
       const rawA = 0;
-      const rawB = C * 8;
-      const rowA = C * 16;
-      const rowB = C * 20;
-      const out = C * 24;
+      const rawB = gram ? slotBytes(a, C) : 0;
+      const rowA = rawB + (gram ? slotBytes(b, C) : 0);
+      const rowB = rowA + C * 4;
+      const out = rowB + C * 4;
       if (gram) k.reserve(out + 64);
       const bufA = gram ? undefined : new Uint8Array(C * 8);
       const bufB = gram ? undefined : new Uint8Array(C * 8);
@@ -53,10 +58,10 @@ export function runPairTask(task: PairTask, k: Kernels): { keys: PairKeyStats[];
         const n = Math.min(C, a.numel - start);
         if (gram) {
           const u8 = k.u8();
-          bytesRead += readTensorElements(fd(a.file), a, start, n, u8, rawA);
-          bytesRead += readTensorElements(fd(b.file), b, start, n, u8, rawB);
-          decodeToF32(k, a.dtype, rawA, rowA, n);
-          decodeToF32(k, b.dtype, rawB, rowB, n);
+          bytesRead += readMember(fd(a.file), a, start, n, u8, rawA).bytesRead;
+          bytesRead += readMember(fd(b.file), b, start, n, u8, rawB).bytesRead;
+          decodeMember(k, a, rawA, rowA, start, n, C);
+          decodeMember(k, b, rawB, rowB, start, n, C);
           k.pairStats(rowA, rowB, n, out);
           const r = k.f64().subarray(out / 8, out / 8 + 7);
           s.l2sq += r[0]!;

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import Piscina from 'piscina';
 import { cancelled, throwIfAborted, toModeldiffError, type ModeldiffError } from '../../shared/errors';
 import { createKernels } from '../kernels';
+import { isQuantised } from '../io/readQuant';
 import { decodableToF64 } from './decodeF64';
 import { runTask } from './runTask';
 import { unwrapReply, type ThreadReply } from '../workers/threadReply';
@@ -124,7 +125,8 @@ function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: E
   });
   for (const u of ordered) {
     const refs = u.members.map((m) => m.ref);
-    const splittable = refs.every((r) => decodableToF64(r.dtype));
+    // every split point (a multiple of SPLIT_ELEMENTS) starts a whole block of any quantised encoding
+    const splittable = refs.every((r) => decodableToF64(r.dtype) || isQuantised(r));
     if (!splittable || u.numel <= SPLIT_ELEMENTS) {
       items.push({ unit: u.id, start: 0, count: u.numel, members: refs });
       continue;

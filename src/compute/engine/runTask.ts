@@ -1,27 +1,28 @@
 import type { TensorRef } from '../model/checkpoint';
 import { bytesPerElement } from '../model/dtypes';
+import { isQuantised } from '../io/readQuant';
 import { readFully, readTensorElements } from '../io/tensorBytes';
 import type { Kernels } from '../kernels/types';
 import { decodableToF64, decodeToF64 } from './decodeF64';
-import { decodeToF32, F32_DTYPES } from './decodeF32';
 import { FileHandles } from '../io/fileHandles';
+import { decodeMember, decodesToF32, identityKey, readMember, slotBytes } from './members';
 import { GRAM_BLOCK_COLUMNS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
 
 /**
  * Runs one task: for each item, reads the members' bytes chunk by chunk, groups bit-identical members, and adds
- * every pair's squared distance and inner product. Float32-decodable groups go through the centred Gram kernels
- * with a cancellation guard; anything else through an exact float64 path.
+ * every pair's squared distance and inner product. Float32-decodable groups (quantised members dequantised first)
+ * go through the centred Gram kernels with a cancellation guard; anything else through an exact float64 path.
  */
 export function runTask(task: WorkTask, kernels: Kernels): TaskResult {
   const files = new FileHandles(task.files);
   const stats = { bytesRead: 0, guardRecomputes: 0 };
   try {
     const items = task.items.map((item) =>
-      item.members.every((r) => F32_DTYPES.has(r.dtype))
+      item.members.every(decodesToF32)
         ? gramItem(item, task, kernels, files, stats)
-        : item.members.every((r) => decodableToF64(r.dtype))
-          ? f64Item(item, task.chunkElements, files, stats)
+        : item.members.every((r) => decodableToF64(r.dtype) || isQuantised(r))
+          ? f64Item(item, task.chunkElements, kernels, files, stats)
           : bytesOnlyItem(item, task.chunkElements * 4, files, stats),
     );
     // what was read is kept only if every file is still the version the plan was made from
@@ -49,18 +50,22 @@ function newResult(item: WorkItem): ItemResult {
   };
 }
 
-/** Groups members whose bytes are equal (same dtype too). Returns class per member and the first member of each class. */
+/**
+ * Groups members whose bytes are equal (same dtype and, for quantised members, same encoding too). Returns class
+ * per member and the first member of each class.
+ */
 function byteClasses(members: TensorRef[], u8: Uint8Array, slots: number[], lengths: number[]): { cls: Int32Array; reps: number[] } {
   const m = members.length;
   const cls = new Int32Array(m);
   const reps: number[] = [];
+  const keys = members.map(identityKey);
   const view = (i: number) => Buffer.from(u8.buffer, u8.byteOffset + slots[i]!, lengths[i]!);
   for (let i = 0; i < m; i++) {
     let found = -1;
     const vi = view(i);
     for (let q = 0; q < reps.length; q++) {
       const r = reps[q]!;
-      if (members[r]!.dtype === members[i]!.dtype && vi.equals(view(r))) {
+      if (keys[r] === keys[i] && vi.equals(view(r))) {
         found = q;
         break;
       }
@@ -92,7 +97,7 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
   const kb = GRAM_BLOCK_COLUMNS;
   const C = Math.max(kb, Math.ceil(Math.min(task.chunkElements, item.count) / kb) * kb);
   const mPad = Math.ceil(m / 4) * 4;
-  const rawSize = C * 4;
+  const rawSize = Math.max(C * 4, ...members.map((r) => slotBytes(r, C)));
   // Layout: raw slots (m), decoded rows (m), reference row, packed block, G (f64), S (f64).
   const rawBase = 0;
   const rowsBase = rawBase + m * rawSize;
@@ -107,15 +112,16 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
     const n = Math.min(C, end - start);
     const u8 = k.u8();
     const lengths = members.map((r, i) => {
-      stats.bytesRead += readTensorElements(files.get(r.file), r, start, n, u8, slots[i]!);
-      return n * bytesPerElement(r.dtype)!;
+      const { length, bytesRead } = readMember(files.get(r.file), r, start, n, u8, slots[i]!);
+      stats.bytesRead += bytesRead;
+      return length;
     });
     const { cls, reps } = byteClasses(members, u8, slots, lengths);
     markIdentity(res, cls);
 
     // Decode one row per class.
     const rowOf = (q: number) => rowsBase + q * C * 4;
-    reps.forEach((i, q) => decodeToF32(k, members[i]!.dtype, slots[i]!, rowOf(q), n));
+    reps.forEach((i, q) => decodeMember(k, members[i]!, slots[i]!, rowOf(q), start, n, C));
     const f32 = k.f32();
     for (let i = 0; i < m; i++) if (res.allZero[i] && !allZeros(f32, rowOf(cls[i]!) / 4, n)) res.allZero[i] = 0;
 
@@ -235,22 +241,39 @@ function accumulateChunk(
   }
 }
 
-/** Exact path for dtypes the float32 kernels cannot take (F64, integers, bool): decode to float64 in JS. */
-function f64Item(item: WorkItem, chunkElements: number, files: FileHandles, stats: { bytesRead: number }): ItemResult {
+/**
+ * Exact path for dtypes the float32 kernels cannot take (F64, integers, bool): decode to float64 in JS. Quantised
+ * members of such a unit are dequantised to float32 by the kernels (exact in float64 too).
+ */
+function f64Item(item: WorkItem, chunkElements: number, k: Kernels, files: FileHandles, stats: { bytesRead: number }): ItemResult {
   const res = newResult(item);
   const m = res.m;
-  const C = Math.max(1, Math.min(chunkElements, item.count));
-  const widest = Math.max(...item.members.map((r) => bytesPerElement(r.dtype)!));
-  const slots = item.members.map((_, i) => i * C * widest);
-  const raw = new Uint8Array(item.members.length * C * widest);
+  const quantised = item.members.some(isQuantised);
+  const kb = GRAM_BLOCK_COLUMNS;
+  const C = quantised ? Math.max(kb, Math.ceil(Math.min(chunkElements, item.count) / kb) * kb) : Math.max(1, Math.min(chunkElements, item.count));
+  const sizes = item.members.map((r) => slotBytes(r, C));
+  const slots = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+  const raw = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
   const vals = item.members.map(() => new Float64Array(C));
+  if (quantised) k.reserve(Math.max(...sizes) + C * 4);
   for (let start = item.start, end = item.start + item.count; start < end; start += C) {
     const n = Math.min(C, end - start);
-    item.members.forEach((r, i) => {
-      stats.bytesRead += readTensorElements(files.get(r.file), r, start, n, raw, slots[i]!);
-      decodeToF64(r.dtype, raw.subarray(slots[i]!), n, vals[i]!);
+    const lengths = item.members.map((r, i) => {
+      if (!isQuantised(r)) {
+        const { length, bytesRead } = readMember(files.get(r.file), r, start, n, raw, slots[i]!);
+        stats.bytesRead += bytesRead;
+        decodeToF64(r.dtype, raw.subarray(slots[i]!), n, vals[i]!);
+        return length;
+      }
+      // read into the kernels' memory, dequantise there, keep the raw bytes for identity
+      const { length, bytesRead } = readMember(files.get(r.file), r, start, n, k.u8(), 0);
+      stats.bytesRead += bytesRead;
+      const dst = sizes[i]!;
+      decodeMember(k, r, 0, dst, start, n, C);
+      raw.set(k.u8().subarray(0, length), slots[i]!);
+      vals[i]!.set(k.f32().subarray(dst / 4, dst / 4 + n));
+      return length;
     });
-    const lengths = item.members.map((r) => n * bytesPerElement(r.dtype)!);
     markIdentity(res, byteClasses(item.members, raw, slots, lengths).cls);
     for (let i = 0; i < m; i++) {
       const a = vals[i]!;
