@@ -64,6 +64,15 @@ describe('scaled fp8', () => {
     await expectRefused(sb, file('q4-scale2', [fp8(), f32('l.weight_scale_2', [], [1])]), 'QUANT_UNSUPPORTED', /weight_scale_2/);
   });
 
+  it('Q0 a safetensors header may not declare a quantised storage type', async () => {
+    for (const [dtype, n] of [['Q4_K', 144], ['F8_E4M3_SCALED', 256], ['BNB_NF4', 128]] as const) {
+      const header = Buffer.from(JSON.stringify({ w: { dtype, shape: [256], data_offsets: [0, n] } }));
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(header.length));
+      await expectRefused(sb, sb.file(`q0-${dtype}.safetensors`, Buffer.concat([len, header, Buffer.alloc(n)])), 'ST_UNKNOWN_DTYPE', new RegExp(dtype));
+    }
+  });
+
   it('a valid scaled file opens', async () => {
     await expectOpened(sb, file('q-ok', [fp8(), f32('l.scale_weight', [], [0.5]), marker]), { readTensors: true });
   });

@@ -69,10 +69,10 @@ describe('quantised copies of a model in one folder', () => {
   writeBnb4bit(join(models, 'g-base-nf4.safetensors'), src, { nested: true });
 
   let result: CompareResult;
-  for (const kernels of ['wasm', 'reference'] as const) {
-    test(`every number matches the float64 oracle (${kernels} kernels)`, async () => {
-      const out = join(dir, `out-${kernels}`);
-      result = await compareModels([models], { outDir: out, workers: 0, kernels });
+  for (const [kernels, workers] of [['wasm', 0], ['reference', 0], ['wasm', 1]] as const) {
+    test(`every number matches the float64 oracle (${kernels} kernels, ${workers ? 'worker pool' : 'in thread'})`, async () => {
+      const out = join(dir, `out-${kernels}-${workers}`);
+      result = await compareModels([models], { outDir: out, workers, kernels });
       assert.deepEqual(result.errors, []);
       assert.equal(result.models.length, 8);
       const { numbers } = checkAgainstOracle(result, out);
