@@ -180,100 +180,131 @@ export function dequantQ8_0(src: usize, dst: usize, nBlocks: i32): void {
   }
 }
 
+/** The 5th bits of a 32-value block (u32 qh, bit i for element i) for elements 16h..16h+15, as 0 or 16 per byte. */
+@inline function fifthBits(qh: u32, h: i32): v128 {
+  const half = qh >> (<u32>h << 4);
+  const bytes = i8x16.swizzle(i32x4.splat(half), i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+  const bit = v128.and(bytes, i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128));
+  return v128.and(v128.not(i8x16.eq(bit, i8x16.splat(0))), i8x16.splat(16));
+}
+
 /** Q4_0: f16 d, 16 bytes (element i low nibble of byte i, element i+16 high nibble); value = d * (q - 8). */
 export function dequantQ4_0(src: usize, dst: usize, nBlocks: i32): void {
+  const mask = i8x16.splat(15);
+  const eight = i8x16.splat(8);
   for (let b = 0; b < nBlocks; b++) {
     const p = src + <usize>b * 18;
     const o = dst + (<usize>b << 7);
-    const d = halfAt(p);
-    for (let e = 0; e < 16; e++) {
-      const q = <i32>load<u8>(p + 2 + e);
-      store<f32>(o + (<usize>e << 2), d * <f32>((q & 15) - 8));
-      store<f32>(o + (<usize>(e + 16) << 2), d * <f32>((q >> 4) - 8));
-    }
+    const d = f32x4.splat(halfAt(p));
+    const q = v128.load(p, 2);
+    storeScaledI8(i8x16.sub(v128.and(q, mask), eight), d, o);
+    storeScaledI8(i8x16.sub(i8x16.shr_u(q, 4), eight), d, o + 64);
   }
 }
 
-/** Q4_1: f16 d, f16 m, 16 bytes as Q4_0; value = d * q + m. */
+/** Q4_1: f16 d, f16 m, 16 bytes as Q4_0; value = d * q + m (computed as d * q - (-m), the same float32 result). */
 export function dequantQ4_1(src: usize, dst: usize, nBlocks: i32): void {
+  const mask = i8x16.splat(15);
   for (let b = 0; b < nBlocks; b++) {
     const p = src + <usize>b * 20;
     const o = dst + (<usize>b << 7);
-    const d = halfAt(p);
-    const m = halfAt(p + 2);
-    for (let e = 0; e < 16; e++) {
-      const q = <i32>load<u8>(p + 4 + e);
-      store<f32>(o + (<usize>e << 2), d * <f32>(q & 15) + m);
-      store<f32>(o + (<usize>(e + 16) << 2), d * <f32>(q >> 4) + m);
-    }
+    const d = f32x4.splat(halfAt(p));
+    const negM = f32x4.splat(-halfAt(p + 2));
+    const q = v128.load(p, 4);
+    storeAffineU8(v128.and(q, mask), d, negM, o);
+    storeAffineU8(i8x16.shr_u(q, 4), d, negM, o + 64);
   }
 }
 
 /** Q5_0: f16 d, u32 qh (bit i = 5th bit of element i), 16 bytes of low nibbles; value = d * (q - 16). */
 export function dequantQ5_0(src: usize, dst: usize, nBlocks: i32): void {
+  const mask = i8x16.splat(15);
+  const sixteen = i8x16.splat(16);
   for (let b = 0; b < nBlocks; b++) {
     const p = src + <usize>b * 22;
     const o = dst + (<usize>b << 7);
-    const d = halfAt(p);
+    const d = f32x4.splat(halfAt(p));
     const qh = load<u32>(p + 2);
-    for (let e = 0; e < 16; e++) {
-      const q = <i32>load<u8>(p + 6 + e);
-      const lo = (q & 15) | (<i32>((qh >> <u32>e) & 1) << 4);
-      const hi = (q >> 4) | (<i32>((qh >> <u32>(e + 16)) & 1) << 4);
-      store<f32>(o + (<usize>e << 2), d * <f32>(lo - 16));
-      store<f32>(o + (<usize>(e + 16) << 2), d * <f32>(hi - 16));
-    }
+    const q = v128.load(p, 6);
+    storeScaledI8(i8x16.sub(v128.or(v128.and(q, mask), fifthBits(qh, 0)), sixteen), d, o);
+    storeScaledI8(i8x16.sub(v128.or(i8x16.shr_u(q, 4), fifthBits(qh, 1)), sixteen), d, o + 64);
   }
 }
 
 /** Q5_1: f16 d, f16 m, u32 qh, 16 bytes; value = d * q + m. */
 export function dequantQ5_1(src: usize, dst: usize, nBlocks: i32): void {
+  const mask = i8x16.splat(15);
   for (let b = 0; b < nBlocks; b++) {
     const p = src + <usize>b * 24;
     const o = dst + (<usize>b << 7);
-    const d = halfAt(p);
-    const m = halfAt(p + 2);
+    const d = f32x4.splat(halfAt(p));
+    const negM = f32x4.splat(-halfAt(p + 2));
     const qh = load<u32>(p + 4);
-    for (let e = 0; e < 16; e++) {
-      const q = <i32>load<u8>(p + 8 + e);
-      const lo = (q & 15) | (<i32>((qh >> <u32>e) & 1) << 4);
-      const hi = (q >> 4) | (<i32>((qh >> <u32>(e + 16)) & 1) << 4);
-      store<f32>(o + (<usize>e << 2), d * <f32>lo + m);
-      store<f32>(o + (<usize>(e + 16) << 2), d * <f32>hi + m);
-    }
+    const q = v128.load(p, 8);
+    storeAffineU8(v128.or(v128.and(q, mask), fifthBits(qh, 0)), d, negM, o);
+    storeAffineU8(v128.or(i8x16.shr_u(q, 4), fifthBits(qh, 1)), d, negM, o + 64);
   }
 }
 
-/** Q2_K: 16 bytes of scales (low nibble scale, high nibble min, per 16 values), 64 bytes of 2-bit codes, f16 d, f16 dmin. */
+/**
+ * Q2_K: 16 bytes of scales (low nibble scale, high nibble min, per 16 values), 64 bytes of 2-bit codes, f16 d,
+ * f16 dmin. Element 128h + 32s + l is bits 2s of code byte 32h + l; value = (d * sc) * q - dmin * m.
+ */
 export function dequantQ2_K(src: usize, dst: usize, nBlocks: i32): void {
+  const three = i8x16.splat(3);
   for (let b = 0; b < nBlocks; b++) {
     const p = src + <usize>b * 84;
     const o = dst + (<usize>b << 10);
     const d = halfAt(p + 80);
     const dmin = halfAt(p + 82);
-    for (let e = 0; e < 256; e++) {
-      const sc = <i32>load<u8>(p + (e >> 4));
-      const q = (<i32>load<u8>(p + 16 + (e >> 7) * 32 + (e & 31)) >> (2 * ((e >> 5) & 3))) & 3;
-      store<f32>(o + (<usize>e << 2), (d * <f32>(sc & 15)) * <f32>q - dmin * <f32>(sc >> 4));
+    for (let h = 0; h < 2; h++) {
+      const a = v128.load(p + 16 + (<usize>h << 5));
+      const c = v128.load(p + 16 + (<usize>h << 5), 16);
+      for (let s = 0; s < 4; s++) {
+        const j = (h << 3) + (s << 1);
+        const s0 = <i32>load<u8>(p + j);
+        const s1 = <i32>load<u8>(p + j + 1);
+        const out = o + (<usize>((h << 7) + (s << 5)) << 2);
+        storeAffineU8(v128.and(i8x16.shr_u(a, s << 1), three), f32x4.splat(d * <f32>(s0 & 15)), f32x4.splat(dmin * <f32>(s0 >> 4)), out);
+        storeAffineU8(v128.and(i8x16.shr_u(c, s << 1), three), f32x4.splat(d * <f32>(s1 & 15)), f32x4.splat(dmin * <f32>(s1 >> 4)), out + 64);
+      }
     }
   }
 }
 
-/** Q3_K: 32 bytes hmask, 64 bytes 2-bit codes, 12 bytes of 6-bit scales (minus 32), f16 d. */
+/** The 6-bit scale (minus 32) of group j (of 16) from Q3_K's 12 scale bytes at s. */
+@inline function k3Scale(s: usize, j: i32): i32 {
+  const low = j < 8 ? <i32>load<u8>(s + j) & 15 : <i32>load<u8>(s + j - 8) >> 4;
+  const high = (<i32>load<u8>(s + 8 + (j & 3)) >> (2 * (j >> 2))) & 3;
+  return (low | (high << 4)) - 32;
+}
+
+/**
+ * Q3_K: 32 bytes hmask, 64 bytes 2-bit codes (laid out as Q2_K's), 12 bytes of 6-bit scales (minus 32), f16 d.
+ * Element e's hmask bit is bit e / 32 of byte e mod 32; value = (d * sc) * (q - 4 where that bit is 0).
+ */
 export function dequantQ3_K(src: usize, dst: usize, nBlocks: i32): void {
+  const three = i8x16.splat(3);
+  const one = i8x16.splat(1);
+  const four = i8x16.splat(4);
   for (let b = 0; b < nBlocks; b++) {
     const p = src + <usize>b * 110;
     const o = dst + (<usize>b << 10);
     const d = halfAt(p + 108);
-    const s = p + 96;
-    for (let e = 0; e < 256; e++) {
-      const j = e >> 4;
-      const low = j < 8 ? <i32>load<u8>(s + j) & 15 : <i32>load<u8>(s + j - 8) >> 4;
-      const high = (<i32>load<u8>(s + 8 + (j & 3)) >> (2 * (j >> 2))) & 3;
-      const sc = (low | (high << 4)) - 32;
-      const ql = (<i32>load<u8>(p + 32 + (e >> 7) * 32 + (e & 31)) >> (2 * ((e >> 5) & 3))) & 3;
-      const hbit = (<i32>load<u8>(p + (e & 31)) >> (e >> 5)) & 1;
-      store<f32>(o + (<usize>e << 2), (d * <f32>sc) * <f32>(ql - (hbit ? 0 : 4)));
+    const ma = v128.load(p);
+    const mc = v128.load(p, 16);
+    for (let h = 0; h < 2; h++) {
+      const a = v128.load(p + 32 + (<usize>h << 5));
+      const c = v128.load(p + 32 + (<usize>h << 5), 16);
+      for (let s = 0; s < 4; s++) {
+        const j = (h << 3) + (s << 1);
+        const bit = (h << 2) + s;
+        const qa = i8x16.sub(v128.or(v128.and(i8x16.shr_u(a, s << 1), three), i8x16.shl(v128.and(i8x16.shr_u(ma, bit), one), 2)), four);
+        const qc = i8x16.sub(v128.or(v128.and(i8x16.shr_u(c, s << 1), three), i8x16.shl(v128.and(i8x16.shr_u(mc, bit), one), 2)), four);
+        const out = o + (<usize>((h << 7) + (s << 5)) << 2);
+        storeScaledI8(qa, f32x4.splat(d * <f32>k3Scale(p + 96, j)), out);
+        storeScaledI8(qc, f32x4.splat(d * <f32>k3Scale(p + 96, j + 1)), out + 64);
+      }
     }
   }
 }
