@@ -1,4 +1,3 @@
-import type { TensorRef } from '../model/checkpoint';
 import { bytesPerElement } from '../model/dtypes';
 import { isQuantised } from '../io/readQuant';
 import { readFully, readTensorElements } from '../io/tensorBytes';
@@ -51,14 +50,13 @@ function newResult(item: WorkItem): ItemResult {
 }
 
 /**
- * Groups members whose bytes are equal (same dtype and, for quantised members, same encoding too). Returns class
- * per member and the first member of each class.
+ * Groups members whose bytes are equal and whose identity keys (members.ts: the dtype, and a quantised member's
+ * encoding) are equal. Returns class per member and the first member of each class.
  */
-function byteClasses(members: TensorRef[], u8: Uint8Array, slots: number[], lengths: number[]): { cls: Int32Array; reps: number[] } {
-  const m = members.length;
+function byteClasses(keys: string[], u8: Uint8Array, slots: number[], lengths: number[]): { cls: Int32Array; reps: number[] } {
+  const m = keys.length;
   const cls = new Int32Array(m);
   const reps: number[] = [];
-  const keys = members.map(identityKey);
   const view = (i: number) => Buffer.from(u8.buffer, u8.byteOffset + slots[i]!, lengths[i]!);
   for (let i = 0; i < m; i++) {
     let found = -1;
@@ -108,6 +106,7 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
   k.reserve(sBase + mPad * 8);
 
   const slots = members.map((_, i) => rawBase + i * rawSize);
+  const keys = members.map(identityKey);
   for (let start = item.start, end = item.start + item.count; start < end; start += C) {
     const n = Math.min(C, end - start);
     const u8 = k.u8();
@@ -116,7 +115,7 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
       stats.bytesRead += bytesRead;
       return length;
     });
-    const { cls, reps } = byteClasses(members, u8, slots, lengths);
+    const { cls, reps } = byteClasses(keys, u8, slots, lengths);
     markIdentity(res, cls);
 
     // Decode one row per class.
@@ -254,6 +253,7 @@ function f64Item(item: WorkItem, chunkElements: number, k: Kernels, files: FileH
   const sizes = item.members.map((r) => slotBytes(r, C));
   const slots = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
   const raw = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
+  const keys = item.members.map(identityKey);
   const vals = item.members.map(() => new Float64Array(C));
   if (quantised) k.reserve(Math.max(...sizes) + C * 4);
   for (let start = item.start, end = item.start + item.count; start < end; start += C) {
@@ -274,7 +274,7 @@ function f64Item(item: WorkItem, chunkElements: number, k: Kernels, files: FileH
       vals[i]!.set(k.f32().subarray(dst / 4, dst / 4 + n));
       return length;
     });
-    markIdentity(res, byteClasses(item.members, raw, slots, lengths).cls);
+    markIdentity(res, byteClasses(keys, raw, slots, lengths).cls);
     for (let i = 0; i < m; i++) {
       const a = vals[i]!;
       for (let j = i; j < m; j++) {
@@ -313,7 +313,8 @@ function bytesOnlyItem(item: WorkItem, chunkBytes: number, files: FileHandles, s
   const sizes = members.map((r) => bytesPerElement(r.dtype));
   const slots = members.map((_, i) => i * chunkBytes);
   const u8 = new Uint8Array(members.length * chunkBytes);
-  const compare = (lengths: number[]) => markIdentity(res, byteClasses(members, u8, slots, lengths).cls);
+  const keys = members.map(identityKey);
+  const compare = (lengths: number[]) => markIdentity(res, byteClasses(keys, u8, slots, lengths).cls);
   if (sizes.every((e) => e !== undefined)) {
     const C = Math.max(1, Math.floor(chunkBytes / Math.max(...(sizes as number[]))));
     for (let start = item.start, end = item.start + item.count; start < end; start += C) {

@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { ModeldiffError, type ErrorCode } from '../../shared/errors';
 
 /** Bytes read ahead at a time when parsing a header of unknown length. */
-const WINDOW = 1 << 20;
+const HEADER_WINDOW = 1 << 20;
 
 /**
  * A forward cursor over a file for parsing variable-length headers: reads a window ahead, so most fields cost no
@@ -20,6 +20,8 @@ export class FileCursor {
     readonly size: number,
     private readonly path: string,
     private readonly code: ErrorCode,
+    /** bytes read ahead: large for a header parsed front to back, small for scattered small reads */
+    private readonly window = HEADER_WINDOW,
   ) {}
 
   /** Bytes from the cursor to the end of the file. */
@@ -36,7 +38,7 @@ export class FileCursor {
         details: { position: this.pos, needed: n, fileSize: this.size },
       });
     }
-    const length = Math.min(Math.max(n, WINDOW), this.remaining);
+    const length = Math.min(Math.max(n, this.window), this.remaining);
     const buf = new Uint8Array(length);
     let done = 0;
     while (done < length) {

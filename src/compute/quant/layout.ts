@@ -86,6 +86,12 @@ function bnbLayout(offset: number, q: Bnb4bitEncoding, start: number, count: num
   return { parts, byteLength: parts.reduce((s, p) => s + p.byteLength, 0), codeBytes };
 }
 
+/** File ranges outside the tensor's own bytes that its values depend on (bitsandbytes absmax). */
+export function auxRanges(q: QuantEncoding): RawPart[] {
+  if (q.scheme !== 'bnb-4bit') return [];
+  return q.nested ? [q.absmax, q.nested.absmax] : [q.absmax];
+}
+
 /** The most raw bytes `count` elements can need (for sizing buffers). */
 export function maxRawBytes(q: QuantEncoding, count: number): number {
   switch (q.scheme) {

@@ -16,9 +16,11 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { bytesPerElement } from '../../model/dtypes';
 import { ModeldiffError, throwIfAborted } from '../../../shared/errors';
-import { isContiguous, readTensorElements } from '../../io/tensorBytes';
+import { isContiguous, readFully, readTensorElements } from '../../io/tensorBytes';
 import { componentPrefix } from '../../keys/architectures';
 import { loadModel } from '../../model/loadModel';
+import { quantIdentity } from '../../quant/encoding';
+import { auxRanges } from '../../quant/layout';
 import { openCheckpoint } from '../../readers/registry';
 import type { TensorRef } from '../../model/checkpoint';
 import type { ComponentHash, FileHashes, ModelHashes, SharedComponent } from '../../../shared/analysis';
@@ -43,9 +45,10 @@ function u64(n: number): Uint8Array {
 }
 
 /** The record header of one tensor in a component hash (everything but the bytes). */
-export function tensorRecordHeader(relKey: string, ref: Pick<TensorRef, 'dtype' | 'shape' | 'byteLength'>): Uint8Array[] {
+export function tensorRecordHeader(relKey: string, ref: Pick<TensorRef, 'dtype' | 'shape' | 'byteLength' | 'quant'>): Uint8Array[] {
   const k = Buffer.from(relKey, 'utf8');
-  const d = Buffer.from(ref.dtype, 'latin1');
+  // a quantised tensor's values also depend on its encoding (a scale, a code book): it is part of the dtype here
+  const d = Buffer.from(ref.quant ? `${ref.dtype}:${quantIdentity(ref.quant)}` : ref.dtype, 'latin1');
   return [u32(k.length), k, u32(d.length), d, u32(ref.shape.length), ...ref.shape.map(u64), u64(ref.byteLength)];
 }
 
@@ -59,7 +62,7 @@ interface TensorJob {
 /** A tensor whose bytes, as hashed, are exactly bytes [offset, offset + byteLength) of the model file itself. */
 function isFileSlice(ref: TensorRef, file: string): boolean {
   const esize = bytesPerElement(ref.dtype);
-  return ref.file === file && !ref.parts && (!ref.strides || isContiguous(ref.shape, ref.strides)) && (ref.byteOrder !== 'big' || esize === undefined || esize === 1);
+  return ref.file === file && !ref.parts && !(ref.quant && auxRanges(ref.quant).length) && (!ref.strides || isContiguous(ref.shape, ref.strides)) && (ref.byteOrder !== 'big' || esize === undefined || esize === 1);
 }
 
 /** SHA-256 of a tensor's little-endian C-order bytes, read through readTensorElements (strided, parts, big-endian). */
@@ -70,6 +73,11 @@ function digestByReads(fd: number, ref: TensorRef, buf: Uint8Array, signal?: Abo
     const whole = new Uint8Array(ref.byteLength);
     readTensorElements(fd, ref, 0, ref.numel, whole, 0);
     h.update(whole);
+    for (const part of ref.quant ? auxRanges(ref.quant) : []) {
+      const aux = new Uint8Array(part.byteLength);
+      readFully(fd, aux, 0, part.byteLength, part.offset, ref);
+      h.update(aux);
+    }
   } else {
     const per = Math.max(1, Math.floor(buf.length / esize));
     for (let start = 0; start < ref.numel; start += per) {

@@ -60,7 +60,8 @@ export async function resolveQuantisation(ckpt: Checkpoint): Promise<Checkpoint>
   let handle: FileHandle | undefined;
   try {
     handle = await open(ckpt.path, 'r');
-    const cursor = new FileCursor(handle, ckpt.sizeBytes, ckpt.path, 'QUANT_INVALID');
+    // scales and quant states are small and scattered (often grouped by dtype): read 4 KiB around each
+    const cursor = new FileCursor(handle, ckpt.sizeBytes, ckpt.path, 'QUANT_INVALID', 4096);
     return await new Resolver(ckpt, cursor).run();
   } catch (e) {
     throw toModeldiffError(e, ckpt.path);
