@@ -1,6 +1,7 @@
 // Throughput of the dequantisers (TypeScript reference vs WebAssembly) and the cost of comparing quantised copies
 // of a folder against the same folder in F16.
-//   node --import tsx bench/quantised.ts            (BENCH_QUANT_MIB sets the size of each folder model, default 48)
+//   node --import tsx bench/quantised.ts   (BENCH_QUANT_MIB: F16 size of each folder model, default 16;
+//                                           BENCH_QUANT_WORKERS: worker threads, default 0 = in this thread)
 // Figures go into the closing note of the quantisation issue; speed goals are checked here, never in unit tests.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,16 +104,17 @@ async function folders(): Promise<void> {
         ]),
       ),
     };
-    console.log(`\ncomparing 4 models of ${rows} x 3072 weights (${((rows * 3072 * 2) / 2 ** 20).toFixed(0)} MiB in F16), 2 workers, best of 2:`);
+    const workers = Number(process.env.BENCH_QUANT_WORKERS ?? 0);
+    console.log(`\ncomparing 4 models of ${rows} x 3072 weights (${((rows * 3072 * 2) / 2 ** 20).toFixed(0)} MiB in F16), ${workers ? `${workers} workers` : 'in one thread'}, best of 3:`);
     let f16 = 0;
     for (const [name, write] of Object.entries(sets)) {
       const folder = join(dir, name.replace(/\W/g, '_'));
       mkdirSync(folder);
       for (let s = 0; s < 4; s++) write(join(folder, `m${s}${name.startsWith('GGUF') ? '.gguf' : '.safetensors'}`), model(s));
       let best = Infinity;
-      for (let r = 0; r < 2; r++) {
+      for (let r = 0; r < 3; r++) {
         const t0 = performance.now();
-        await compareModels([folder], { outDir: join(dir, `out-${r}`), workers: 2 });
+        await compareModels([folder], { outDir: join(dir, `out-${r}`), workers });
         best = Math.min(best, (performance.now() - t0) / 1000);
       }
       if (name === 'F16') f16 = best;
