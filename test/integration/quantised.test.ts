@@ -2,7 +2,7 @@
 // dequantises before any arithmetic, so every distance is the quantisation error the float64 oracle computes on
 // its own; a byte-identical copy is identical, and an fp8 file's raw codes never reach the arithmetic.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { compareModels } from '../../src/compute';
@@ -125,4 +125,27 @@ describe('quantised copies of a model in one folder', () => {
       }
     });
   }
+});
+
+describe('a bytes-only unit (one member F8_E4M3FNUZ, which has no arithmetic here) with NF4 members', () => {
+  test('equal codes with another absmax are not identical', async () => {
+    const dir = tmpDir();
+    const models = join(dir, 'models');
+    mkdirSync(models);
+    const w = [{ name: `${P}out.0.weight`, shape: [8, 16], values: Array.from({ length: 128 }, (_, i) => Math.sin(i)) }];
+    writeSafetensors(join(models, 'a-fnuz.safetensors'), [{ name: w[0]!.name, dtype: 'F8_E4M3FNUZ', shape: [8, 16], data: new Uint8Array(128) }]);
+    writeBnb4bit(join(models, 'b-nf4.safetensors'), w);
+    const bytes = readFileSync(join(models, 'b-nf4.safetensors'));
+    const n = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + n).toString()) as Record<string, { data_offsets: [number, number] }>;
+    const at = 8 + n + header[`${P}out.0.weight.absmax`]!.data_offsets[0];
+    bytes.writeFloatLE(bytes.readFloatLE(at) * 2, at);
+    writeFileSync(join(models, 'c-nf4.safetensors'), bytes);
+    copyFileSync(join(models, 'b-nf4.safetensors'), join(models, 'd-nf4.safetensors'));
+    const result = await compareModels([models], { outDir: join(dir, 'out'), workers: 0 });
+    assert.deepEqual(result.errors, []);
+    const pair = (a: number, b: number) => result.pairs.find((p) => p.a === a && p.b === b)!.components['unet']!;
+    assert.equal(pair(1, 2).identical, false, 'b vs c: same codes, another absmax');
+    assert.equal(pair(1, 3).identical, true, 'b vs d: a byte copy');
+  });
 });

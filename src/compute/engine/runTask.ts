@@ -4,6 +4,7 @@ import { readFully, readTensorElements } from '../io/tensorBytes';
 import type { Kernels } from '../kernels/types';
 import { decodableToF64, decodeToF64 } from './decodeF64';
 import { FileHandles } from '../io/fileHandles';
+import { auxRanges } from '../quant/layout';
 import { decodeMember, decodesToF32, identityKey, readMember, slotBytes } from './members';
 import { GRAM_BLOCK_COLUMNS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
@@ -333,5 +334,28 @@ function bytesOnlyItem(item: WorkItem, chunkBytes: number, files: FileHandles, s
     });
     compare(lengths);
   }
+  // a packed quantised tensor's values also depend on bytes elsewhere in its file (bitsandbytes absmax)
+  const aux = members.map((r) => (isQuantised(r) ? auxRanges(r.quant) : []));
+  const auxLength = (i: number) => aux[i]!.reduce((s, p) => s + p.byteLength, 0);
+  const longestAux = Math.max(...members.map((_, i) => auxLength(i)));
+  for (let pos = 0; pos < longestAux; pos += chunkBytes) {
+    compare(members.map((r, i) => readAux(files.get(r.file), r, aux[i]!, pos, Math.max(0, Math.min(chunkBytes, auxLength(i) - pos)), u8, slots[i]!)));
+  }
   return res;
+}
+
+/** Bytes [from, from+length) of the concatenated ranges `parts` into dst at `at`; returns length. */
+function readAux(fd: number, r: WorkItem['members'][number], parts: { offset: number; byteLength: number }[], from: number, length: number, dst: Uint8Array, at: number): number {
+  let partStart = 0;
+  let done = 0;
+  for (const p of parts) {
+    const lo = Math.max(from + done, partStart);
+    const hi = Math.min(from + length, partStart + p.byteLength);
+    if (lo < hi) {
+      readFully(fd, dst, at + done, hi - lo, p.offset + (lo - partStart), r);
+      done += hi - lo;
+    }
+    partStart += p.byteLength;
+  }
+  return length;
 }
