@@ -1,4 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { openRegularFile } from '../../io/regularFile';
 import type { Checkpoint, TensorRef } from '../../model/checkpoint';
 import { ModeldiffError, throwIfAborted, toModeldiffError, type ErrorCode } from '../../../shared/errors';
 import { ggmlType, removedGgmlType } from '../../quant/ggmlTypes';
@@ -81,10 +82,11 @@ export async function openGguf(path: string, signal?: AbortSignal): Promise<Chec
   throwIfAborted(signal);
   let handle: FileHandle | undefined;
   try {
-    handle = await open(path, 'r');
-    const { size } = await handle.stat();
+    const opened = await openRegularFile(path);
+    handle = opened.handle;
+    const size = opened.identity.size;
     const header = await readGgufHeader(new FileCursor(handle, size, path, 'GGUF_INVALID'), path, signal);
-    return { path, format: 'gguf', sizeBytes: size, tensors: header.tensors, metadata: metadataOf(header.keyValues), notes: header.notes, naming: 'ldm' };
+    return { path, format: 'gguf', sizeBytes: size, tensors: header.tensors, metadata: metadataOf(header.keyValues), notes: header.notes, files: [{ path, identity: opened.identity }], naming: 'ldm' };
   } catch (e) {
     throw toModeldiffError(e, path);
   } finally {

@@ -1,4 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { fileChanged, openRegularFile, sameIdentity } from '../../io/regularFile';
 import type { Checkpoint, TensorRef } from '../../model/checkpoint';
 import { bytesPerElement } from '../../model/dtypes';
 import { ModeldiffError, toModeldiffError, type ErrorCode } from '../../../shared/errors';
@@ -59,7 +60,10 @@ export async function resolveQuantisation(ckpt: Checkpoint): Promise<Checkpoint>
   if (!looksQuantised(ckpt)) return ckpt;
   let handle: FileHandle | undefined;
   try {
-    handle = await open(ckpt.path, 'r');
+    const opened = await openRegularFile(ckpt.path);
+    handle = opened.handle;
+    const known = ckpt.files.find((f) => f.path === ckpt.path)?.identity;
+    if (known && !sameIdentity(known, opened.identity)) throw fileChanged(ckpt.path);
     // scales and quant states are small and scattered (often grouped by dtype): read 4 KiB around each
     const cursor = new FileCursor(handle, ckpt.sizeBytes, ckpt.path, 'QUANT_INVALID', 4096);
     return await new Resolver(ckpt, cursor).run();
