@@ -26,7 +26,7 @@ if (kindAt >= 0 && !KINDS.includes(kind)) {
   console.error(`test.mjs: --kind is one of ${KINDS.join(', ')}`);
   process.exit(2);
 }
-const only = args.filter((a, i) => !a.startsWith('--') && i !== kindAt + 1);
+const only = args.filter((a, i) => !a.startsWith('--') && (kindAt < 0 || i !== kindAt + 1));
 
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
