@@ -1,32 +1,65 @@
-/** Runs the engine from the command line: the compare options every command that compares accepts (--hashes: file
- *  and component hashes computed during the run), a progress line on stderr, and the run's Ctrl-C signal. */
+/**
+ * Runs the engine from the command line for every command that compares (compare; report and charts given models):
+ * the compare options checked before any work, the inputs and the output folder checked before anything is written,
+ * a progress line on stderr, and Ctrl-C / SIGTERM as cancellation.
+ */
 import { resolve } from 'node:path';
-import { compareModels, type CompareResult, HashCache } from '../compute';
+import { compareModels, findModels, HashCache, KNOWN_COMPONENTS, MODEL_EXTENSIONS, ModeldiffError, type CompareResult } from '../compute';
+import { intFlag, listFlag, type Parsed } from './args';
 import { hashCachePath } from './commands/common';
-import { intFlag, stringFlag, type Parsed } from './args';
+import { MAX_WORKERS, MEMORY_MIB } from './options';
+import { checkInputs, checkOutputFolder } from './paths';
 import { progressBar } from './progressBar';
 
-export const COMPARE_BOOLEANS = ['no-ema', 'hashes', 'no-cache', 'extract-weights'] as const;
-export const COMPARE_VALUED = ['components', 'workers', 'memory', 'cache'] as const;
+export interface CompareSettings {
+  components: string[] | null;
+  includeEma: boolean;
+  workers: number | undefined;
+  memoryBudgetMiB: number | undefined;
+  hashCache: string | null | undefined;
+  extractWeights: boolean;
+}
 
+/** The compare options of a command line, every value checked (a usage error otherwise). */
+export function compareSettings(p: Parsed): CompareSettings {
+  return {
+    components: listFlag(p, 'components', KNOWN_COMPONENTS, 'component') ?? null,
+    includeEma: !p.flags.has('no-ema'),
+    workers: intFlag(p, 'workers', 0, MAX_WORKERS),
+    memoryBudgetMiB: intFlag(p, 'memory', MEMORY_MIB.min, MEMORY_MIB.max),
+    hashCache: p.flags.has('hashes') ? hashCachePath(p) : undefined,
+    extractWeights: p.flags.has('extract-weights'),
+  };
+}
 
-export async function compareWithProgress(inputs: string[], outDir: string, p: Parsed, signal: AbortSignal): Promise<CompareResult> {
+/**
+ * Compares `inputs` into `outDir`. Before any work: every input exists (else a usage error), the output folder can
+ * be written (else a usage error naming `outOption`), and the inputs hold two models or more (else
+ * NOTHING_TO_COMPARE, with the output folder untouched).
+ */
+export async function compareWithProgress(inputs: string[], outDir: string, s: CompareSettings, outOption: string, signal: AbortSignal): Promise<CompareResult> {
+  checkInputs(inputs);
+  checkOutputFolder(outDir, outOption);
+  const paths = inputs.map((f) => resolve(f));
+  const found = await findModels(paths);
+  if (found.length < 2) {
+    const what = found.length === 0 ? `no model files in ${inputs.join(', ')} (looked for ${MODEL_EXTENSIONS.join(' ')} files and diffusers folders)` : `only one model file in ${inputs.join(', ')}`;
+    throw new ModeldiffError('NOTHING_TO_COMPARE', `nothing to compare: ${what}; give at least two models`);
+  }
   const bar = progressBar();
   try {
-    return await compareModels(
-      inputs.map((f) => resolve(f)),
-      {
+    return await compareModels(paths, {
         outDir: resolve(outDir),
-        components: stringFlag(p, 'components')?.split(',').map((s) => s.trim()).filter(Boolean) ?? null,
-        includeEma: !p.flags.has('no-ema'),
-        workers: intFlag(p, 'workers', 0),
-        memoryBudgetMiB: intFlag(p, 'memory', 16),
+        components: s.components,
+        includeEma: s.includeEma,
+        workers: s.workers,
+        memoryBudgetMiB: s.memoryBudgetMiB,
         signal,
         onProgress: bar.update,
-        hashes: p.flags.has('hashes') ? { cache: new HashCache(hashCachePath(p)) } : null,
-        extractWeights: p.flags.has('extract-weights'),
-      },
-    );
+        hashes: s.hashCache === undefined ? null : { cache: new HashCache(s.hashCache) },
+        extractWeights: s.extractWeights,
+        minModels: 2,
+      });
   } finally {
     bar.done();
   }

@@ -1,113 +1,119 @@
-import { toModeldiffError, TOOL_VERSION } from '../compute';
-import { analyzeCommand, breakdownCommand, chartsCommand, compareCommand, familyCommand, hashesCommand, healthCommand, inspectCommand, layersCommand, lineageCommand, pairCommand, recipeCommand, reportCommand } from './commands';
-import { EXIT } from './exitCodes';
-import { interruptOnSigint } from './interrupt';
+import { toModeldiffError, TOOL_VERSION, type FileError, type ModeldiffError } from '../compute';
+import { commandHelp, type CommandSpec } from './args';
+import { interruptOnSigint, type Interrupt } from './interrupt';
+import { COMMANDS } from './commands';
+import { EXIT, EXIT_CODES_HELP } from './exitCodes';
+import { shown } from './terminal';
 
-const USAGE = `modeldiff ${TOOL_VERSION}: what really differs between Stable Diffusion checkpoints
+const NAME_WIDTH = Math.max(...COMMANDS.map((c) => c.spec.name.length));
 
-Usage:
-  modeldiff compare <folder | files...> --out <dir> [options]
-      Compares every pair of models; writes result.json, model_map_v2.json and layers.bin to <dir>
-      and prints a summary. Options:
-        --components unet,te,vae   compare only these components (unet te te0 te1 vae ema other)
-        --no-ema                   leave the EMA copy out
-        --workers N                worker threads (default: one per core, at most 4)
-        --memory MiB               memory budget for the engine's buffers (default 256)
-        --hashes                   also SHA-256/AutoV2, legacy, AutoV3 and per-component hashes, computed during
-                                   the run and cached by (path, size, mtime) (--cache file | --no-cache)
-        --extract-weights          also read .ckpt/.pt files that pickle Lightning callbacks (ModelCheckpoint), numpy
-                                   scalars or argparse.Namespace beside the weights: those are kept as inert data and
-                                   left out, never run (also for pair, inspect, report and charts)
-        --json                     print result.json to stdout instead of the summary
-        --all-pairs                the summary lists every pair (past 45 pairs it shows the bit-identical
-                                   groups and the 30 closest pairs)
-        --quiet                    no summary
-  modeldiff layers <dir> <modelA> <modelB> [--csv [file]] [--component c] [--sort l2|name] [--top N]
-      The per-layer table of one pair from a compare output (models by file name or index).
-  modeldiff pair <modelA> <modelB> [--components c,...] [--csv file] [--extract-weights]
-      Drill-down of one pair by a direct pass: L2, L1, changed-element count (L0), max |difference|
-      per component, and per key in the CSV.
-  modeldiff inspect <file> [--json] [--extract-weights]
-      Architecture, components, dtypes and metadata of one model, from its header.
-  modeldiff breakdown <dir> <A> <B> [--by block|type|vae|te] [--time-embed BASE|IN00] [--csv [file]] [--matrix]: distance per block/layer type/VAE part/TE layer
-  modeldiff recipe <dir> <model> [--parents A,B,...] [--count N] [--time-embed BASE|IN00] [--json]: per-block merge weights from the parents
-  modeldiff hashes <folder | files...> [--components] [--extract-weights] [--cache file | --no-cache] [--json]: SHA-256/AutoV2, legacy, AutoV3, component hashes
-  modeldiff health <dir> [--json]: position_ids, NaN/Inf, all-zero tensors, missing components, unexpected keys, wasted space
-  modeldiff family <dir> [--component unet|...|all] [--json]: dendrogram and minimum spanning tree per component
-  modeldiff lineage <dir> [--hashes] [--cache file | --no-cache] [--json]: declared parents (metadata) beside the nearest models
-  modeldiff analyze <dir> [--time-embed BASE|IN00] [--hashes] [--cache file | --no-cache] [--quiet]: writes analysis.json
-  modeldiff report <dir | folder | files...> [--out report.html] [--results dir] [--layers-budget MiB] [--hashes] [--no-analysis]
-      One self-contained HTML file (no network; opens in any browser): heatmaps, graph, breakdowns, recipes, hashes,
-      lineage, health, family views and per-layer tables. From a compare output, or compares the models first
-      (into --results, default ./modeldiff-results). Default output: <dir>/report.html or ./modeldiff-report.html.
-  modeldiff charts <dir | folder | files...> [--out dir] [--component c,...] [--metric l2|cosine] [--pair A,B] [--model M]
-      The charts as SVG files (for papers and model cards): distance matrices, block/layer-type/VAE/TE breakdowns of a
-      pair (default: the closest pair of different UNets) and of every pair, the merge estimate of a model (default:
-      the best explained), dendrograms and spanning trees. Default output: <dir>/charts.
+const USAGE = `modeldiff ${TOOL_VERSION}: what really differs between diffusion model checkpoints
 
-Exit codes: 0 all files compared, 1 some files could not be read (see errors), 2 usage, 3 failure, 130 cancelled (Ctrl-C), 143 stopped by SIGTERM.`;
+Usage: modeldiff <command> [arguments] [options]
+       modeldiff <command> --help     the command's arguments, options and exit codes
+       modeldiff --version | -V
 
-/** A command: its arguments and the run's Ctrl-C signal in, an exit code out. */
-type Command = (argv: string[], signal: AbortSignal) => number | Promise<number>;
+Commands:
+${COMMANDS.map((c) => `  ${c.spec.name.padEnd(NAME_WIDTH)}  ${c.spec.brief}`).join('\n')}
 
-/**
- * The commands that read model files for long and stop cleanly on the signal. The others are short and synchronous:
- * a handler could not run before they end, so Ctrl-C ends them as Node does by default.
- */
-const CANCELLABLE: ReadonlySet<string> = new Set(['compare', 'pair', 'hashes', 'health', 'lineage', 'analyze', 'report', 'charts']);
+Options of every command: -h/--help. Common aliases: -o --out, -q --quiet, -j --json, -w --workers,
+-c --components/--component, -n --top/--count. "--" ends the options (for file names that start with "-").
 
-const COMMANDS: Record<string, Command> = {
-  compare: compareCommand,
-  layers: layersCommand,
-  inspect: inspectCommand,
-  pair: pairCommand,
-  breakdown: breakdownCommand,
-  recipe: recipeCommand,
-  hashes: hashesCommand,
-  health: healthCommand,
-  family: familyCommand,
-  lineage: lineageCommand,
-  analyze: analyzeCommand,
-  report: reportCommand,
-  charts: chartsCommand,
-};
+${EXIT_CODES_HELP}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const interrupt = command !== undefined && CANCELLABLE.has(command) ? interruptOnSigint() : undefined;
+  const found = COMMANDS.find((c) => c.spec.name === command);
+  const interrupt = found?.cancellable ? interruptOnSigint() : undefined;
   try {
-    const run = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command]! : undefined;
-    if (run) return await run(rest, interrupt?.signal ?? new AbortController().signal);
+    if (found) return await found.run(rest, interrupt?.signal ?? new AbortController().signal);
     switch (command) {
       case '--version':
+      case '-V':
+      case 'version':
         process.stdout.write(`${TOOL_VERSION}\n`);
         return EXIT.ok;
-      case undefined:
-      case 'help':
+      case 'help': {
+        const topic = COMMANDS.find((c) => c.spec.name === rest[0]);
+        if (rest[0] !== undefined && !topic) return unknownCommand(rest[0]);
+        process.stdout.write((topic ? commandHelp(topic.spec) : USAGE) + '\n');
+        return EXIT.ok;
+      }
       case '--help':
       case '-h':
         process.stdout.write(USAGE + '\n');
-        return command === undefined ? EXIT.usage : EXIT.ok;
-      default:
-        process.stderr.write(`modeldiff: unknown command "${command}"\n\n${USAGE}\n`);
+        return EXIT.ok;
+      case undefined:
+        process.stderr.write(USAGE + '\n');
         return EXIT.usage;
+      default:
+        return unknownCommand(command);
     }
   } catch (e) {
     const err = toModeldiffError(e);
-    process.stderr.write(`modeldiff: ${err.file ? err.file + ': ' : ''}${err.message}\n`);
-    if (err.code === 'USAGE') return EXIT.usage;
-    if (err.code === 'CANCELLED') return interrupt?.by === 'SIGTERM' ? EXIT.terminated : EXIT.cancelled;
-    return EXIT.failure;
+    process.stderr.write(errorText(err, found?.spec) + '\n');
+    return exitCodeOf(err, interrupt);
   } finally {
     interrupt?.dispose();
   }
 }
 
+function unknownCommand(command: string): number {
+  const known = COMMANDS.map((c) => c.spec.name).join(', ');
+  process.stderr.write(`modeldiff: unknown command "${shown(command)}" (commands: ${known}; modeldiff --help says more)\n`);
+  return EXIT.usage;
+}
+
+export function exitCodeOf(err: ModeldiffError, interrupt?: Interrupt): number {
+  switch (err.code) {
+    case 'USAGE':
+      return EXIT.usage;
+    case 'CANCELLED':
+      return interrupt?.by === 'SIGTERM' ? EXIT.terminated : EXIT.cancelled;
+    default:
+      return EXIT.failure;
+  }
+}
+
+/** Advice after a failed write, by the system's reason. */
+const WRITE_ADVICE: Record<string, string> = {
+  ENOSPC: 'free some space, or write somewhere else',
+  EDQUOT: 'free some space within your quota, or write somewhere else',
+  EROFS: 'write to a folder on a writable disk',
+  EACCES: 'write to a folder you may write in, or change its permissions',
+  EPERM: 'write to a folder you may write in, or change its permissions',
+  ENOENT: 'a folder was removed while modeldiff wrote into it: run the command again',
+  ENOTDIR: 'a part of the path is a file: pick another place',
+};
+
+/** The message of a failed command: which file, what went wrong, and for a failed write, what to do. */
+export function errorText(err: ModeldiffError, spec?: CommandSpec): string {
+  const command = spec?.name;
+  const prog = command ? `modeldiff ${command}` : 'modeldiff';
+  const lines = [`${prog}: ${err.file ? `${shown(err.file)}: ` : ''}${shown(err.message)}`];
+  const errors = err.details?.errors;
+  if (err.code === 'NOTHING_TO_COMPARE' && Array.isArray(errors)) for (const e of errors as FileError[]) lines.push(`  ${shown(e.path ?? e.file)}: ${shown(e.message)}`);
+  const errno = typeof err.details?.errno === 'string' ? err.details.errno : undefined;
+  const written = err.details?.output === true || /^cannot (write|create|rename|remove|replace|finish|copy)/.test(err.message);
+  if (err.code === 'IO_ERROR' && written && errno && WRITE_ADVICE[errno]) lines.push(`  ${WRITE_ADVICE[errno]}.`);
+  // the synopsis helps with the words of the command line, not with a path that is missing or cannot be written
+  const aboutPath = err.details?.input !== undefined || err.details?.output !== undefined;
+  if (err.code === 'USAGE' && spec && !aboutPath) lines.push(...spec.usage.map((u, i) => `${i ? '       ' : 'Usage: '}modeldiff ${spec.name} ${u}`), `Try \`modeldiff ${spec.name} --help\` for the options.`);
+  return lines.join('\n');
+}
+
+// A reader that goes away (`modeldiff compare ... | head`) ends the output quietly, as with other tools.
+function onStdoutError(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+  throw e;
+}
+
 if (require.main === module) {
+  process.stdout.on('error', onStdoutError);
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (e: unknown) => {
-      process.stderr.write(`modeldiff: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(`modeldiff: ${shown(e instanceof Error ? e.message : String(e))}\n`);
       process.exitCode = EXIT.failure;
     },
   );

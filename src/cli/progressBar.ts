@@ -1,5 +1,6 @@
 import type { Progress } from '../compute';
 import { formatBytes, formatDuration } from '../shared/format';
+import { shown } from './terminal';
 
 /** One self-overwriting line on stderr; silent unless stderr is a terminal. */
 export function progressBar(stream: NodeJS.WriteStream = process.stderr): { update: (p: Progress) => void; done: () => void } {
@@ -19,7 +20,7 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): { upda
         const eta = p.etaSeconds === null ? '' : ` ETA ${formatDuration(p.etaSeconds)}`;
         line = `[${bar}] ${(f * 100).toFixed(0).padStart(3)}% ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)}${eta}`;
       } else {
-        line = `${p.phase}${p.message ? `: ${p.message}` : ''}...`;
+        line = `${p.phase}${p.message ? `: ${shown(p.message)}` : ''}...`;
       }
       stream.write(`\r\x1b[2K${line}`);
       drawn = true;

@@ -1,6 +1,8 @@
-import type { CompareResult, ComponentDiff, PairResult } from '../compute';
+import { modelLabel, type CompareResult, type ComponentDiff, type PairResult } from '../compute';
+import { distinctPathSuffixes } from '../shared/displayNames';
 import { formatBytes, formatCount, formatDuration, formatNumber } from '../shared/format';
 import { UnionFind } from '../shared/unionFind';
+import { shown } from './terminal';
 
 /** A distance in the CLI's tables: six significant digits (src/shared/format.ts), "—" when there is none. */
 export function distanceText(x: number | null): string {
@@ -47,8 +49,15 @@ export function identicalGroups(result: CompareResult, component: string): numbe
   return sets.groups().filter((g) => g.length > 1);
 }
 
+/** The files that failed, named as the models are: the end of the path that tells them from the others, escaped. */
+export function errorNames(result: CompareResult): string[] {
+  const all = distinctPathSuffixes([...result.models.map((m) => m.path), ...result.errors.map((e) => e.path)]);
+  return all.slice(result.models.length).map(shown);
+}
+
 export function summary(result: CompareResult, opts: { allPairs?: boolean } = {}): string {
   const lines: string[] = [];
+  const names = result.models.map((m) => shown(modelLabel(m)));
   const n = result.models.length;
   const s = result.stats;
   lines.push(
@@ -56,47 +65,48 @@ export function summary(result: CompareResult, opts: { allPairs?: boolean } = {}
       (result.errors.length ? `, ${result.errors.length} file${result.errors.length > 1 ? 's' : ''} failed` : ''),
   );
   lines.push('', 'Models');
-  const w = Math.max(...result.models.map((m) => m.file.length), 4);
+  const w = Math.max(...names.map((n) => n.length), 4);
   for (const m of result.models) {
-    lines.push(`  [${m.index}] ${m.file.padEnd(w)}  ${m.archDetail}; ${formatCount(m.paramCount)} params; ${Object.keys(m.components).join(' ')}`);
+    lines.push(`  [${m.index}] ${names[m.index]!.padEnd(w)}  ${shown(m.archDetail)}; ${formatCount(m.paramCount)} params; ${Object.keys(m.components).map(shown).join(' ')}`);
     if (m.hashes) {
       const h = m.hashes;
       const parts = [h.autov2 && `AutoV2 ${h.autov2}`, h.legacy && `legacy ${h.legacy}`, h.autov3 && `AutoV3 ${h.autov3.slice(0, 12).toUpperCase()}`].filter(Boolean);
       if (parts.length) lines.push(`      ${parts.join('  ')}`);
     }
-    for (const note of m.notes) lines.push(`      note: ${note}`);
+    for (const note of m.notes) lines.push(`      note: ${shown(note)}`);
   }
   if (result.errors.length) {
     lines.push('', 'Errors');
-    for (const e of result.errors) lines.push(`  ${e.file}: ${e.message}`);
+    const failed = errorNames(result);
+    result.errors.forEach((e, i) => lines.push(`  ${failed[i]}: ${shown(e.message)}`));
   }
   if (result.pairs.length && (opts.allPairs || result.pairs.length <= SUMMARY_ALL_PAIRS_UP_TO)) {
     lines.push('', 'Pairs');
-    for (const p of result.pairs) lines.push(...pairLines(result, p));
+    for (const p of result.pairs) lines.push(...pairLines(names, p));
   } else if (result.pairs.length) {
-    const name = (i: number) => `[${i}] ${result.models[i]!.file}`;
+    const name = (i: number) => `[${i}] ${names[i]}`;
     lines.push('', 'Bit-identical components');
     for (const c of result.components) {
       const groups = identicalGroups(result, c);
-      lines.push(`  ${c.padEnd(6)} ${groups.length ? groups.map((g) => g.map(name).join(' = ')).join('; ') : 'none'}`);
+      lines.push(`  ${shown(c).padEnd(6)} ${groups.length ? groups.map((g) => g.map(name).join(' = ')).join('; ') : 'none'}`);
     }
     const by = result.components.includes('unet') ? 'unet' : result.components[0]!;
     const l2 = (p: PairResult) => p.components[by]?.l2 ?? Infinity;
     const closest = result.pairs.filter((p) => p.components[by]?.status === 'changed' && l2(p) > 0).sort((x, y) => l2(x) - l2(y)).slice(0, CLOSEST_PAIRS);
     lines.push('', `The ${closest.length} closest pairs that differ in ${by} (L2; of ${result.pairs.length}; --all-pairs prints every pair, result.json holds them all)`);
-    for (const p of closest) lines.push(...pairLines(result, p));
+    for (const p of closest) lines.push(...pairLines(names, p));
   }
   return lines.join('\n');
 }
 
-function pairLines(result: CompareResult, p: PairResult): string[] {
-  const a = result.models[p.a]!.file;
-  const b = result.models[p.b]!.file;
+function pairLines(names: readonly string[], p: PairResult): string[] {
+  const a = names[p.a]!;
+  const b = names[p.b]!;
   const out = [`  ${a}  vs  ${b}`];
   const identical = Object.entries(p.components).filter(([, c]) => c.status === 'identical').map(([k]) => k);
-  if (identical.length) out.push(`      identical: ${identical.join(', ')}`);
+  if (identical.length) out.push(`      identical: ${identical.map(shown).join(', ')}`);
   for (const [name, c] of Object.entries(p.components)) {
-    if (c.status !== 'identical') out.push(`      ${name.padEnd(6)} ${describeComponent(c)}`);
+    if (c.status !== 'identical') out.push(`      ${shown(name).padEnd(6)} ${describeComponent(c)}`);
   }
   return out;
 }

@@ -5,7 +5,7 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { basename, join, relative, isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
-import { HashCache, compareModels, RESULT_FILE, RESULT_SCHEMA_VERSION, toModeldiffError, type CompareResult, type Progress } from '../compute';
+import { HashCache, compareModels, parseResult, RESULT_FILE, toModeldiffError, type CompareResult, type Progress } from '../compute';
 import { Disposable } from './util/disposable';
 import { PercentTracker, percentOf, progressText } from './util/progressText';
 import { readAnalysisSettings, readCompareSettings, readExtractWeights, type CompareSettings } from './util/settings';
@@ -78,11 +78,9 @@ export class Session extends Disposable {
   }
 
   async open(outDir: string): Promise<LoadedResult> {
-    const text = await readFile(join(outDir, RESULT_FILE), 'utf8');
-    const result = JSON.parse(text) as CompareResult;
-    if (result?.schemaVersion !== RESULT_SCHEMA_VERSION || !Array.isArray(result.models)) {
-      throw new Error(`${join(outDir, RESULT_FILE)} is not a modeldiff result this version can show`);
-    }
+    const path = join(outDir, RESULT_FILE);
+    // checked against the schema and its version; older files get their display names (a RESULT_INVALID error names the file)
+    const result = parseResult(await readFile(path, 'utf8'), path);
     this.setCurrent({ result, outDir });
     return this._current!;
   }

@@ -40,6 +40,10 @@ export const ERROR_CODES = [
   /** beyond a documented limit (tensor count, name length, claimed bytes...): refused before it costs the run */
   'MODEL_LIMIT',
   'NOT_A_MODEL',
+  /** fewer than two readable models: nothing was compared, the output folder is left as it was */
+  'NOTHING_TO_COMPARE',
+  /** a result.json that is not JSON, not modeldiff's, of another schema version, or not valid against the schema */
+  'RESULT_INVALID',
   'ENGINE_INTERNAL',
   'WASM_UNAVAILABLE',
   'USAGE',
@@ -85,24 +89,59 @@ export function toModeldiffError(e: unknown, file?: string): ModeldiffError {
     if ((ERROR_CODES as readonly string[]).includes(s.code)) {
       return new ModeldiffError(s.code as ErrorCode, s.message, { details: s.details, file: s.file ?? file });
     }
-    // Node system errors (ENOENT, EACCES, EISDIR...)
-    return new ModeldiffError('IO_ERROR', describeSystemError(s.code, s.message), { file, cause: e });
+    // Node system errors (ENOENT, EACCES, EISDIR...): the operation and the path they carry say what failed
+    const sys = e as { syscall?: unknown; path?: unknown };
+    const path = file ?? (typeof sys.path === 'string' ? sys.path : undefined);
+    return new ModeldiffError('IO_ERROR', describeSystemError(s.code, s.message, typeof sys.syscall === 'string' ? sys.syscall : undefined), {
+      file: path,
+      cause: e,
+      details: { errno: s.code, ...(typeof sys.syscall === 'string' ? { syscall: sys.syscall } : {}) },
+    });
   }
   if (e instanceof Error) return new ModeldiffError('ENGINE_INTERNAL', e.message, { file, cause: e });
   return new ModeldiffError('ENGINE_INTERNAL', String(e), { file });
 }
 
-function describeSystemError(code: string, message: string): string {
+/** Errors only a write can meet: whatever the system call, it was the output that failed. */
+const WRITE_ERRNOS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exceeded',
+  EROFS: 'the file system is read-only',
+  EFBIG: 'the file is too large for the file system',
+};
+/** System calls that change the disk (an `open` may read or write, so it is not here). */
+const WRITE_CALLS: Record<string, string> = {
+  write: 'write',
+  writev: 'write',
+  mkdir: 'create the folder',
+  mkdtemp: 'create a folder',
+  rename: 'rename',
+  unlink: 'remove',
+  rmdir: 'remove the folder',
+  rm: 'remove',
+  copyfile: 'copy to',
+  fsync: 'write',
+  fdatasync: 'write',
+  ftruncate: 'write',
+};
+
+function describeSystemError(code: string, message: string, syscall?: string): string {
+  const written = syscall ? WRITE_CALLS[syscall] : undefined;
+  if (WRITE_ERRNOS[code]) return `cannot ${written ?? 'write'}: ${WRITE_ERRNOS[code]} (${code})`;
+  if (written) {
+    const why = code === 'ENOENT' ? 'the folder it is in does not exist (removed?)' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOTDIR' ? 'a part of the path is a file, not a folder' : message;
+    return `cannot ${written}: ${why} (${code})`;
+  }
   switch (code) {
     case 'ENOENT':
       return 'file not found';
     case 'EACCES':
     case 'EPERM':
-      return 'permission denied: the file cannot be read';
+      return syscall === 'open' ? `permission denied (${code})` : 'permission denied: the file cannot be read';
     case 'EISDIR':
-      return 'is a directory, not a model file';
+      return syscall === 'read' ? 'is a directory, not a model file' : `is a folder, not a file (${code})`;
     default:
-      return `cannot read the file (${code}): ${message}`;
+      return `cannot ${syscall === 'open' ? 'open' : 'read'} the file (${code}): ${message}`;
   }
 }
 

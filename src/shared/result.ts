@@ -25,8 +25,14 @@ export interface ComponentStats {
 
 export interface ModelInfo {
   index: number;
-  /** File (or folder) name, as shown to people. */
+  /** File (or folder) name. */
   file: string;
+  /**
+   * The name to show people: `file`, or where two models of the result share a file name, the shortest end of their
+   * paths that tells them apart ("a/m.safetensors" and "b/m.safetensors"). Written by compare; readResult fills it
+   * in for an older result.json. Show it through `modelLabel`.
+   */
+  displayName?: string;
   path: string;
   format: CheckpointFormat;
   arch: Arch;
@@ -178,6 +184,11 @@ export interface CompareResult {
     guardRecomputes: number;
     kernels: string;
   };
+}
+
+/** The name of a model as people should see it (see ModelInfo.displayName). */
+export function modelLabel(m: Pick<ModelInfo, 'file' | 'displayName'>): string {
+  return m.displayName ?? m.file;
 }
 
 /** Index of pair (a, b), a < b, in `pairs` (row-major upper triangle). */

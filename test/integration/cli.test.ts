@@ -54,7 +54,8 @@ test('layers prints and exports a pair table; names resolve by stem, index or pa
 test('usage errors exit 2 with a reason; bad files exit 1 and the rest are compared', () => {
   const u = cli('compare', manifest.dir);
   assert.equal(u.status, 2);
-  assert.match(u.stderr, /usage/);
+  assert.match(u.stderr, /--out <dir> is required/);
+  assert.match(u.stderr, /^Usage: modeldiff compare /m);
   assert.equal(cli('layers', out, 'base', 'nonexistent').status, 2);
   assert.equal(cli('frobnicate').status, 2);
   writeFileSync(join(manifest.dir, 'broken.safetensors'), Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));

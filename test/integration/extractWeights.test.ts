@@ -49,8 +49,10 @@ before(async () => {
 
 test('compare without --extract-weights refuses the .ckpt and says how to opt in', () => {
   const r = cli('compare', twin, ckpt, '--out', join(dir, 'refused'));
-  assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stdout, /sd-v1\.ckpt: refuses to load: the pickle imports pytorch_lightning\.callbacks\.model_checkpoint\.ModelCheckpoint, which could run code; .*--extract-weights/);
+  // one readable model of two: nothing to compare (exit 3), the refused file listed with its reason
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /nothing to compare: 1 readable model of 2 files/);
+  assert.match(r.stderr, /sd-v1\.ckpt: refuses to load: the pickle imports pytorch_lightning\.callbacks\.model_checkpoint\.ModelCheckpoint, which could run code; .*--extract-weights/);
 });
 
 test('compare --extract-weights finds the .ckpt identical to its safetensors twin', () => {

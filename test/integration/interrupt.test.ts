@@ -15,6 +15,21 @@ test('the first SIGINT aborts the signal; dispose removes the handler', () => {
   assert.equal(process.listenerCount('SIGINT'), before);
 });
 
+test('SIGTERM aborts the signal too, and the run exits 143 instead of 130', async () => {
+  const before = process.listenerCount('SIGTERM');
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    const run = main(['hashes', '--no-cache', __filename]);
+    assert.equal(process.listenerCount('SIGTERM'), before + 1);
+    process.emit('SIGTERM', 'SIGTERM');
+    assert.equal(await run, EXIT.terminated);
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.equal(process.listenerCount('SIGTERM'), before);
+});
+
 test('a command interrupted while it works exits 130 (cancelled) and leaves no SIGINT handler behind', async () => {
   const before = process.listenerCount('SIGINT');
   const write = process.stderr.write.bind(process.stderr);

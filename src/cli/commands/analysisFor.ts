@@ -2,6 +2,7 @@
  *  this result and has what is asked, else computed now and written beside it. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { shown } from '../terminal';
 import { toModeldiffError, analyze, ANALYSIS_FILE, canReuse, readAnalysis, writeAnalysis, type AnalysisFile, type ResultSource, type TimeEmbedPlacement } from '../../compute';
 
 export interface AnalysisWanted {
@@ -31,7 +32,7 @@ export async function analysisFor(src: ResultSource, want: AnalysisWanted): Prom
       hashCache: want.hashCache,
       computeHashes: want.hashes,
       ...(want.timeEmbed ? { timeEmbed: want.timeEmbed } : {}),
-      onStep: (m) => want.say(`analysing: ${m}`),
+      onStep: (m) => want.say(`analysing: ${shown(m)}`),
       signal: want.signal,
     });
     writeAnalysis(src.dir, analysis);

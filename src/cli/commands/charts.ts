@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ModeldiffError, parseTimeEmbed, pairPriority, writeFileAtomic, type AnalysisFile, type ResultSource, type SchemeName } from '../../compute';
+import { ModeldiffError, modelLabel, parseTimeEmbed, writeFileAtomic, type AnalysisFile, type ResultSource, type SchemeName, pairPriority } from '../../compute';
 import { breakdownBarsOption, breakdownHeatmapOption, breakdownHeatmapSize, pairIndexOf } from '../../views/charts/breakdown';
 import { dendrogramHeight, dendrogramOption } from '../../views/charts/dendrogram';
 import { distanceHeatmapOption, distanceHeatmapSize, type DistanceMetric } from '../../views/charts/distance';
@@ -12,15 +12,39 @@ import { mstHeight, mstOption } from '../../views/charts/mst';
 import { LIGHT_PALETTE } from '../../views/charts/palette';
 import { recipeChartOption } from '../../views/charts/recipe';
 import { renderSvg } from '../../views/charts/ssr';
-import { parseArgs, stringFlag } from '../args';
-import { COMPARE_BOOLEANS, COMPARE_VALUED } from '../compareRun';
-import { analysisFor } from './analysisFor';
+import { choiceFlag, intFlag, listFlag, parseCommand, stringFlag, type CommandSpec } from '../args';
+import { compareSettings } from '../compareRun';
 import { EXIT } from '../exitCodes';
-import { choice, hashCachePath, modelIndex, usage } from './common';
-import { isCompareOutput, resultFor } from './resultFor';
+import { COMPARE_OPTIONS, QUIET_OPTION, TIME_EMBED_OPTION } from '../options';
+import { checkOutputFolder } from '../paths';
+import { shown } from '../terminal';
+import { analysisFor } from './analysisFor';
+import { hashCachePath, modelIndex, printLines, writeFailure } from './common';
+import { isCompareOutput, resultFor, RESULTS_OPTION } from './resultFor';
 
-const LINE =
-  'modeldiff charts <compare-output-dir | folder | files...> [--out dir] [--component c,...] [--metric l2|cosine] [--pair A,B] [--model M] [--time-embed BASE|IN00] [--width px] [--quiet]';
+export const chartsSpec: CommandSpec = {
+  name: 'charts',
+  brief: 'the charts as SVG files',
+  usage: ['<compare-output-dir | folder | files...> [options]'],
+  summary:
+    'The charts as SVG files (for papers and model cards): distance matrices, block/layer-type/VAE/TE breakdowns of a\n' +
+    'pair (default: the closest pair of different UNets) and of every pair, the merge estimate of a model (default: the\n' +
+    'best explained), dendrograms and spanning trees.',
+  positionals: { min: 1, max: Infinity },
+  options: {
+    out: { type: 'string', short: 'o', arg: 'dir', help: 'the folder for the SVG files (default <dir>/charts, or ./modeldiff-charts for models)' },
+    results: RESULTS_OPTION,
+    component: { type: 'string', arg: 'c,...|all', help: 'the components drawn (those in the result; default all)' },
+    metric: { type: 'string', short: 'm', arg: 'l2|cosine', help: 'the distance of the matrices (default l2)' },
+    pair: { type: 'string', arg: 'A,B', help: 'the pair whose breakdowns are drawn' },
+    model: { type: 'string', arg: 'M', help: 'the model whose merge estimate is drawn' },
+    'time-embed': TIME_EMBED_OPTION,
+    width: { type: 'string', arg: 'px', help: 'width of the figures, 320 to 8000 pixels (default 960)' },
+    ...COMPARE_OPTIONS,
+    quiet: QUIET_OPTION,
+  },
+  exitNotes: 'Given models, charts exits 1 when some of them could not be read (the charts show the others).',
+};
 
 /** Folder heatmaps show at most this many pairs (the nearest first); the file says how many it shows. */
 export const MAX_HEATMAP_PAIRS = 120;
@@ -65,7 +89,7 @@ function chosenRecipe(src: ResultSource, a: AnalysisFile, given: string | undefi
   if (given) {
     const m = modelIndex(src, given);
     const r = a.recipes.find((x) => x.model === m);
-    if (!r) throw new ModeldiffError('USAGE', `no merge estimate for ${src.result.models[m]!.file} (it needs a UNet and three models or more)`);
+    if (!r) throw new ModeldiffError('USAGE', `no merge estimate for ${shown(modelLabel(src.result.models[m]!))} (it needs a UNet and three models or more)`);
     return r;
   }
   const fits = a.recipes.filter((r) => r.overall && r.overall.distances.every((d) => d > 0));
@@ -82,7 +106,7 @@ export function chartsFor(src: ResultSource, analysis: AnalysisFile | null, opts
     charts.push({ file: `distance-${c}-${opts.metric}.svg`, option: distanceHeatmapOption(result, c, opts.metric, p), width: Math.max(opts.width, size.width), height: size.height });
   }
   if (!analysis) return charts;
-  const stem = (i: number) => fileStem(result.models[i]!.file);
+  const stem = (i: number) => fileStem(modelLabel(result.models[i]!));
   const order = pairPriority(result);
   for (const [scheme, m] of Object.entries(analysis.breakdowns) as [SchemeName, NonNullable<AnalysisFile['breakdowns'][SchemeName]>][]) {
     const pi = pairIndexOf(m, opts.pair.a, opts.pair.b);
@@ -104,34 +128,50 @@ export function chartsFor(src: ResultSource, analysis: AnalysisFile | null, opts
 }
 
 export async function chartsCommand(argv: string[], signal: AbortSignal): Promise<number> {
-  const p = parseArgs(argv, [...COMPARE_BOOLEANS, 'quiet'], ['out', 'results', 'component', 'metric', 'pair', 'model', 'time-embed', 'width', ...COMPARE_VALUED]);
-  const pairArg = stringFlag(p, 'pair');
-  const pairNames = pairArg === undefined ? null : pairArg.split(',').map((x) => x.trim());
-  if (pairNames && (pairNames.length !== 2 || pairNames.some((x) => !x))) return usage(LINE);
-  if (!p.positional.length) return usage(LINE);
+  const p = parseCommand(chartsSpec, argv);
+  if (!p) return EXIT.ok;
+  const pairNames = listFlag(p, 'pair');
+  if (pairNames && pairNames.length !== 2) throw new ModeldiffError('USAGE', `--pair names two models, A,B, not "${shown(stringFlag(p, 'pair')!)}"`);
+  const width = intFlag(p, 'width', 320, 8000) ?? WIDTH;
+  const metric = choiceFlag(p, 'metric', ['l2', 'cosine'] as const, 'l2');
+  const timeEmbed = parseTimeEmbed(stringFlag(p, 'time-embed'));
+  const components = listFlag(p, 'component') ?? ['all'];
+  const settings = compareSettings(p);
+  const hashCache = hashCachePath(p);
+  const given = stringFlag(p, 'out');
+  if (given !== undefined) checkOutputFolder(given, '--out');
   const quiet = p.flags.has('quiet');
   const say = (m: string) => quiet || process.stderr.write(`${m}\n`);
-  const src = await resultFor(p, 'charts', say, signal);
-  const a = await analysisFor(src, { timeEmbed: parseTimeEmbed(stringFlag(p, 'time-embed')), hashes: false, hashCache: hashCachePath(p), say, signal });
-  if ('error' in a) say(`analyses failed (only the distance matrices are drawn): ${a.error}`);
-  const components = (stringFlag(p, 'component') ?? 'all').split(',').map((s) => s.trim()).filter(Boolean);
+  const { src, fileErrors } = await resultFor(p, settings, say, signal);
   const known = src.result.components as string[];
   const wanted = components.includes('all') ? known : components;
-  for (const c of wanted) if (!known.includes(c)) throw new ModeldiffError('USAGE', `no component "${c}" in this result (${known.join(', ')})`);
-  const width = Number(stringFlag(p, 'width') ?? WIDTH);
-  if (!Number.isInteger(width) || width < 320 || width > 8000) throw new ModeldiffError('USAGE', '--width is a whole number of pixels from 320 to 8000');
-
-  const out = resolve(stringFlag(p, 'out') ?? (isCompareOutput(p) ? join(src.dir, 'charts') : 'modeldiff-charts'));
-  mkdirSync(out, { recursive: true });
+  for (const c of wanted) if (!known.includes(c)) throw new ModeldiffError('USAGE', `--component: no component "${shown(c)}" in this result (it has ${known.join(', ')}; or all)`);
+  const out = resolve(given ?? (isCompareOutput(p) ? join(src.dir, 'charts') : 'modeldiff-charts'));
+  if (given === undefined) checkOutputFolder(out, 'the charts folder');
+  const a = await analysisFor(src, { timeEmbed, hashes: false, hashCache, say, signal });
+  if ('error' in a) say(`analyses failed (only the distance matrices are drawn): ${shown(a.error)}`);
   const recipeModel = stringFlag(p, 'model');
   const charts = chartsFor(src, 'analysis' in a ? a.analysis : null, {
     components: wanted,
-    metric: choice(p, 'metric', ['l2', 'cosine'] as const, 'l2'),
-    pair: chosenPair(src, pairNames),
+    metric,
+    pair: chosenPair(src, pairNames ?? null),
     ...(recipeModel ? { recipeModel } : {}),
     width,
   });
-  for (const c of charts) writeFileAtomic(join(out, c.file), renderSvg(c.option, c.width, c.height));
-  if (!quiet) process.stdout.write(`Written ${charts.length} SVG files to ${out}:\n${charts.map((c) => `  ${c.file}`).join('\n')}\n`);
-  return EXIT.ok;
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw writeFailure(e, out);
+  }
+  for (const c of charts) {
+    const file = join(out, c.file);
+    const svg = renderSvg(c.option, c.width, c.height);
+    try {
+      writeFileAtomic(file, svg);
+    } catch (e) {
+      throw writeFailure(e, file);
+    }
+  }
+  if (!quiet) printLines(`Written ${charts.length} SVG files to ${shown(out)}:\n${charts.map((c) => `  ${shown(c.file)}`).join('\n')}`);
+  return fileErrors ? EXIT.fileErrors : EXIT.ok;
 }

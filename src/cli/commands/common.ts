@@ -1,23 +1,34 @@
-/** Helpers shared by the analysis commands. */
+/** Helpers shared by the commands. */
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { writeFileAtomic, findModelIndex, ModeldiffError, readResult, defaultHashCachePath, type ResultSource } from '../../compute';
+import { findModelIndex, ModeldiffError, modelLabel, readResult, writeFileAtomic, defaultHashCachePath, toModeldiffError, type CompareResult, type ResultSource } from '../../compute';
 import type { Parsed } from '../args';
 import { EXIT } from '../exitCodes';
 import { stringFlag } from '../args';
+import { checkOutputFile } from '../paths';
+import { print, shown } from '../terminal';
 
+export const OK = EXIT.ok;
 
 /** The hash cache a command uses: --cache file, none with --no-cache, else the default cache file. */
 export function hashCachePath(p: Parsed): string | null {
-  return p.flags.has('no-cache') ? null : (stringFlag(p, 'cache') ?? defaultHashCachePath());
+  if (p.flags.has('no-cache') && p.flags.has('cache')) throw new ModeldiffError('USAGE', '--cache and --no-cache contradict each other: give one');
+  if (p.flags.has('no-cache')) return null;
+  const file = stringFlag(p, 'cache');
+  if (file !== undefined) checkOutputFile(file, '--cache');
+  return resolve(file ?? defaultHashCachePath());
 }
 
-export function usage(line: string): number {
-  process.stderr.write(`usage: ${line}\n`);
-  return EXIT.usage;
-}
-
+/** A compare output folder: it exists, and its result.json is checked (schema, version) when read. */
 export function source(dir: string): ResultSource {
   const d = resolve(dir);
+  let isDir = false;
+  try {
+    isDir = statSync(d).isDirectory();
+  } catch {
+    throw new ModeldiffError('USAGE', `${shown(dir)} does not exist: give the folder a \`modeldiff compare ... --out\` wrote`, { details: { input: dir } });
+  }
+  if (!isDir) throw new ModeldiffError('USAGE', `${shown(dir)} is a file: give the folder a \`modeldiff compare ... --out\` wrote`, { details: { input: dir } });
   return { dir: d, result: readResult(d) };
 }
 
@@ -25,14 +36,58 @@ export function modelIndex(src: ResultSource, name: string): number {
   return findModelIndex(src.result, name);
 }
 
-/** Writes text to a file (atomically: the old file or the new one, whole), or to stdout for "-". */
-export function output(path: string, text: string): void {
-  if (path === '-') process.stdout.write(text);
-  else writeFileAtomic(path, text);
+/** The names of a result's models as the terminal shows them: disambiguated, control characters escaped. */
+export function modelNames(result: CompareResult): string[] {
+  return result.models.map((m) => shown(modelLabel(m)));
 }
+
+/** Checks, before any work, that an output file named by `option` (e.g. --csv) can be written ("-": stdout). */
+export function checkOutput(p: Parsed, option: string): string | undefined {
+  const path = stringFlag(p, option);
+  if (path !== undefined && path !== '-') checkOutputFile(path, `--${option}`);
+  return path;
+}
+
+/** Writes text to a file (atomically: the old file or the new one, whole; a device or a FIFO is written into), or to
+ *  stdout for "-"; a failed write names the file, the reason and what to do. */
+export function output(path: string, text: string): void {
+  if (path === '-') {
+    process.stdout.write(text);
+    return;
+  }
+  try {
+    writeFileAtomic(path, text);
+  } catch (e) {
+    throw writeFailure(e, resolve(path));
+  }
+}
+
+/** A write that failed, said as one (never "cannot read" or "file not found"). */
+export function writeFailure(e: unknown, path: string): ModeldiffError {
+  const err = toModeldiffError(e, path);
+  const errno = typeof err.details?.errno === 'string' ? err.details.errno : undefined;
+  const reason = errno ? (REASONS[errno] ?? `${err.message}`) : err.message;
+  return new ModeldiffError('IO_ERROR', `cannot write the file: ${reason}${errno && REASONS[errno] ? ` (${errno})` : ''}`, { file: path, cause: e, details: { output: true, ...(errno ? { errno } : {}) } });
+}
+
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ENOENT: 'the folder it goes in does not exist (removed?)',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'a folder has that name',
+};
 
 export function json(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 1) + '\n');
+}
+
+/** Lines of text to stdout (names in them already `shown`; any control character left is escaped). */
+export function printLines(lines: readonly string[] | string): void {
+  print((typeof lines === 'string' ? lines : lines.join('\n')) + '\n');
 }
 
 /** A bar of `width` cells for a fraction in [0, 1]. */
@@ -50,22 +105,4 @@ export function pad(s: string, w: number): string {
 
 export function lpad(s: string, w: number): string {
   return s.length >= w ? s : ' '.repeat(w - s.length) + s;
-}
-
-export function choice<T extends string>(p: Parsed, name: string, allowed: readonly T[], fallback: T): T {
-  const v = stringFlag(p, name);
-  if (v === undefined) return fallback;
-  const hit = allowed.find((a) => a.toLowerCase() === v.toLowerCase());
-  if (!hit) throw new ModeldiffError('USAGE', `--${name} is one of ${allowed.join(', ')}`);
-  return hit;
-}
-
-/** `--csv` may stand alone (to stdout) or name a file: returns argv with a lone --csv turned into `--csv -`. */
-export function loneFlagToDash(argv: string[], flag: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    out.push(argv[i]!);
-    if (argv[i] === flag && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) out.push('-');
-  }
-  return out;
 }

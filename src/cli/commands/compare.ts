@@ -1,20 +1,40 @@
 /** `modeldiff compare`: every pair of models, written to a folder, with a summary on stdout. */
 import { resolve } from 'node:path';
-import { parseArgs, stringFlag } from '../args';
-import { COMPARE_BOOLEANS, COMPARE_VALUED, compareWithProgress } from '../compareRun';
+import { ModeldiffError } from '../../compute';
+import { parseCommand, stringFlag, type CommandSpec } from '../args';
+import { compareSettings, compareWithProgress } from '../compareRun';
 import { EXIT } from '../exitCodes';
+import { COMPARE_OPTIONS, JSON_OPTION, QUIET_OPTION } from '../options';
 import { summary } from '../summary';
+import { shown } from '../terminal';
+import { printLines } from './common';
+
+export const compareSpec: CommandSpec = {
+  name: 'compare',
+  brief: 'compare every pair of models into a folder (result.json, model_map_v2.json, layers.bin)',
+  usage: ['<folder | files...> --out <dir> [options]'],
+  summary: 'Compares every pair of models; writes result.json, model_map_v2.json and layers.bin to <dir> and prints a summary.',
+  description:
+    'A folder stands for the model files and diffusers folders directly inside it. <dir> is replaced as a whole when the\n' +
+    'run succeeds (it must be new, empty, or an earlier compare output); a run that fails or is cancelled leaves it as it was.',
+  positionals: { min: 1, max: Infinity },
+  options: {
+    out: { type: 'string', short: 'o', arg: 'dir', help: 'the output folder (required)' },
+    ...COMPARE_OPTIONS,
+    json: { ...JSON_OPTION, help: 'print result.json to standard output instead of the summary' },
+    'all-pairs': { type: 'boolean', short: 'a', help: 'the summary lists every pair (past 45 pairs it shows the bit-identical\ngroups and the 30 closest pairs)' },
+    quiet: { ...QUIET_OPTION, help: 'no summary' },
+  },
+};
 
 export async function compareCommand(argv: string[], signal: AbortSignal): Promise<number> {
-  const p = parseArgs(argv, [...COMPARE_BOOLEANS, 'json', 'quiet', 'all-pairs'], ['out', ...COMPARE_VALUED]);
+  const p = parseCommand(compareSpec, argv);
+  if (!p) return EXIT.ok;
   const out = stringFlag(p, 'out');
-  if (!p.positional.length || !out) {
-    process.stderr.write('usage: modeldiff compare <folder | files...> --out <dir>\n');
-    return EXIT.usage;
-  }
-  const result = await compareWithProgress(p.positional, out, p, signal);
+  if (!out) throw new ModeldiffError('USAGE', '--out <dir> is required: the folder result.json, model_map_v2.json and layers.bin go to');
+  const settings = compareSettings(p);
+  const result = await compareWithProgress(p.positional, out, settings, '--out', signal);
   if (p.flags.has('json')) process.stdout.write(JSON.stringify(result, null, 1) + '\n');
-  else if (!p.flags.has('quiet')) process.stdout.write(summary(result, { allPairs: p.flags.has('all-pairs') }) + `\n\nWritten to ${resolve(out)}\n`);
-  if (result.models.length < 2) process.stderr.write(`modeldiff: need at least 2 readable models to compare, found ${result.models.length}\n`);
+  else if (!p.flags.has('quiet')) printLines(summary(result, { allPairs: p.flags.has('all-pairs') }) + `\n\nWritten to ${shown(resolve(out))}`);
   return result.errors.length ? EXIT.fileErrors : EXIT.ok;
 }

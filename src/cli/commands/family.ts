@@ -1,29 +1,46 @@
 import { familyView, familyViews, type FamilyView, ModeldiffError, type CompareResult } from '../../compute';
-import { parseArgs, stringFlag } from '../args';
-import { json, source, usage } from './common';
+import { parseCommand, stringFlag, type CommandSpec } from '../args';
 import { EXIT } from '../exitCodes';
+import { JSON_OPTION } from '../options';
 import { distanceText } from '../summary';
+import { shown } from '../terminal';
+import { json, modelNames, OK, printLines, source } from './common';
 
-const LINE = 'modeldiff family <dir> [--component unet|te|vae|...|all] [--json]';
+export const familySpec: CommandSpec = {
+  name: 'family',
+  brief: 'dendrogram and minimum spanning tree per component',
+  usage: ['<dir> [options]'],
+  summary: 'An average-linkage dendrogram and a minimum spanning tree of the models, per component.',
+  positionals: { min: 1, max: 1 },
+  options: {
+    component: { type: 'string', short: 'c', arg: 'c|all', help: 'the component (those in the result), or all (default unet, else all)' },
+    json: JSON_OPTION,
+  },
+};
 
 /** Files under a dendrogram node. */
-function leaves(v: FamilyView, id: number): string[] {
+function leaves(v: FamilyView, id: number, names?: readonly string[]): string[] {
   const n = v.dendrogram.nodes[id]!;
-  return n.children ? n.children.flatMap((c) => leaves(v, c)) : [n.file!];
+  return n.children ? n.children.flatMap((c) => leaves(v, c, names)) : [leafName(n, names)];
+}
+
+/** A leaf as shown: the model's display name (escaped). */
+function leafName(n: FamilyView['dendrogram']['nodes'][number], names?: readonly string[]): string {
+  return (n.model !== undefined ? names?.[n.model] : undefined) ?? shown(n.file ?? '?');
 }
 
 /** A text dendrogram: inner nodes show their merge height, leaves the model file; equal groups on one line. */
-export function dendrogramText(v: FamilyView): string[] {
+export function dendrogramText(v: FamilyView, names?: readonly string[]): string[] {
   const nodes = v.dendrogram.nodes;
   const lines: string[] = [];
   const walk = (id: number, prefix: string, last: boolean, top: boolean) => {
     const n = nodes[id]!;
     const branch = top ? '' : last ? '└─ ' : '├─ ';
     if (n.children && n.height === 0) {
-      lines.push(prefix + branch + `equal: ${leaves(v, id).join(', ')}`);
+      lines.push(prefix + branch + `equal: ${leaves(v, id, names).join(', ')}`);
       return;
     }
-    lines.push(prefix + branch + (n.children ? `┐ ${distanceText(n.height)}` : n.file!));
+    lines.push(prefix + branch + (n.children ? `┐ ${distanceText(n.height)}` : leafName(n, names)));
     if (!n.children) return;
     const next = prefix + (top ? '' : last ? '   ' : '│  ');
     // the taller subtree first, so the closest pairs end up together at the bottom
@@ -36,11 +53,11 @@ export function dendrogramText(v: FamilyView): string[] {
 }
 
 export function familyText(result: CompareResult, views: readonly FamilyView[]): string {
-  const files = result.models.map((m) => m.file);
+  const files = modelNames(result);
   const out: string[] = [];
   for (const v of views) {
     out.push(`== ${v.component}: average-linkage dendrogram (heights = mean L2 between the merged groups)`);
-    out.push(...dendrogramText(v));
+    out.push(...dendrogramText(v, files));
     if (v.dendrogram.roots.length > 1) out.push(`(${v.dendrogram.roots.length} groups share no comparable pair)`);
     if (v.dendrogram.absent.length) out.push(`without ${v.component}: ${v.dendrogram.absent.map((i) => files[i]).join(', ')}`);
     // models joined by 0-length edges are one node of the tree
@@ -62,14 +79,13 @@ export function familyText(result: CompareResult, views: readonly FamilyView[]):
 }
 
 export function familyCommand(argv: string[]): number {
-  const p = parseArgs(argv, ['json'], ['component']);
-  const [dir] = p.positional;
-  if (!dir) return usage(LINE);
-  const { result } = source(dir);
+  const p = parseCommand(familySpec, argv);
+  if (!p) return EXIT.ok;
+  const { result } = source(p.positional[0]!);
   const c = stringFlag(p, 'component') ?? (result.components.includes('unet') ? 'unet' : 'all');
-  if (c !== 'all' && !result.components.includes(c)) throw new ModeldiffError('USAGE', `no component "${c}" in this result (${result.components.join(', ')})`);
+  if (c !== 'all' && !result.components.includes(c)) throw new ModeldiffError('USAGE', `--component: no component "${shown(c)}" in this result (it has ${result.components.join(', ')}; or all)`);
   const views = c === 'all' ? familyViews(result) : [familyView(result, c)];
   if (p.flags.has('json')) json(views);
-  else process.stdout.write(familyText(result, views));
-  return EXIT.ok;
+  else printLines(familyText(result, views).replace(/\n$/, ''));
+  return OK;
 }

@@ -1,18 +1,27 @@
 import { checkHealth, type ModelHealth } from '../../compute';
-import { parseArgs } from '../args';
+import { parseCommand, type CommandSpec } from '../args';
 import { EXIT } from '../exitCodes';
-import { json, source, usage } from './common';
+import { JSON_OPTION } from '../options';
 import { formatBytes } from '../../shared/format';
+import { shown } from '../terminal';
+import { json, modelNames, OK, printLines, source } from './common';
 
-const LINE = 'modeldiff health <dir> [--json]';
+export const healthSpec: CommandSpec = {
+  name: 'health',
+  brief: 'position_ids, NaN/Inf, all-zero tensors, missing components, wasted space',
+  usage: ['<dir> [options]'],
+  summary: 'Checks every model of a compare output: position_ids, NaN/Inf, all-zero tensors, missing components, unexpected\nkeys, wasted space.',
+  positionals: { min: 1, max: 1 },
+  options: { json: JSON_OPTION },
+};
 const MARK = { error: '✗', warning: '!', info: '·' } as const;
 
-export function healthText(models: readonly ModelHealth[]): string {
+export function healthText(models: readonly ModelHealth[], names?: readonly string[]): string {
   const lines: string[] = [];
   for (const m of models) {
     const size = m.wasted && m.wasted.fp16CopySavings > 0 ? `; an fp16 copy would save ${formatBytes(m.wasted.fp16CopySavings)}` : '';
-    lines.push(`${m.status === 'ok' ? '✓' : m.status === 'error' ? '✗' : '!'} ${m.file} (${m.arch}${size})`);
-    for (const f of m.findings) lines.push(`    ${MARK[f.severity]} ${f.message}`);
+    lines.push(`${m.status === 'ok' ? '✓' : m.status === 'error' ? '✗' : '!'} ${names?.[m.model] ?? shown(m.file)} (${m.arch}${size})`);
+    for (const f of m.findings) lines.push(`    ${MARK[f.severity]} ${shown(f.message)}`);
   }
   const bad = models.filter((m) => m.status !== 'ok').length;
   lines.push('', `${models.length} models, ${bad} with problems`);
@@ -20,11 +29,11 @@ export function healthText(models: readonly ModelHealth[]): string {
 }
 
 export async function healthCommand(argv: string[], signal: AbortSignal): Promise<number> {
-  const p = parseArgs(argv, ['json'], []);
-  const [dir] = p.positional;
-  if (!dir) return usage(LINE);
-  const h = await checkHealth(source(dir), { signal });
+  const p = parseCommand(healthSpec, argv);
+  if (!p) return EXIT.ok;
+  const src = source(p.positional[0]!);
+  const h = await checkHealth(src, { signal });
   if (p.flags.has('json')) json(h);
-  else process.stdout.write(healthText(h) + '\n');
-  return EXIT.ok;
+  else printLines(healthText(h, modelNames(src.result)));
+  return OK;
 }

@@ -1,38 +1,51 @@
 import { cachedModelHashes, HashCache, lineageReport, modelHashes, type DeclaredParent, type FileHashes, type LineageReport, type CompareResult } from '../../compute';
-import { parseArgs } from '../args';
-import { hashCachePath, json, source, usage } from './common';
+import { parseCommand, type CommandSpec } from '../args';
 import { EXIT } from '../exitCodes';
+import { CACHE_OPTIONS, JSON_OPTION } from '../options';
 import { distanceText } from '../summary';
+import { shown } from '../terminal';
+import { hashCachePath, json, modelNames, OK, printLines, source } from './common';
 
-const LINE = 'modeldiff lineage <dir> [--hashes] [--cache file | --no-cache] [--json]';
+export const lineageSpec: CommandSpec = {
+  name: 'lineage',
+  brief: 'declared parents (metadata) beside the nearest models',
+  usage: ['<dir> [options]'],
+  summary: "Each model's declared parents (from its metadata) beside the models nearest to it.",
+  positionals: { min: 1, max: 1 },
+  options: {
+    hashes: { type: 'boolean', help: 'hash the files (full reads, cached) to match declared parents by hash, not by name' },
+    ...CACHE_OPTIONS,
+    json: JSON_OPTION,
+  },
+};
 
-function parentText(p: DeclaredParent): string {
+function parentText(p: DeclaredParent, files: readonly string[]): string {
   const id = p.name ?? p.sha256?.slice(0, 10) ?? p.shortHash ?? p.legacyHash ?? '?';
-  const m = p.match ? ` = ${p.match.file} (by ${p.match.by})` : ' (not in this folder)';
-  return `${p.role} ${id}${m}`;
+  const m = p.match ? ` = ${files[p.match.model] ?? shown(p.match.file)} (by ${p.match.by})` : ' (not in this folder)';
+  return `${shown(p.role)} ${shown(id)}${m}`;
 }
 
 export function lineageText(result: CompareResult, rep: LineageReport): string {
-  const files = result.models.map((m) => m.file);
+  const files = modelNames(result);
   const lines: string[] = [];
   for (const m of rep.models) {
     const d = m.declared;
-    lines.push(`${m.file}${d.title ? ` "${d.title}"` : ''}${d.architecture ? ` [${d.architecture}]` : ''}`);
+    lines.push(`${files[m.model] ?? shown(m.file)}${d.title ? ` "${shown(d.title)}"` : ''}${d.architecture ? ` [${shown(d.architecture)}]` : ''}`);
     if (d.recipe) {
       const r = d.recipe;
-      lines.push(`  declared merge (${r.tool}): ${r.method ?? 'method?'}${r.alpha !== null ? `, alpha ${r.alpha}` : ''}${r.beta !== null ? `, beta ${r.beta}` : ''}${r.impliedWeights ? ` -> weights ${r.impliedWeights.map((x) => x.toFixed(3)).join(' ')}` : ''}`);
+      lines.push(`  declared merge (${shown(r.tool)}): ${shown(r.method ?? 'method?')}${r.alpha !== null ? `, alpha ${r.alpha}` : ''}${r.beta !== null ? `, beta ${r.beta}` : ''}${r.impliedWeights ? ` -> weights ${r.impliedWeights.map((x) => x.toFixed(3)).join(' ')}` : ''}`);
     }
-    for (const p of m.parents) lines.push(`    ${parentText(p)}`);
-    if (d.ancestors.length) lines.push(`  ancestors: ${d.ancestors.map((a) => a.name ?? a.sha256?.slice(0, 10)).join(', ')}`);
-    for (const s of d.selfHashes) if (s.matches !== null) lines.push(`  ${s.key} ${s.matches ? 'matches the file' : 'does NOT match the file'}`);
-    if (m.nearest.length) lines.push(`  nearest by UNet L2: ${m.nearest.map((x) => `${x.file} ${distanceText(x.l2)}`).join(', ')}`);
+    for (const p of m.parents) lines.push(`    ${parentText(p, files)}`);
+    if (d.ancestors.length) lines.push(`  ancestors: ${d.ancestors.map((a) => shown(a.name ?? a.sha256?.slice(0, 10) ?? '?')).join(', ')}`);
+    for (const s of d.selfHashes) if (s.matches !== null) lines.push(`  ${shown(s.key)} ${s.matches ? 'matches the file' : 'does NOT match the file'}`);
+    if (m.nearest.length) lines.push(`  nearest by UNet L2: ${m.nearest.map((x) => `${files[x.model] ?? shown(x.file)} ${distanceText(x.l2)}`).join(', ')}`);
     if (m.sameUnet.length) lines.push(`  same UNet as: ${m.sameUnet.map((i) => files[i]).join(', ')}`);
     if (m.parents.length) {
       if (m.confirmed.length) lines.push(`  declared parents among the nearest: ${m.confirmed.map((i) => files[i]).join(', ')}`);
       if (m.unconfirmed.length) lines.push(`  declared parents NOT among the nearest: ${m.unconfirmed.map((i) => files[i]).join(', ')}`);
     }
     if (m.estimate) lines.push(`  measured mix of ${m.estimateParents.map((i) => files[i]).join(' + ')}: weights ${m.estimate.weights.map((x) => x.toFixed(3)).join(' ')} (relative residual ${m.estimate.relResidual.toFixed(3)})`);
-    for (const n of d.notes) lines.push(`  note: ${n}`);
+    for (const n of d.notes) lines.push(`  note: ${shown(n)}`);
     if (!d.keys.length) lines.push('  no lineage metadata');
   }
   if (!rep.hashesUsed) lines.push('', 'Declared parents were matched by file name only: run with --hashes (or a hash cache that knows the files) to match by hash.');
@@ -40,11 +53,10 @@ export function lineageText(result: CompareResult, rep: LineageReport): string {
 }
 
 export async function lineageCommand(argv: string[], signal: AbortSignal): Promise<number> {
-  const p = parseArgs(argv, ['hashes', 'no-cache', 'json'], ['cache']);
-  const [dir] = p.positional;
-  if (!dir) return usage(LINE);
-  const src = source(dir);
+  const p = parseCommand(lineageSpec, argv);
+  if (!p) return EXIT.ok;
   const cachePath = hashCachePath(p);
+  const src = source(p.positional[0]!);
   const cache = cachePath === null ? null : new HashCache(cachePath);
   let hashes: (FileHashes | null)[] | null = null;
   if (p.flags.has('hashes')) {
@@ -57,6 +69,6 @@ export async function lineageCommand(argv: string[], signal: AbortSignal): Promi
   }
   const rep = lineageReport(src.result, { hashes });
   if (p.flags.has('json')) json(rep);
-  else process.stdout.write(lineageText(src.result, rep) + '\n');
-  return EXIT.ok;
+  else printLines(lineageText(src.result, rep));
+  return OK;
 }

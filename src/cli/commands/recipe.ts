@@ -1,10 +1,27 @@
-import { estimateRecipe, parseTimeEmbed, REL_RESIDUAL_FLOOR, type MixtureFit, type RecipeEstimate } from '../../compute';
-import { intFlag, parseArgs, stringFlag } from '../args';
-import { json, lpad, modelIndex, pad, source, usage } from './common';
+import { estimateRecipe, ModeldiffError, parseTimeEmbed, REL_RESIDUAL_FLOOR, type MixtureFit, type RecipeEstimate } from '../../compute';
+import { intFlag, listFlag, parseCommand, stringFlag, type CommandSpec } from '../args';
 import { EXIT } from '../exitCodes';
+import { JSON_OPTION, TIME_EMBED_OPTION } from '../options';
 import { distanceText } from '../summary';
+import { shown } from '../terminal';
+import { json, lpad, modelIndex, modelNames, OK, pad, printLines, source } from './common';
 
-const LINE = 'modeldiff recipe <dir> <model> [--parents A,B,...] [--count N] [--time-embed BASE|IN00] [--json]';
+/** Parents a merge estimate fits at most (more are ill-conditioned on one model's differences). */
+export const MAX_PARENTS = 6;
+
+export const recipeSpec: CommandSpec = {
+  name: 'recipe',
+  brief: 'per-block merge weights of a model from its parents',
+  usage: ['<dir> <model> [options]'],
+  summary: 'Per-block merge weights of a model from its parents (given, declared in its metadata, or the best-fitting nearest models).',
+  positionals: { min: 2, max: 2 },
+  options: {
+    parents: { type: 'string', short: 'p', arg: 'A,B,...', help: `the parents, comma-separated (1 to ${MAX_PARENTS} models of the result)` },
+    count: { type: 'string', short: 'n', arg: 'N', help: `how many nearest models to try as parents, 1 to ${MAX_PARENTS} (default 2)` },
+    'time-embed': TIME_EMBED_OPTION,
+    json: JSON_OPTION,
+  },
+};
 
 const w3 = (x: number) => x.toFixed(3);
 
@@ -21,12 +38,13 @@ function fitLine(f: MixtureFit, w: Widths): string {
   return `${pad(f.group, w.group)}  ${pad(weights, w.weights)}  ${pad(free, w.free)}  ${lpad(rel, 7)}  ${lpad(distanceText(f.residual), 11)}  ${lpad(String(f.keys), 5)}${f.identifiable ? '' : '  (parents equal here)'}`;
 }
 
-export function recipeText(r: RecipeEstimate): string {
+export function recipeText(r: RecipeEstimate, names?: readonly string[]): string {
+  const name = (model: number, file: string) => names?.[model] ?? shown(file);
   const k = r.parents.length;
-  const lines = [`${r.file}: merge estimate (${r.parentsFrom === 'user' ? 'parents as given' : r.parentsFrom === 'declared' ? 'declared parents' : 'parents = best-fitting nearest models'})`];
-  r.parents.forEach((p, i) => lines.push(`  P${i} = ${p.file}`));
+  const lines = [`${name(r.model, r.file)}: merge estimate (${r.parentsFrom === 'user' ? 'parents as given' : r.parentsFrom === 'declared' ? 'declared parents' : 'parents = best-fitting nearest models'})`];
+  r.parents.forEach((p, i) => lines.push(`  P${i} = ${name(p.model, p.file)}`));
   if (k === 0) {
-    lines.push(...r.notes.map((n) => `  note: ${n}`));
+    lines.push(...r.notes.map((n) => `  note: ${shown(n)}`));
     return lines.join('\n');
   }
   lines.push(`  ${r.description}`, '');
@@ -43,21 +61,24 @@ export function recipeText(r: RecipeEstimate): string {
   if (r.components.length) lines.push('');
   for (const f of r.components) lines.push(fitLine(f, width));
   lines.push('', `  weights are per parent P0..P${k - 1}; rel.res = residual / distance to the nearest parent ("exact" below ${REL_RESIDUAL_FLOOR})`);
-  for (const n of r.notes) lines.push(`  note: ${n}`);
+  for (const n of r.notes) lines.push(`  note: ${shown(n)}`);
   return lines.join('\n');
 }
 
 export function recipeCommand(argv: string[]): number {
-  const p = parseArgs(argv, ['json'], ['parents', 'count', 'time-embed']);
-  const [dir, model] = p.positional;
-  if (!dir || !model) return usage(LINE);
+  const p = parseCommand(recipeSpec, argv);
+  if (!p) return EXIT.ok;
+  const timeEmbed = parseTimeEmbed(stringFlag(p, 'time-embed'));
+  const count = intFlag(p, 'count', 1, MAX_PARENTS);
+  const parentNames = listFlag(p, 'parents');
+  if (parentNames && parentNames.length > MAX_PARENTS) throw new ModeldiffError('USAGE', `--parents names at most ${MAX_PARENTS} models`);
+  const [dir, model] = p.positional as [string, string];
   const src = source(dir);
   const m = modelIndex(src, model);
-  const parents = stringFlag(p, 'parents')?.split(',').map((s) => s.trim()).filter(Boolean).map((s) => modelIndex(src, s));
-  const timeEmbed = parseTimeEmbed(stringFlag(p, 'time-embed'));
-  const count = intFlag(p, 'count', 1);
+  const parents = parentNames?.map((s) => modelIndex(src, s));
+  if (parents?.includes(m)) throw new ModeldiffError('USAGE', '--parents: a model is not its own parent');
   const r = estimateRecipe(src, m, { ...(parents ? { parents } : {}), ...(timeEmbed ? { timeEmbed } : {}), ...(count ? { count } : {}) });
   if (p.flags.has('json')) json(r);
-  else process.stdout.write(recipeText(r) + '\n');
-  return EXIT.ok;
+  else printLines(recipeText(r, modelNames(src.result)));
+  return OK;
 }

@@ -2,25 +2,26 @@
  *  compared first into --results (default ./modeldiff-results). */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ModeldiffError, RESULT_FILE, type ResultSource } from '../../compute';
-import { stringFlag, type Parsed } from '../args';
-import { compareWithProgress } from '../compareRun';
+import { RESULT_FILE, type ResultSource } from '../../compute';
+import { stringFlag, type OptionSpec, type Parsed } from '../args';
+import { compareWithProgress, type CompareSettings } from '../compareRun';
+import { errorNames } from '../summary';
+import { shown } from '../terminal';
 import { source } from './common';
+
+export const RESULTS_OPTION: OptionSpec = { type: 'string', short: 'r', arg: 'dir', help: 'given models: the folder they are compared into (default ./modeldiff-results)' };
 
 export function isCompareOutput(p: Parsed): boolean {
   return p.positional.length === 1 && existsSync(join(resolve(p.positional[0]!), RESULT_FILE));
 }
 
-export async function resultFor(p: Parsed, what: string, say: (line: string) => void, signal: AbortSignal): Promise<ResultSource> {
-  let src: ResultSource;
-  if (isCompareOutput(p)) src = source(p.positional[0]!);
-  else {
-    const results = resolve(stringFlag(p, 'results') ?? 'modeldiff-results');
-    say(`comparing into ${results}`);
-    const result = await compareWithProgress(p.positional, results, p, signal);
-    src = { dir: results, result };
-    for (const e of result.errors) say(`skipped ${e.file}: ${e.message}`);
-  }
-  if (src.result.models.length < 2) throw new ModeldiffError('USAGE', `need at least 2 readable models for ${what}, found ${src.result.models.length}`);
-  return src;
+/** The result, and how many files the comparison (if one was run) could not read. */
+export async function resultFor(p: Parsed, settings: CompareSettings, say: (line: string) => void, signal: AbortSignal): Promise<{ src: ResultSource; fileErrors: number }> {
+  if (isCompareOutput(p)) return { src: source(p.positional[0]!), fileErrors: 0 };
+  const results = resolve(stringFlag(p, 'results') ?? 'modeldiff-results');
+  say(`comparing into ${shown(results)}`);
+  const result = await compareWithProgress(p.positional, results, settings, '--results', signal);
+  const names = errorNames(result);
+  result.errors.forEach((e, i) => say(`skipped ${names[i]}: ${shown(e.message)}`));
+  return { src: { dir: results, result }, fileErrors: result.errors.length };
 }

@@ -1,8 +1,10 @@
-import { closeSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 /**
  * Writes a file so that a reader sees either the old content or the new, whole: into a temporary file beside it,
  * then renamed over it (a rename within a folder is atomic). The temporary file is removed if anything fails.
+ * A path that exists and is not a regular file (/dev/stdout, /dev/null, a FIFO, a device) is written into directly:
+ * renaming over it would replace the device or the pipe (as root, /dev/stdout itself) instead of writing to it.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   writeFileAtomicWith(path, (fd) => writeFileSync(fd, data));
@@ -10,7 +12,9 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 
 /** writeFileAtomic for content written in pieces (`write` gets the temporary file's descriptor). */
 export function writeFileAtomicWith(path: string, write: (fd: number) => void): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+  const st = statSync(path, { throwIfNoEntry: false });
+  const direct = !!st && !st.isFile();
+  const tmp = direct ? path : `${path}.${process.pid}.tmp`;
   try {
     const fd = openSync(tmp, 'w');
     try {
@@ -18,9 +22,11 @@ export function writeFileAtomicWith(path: string, write: (fd: number) => void): 
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, path);
+    if (!direct) renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    if (!direct) rmSync(tmp, { force: true });
+    // a failed write(2) carries no path: name the file it was for
+    if (e && typeof e === 'object' && !('path' in e)) Object.assign(e, { path });
     throw e;
   }
 }

@@ -1,5 +1,5 @@
 import { SD_COMPONENTS } from '../../shared/result';
-import { COMPONENT_PREFIXES } from './architectures';
+import { ARCHITECTURES, COMPONENT_PREFIXES } from './architectures';
 
 /**
  * The component of a canonical key by the prefixes of the architecture table, or undefined when it has none. The
@@ -38,3 +38,7 @@ export function sortComponents(components: Iterable<string>): string[] {
   const rest = [...set].filter((c) => !(SD_COMPONENTS as readonly string[]).includes(c)).sort();
   return [...sd, ...rest];
 }
+
+/** Every component id a Stable Diffusion family of the architecture table can have, in display order (what
+ *  `--components` accepts). Other models' components are named after their keys. */
+export const KNOWN_COMPONENTS: readonly string[] = sortComponents([...SD_COMPONENTS, ...ARCHITECTURES.flatMap((a) => a.components.map((c) => c.id))]);

@@ -1,9 +1,12 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import schema from '../../../schema/result.schema.json';
+import { distinctPathSuffixes } from '../../shared/displayNames';
 import { writeFileAtomic, writeFileAtomicWith } from '../io/atomicWrite';
 import { outputError } from './outputError';
 import { ModeldiffError } from '../../shared/errors';
-import { pairIndex, type CompareResult } from '../../shared/result';
+import { validate } from '../../shared/jsonSchema';
+import { modelLabel, pairIndex, RESULT_SCHEMA_VERSION, type CompareResult } from '../../shared/result';
 import { readLayerColumn } from './layersFile';
 
 export const RESULT_FILE = 'result.json';
@@ -90,7 +93,7 @@ export function modelMap(result: CompareResult): { ml: string[]; dm: Record<stri
     }
     dm[c] = mat;
   }
-  return { ml: result.models.map((m) => m.file), dm };
+  return { ml: result.models.map(modelLabel), dm };
 }
 
 export function writeModelMap(dir: string, result: CompareResult): void {
@@ -98,13 +101,64 @@ export function writeModelMap(dir: string, result: CompareResult): void {
 }
 
 export function readResult(dir: string): CompareResult {
+  const path = join(dir, RESULT_FILE);
   let text: string;
   try {
-    text = readFileSync(join(dir, RESULT_FILE), 'utf8');
-  } catch {
-    throw new ModeldiffError('USAGE', `no ${RESULT_FILE} in ${dir}: run \`modeldiff compare ... --out ${dir}\` first`);
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ModeldiffError('USAGE', `no ${RESULT_FILE} in ${dir}: run \`modeldiff compare ... --out ${dir}\` first`, { details: { input: dir } });
+    throw new ModeldiffError('IO_ERROR', `cannot read ${RESULT_FILE} (${code ?? String(e)})`, { file: path, cause: e });
   }
-  return JSON.parse(text) as CompareResult;
+  return parseResult(text, path);
+}
+
+/**
+ * A result.json checked before anything reads it: JSON, a modeldiff result of the schema version this build reads,
+ * valid against schema/result.schema.json and consistent (one pair per two models, indices in range). Older files
+ * get their display names filled in. Anything else is a RESULT_INVALID error naming the file.
+ */
+export function parseResult(text: string, path: string): CompareResult {
+  const invalid = (why: string) => new ModeldiffError('RESULT_INVALID', `${why}; run \`modeldiff compare\` again to write a new one`, { file: path });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw invalid(`not a modeldiff result: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalid('not a modeldiff result: a JSON object is expected');
+  const v = value as { schemaVersion?: unknown; tool?: { name?: unknown; version?: unknown } };
+  if (v.schemaVersion === undefined) throw invalid(`not a modeldiff result: it has no schemaVersion${v.tool?.name === 'modeldiff' ? '' : ' and no tool name'}`);
+  if (v.schemaVersion !== RESULT_SCHEMA_VERSION) {
+    const newer = typeof v.schemaVersion === 'number' && v.schemaVersion > RESULT_SCHEMA_VERSION;
+    throw new ModeldiffError(
+      'RESULT_INVALID',
+      newer
+        ? `written by a newer modeldiff${typeof v.tool?.version === 'string' ? ` (${v.tool.version})` : ''} in schema version ${v.schemaVersion}; this one reads version ${RESULT_SCHEMA_VERSION}: update modeldiff`
+        : `schema version ${JSON.stringify(v.schemaVersion)} is not one this modeldiff reads (${RESULT_SCHEMA_VERSION}); run \`modeldiff compare\` again`,
+      { file: path },
+    );
+  }
+  const errors = validate(schema as Record<string, unknown>, value, 5);
+  if (errors.length) throw invalid(`damaged or edited: it does not match schema/result.schema.json (${errors.join('; ')})`);
+  const result = value as CompareResult;
+  const n = result.models.length;
+  const broken =
+    result.models.findIndex((m, i) => m.index !== i) >= 0
+      ? 'model indices are not their positions'
+      : result.pairs.length !== (n * (n - 1)) / 2
+        ? `${result.pairs.length} pairs for ${n} models (${(n * (n - 1)) / 2} expected)`
+        : result.pairs.some((p, i) => !(p.a < p.b && p.b < n) || pairIndex(p.a, p.b, n) !== i)
+          ? 'a pair names models out of order or out of range'
+          : result.layers.pairs !== result.pairs.length || result.layers.keyComponents.length !== result.layers.keys.length
+            ? 'its layers index does not match its pairs and keys'
+            : null;
+  if (broken) throw invalid(`damaged: ${broken}`);
+  if (result.models.some((m) => m.displayName === undefined)) {
+    const names = distinctPathSuffixes(result.models.map((m) => m.path));
+    result.models.forEach((m, i) => (m.displayName ??= names[i]!));
+  }
+  return result;
 }
 
 export interface LayerRow {
@@ -115,18 +169,27 @@ export interface LayerRow {
   cosine: number | null;
 }
 
-/** Finds a model by index, file name, or path (as the user types it). */
+/**
+ * Finds a model by what a user types: its display name, path, file name or stem (when only one model has it), index,
+ * or a part of its name that only one model has. A name that several models share is an error listing them.
+ */
 export function findModelIndex(result: CompareResult, nameOrIndex: string): number {
   const stem = (f: string) => f.replace(/\.[^.]*$/, '');
-  const byName = result.models.findIndex((m) => m.file === nameOrIndex || m.path === nameOrIndex);
-  if (byName >= 0) return byName;
-  const byStem = result.models.findIndex((m) => stem(m.file) === nameOrIndex);
-  if (byStem >= 0) return byStem;
-  if (/^\d+$/.test(nameOrIndex) && Number(nameOrIndex) < result.models.length) return Number(nameOrIndex);
-  const partial = result.models.filter((m) => m.file.includes(nameOrIndex));
+  const models = result.models;
+  const several = (list: typeof models) =>
+    new ModeldiffError('USAGE', `"${nameOrIndex}" matches several models: ${list.map((m) => `${modelLabel(m)} (${m.index})`).join(', ')}; give more of the path or the index`);
+  const exact = models.filter((m) => modelLabel(m) === nameOrIndex || m.path === nameOrIndex);
+  if (exact.length === 1) return exact[0]!.index;
+  for (const match of [(m: (typeof models)[number]) => m.file === nameOrIndex, (m: (typeof models)[number]) => stem(m.file) === nameOrIndex || stem(modelLabel(m)) === nameOrIndex]) {
+    const hits = models.filter(match);
+    if (hits.length === 1) return hits[0]!.index;
+    if (hits.length > 1) throw several(hits);
+  }
+  if (/^\d+$/.test(nameOrIndex) && Number(nameOrIndex) < models.length) return Number(nameOrIndex);
+  const partial = models.filter((m) => modelLabel(m).includes(nameOrIndex));
   if (partial.length === 1) return partial[0]!.index;
-  const known = result.models.map((m) => m.file).join(', ');
-  throw new ModeldiffError('USAGE', partial.length > 1 ? `"${nameOrIndex}" matches several models: ${partial.map((m) => m.file).join(', ')}` : `no model "${nameOrIndex}" in this result (models: ${known})`);
+  if (partial.length > 1) throw several(partial);
+  throw new ModeldiffError('USAGE', `no model "${nameOrIndex}" in this result (models: ${models.map(modelLabel).join(', ')})`);
 }
 
 /** The per-layer table of one pair, from layers.bin. */

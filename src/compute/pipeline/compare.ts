@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { basename, join, relative, sep } from 'node:path';
-import { throwIfAborted, toModeldiffError, type ModeldiffError } from '../../shared/errors';
+import { distinctPathSuffixes } from '../../shared/displayNames';
+import { ModeldiffError, throwIfAborted, toModeldiffError } from '../../shared/errors';
 import { ResultBuilder } from '../engine/resultBuilder';
 import { makePlan } from '../engine/plan';
 import { runEngine } from '../engine/runEngine';
@@ -35,6 +36,12 @@ export interface CompareOptions {
   onProgress?: (p: Progress) => void;
   /** also compute every model's file and component hashes while the engine reads (into this cache and result.json) */
   hashes?: HashPassOptions | null;
+  /**
+   * fewer readable models than this (after their headers are read, or after a file is dropped during the run), or no
+   * component to compare, is a NOTHING_TO_COMPARE error: the output folder is left as it was, and the error's details
+   * list the files that failed (default 0: any number of models is a result)
+   */
+  minModels?: number;
   /** read PyTorch checkpoints that pickle inert Lightning/numpy/argparse objects, keeping those as data (src/compute/readers/pytorch/extractWeights.ts) */
   extractWeights?: boolean;
 }
@@ -179,6 +186,10 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
   for (;;) {
     for (const m of models) m.info.tensorHealth = { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 };
     const plan = makePlan(models, { components, includeEma });
+    if (models.length < (opts.minModels ?? 0)) throw nothingToCompare(models.length + errors.length, models.length, errors);
+    if (opts.minModels && !plan.components.length) {
+      throw new ModeldiffError('NOTHING_TO_COMPARE', `nothing to compare: no model has ${components ? `the components asked for (${components.join(', ')})` : 'a tensor to compare'}`, { details: { errors } });
+    }
     const layers = new LayersWriter(join(outDir, 'layers.bin'), plan.keys.length, plan.pairs.length, 2);
     const builder = new ResultBuilder(plan, models, layers);
     const startedAt = elapsed();
@@ -220,12 +231,13 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
       continue;
     }
     report({ phase: 'writing', bytesDone: total, bytesTotal: total, etaSeconds: 0 });
+    const names = distinctPathSuffixes(models.map((m) => m.info.path));
     const result: CompareResult = {
       schemaVersion: RESULT_SCHEMA_VERSION,
       tool: { name: 'modeldiff', version: TOOL_VERSION },
       createdAt: new Date().toISOString(),
       options: { metric: 'l2', components, includeEma, workers, memoryBudgetMiB, ...(opts.extractWeights ? { extractWeights: true } : {}) },
-      models: models.map((m) => (hashes?.has(m.info.path) ? { ...m.info, hashes: hashes.get(m.info.path)! } : m.info)),
+      models: models.map((m, i) => ({ ...m.info, displayName: names[i]!, ...(hashes?.has(m.info.path) ? { hashes: hashes.get(m.info.path)! } : {}) })),
       errors,
       components: plan.components,
       pairs: builder.pairs(),
@@ -244,6 +256,11 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     writeModelMap(outDir, result);
     return result;
   }
+}
+
+function nothingToCompare(found: number, readable: number, errors: FileError[]): ModeldiffError {
+  const what = found === 0 ? 'no model files found' : found === 1 ? 'only one model file found' : `${readable} readable model${readable === 1 ? '' : 's'} of ${found} files`;
+  return new ModeldiffError('NOTHING_TO_COMPARE', `nothing to compare: ${what} (at least two are needed)`, { details: { errors } });
 }
 
 /** Waits for the hash pass (reporting its progress) and maps path -> hashes. */

@@ -1,6 +1,6 @@
 /** The CSV of an exported report: one row per pair and component. Pure. */
 import { toCsv } from '../../shared/csv';
-import type { CompareResult } from '../../shared/result';
+import { modelLabel, type CompareResult } from '../../shared/result';
 
 export const PAIRS_CSV_COLUMNS = [
   'model_a', 'model_b', 'component', 'status', 'l2', 'cosine', 'identical', 'equal_values',
@@ -10,8 +10,8 @@ export const PAIRS_CSV_COLUMNS = [
 export function pairsCsv(result: CompareResult): string {
   const rows: (string | number | boolean | null)[][] = [];
   for (const p of result.pairs) {
-    const a = result.models[p.a]?.file ?? String(p.a);
-    const b = result.models[p.b]?.file ?? String(p.b);
+    const a = result.models[p.a] ? modelLabel(result.models[p.a]!) : String(p.a);
+    const b = result.models[p.b] ? modelLabel(result.models[p.b]!) : String(p.b);
     for (const c of result.components) {
       const d = p.components[c];
       if (!d) continue;

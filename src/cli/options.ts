@@ -1,0 +1,30 @@
+/** Options several commands share, described once (their --help says the same everywhere). */
+import { KNOWN_COMPONENTS } from '../compute';
+import type { OptionSpec } from './args';
+
+export const MAX_WORKERS = 64;
+export const MEMORY_MIB = { min: 16, max: 1 << 20 } as const;
+
+export const JSON_OPTION: OptionSpec = { type: 'boolean', short: 'j', help: 'print JSON to standard output instead of text' };
+export const QUIET_OPTION: OptionSpec = { type: 'boolean', short: 'q', help: 'print nothing but errors' };
+export const TIME_EMBED_OPTION: OptionSpec = { type: 'string', arg: 'BASE|IN00', help: "where the UNet's time embedding counts in merge blocks (default BASE)" };
+export const EXTRACT_WEIGHTS_OPTION: OptionSpec = {
+  type: 'boolean',
+  help: 'also read .ckpt/.pt files that pickle Lightning callbacks, numpy scalars or argparse.Namespace\nbeside the weights (kept as inert data and left out, never run)',
+};
+
+export const CACHE_OPTIONS: Record<string, OptionSpec> = {
+  cache: { type: 'string', arg: 'file', help: 'hash cache file (default: ~/.cache/modeldiff/hashes.json)' },
+  'no-cache': { type: 'boolean', help: 'use no hash cache' },
+};
+
+/** What every command that compares models accepts (compare, and report/charts given models). */
+export const COMPARE_OPTIONS: Record<string, OptionSpec> = {
+  components: { type: 'string', short: 'c', arg: 'list', help: `compare only these components, comma-separated (${KNOWN_COMPONENTS.join(' ')})` },
+  'no-ema': { type: 'boolean', help: 'leave the EMA copy out' },
+  workers: { type: 'string', short: 'w', arg: 'N', help: `worker threads, 0 to ${MAX_WORKERS} (default: one per core, at most 4; 0: in the main thread)` },
+  memory: { type: 'string', arg: 'MiB', help: `memory budget for the engine's buffers, ${MEMORY_MIB.min} to ${MEMORY_MIB.max} (default 256)` },
+  hashes: { type: 'boolean', help: 'also SHA-256/AutoV2, legacy, AutoV3 and per-component hashes, computed during the run\nand cached by (path, size, mtime)' },
+  ...CACHE_OPTIONS,
+  'extract-weights': EXTRACT_WEIGHTS_OPTION,
+};
