@@ -55,16 +55,16 @@ describe('permission denied', () => {
     assertSameNumbers(result, clean);
   });
 
-  it('an output folder that cannot be created: exit 3, the path and the reason named, nothing left', () => {
+  it('an output folder that cannot be created: refused before any work (exit 2), the path and the reason named, nothing left', () => {
     const readOnly = join(root, 'read-only');
     mkdirSync(readOnly, { mode: 0o555 });
     chmodSync(readOnly, 0o555);
     const out = join(readOnly, 'out');
     const r = cli('compare', join(root, 'models'), '--out', out, '--workers', '0', '--quiet');
     if (process.getuid?.() !== 0 && r.status === 0) return; // a user who may write there after all (e.g. CAP_DAC_OVERRIDE)
-    assert.equal(r.status, 3, r.stderr);
+    assert.equal(r.status, 2, r.stderr);
     assert.ok(r.stderr.includes(readOnly), r.stderr);
-    assert.match(r.stderr, /cannot create the output folder: permission denied \(EACCES\)/);
+    assert.match(r.stderr, /--out \S+ cannot be written: no permission to create files in \S+read-only \(EACCES\); pick another folder/);
     assert.ok(!existsSync(out));
     assertNoDebris(out);
   });
