@@ -10,6 +10,7 @@ import { hashCachePath } from './commands/common';
 import { MAX_WORKERS, MEMORY_MIB } from './options';
 import { checkInputs, checkOutputFolder } from './paths';
 import { progressBar } from './progressBar';
+import { shown } from './terminal';
 
 export interface CompareSettings {
   components: string[] | null;
@@ -43,23 +44,23 @@ export async function compareWithProgress(inputs: string[], outDir: string, s: C
   const paths = inputs.map((f) => resolve(f));
   const found = await findModels(paths);
   if (found.length < 2) {
-    const what = found.length === 0 ? `no model files in ${inputs.join(', ')} (looked for ${MODEL_EXTENSIONS.join(' ')} files and diffusers folders)` : `only one model file in ${inputs.join(', ')}`;
+    const what = found.length === 0 ? `no model files in ${inputs.map(shown).join(', ')} (looked for ${MODEL_EXTENSIONS.join(' ')} files and diffusers folders)` : `only one model file in ${inputs.map(shown).join(', ')}`;
     throw new ModeldiffError('NOTHING_TO_COMPARE', `nothing to compare: ${what}; give at least two models`);
   }
   const bar = progressBar();
   try {
     return await compareModels(paths, {
-        outDir: resolve(outDir),
-        components: s.components,
-        includeEma: s.includeEma,
-        workers: s.workers,
-        memoryBudgetMiB: s.memoryBudgetMiB,
-        signal,
-        onProgress: bar.update,
-        hashes: s.hashCache === undefined ? null : { cache: new HashCache(s.hashCache) },
-        extractWeights: s.extractWeights,
-        minModels: 2,
-      });
+      outDir: resolve(outDir),
+      components: s.components,
+      includeEma: s.includeEma,
+      workers: s.workers,
+      memoryBudgetMiB: s.memoryBudgetMiB,
+      signal,
+      onProgress: bar.update,
+      hashes: s.hashCache === undefined ? null : { cache: new HashCache(s.hashCache) },
+      extractWeights: s.extractWeights,
+      minModels: 2,
+    });
   } finally {
     bar.done();
   }

@@ -16,8 +16,9 @@ Usage: modeldiff <command> [arguments] [options]
 Commands:
 ${COMMANDS.map((c) => `  ${c.spec.name.padEnd(NAME_WIDTH)}  ${c.spec.brief}`).join('\n')}
 
-Options of every command: -h/--help. Common aliases: -o --out, -q --quiet, -j --json, -w --workers,
--c --components/--component, -n --top/--count. "--" ends the options (for file names that start with "-").
+Every command takes -h/--help. Short aliases: -o --out, -q --quiet, -j --json, -w --workers, -c --components or
+--component, -n --top or --count, -s --sort, -a --all-pairs, -b --by, -p --parents, -m --metric, -r --results.
+"--" ends the options (for file names that start with "-").
 
 ${EXIT_CODES_HELP}`;
 

@@ -30,11 +30,11 @@ export async function analyzeCommand(argv: string[], signal: AbortSignal): Promi
   checkOutputFile(join(src.dir, ANALYSIS_FILE), 'the compare output folder');
   const quiet = p.flags.has('quiet');
   const a = await analyze(src, {
-      hashCache: cache,
-      computeHashes: p.flags.has('hashes'),
-      signal,
-      ...(timeEmbed ? { timeEmbed } : {}),
-      ...(quiet ? {} : { onStep: (m: string) => process.stderr.write(`analysing: ${shown(m)}\n`) }),
+    hashCache: cache,
+    computeHashes: p.flags.has('hashes'),
+    signal,
+    ...(timeEmbed ? { timeEmbed } : {}),
+    ...(quiet ? {} : { onStep: (m: string) => process.stderr.write(`analysing: ${shown(m)}\n`) }),
   });
   let path: string;
   try {
