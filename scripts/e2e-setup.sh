@@ -19,19 +19,8 @@ t0=$(date +%s)
 step() { echo "[e2e-setup +$(( $(date +%s) - t0 ))s] $*"; }
 
 # 1) Debian packages: the browser, ripgrep (seeds @vscode/ripgrep), headers/toolchain for kerberos, node-pty, spdlog...
-APT_PKGS=(chromium ripgrep build-essential pkg-config python3 libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev)
-missing=()
-for p in "${APT_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  step "apt-get install ${missing[*]}"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  step "apt packages present"
-fi
+step "Debian packages"
+bash "$ROOT/scripts/debian-deps.sh" chromium ripgrep build-essential pkg-config python3 libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev
 CHROMIUM="$(command -v chromium || true)"
 [ -n "$CHROMIUM" ] || { echo "chromium not found after apt-get install" >&2; exit 1; }
 

@@ -74,20 +74,19 @@ export function writeResultJson(dir: string, result: CompareResult): void {
 }
 
 /**
- * The notebook's model_map_v2.json: "ml" = model file names in matrix order, "dm" = component -> N x N L2 matrix.
- * null where a pair is not comparable; the diagonal is 0 for a model that has the component (null otherwise).
+ * The notebook's model_map_v2.json: "ml" = model names in matrix order, "dm" = component -> N x N L2 matrix.
+ * Written in the notebook's own convention, where 0 means "no such comparison, skip" (its plotting cells build a
+ * numpy array and a networkx graph from it, and an array holding null fails there): a pair that is not comparable, or
+ * a model without the component, is 0 here. result.json keeps null for those, and tells 0 (identical) from absent.
  */
-export function modelMap(result: CompareResult): { ml: string[]; dm: Record<string, (number | null)[][]> } {
+export function modelMap(result: CompareResult): { ml: string[]; dm: Record<string, number[][]> } {
   const n = result.models.length;
-  const dm: Record<string, (number | null)[][]> = {};
+  const dm: Record<string, number[][]> = {};
   for (const c of result.components) {
-    const mat: (number | null)[][] = [];
-    for (let i = 0; i < n; i++) {
-      mat.push(new Array<number | null>(n).fill(null));
-      if (result.models[i]!.components[c]) mat[i]![i] = 0;
-    }
+    const mat: number[][] = [];
+    for (let i = 0; i < n; i++) mat.push(new Array<number>(n).fill(0));
     for (const p of result.pairs) {
-      const d = p.components[c]?.l2 ?? null;
+      const d = p.components[c]?.l2 ?? 0;
       mat[p.a]![p.b] = d;
       mat[p.b]![p.a] = d;
     }
