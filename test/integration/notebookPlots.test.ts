@@ -16,7 +16,7 @@ const SCRIPT = resolve(__dirname, '../python/notebook_plots.py');
 test("the notebook's plotting cells draw every component of model_map_v2.json; 0 marks what result.json calls null", () => {
   const dir = tmpDir();
   const m = makeFolder(join(dir, 'models'), zooSpec('sd15'), {
-    only: ['base.safetensors', 'ft_unet.safetensors', 'no_vae.safetensors', 'no_te.safetensors', 'base_fp32.safetensors'],
+    only: ['base.safetensors', 'ft_unet.safetensors', 'ft_te_partial.safetensors', 'swapped_vae.safetensors', 'no_vae.safetensors', 'no_te.safetensors'],
   });
   const out = join(dir, 'out');
   const r = spawnSync(process.execPath, [CLI, 'compare', m.dir, '-o', out, '-q'], { encoding: 'utf8' });
