@@ -14,4 +14,4 @@ export { TOOL_VERSION } from './output/toolVersion';
 export * from './analysis';
 export { startHashPass, type HashPass, type HashPassOptions } from './pipeline/hashPass';
 export { writeReport, DEFAULT_LAYERS_BUDGET_MIB, DEFAULT_DIFFERENCES_BUDGET_MIB, pairPriority, type ReportOptions, type ReportRenderer } from './output/report';
-export { writeFileAtomic } from './io/atomicWrite';
+export { copyFileAtomic, writeFileAtomic } from './io/atomicWrite';

@@ -1,4 +1,4 @@
-import { closeSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 /**
  * Writes a file so that a reader sees either the old content or the new, whole: into a temporary file beside it,
@@ -27,6 +27,18 @@ export function writeFileAtomicWith(path: string, write: (fd: number) => void): 
     if (!direct) rmSync(tmp, { force: true });
     // a failed write(2) carries no path: name the file it was for
     if (e && typeof e === 'object' && !('path' in e)) Object.assign(e, { path });
+    throw e;
+  }
+}
+
+/** Copies a file so that `dest` is either its old content or the whole copy (a temporary file renamed over it). */
+export function copyFileAtomic(src: string, dest: string): void {
+  const tmp = `${dest}.${process.pid}.tmp`;
+  try {
+    copyFileSync(src, tmp);
+    renameSync(tmp, dest);
+  } catch (e) {
+    rmSync(tmp, { force: true });
     throw e;
   }
 }

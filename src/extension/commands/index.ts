@@ -1,8 +1,8 @@
 /** Every modeldiff command (ids as contributed in package.json, category "modeldiff"). */
-import { copyFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE, DEFAULT_LAYERS_BUDGET_MIB, writeFileAtomic, writeReport } from '../../compute';
+import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE, DEFAULT_LAYERS_BUDGET_MIB, copyFileAtomic, writeFileAtomic, writeReport } from '../../compute';
 import { reportHtml } from '../../views/report/page';
 import type { AnalysisService } from '../analysis/service';
 import type { ComparePanel } from '../panels/comparePanel';
@@ -133,8 +133,8 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         const target = pick?.[0];
         if (!target) return;
         const out = target.fsPath;
-        await copyFile(join(r.outDir, RESULT_FILE), join(out, RESULT_FILE));
-        await copyFile(join(r.outDir, MODEL_MAP_FILE), join(out, MODEL_MAP_FILE));
+        copyFileAtomic(join(r.outDir, RESULT_FILE), join(out, RESULT_FILE));
+        copyFileAtomic(join(r.outDir, MODEL_MAP_FILE), join(out, MODEL_MAP_FILE));
         writeFileAtomic(join(out, PAIRS_CSV_FILE), pairsCsv(r.result));
         const a = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'modeldiff: writing the HTML report…' }, async () => {
           const s = await d.analysis.settled(r.outDir);

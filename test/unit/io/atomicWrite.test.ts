@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeFileAtomic } from '../../../src/compute/io/atomicWrite';
+import { copyFileAtomic, writeFileAtomic } from '../../../src/compute/io/atomicWrite';
 
 test('writeFileAtomic replaces the file whole and leaves no temporary file, even when it fails', () => {
   const dir = mkdtempSync(join(tmpdir(), 'md-atomic-'));
@@ -16,4 +16,17 @@ test('writeFileAtomic replaces the file whole and leaves no temporary file, even
   mkdirSync(join(dir, 'sub'));
   assert.throws(() => writeFileAtomic(join(dir, 'sub'), 'x'));
   assert.deepEqual(readdirSync(dir).sort(), ['result.json', 'sub']);
+});
+
+test('copyFileAtomic copies whole, and a failed copy leaves the old file and no temporary file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'md-atomic-copy-'));
+  const src = join(dir, 'src.json');
+  const dest = join(dir, 'dest.json');
+  writeFileSync(src, 'new content');
+  writeFileSync(dest, 'old');
+  copyFileAtomic(src, dest);
+  assert.equal(readFileSync(dest, 'utf8'), 'new content');
+  assert.throws(() => copyFileAtomic(join(dir, 'missing.json'), dest));
+  assert.equal(readFileSync(dest, 'utf8'), 'new content');
+  assert.deepEqual(readdirSync(dir).sort(), ['dest.json', 'src.json']);
 });
