@@ -4,14 +4,15 @@
  *   pairs across them that have one. A pair that is not comparable (different shapes, NaN...) is left out of the
  *   mean instead of poisoning it; two clusters with no comparable pair are never merged, so the result can be a
  *   forest (several roots). Heights are the linkage distances (scipy's convention), so a pair merged at 0 is equal.
- * - a minimum spanning tree (Kruskal; a forest when the graph is not connected) of the comparable pairs, which links
+ * - a minimum spanning tree (a forest when the graph is not connected) of the comparable pairs, which links
  *   each model to its closest relative; edges are also oriented away from each tree's median (the model with the least
  *   total path length along the tree to the others) as a suggestion of who derived from whom. The direction is a heuristic:
  *   distances are symmetric and cannot tell a parent from a child.
+ * The clustering itself lives in src/shared/clustering.ts, which the panel's seriated heatmap and graph share.
  */
 import { pairIndex, type CompareResult } from '../../shared/result';
-import { UnionFind } from '../../shared/unionFind';
 import type { Dendrogram, DendrogramNode, FamilyView, MstEdge, SpanningTree } from '../../shared/analysis';
+import { averageLinkage as sharedAverageLinkage, condensed, minimumSpanningForest as sharedSpanningForest } from '../../shared/clustering';
 
 export interface ComponentMatrix {
   component: string;
@@ -38,75 +39,19 @@ export function componentMatrix(result: CompareResult, component: string): Compo
   return { component, models, absent, d };
 }
 
-/** Average-linkage clustering of a distance matrix with holes (pure). Leaves are 0..n-1 in matrix order. */
-export function averageLinkage(d: readonly (readonly (number | null)[])[]): { nodes: DendrogramNode[]; roots: number[] } {
-  const n = d.length;
-  const nodes: DendrogramNode[] = [];
-  for (let i = 0; i < n; i++) nodes.push({ id: i, height: 0, size: 1 });
-  // cluster id -> (other cluster id -> [sum, count])
-  const links = new Map<number, Map<number, [number, number]>>();
-  for (let i = 0; i < n; i++) links.set(i, new Map());
-  for (let i = 0; i < n; i++)
-    for (let j = i + 1; j < n; j++) {
-      const v = d[i]![j] ?? d[j]![i] ?? null;
-      if (v === null || !Number.isFinite(v)) continue;
-      links.get(i)!.set(j, [v, 1]);
-      links.get(j)!.set(i, [v, 1]);
-    }
-  const active = new Set<number>(Array.from({ length: n }, (_, i) => i));
-  for (;;) {
-    let best: [number, number] | null = null;
-    let bestH = Infinity;
-    for (const a of active) {
-      for (const [b, [s, c]] of links.get(a)!) {
-        if (b <= a || !active.has(b)) continue;
-        const h = s / c;
-        if (h < bestH || (h === bestH && best && (a < best[0] || (a === best[0] && b < best[1])))) {
-          best = [a, b];
-          bestH = h;
-        }
-      }
-    }
-    if (!best) break;
-    const [a, b] = best;
-    const id = nodes.length;
-    const la = links.get(a)!;
-    const lb = links.get(b)!;
-    const merged = new Map<number, [number, number]>();
-    for (const k of active) {
-      if (k === a || k === b) continue;
-      const x = la.get(k);
-      const y = lb.get(k);
-      if (!x && !y) continue;
-      const e: [number, number] = [(x?.[0] ?? 0) + (y?.[0] ?? 0), (x?.[1] ?? 0) + (y?.[1] ?? 0)];
-      merged.set(k, e);
-      links.get(k)!.set(id, e);
-      links.get(k)!.delete(a);
-      links.get(k)!.delete(b);
-    }
-    links.set(id, merged);
-    links.delete(a);
-    links.delete(b);
-    active.delete(a);
-    active.delete(b);
-    active.add(id);
-    nodes.push({ id, children: [a, b], height: bestH, size: nodes[a]!.size + nodes[b]!.size, linkedPairs: la.get(b)![1] });
-  }
-  return { nodes, roots: [...active].sort((x, y) => x - y) };
+/** A matrix with holes (either triangle may hold the value) as the condensed triangle src/shared/clustering.ts takes. */
+function condensedOf(d: readonly (readonly (number | null)[])[]): Float64Array {
+  return condensed(d.length, (i, j) => d[i]![j] ?? d[j]![i] ?? null);
 }
 
-/** Kruskal's minimum spanning forest over the finite entries of a distance matrix (pure). */
+/** Average-linkage clustering of a distance matrix with holes (pure). Leaves are 0..n-1 in matrix order. */
+export function averageLinkage(d: readonly (readonly (number | null)[])[]): { nodes: DendrogramNode[]; roots: number[] } {
+  return sharedAverageLinkage(d.length, condensedOf(d));
+}
+
+/** Minimum spanning forest over the finite entries of a distance matrix (pure), edges by increasing weight. */
 export function minimumSpanningForest(d: readonly (readonly (number | null)[])[]): { a: number; b: number; w: number }[] {
-  const n = d.length;
-  const edges: { a: number; b: number; w: number }[] = [];
-  for (let i = 0; i < n; i++)
-    for (let j = i + 1; j < n; j++) {
-      const v = d[i]![j] ?? d[j]![i] ?? null;
-      if (v !== null && Number.isFinite(v)) edges.push({ a: i, b: j, w: v });
-    }
-  edges.sort((x, y) => x.w - y.w || x.a - y.a || x.b - y.b);
-  const sets = new UnionFind(n);
-  return edges.filter((e) => sets.union(e.a, e.b));
+  return sharedSpanningForest(d.length, condensedOf(d));
 }
 
 /**
