@@ -160,6 +160,9 @@ export interface Harness {
   pageErrors: string[];
   /** host -> webview */
   send(method: string, params: unknown): Promise<void>;
+  /** host -> webview, params given as JSON text and parsed in the page (Playwright's own transfer of a large object
+   *  is far slower than VS Code's postMessage) */
+  sendJson(method: string, paramsJson: string): Promise<void>;
   respond(id: number, value: unknown, ok?: boolean): Promise<void>;
   waitForPosted(pred: (m: PostedMessage) => boolean, timeoutMs?: number): Promise<PostedMessage>;
   cspViolations(): Promise<unknown[]>;
@@ -200,6 +203,9 @@ export async function openWebview(
     pageErrors,
     send: async (method, params) => {
       await page.evaluate(([m]) => (globalThis as any).postMessage(m, '*'), [{ method, params }] as const);
+    },
+    sendJson: async (method, paramsJson) => {
+      await page.evaluate(([m, text]) => (globalThis as any).postMessage({ method: m, params: JSON.parse(text) }, '*'), [method, paramsJson] as const);
     },
     respond: async (id, value, ok = true) => {
       const msg = ok ? { method: 'response', id, ok: true, value } : { method: 'response', id, ok: false, error: String(value) };
