@@ -73,6 +73,12 @@ export interface BreakdownMatrix {
 export const REL_RESIDUAL_FLOOR = 3e-3;
 
 /**
+ * Above this relative residual a mix of the parents does not explain the model (it is then about as far from the mix
+ * as from its nearest parent): the views say the recipe does not fit instead of drawing its weights.
+ */
+export const RECIPE_FIT_MAX_REL_RESIDUAL = 0.5;
+
+/**
  * Fit of M ~ sum_i w_i P_i (sum w_i = 1) on one group of keys, from squared distances only.
  * For two parents A, B this is M ~ (1 - w) A + w B with w = <M-A, B-A> / ||B-A||^2.
  */
@@ -240,11 +246,15 @@ export interface ModelLineage {
   declared: DeclaredLineage;
   /** the declared direct parents: recipe parents, else modelspec.merged_from, else the training base */
   parents: DeclaredParent[];
-  /** the nearest distinct UNets by L2, nearest first (one model per group of equal UNets; models whose UNet equals
-   *  this one's are in `sameUnet` instead) */
+  /** the nearest distinct UNets by L2, nearest first (one model per group at L2 0 from each other; models whose UNet
+   *  is bit-identical to this one's or holds the same values are in `sameUnet` / `equalUnet` instead; a model at L2 0
+   *  that is neither, one with NaN/Inf left out of the distance, is listed here at 0) */
   nearest: { model: number; file: string; l2: number }[];
-  /** models whose UNet is equal to this one's (L2 = 0): copies, not parents */
+  /** models whose UNet is bit-identical to this one's (result.json status 'identical'): copies, not parents */
   sameUnet: number[];
+  /** models whose UNet holds the same values but is not bit-identical (status 'equal_values': another dtype, extra or
+   *  mismatched keys): copies in value, not parents */
+  equalUnet: number[];
   /** declared parents found in the folder that are also among the `nearest` */
   confirmed: number[];
   /** declared parents found in the folder but not among the nearest */

@@ -69,3 +69,31 @@ export function formatDuration(seconds: number | null | undefined): string {
 export function percent(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(digits)} %`;
 }
+
+/** Significant digits of a distance in a table or tooltip: layers.bin holds float32 values (about 7 digits). */
+export const DISTANCE_DIGITS = 6;
+
+/** L2 and other distances in tables and tooltips: six significant digits ("12.3457", "1.23457e-5"); "n/a" when none. */
+export function formatDistance(v: number | null | undefined): string {
+  return formatNumber(v, DISTANCE_DIGITS);
+}
+
+/**
+ * Cosine similarities: near 1 what tells models apart is 1 − cos, so as many decimals as show it to three significant
+ * digits (0.9999987), at least four, at most nine (float32 precision); exactly 1 is "1"; "n/a" when none.
+ */
+export function formatCosine(v: number | null | undefined): string {
+  if (v === null || v === undefined) return 'n/a';
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 1) return '1';
+  const gap = Math.abs(1 - v);
+  const decimals = Math.min(9, Math.max(4, gap > 0 ? 2 - Math.floor(Math.log10(gap)) : 4));
+  const s = v.toFixed(decimals).replace(/\.?0+$/, '');
+  // rounding must not turn a similarity below 1 into "1"
+  return s === '1' && v < 1 ? `${'0.' + '9'.repeat(9)}…` : s;
+}
+
+/** A value of a metric of result.json as people read it: L2 as a distance, cosine as a similarity. */
+export function formatMetric(metric: 'l2' | 'cosine', v: number | null | undefined): string {
+  return metric === 'cosine' ? formatCosine(v) : formatDistance(v);
+}

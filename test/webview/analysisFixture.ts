@@ -136,6 +136,7 @@ function lineageOf(model: number): ModelLineage {
     parents,
     nearest: nearest.map(([m, l2]) => ({ model: m, file: MODEL_FILES[m]!, l2 })),
     sameUnet: model === 0 ? [3] : model === 3 ? [0] : [],
+    equalUnet: [],
     confirmed: model === 1 ? [0, 2] : [],
     unconfirmed: [],
     estimate: model === 1 ? fit('unet', [0.7012, 0.2988], 0.0015, true, 2400) : null,

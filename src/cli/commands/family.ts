@@ -29,7 +29,10 @@ function leafName(n: FamilyView['dendrogram']['nodes'][number], names?: readonly
   return (n.model !== undefined ? names?.[n.model] : undefined) ?? shown(n.file ?? '?');
 }
 
-/** A text dendrogram: inner nodes show their merge height, leaves the model file; equal groups on one line. */
+/**
+ * A text dendrogram: inner nodes show their merge height, leaves the model file; groups merged at L2 0 on one line
+ * (at distance 0, which is not bit-identical: `modeldiff pair` or the summary says which are).
+ */
 export function dendrogramText(v: FamilyView, names?: readonly string[]): string[] {
   const nodes = v.dendrogram.nodes;
   const lines: string[] = [];
@@ -37,7 +40,7 @@ export function dendrogramText(v: FamilyView, names?: readonly string[]): string
     const n = nodes[id]!;
     const branch = top ? '' : last ? '└─ ' : '├─ ';
     if (n.children && n.height === 0) {
-      lines.push(prefix + branch + `equal: ${leaves(v, id, names).join(', ')}`);
+      lines.push(prefix + branch + `at L2 0: ${leaves(v, id, names).join(', ')}`);
       return;
     }
     lines.push(prefix + branch + (n.children ? `┐ ${distanceText(n.height)}` : leafName(n, names)));
@@ -68,11 +71,11 @@ export function familyText(result: CompareResult, views: readonly FamilyView[]):
     for (const e of v.mst.edges) for (const x of [e.a, e.b]) if (!members.get(find(x))?.includes(x)) members.set(find(x), [...(members.get(find(x)) ?? []), x]);
     const label = (x: number) => {
       const n = members.get(find(x))?.length ?? 1;
-      return files[find(x)]! + (n > 1 ? ` (+${n - 1} equal)` : '');
+      return files[find(x)]! + (n > 1 ? ` (+${n - 1} at L2 0)` : '');
     };
     out.push('', `minimum spanning tree (suggested direction from the tree's median${v.mst.roots.length > 1 ? 's' : ''}: ${v.mst.roots.map(label).join(', ')})`);
     for (const e of v.mst.directed) if (e.l2 > 0) out.push(`  ${label(e.parent)} -> ${label(e.child)}  ${distanceText(e.l2)}`);
-    for (const [rep, list] of members) if (list.length > 1) out.push(`  equal ${v.component}: ${[rep, ...list.filter((x) => x !== rep)].map((x) => files[x]).join(', ')}`);
+    for (const [rep, list] of members) if (list.length > 1) out.push(`  ${v.component} at L2 0: ${[rep, ...list.filter((x) => x !== rep)].map((x) => files[x]).join(', ')}`);
     out.push('');
   }
   return out.join('\n');

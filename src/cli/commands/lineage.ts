@@ -39,7 +39,8 @@ export function lineageText(result: CompareResult, rep: LineageReport): string {
     if (d.ancestors.length) lines.push(`  ancestors: ${d.ancestors.map((a) => shown(a.name ?? a.sha256?.slice(0, 10) ?? '?')).join(', ')}`);
     for (const s of d.selfHashes) if (s.matches !== null) lines.push(`  ${shown(s.key)} ${s.matches ? 'matches the file' : 'does NOT match the file'}`);
     if (m.nearest.length) lines.push(`  nearest by UNet L2: ${m.nearest.map((x) => `${files[x.model] ?? shown(x.file)} ${distanceText(x.l2)}`).join(', ')}`);
-    if (m.sameUnet.length) lines.push(`  same UNet as: ${m.sameUnet.map((i) => files[i]).join(', ')}`);
+    if (m.sameUnet.length) lines.push(`  bit-identical UNet: ${m.sameUnet.map((i) => files[i]).join(', ')}`);
+    if (m.equalUnet?.length) lines.push(`  equal UNet values, not bit-identical: ${m.equalUnet.map((i) => files[i]).join(', ')}`);
     if (m.parents.length) {
       if (m.confirmed.length) lines.push(`  declared parents among the nearest: ${m.confirmed.map((i) => files[i]).join(', ')}`);
       if (m.unconfirmed.length) lines.push(`  declared parents NOT among the nearest: ${m.unconfirmed.map((i) => files[i]).join(', ')}`);

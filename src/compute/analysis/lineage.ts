@@ -14,7 +14,7 @@
  * Declared models are matched to the folder's models by hash (SHA-256, AutoV2/shorthash, legacy, AutoV3) when file
  * hashes are given, else (or failing that) by file name without extension and directory.
  */
-import type { CompareResult } from '../../shared/result';
+import { pairIndex, type CompareResult } from '../../shared/result';
 import { matchHash } from './hashes';
 import { componentD2, fitMixture } from './recipe';
 import type { DeclaredLineage, DeclaredParent, DeclaredRecipe, FileHashes, LineageReport, ModelLineage, ModelMatch } from '../../shared/analysis';
@@ -226,6 +226,11 @@ function matchAll(p: DeclaredParent, result: CompareResult, hashes: readonly (Fi
   if (p.recipe && depth < MAX_DEPTH) for (const q of p.recipe.parents) matchAll(q, result, hashes, p.match?.model ?? -1, depth + 1);
 }
 
+/** The UNet status of a pair as result.json says it (undefined: a model lacks the UNet). */
+function unetStatus(result: CompareResult, i: number, j: number): string | undefined {
+  return result.pairs[pairIndex(i, j, result.models.length)]?.components.unet?.status;
+}
+
 export interface LineageOptions {
   /** file hashes by model index (null entries: unknown); without them parents are matched by name only */
   hashes?: readonly (FileHashes | null)[] | null;
@@ -258,14 +263,20 @@ export function lineageReport(result: CompareResult, opts: LineageOptions = {}):
 
     const near: ModelLineage['nearest'] = [];
     const sameUnet: number[] = [];
+    const equalUnet: number[] = [];
     for (let j = 0; j < n; j++) {
       if (j === i) continue;
-      const d2 = componentD2(result, i, j, 'unet');
-      if (d2 === 0) sameUnet.push(j);
-      else if (d2 !== null) near.push({ model: j, file: result.models[j]!.file, l2: Math.sqrt(d2) });
+      const status = unetStatus(result, i, j);
+      if (status === 'identical') sameUnet.push(j);
+      else if (status === 'equal_values') equalUnet.push(j);
+      else {
+        const d2 = componentD2(result, i, j, 'unet');
+        if (d2 !== null) near.push({ model: j, file: result.models[j]!.file, l2: Math.sqrt(d2) });
+      }
     }
     near.sort((x, y) => x.l2 - y.l2 || x.model - y.model);
-    // distinct UNets only: a copy of a model already listed adds nothing
+    // distinct UNets only: a model at L2 0 from one already listed (a copy, or equal on the comparable keys) adds
+    // nothing to the distances; that says nothing about being identical, which sameUnet and equalUnet say
     const nearest: ModelLineage['nearest'] = [];
     for (const x of near) {
       if (nearest.length >= k) break;
@@ -287,6 +298,7 @@ export function lineageReport(result: CompareResult, opts: LineageOptions = {}):
       parents,
       nearest,
       sameUnet,
+      equalUnet,
       confirmed: matched.filter((j) => nearSet.has(j)),
       unconfirmed: matched.filter((j) => !nearSet.has(j)),
       estimate,

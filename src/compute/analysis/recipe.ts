@@ -21,7 +21,7 @@ import { ModeldiffError } from '../../shared/errors';
 import { pairIndex, type CompareResult } from '../../shared/result';
 import { DEFAULT_TIME_EMBED, makeScheme, orderLabels, unetLayoutOf, type TimeEmbedPlacement } from './groups';
 import { openSource, withLayers, type ResultSource } from './layers';
-import type { MixtureFit, RecipeEstimate } from '../../shared/analysis';
+import { RECIPE_FIT_MAX_REL_RESIDUAL, type MixtureFit, type RecipeEstimate } from '../../shared/analysis';
 
 export const MAX_PARENTS = 12;
 
@@ -161,25 +161,47 @@ export interface ChooseParentsOptions {
  * Parents for a model when the user names none: among its `pool` nearest models by component L2 (exact copies left
  * out), the `count` that explain it best (least relative residual of the component-level fit).
  */
-export function chooseParents(result: CompareResult, model: number, opts: ChooseParentsOptions = {}): { parents: number[]; candidates: NonNullable<RecipeEstimate['candidates']>; copies: number[] } {
+export interface Copy {
+  model: number;
+  /** as result.json says: bit-identical, equal values, or changed yet at distance 0 (NaN/Inf left out of the distance) */
+  how: 'identical' | 'equal_values' | 'zero_distance';
+}
+
+/** What a note says about a copy left out of the parents. */
+export function copyNote(result: CompareResult, self: number, c: Copy, component = 'unet'): string {
+  const file = result.models[c.model]!.file;
+  if (c.how === 'identical') return `the ${component === 'unet' ? 'UNet' : component} is bit-identical to that of ${file} (left out of the parents)`;
+  if (c.how === 'equal_values') return `the ${component === 'unet' ? 'UNet' : component} holds the same values as that of ${file}, not bit-identical (left out of the parents)`;
+  const d = result.pairs[pairIndex(self, c.model, result.models.length)]?.components[component];
+  const left = d?.non_finite ? ` (${d.non_finite} ${d.non_finite === 1 ? 'key' : 'keys'} with NaN/Inf left out)` : '';
+  return `the ${component === 'unet' ? 'UNet' : component} is at L2 0 from that of ${file} on the comparable keys${left}, yet not equal (left out of the parents)`;
+}
+
+export function chooseParents(result: CompareResult, model: number, opts: ChooseParentsOptions = {}): { parents: number[]; candidates: NonNullable<RecipeEstimate['candidates']>; copies: Copy[] } {
   const count = opts.count ?? 2;
   const poolSize = Math.max(count, opts.pool ?? 6);
   const c = opts.component ?? 'unet';
   const n = result.models.length;
   const near: { i: number; d2: number }[] = [];
-  const copies: number[] = [];
+  const copies: Copy[] = [];
   for (let i = 0; i < n; i++) {
     if (i === model) continue;
+    const status = result.pairs[pairIndex(model, i, n)]?.components[c]?.status;
+    if (status === 'identical' || status === 'equal_values') {
+      copies.push({ model: i, how: status });
+      continue;
+    }
     const d2 = componentD2(result, model, i, c);
     if (d2 === null) continue;
-    if (d2 === 0) copies.push(i);
+    // at 0 on the comparable keys: as good as a copy for the geometry (a parent there makes the fit degenerate)
+    if (d2 === 0) copies.push({ model: i, how: 'zero_distance' });
     else near.push({ i, d2 });
   }
   near.sort((x, y) => x.d2 - y.d2 || x.i - y.i);
   const pool: number[] = [];
   for (const { i } of near) {
     if (pool.length >= poolSize) break;
-    if (pool.some((j) => componentD2(result, i, j, c) === 0)) continue; // a copy of a candidate already in the pool
+    if (pool.some((j) => componentD2(result, i, j, c) === 0)) continue; // a copy (in value) of a candidate already in the pool
     pool.push(i);
   }
   const candidates: NonNullable<RecipeEstimate['candidates']> = [];
@@ -276,7 +298,7 @@ export function estimateRecipe(source: string | ResultSource, model: number, opt
     parents = chosen.parents;
     candidates = chosen.candidates;
     parentsFrom = 'nearest';
-    for (const c of chosen.copies) notes.push(`the UNet equals that of ${result.models[c]!.file} (left out of the parents)`);
+    for (const c of chosen.copies) notes.push(copyNote(result, model, c));
     if (parents.length === 0) notes.push('no other model has a comparable UNet');
   }
   parents = [...new Set(parents)];
@@ -328,7 +350,7 @@ export function estimateRecipe(source: string | ResultSource, model: number, opt
     const fit = fitOf(g, sums.get(g)!);
     (componentSlots.has(g) ? base.components : base.blocks).push(fit);
   }
-  const poor = base.overall && base.overall.relResidual > 0.5;
-  if (poor) notes.push(`the UNet is poorly explained as a mix of these parents (relative residual ${base.overall!.relResidual.toFixed(3)})`);
+  const poor = base.overall && base.overall.relResidual > RECIPE_FIT_MAX_REL_RESIDUAL;
+  if (poor) notes.push(`the UNet is poorly explained as a mix of these parents (relative residual ${base.overall!.relResidual.toFixed(3)}, above ${RECIPE_FIT_MAX_REL_RESIDUAL})`);
   return base;
 }

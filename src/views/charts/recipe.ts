@@ -1,5 +1,5 @@
 /** Merge-recipe estimate of one model: the weights of its parents per merge block, and how well they explain it. */
-import { REL_RESIDUAL_FLOOR, type MixtureFit, type RecipeEstimate } from '../../shared/analysis';
+import { RECIPE_FIT_MAX_REL_RESIDUAL, REL_RESIDUAL_FLOOR, type MixtureFit, type RecipeEstimate } from '../../shared/analysis';
 import type { ChartPalette } from './palette';
 import { axisStyle, baseOption, seriesColor, titleOption } from './palette';
 import type { TipContent, TipOptions } from './chartTooltip';
@@ -32,6 +32,24 @@ export function weight4(w: number | null | undefined): string {
 
 export function relResidualText(rel: number): string {
   return rel < EXACT_REL_RESIDUAL ? `${rel.toFixed(4)} (exact)` : rel.toFixed(4);
+}
+
+/**
+ * Whether the parents explain the model: the whole-UNet fit's relative residual at most RECIPE_FIT_MAX_REL_RESIDUAL
+ * (null when there is no whole-UNet fit).
+ */
+export function recipeFits(r: RecipeEstimate): boolean | null {
+  return r.overall ? r.overall.relResidual <= RECIPE_FIT_MAX_REL_RESIDUAL : null;
+}
+
+/** One line saying whether the recipe fits, with the threshold named. */
+export function recipeVerdict(r: RecipeEstimate): string {
+  const o = r.overall;
+  if (!o) return 'No whole-UNet fit: no UNet key has a value for the model and every parent.';
+  const rel = relResidualText(o.relResidual);
+  return o.relResidual <= RECIPE_FIT_MAX_REL_RESIDUAL
+    ? `Fits: the UNet's relative residual is ${rel} (at most ${RECIPE_FIT_MAX_REL_RESIDUAL}; 0 is an exact mix).`
+    : `Does not fit: the UNet's relative residual is ${rel}, above ${RECIPE_FIT_MAX_REL_RESIDUAL} (1 means no closer to the mix than to the nearest parent). This model is not a mix of these parents; the weights below are only the least-bad mix.`;
 }
 
 export function parentLabel(r: RecipeEstimate, i: number, max = 28): string {

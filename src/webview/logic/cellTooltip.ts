@@ -4,7 +4,7 @@ import type { MatrixCell } from './matrix';
 import { STATUS_TEXT } from './matrix';
 import type { Metric } from './types';
 import { metricLabel } from './types';
-import { fullPrecision, formatInt } from '../../shared/format';
+import { formatInt, formatMetric } from '../../shared/format';
 import { modelName } from '../../shared/text';
 
 export interface TooltipContent {
@@ -25,9 +25,9 @@ export function cellTooltip(cell: MatrixCell, models: readonly ModelInfo[], comp
   ];
   const d = cell.diff;
   if (cell.kind !== 'self') {
-    rows.push([metricLabel(metric), cell.kind === 'na' || cell.kind === 'absent' ? 'n/a' : fullPrecision(cell.value)]);
+    rows.push([metricLabel(metric), cell.kind === 'na' || cell.kind === 'absent' ? 'n/a' : formatMetric(metric, cell.value)]);
     const other: Metric = metric === 'l2' ? 'cosine' : 'l2';
-    if (d) rows.push([metricLabel(other), fullPrecision(d[other])]);
+    if (d) rows.push([metricLabel(other), formatMetric(other, d[other])]);
   }
   if (d) {
     rows.push(['shared keys', formatInt(d.shared)]);
@@ -50,6 +50,6 @@ export function cellTooltip(cell: MatrixCell, models: readonly ModelInfo[], comp
             ? '– component absent'
             : cell.kind === 'self'
               ? 'same model'
-              : `${metricLabel(metric)} ${fullPrecision(cell.value)}`;
+              : `${metricLabel(metric)} ${formatMetric(metric, cell.value)}`;
   return { title, rows, tone: cell.kind };
 }

@@ -2,6 +2,7 @@
 import type { CompareResult, ComponentDiff, PairResult } from '../../shared/result';
 import type { LayerRowMessage } from '../../shared/protocol';
 import { componentsOf } from './matrix';
+import { classifyDiff } from '../../shared/distanceCell';
 import type { CsvValue } from '../../shared/csv';
 
 export interface SummaryRow {
@@ -99,4 +100,24 @@ export function distancesFrom(
     if (c.kind === 'value') return c.value;
     return null;
   });
+}
+
+/**
+ * The pair a panel opens on: the nearest pair whose `component` differs (changed, with a distance), so the first
+ * per-layer table shows something; failing that, the first pair that is not bit-identical in every component.
+ */
+export function nearestDifferingPair(result: CompareResult, component: string, metric: 'l2' | 'cosine'): { a: number; b: number } | null {
+  let best: { a: number; b: number } | null = null;
+  let bestD = Infinity;
+  for (const p of result.pairs) {
+    const c = classifyDiff(p.components[component], metric);
+    if (c.kind !== 'value' || c.distance === null) continue;
+    if (c.distance < bestD || (c.distance === bestD && best && (p.a < best.a || (p.a === best.a && p.b < best.b)))) {
+      bestD = c.distance;
+      best = { a: p.a, b: p.b };
+    }
+  }
+  if (best) return best;
+  const differing = result.pairs.find((p) => Object.values(p.components).some((d) => d.status !== 'identical'));
+  return differing ? { a: differing.a, b: differing.b } : null;
 }

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareModels, type CompareResult } from '../../../src/compute';
 import { fileHashes } from '../../../src/compute/analysis/hashes';
@@ -7,6 +8,9 @@ import { declaredLineage, lineageReport, normalizeModelName, parseRecipe, splitN
 import type { FileHashes } from '../../../src/shared/analysis';
 import { base, finetune, layout, merge } from '../../fixtures/synth';
 import { tmpRoot, writeModels } from './helpers';
+import { estimateRecipe } from '../../../src/compute/analysis/recipe';
+import { writeLargeResult } from '../../fixtures/largeResult';
+import { tmpDir } from '../../helpers/tmp';
 
 describe('metadata parsing (pure)', () => {
   const SHA_A = 'a'.repeat(64);
@@ -170,5 +174,50 @@ describe('lineage of a synthetic folder', () => {
     const u = rep.models[idx('unrelated.safetensors')]!;
     assert.deepEqual(u.parents, []);
     assert.equal(u.nearest.length, 3);
+  });
+});
+
+describe('identical means bit-identical (issue 9)', () => {
+  // result.json says: the fp32 copy holds equal values, the NaN model changed (1 key, l2 0 over the rest), the
+  // shape-mismatch model equal values; only the exact copy is identical
+  const dir = tmpDir();
+  const manifest = writeLargeResult(dir, { models: 12, families: 3, keyStride: 24 });
+  const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as CompareResult;
+  const rep = lineageReport(result);
+  const sp = manifest.special;
+  const src = (i: number) => manifest.models[i]!.source!;
+  const lin = (i: number) => rep.models[i]!;
+
+  test('the exact copy is a bit-identical UNet', () => {
+    const c = sp.copy![0]!;
+    assert.ok(lin(c).sameUnet.includes(src(c)));
+    assert.ok(lin(src(c)).sameUnet.includes(c));
+  });
+
+  test('the fp32 copy and the shape-mismatch model have equal UNet values, not the same UNet', () => {
+    for (const i of [sp.fp32![0]!, sp.shape![0]!]) {
+      assert.ok(!lin(i).sameUnet.includes(src(i)), `${manifest.models[i]!.file}: sameUnet ${lin(i).sameUnet}`);
+      assert.ok(lin(i).equalUnet.includes(src(i)), `${manifest.models[i]!.file}: equalUnet ${lin(i).equalUnet}`);
+      assert.ok(!lin(src(i)).sameUnet.includes(i));
+    }
+  });
+
+  test('the NaN model is neither: its source is its nearest UNet, at L2 0 over the finite keys', () => {
+    const i = sp.nan![0]!;
+    assert.ok(!lin(i).sameUnet.includes(src(i)));
+    assert.ok(!lin(i).equalUnet.includes(src(i)));
+    assert.deepEqual(lin(i).nearest[0], { model: src(i), file: manifest.models[src(i)]!.file, l2: 0 });
+  });
+
+  test('recipe notes name a copy for what it is', () => {
+    const fp32 = sp.fp32![0]!;
+    const notes = estimateRecipe({ dir, result }, fp32).notes.join('\n');
+    assert.match(notes, new RegExp(`holds the same values as that of ${manifest.models[src(fp32)]!.file}, not bit-identical`));
+    assert.doesNotMatch(notes, /bit-identical to/);
+    const nan = sp.nan![0]!;
+    const nanNotes = estimateRecipe({ dir, result }, nan).notes.join('\n');
+    assert.match(nanNotes, new RegExp(`at L2 0 from that of ${manifest.models[src(nan)]!.file} on the comparable keys \\(1 key with NaN/Inf left out\\), yet not equal`));
+    const copy = sp.copy![0]!;
+    assert.match(estimateRecipe({ dir, result }, copy).notes.join('\n'), new RegExp(`bit-identical to that of ${manifest.models[src(copy)]!.file}`));
   });
 });

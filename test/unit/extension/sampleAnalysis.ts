@@ -26,7 +26,7 @@ function parent(role: string, name: string | null, match: DeclaredParent['match'
 const NO_DECLARATION: DeclaredLineage = { title: null, architecture: null, author: null, recipe: null, mergedFrom: [], trainedFrom: null, ancestors: [], selfHashes: [], keys: [], notes: [] };
 
 function lineage(model: number, file: string, parents: DeclaredParent[]): ModelLineage {
-  return { model, file, declared: NO_DECLARATION, parents, nearest: [], sameUnet: [], confirmed: [], unconfirmed: [], estimate: null, estimateParents: [] };
+  return { model, file, declared: NO_DECLARATION, parents, nearest: [], sameUnet: [], equalUnet: [], confirmed: [], unconfirmed: [], estimate: null, estimateParents: [] };
 }
 
 export function sampleAnalysis(result: CompareResult): AnalysisFile {

@@ -43,7 +43,7 @@ describe('pair summary, differences, distance-from line, tooltips', () => {
     assert.equal(cos[0], 1);
   });
 
-  test('tooltips: identical says so, n/a says n/a for both metrics, values at full precision', () => {
+  test('tooltips: identical says so, n/a says n/a for both metrics, values with the digits that matter', () => {
     const unet = buildMatrix(r, 'unet', 'l2');
     const ident = cellTooltip(unet.cells[0]![3]!, r.models, 'unet', 'l2');
     assert.equal(ident.title, '= identical');
@@ -58,7 +58,12 @@ describe('pair summary, differences, distance-from line, tooltips', () => {
       ],
     );
     const v = cellTooltip(unet.cells[0]![1]!, r.models, 'unet', 'l2');
-    assert.equal(v.title, `L2 ${r.pairs[0]!.components.unet!.l2}`);
+    const l2 = r.pairs[0]!.components.unet!.l2!;
+    assert.equal(v.title, `L2 ${Number(l2.toPrecision(6))}`, 'six significant digits, not 17');
+    const cos = cellTooltip(buildMatrix(r, 'unet', 'cosine').cells[0]![1]!, r.models, 'unet', 'cosine');
+    const c = r.pairs[0]!.components.unet!.cosine!;
+    // a similarity near 1 keeps the digits that tell it from 1 (1 - cos to three significant digits)
+    assert.equal(Number(cos.title.replace('cosine ', '')), Number(c.toFixed(Math.max(4, 2 - Math.floor(Math.log10(1 - c))))));
   });
 
   test('layers CSV rows keep exact values and nulls as empty', () => {

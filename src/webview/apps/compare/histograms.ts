@@ -9,7 +9,7 @@ import { layersByComponent } from '../../logic/pair';
 import type { Theme } from '../../shared/theme';
 import { tooltipBase, tooltipElement } from '../../shared/tooltipElement';
 import type { EChartsOption } from '../../shared/echarts';
-import { formatInt, fullPrecision, formatNumber } from '../../../shared/format';
+import { formatDistance, formatInt, formatNumber } from '../../../shared/format';
 
 export const HIST_HEIGHT = 220;
 
@@ -75,8 +75,8 @@ export function histogramOption(rows: readonly LayerRowMessage[], order: readonl
           return tooltipElement({
             title: component,
             rows: [
-              ['L2 from', fullPrecision(hist.edges[k])],
-              ['L2 to', fullPrecision(hist.edges[k + 1])],
+              ['L2 from', formatDistance(hist.edges[k])],
+              ['L2 to', formatDistance(hist.edges[k + 1])],
               ['layers', formatInt(hist.counts[k] ?? 0)],
             ],
           });

@@ -19,7 +19,7 @@ import { select, textfield } from '../../shared/controls';
 import { VirtualTable } from '../../shared/virtualTable';
 import { HIST_HEIGHT, histogramOption } from './histograms';
 import { safeText, modelName } from '../../../shared/text';
-import { formatInt, fullPrecision } from '../../../shared/format';
+import { formatCosine, formatDistance, formatInt, fullPrecision } from '../../../shared/format';
 
 export interface PairViewState {
   layerFilter: string;
@@ -112,8 +112,8 @@ export class PairView {
       columns: [
         { id: 'key', title: 'Key', value: (r) => safeText(r.key), width: 'minmax(16rem, 4fr)', tooltip: true },
         { id: 'component', title: 'Component', value: (r) => r.component, width: '7rem' },
-        { id: 'l2', title: 'L2', value: (r) => r.l2, format: (r) => fullPrecision(r.l2), numeric: true, width: 'minmax(9rem, 1fr)', cellClass: (r) => (r.l2 === null ? 'md-na' : r.l2 === 0 ? 'md-zero' : '') },
-        { id: 'cosine', title: 'Cosine', value: (r) => r.cosine, format: (r) => fullPrecision(r.cosine), numeric: true, width: 'minmax(9rem, 1fr)', cellClass: (r) => (r.cosine === null ? 'md-na' : '') },
+        { id: 'l2', title: 'L2', value: (r) => r.l2, format: (r) => formatDistance(r.l2), numeric: true, width: 'minmax(9rem, 1fr)', cellClass: (r) => (r.l2 === null ? 'md-na' : r.l2 === 0 ? 'md-zero' : '') },
+        { id: 'cosine', title: 'Cosine', value: (r) => r.cosine, format: (r) => formatCosine(r.cosine), numeric: true, width: 'minmax(9rem, 1fr)', cellClass: (r) => (r.cosine === null ? 'md-na' : '') },
       ],
     });
     this.layerFilterField = textfield('layer-filter', 'Filter by name', 'e.g. attn2 -norm', this.state.layerFilter, (v) => {
@@ -245,8 +245,8 @@ export class PairView {
               { dataset: { component: r.component, status: r.status } },
               h('th', { attrs: { scope: 'row' } }, r.component),
               h('td', { class: `md-status-${r.status}`, title: STATUS_TEXT[r.status as keyof typeof STATUS_TEXT] ?? r.status }, STATUS_LABEL[r.status] ?? r.status),
-              h('td', { class: `md-num${r.l2 === null ? ' md-na' : ''}`, title: fullPrecision(r.l2) }, fullPrecision(r.l2)),
-              h('td', { class: `md-num${r.cosine === null ? ' md-na' : ''}`, title: fullPrecision(r.cosine) }, fullPrecision(r.cosine)),
+              h('td', { class: `md-num${r.l2 === null ? ' md-na' : ''}`, title: fullPrecision(r.l2) }, formatDistance(r.l2)),
+              h('td', { class: `md-num${r.cosine === null ? ' md-na' : ''}`, title: fullPrecision(r.cosine) }, formatCosine(r.cosine)),
               num(r.shared),
               num(r.changed),
               num(r.only_a),

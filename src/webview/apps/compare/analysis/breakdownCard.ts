@@ -17,7 +17,7 @@ import { subChart } from './chartCards';
 import { staticNote } from './staticNote';
 import { dataTable, num, rowHead } from './table';
 import { publishCellGeometry } from '../../../shared/cellGeometry';
-import { percent, formatInt, fullPrecision } from '../../../../shared/format';
+import { percent, formatDistance, formatInt, fullPrecision } from '../../../../shared/format';
 
 const SCHEMES: SchemeName[] = ['block', 'type', 'vae', 'te'];
 
@@ -134,7 +134,7 @@ export class BreakdownCard {
         'tr',
         { dataset: { group: row.group } },
         rowHead(row.group),
-        num(fullPrecision(row.l2), undefined, row.l2 === null),
+        num(formatDistance(row.l2), row.l2 === null ? undefined : fullPrecision(row.l2), row.l2 === null),
         num(percent(row.share), undefined, row.share === null),
         num(row.keys === null ? formatInt(row.changedKeys) : `${formatInt(row.changedKeys)} / ${formatInt(row.keys)}`),
       ),

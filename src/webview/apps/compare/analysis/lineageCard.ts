@@ -60,7 +60,8 @@ export class LineageCard {
         ),
         listCell([
           ...l.nearest.map((n) => `${modelName(n.model, result.models[n.model]?.file ?? n.file, 32)} (L2 ${formatNumber(n.l2, 6)})`),
-          ...(l.sameUnet.length ? [`same UNet as ${l.sameUnet.map((i) => `#${i}`).join(', ')}`] : []),
+          ...(l.sameUnet.length ? [`bit-identical UNet: ${l.sameUnet.map((i) => `#${i}`).join(', ')}`] : []),
+          ...(l.equalUnet?.length ? [`equal UNet values, not bit-identical: ${l.equalUnet.map((i) => `#${i}`).join(', ')}`] : []),
         ]),
         ((c) => (c.length ? h('td', null, ...c.flatMap((x, i) => (i ? [h('br'), x] : [x]))) : h('td', { class: 'md-muted' }, '—')))(checkText(l)),
         l.estimate
@@ -76,7 +77,7 @@ export class LineageCard {
     replaceChildren(
       this.card.body,
       lin.hashesUsed ? null : h('p', { class: 'md-muted' }, 'Declared parents were matched by file name only: no file hashes were computed.'),
-      h('div', { class: 'md-table-wrap' }, dataTable('lineage-table', 'Lineage', ['Model', 'Declared parents', 'Nearest measured UNets', 'Check', 'Estimate from declared parents'], rows)),
+      h('div', { class: `md-table-wrap${rows.length > 30 ? ' md-scroll-y' : ''}` }, dataTable('lineage-table', 'Lineage', ['Model', 'Declared parents', 'Nearest measured UNets', 'Check', 'Estimate from declared parents'], rows)),
     );
   }
 

@@ -4,7 +4,7 @@
  */
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, RecipeEstimate } from '../../../../shared/analysis';
-import { recipeChartOption, recipeRows, relResidualText, weight4 } from '../../../../views/charts/recipe';
+import { recipeChartOption, recipeFits, recipeRows, recipeVerdict, relResidualText, weight4 } from '../../../../views/charts/recipe';
 import { toCsv } from '../../../../shared/csv';
 import { slug } from '../../../logic/labels';
 import { Card, button } from '../../../shared/chartCard';
@@ -38,6 +38,7 @@ export class RecipeCard {
   private readonly controls = h('div', { class: 'md-recipe-controls' });
   private readonly tableWrap = h('div', { class: 'md-table-wrap md-scroll-y' });
   private readonly notes = h('ul', { class: 'md-muted md-notes-list', id: 'recipe-notes' });
+  private readonly verdict = h('p', { class: 'md-recipe-verdict', id: 'recipe-verdict' });
   private readonly chart: ChartCard;
   private analysis: AnalysisFile | null = null;
   private result: CompareResult | null = null;
@@ -62,7 +63,7 @@ export class RecipeCard {
       () => this.theme().bg,
     );
     this.chart.chartEl.style.height = '400px';
-    this.card.body.append(this.parentsLine, this.controls, this.tableWrap, this.notes, this.chart.root);
+    this.card.body.append(this.parentsLine, this.controls, this.verdict, this.tableWrap, this.notes, this.chart.root);
   }
 
   setData(analysis: AnalysisFile, result: CompareResult, isStatic: boolean): void {
@@ -98,6 +99,7 @@ export class RecipeCard {
   private showEstimate(r: RecipeEstimate | null): void {
     this.shown = r;
     this.renderPicker(r);
+    this.verdict.hidden = true;
     if (!r || !this.result) {
       replaceChildren(this.parentsLine, h('p', { class: 'md-muted' }, 'No estimate for this model.'));
       replaceChildren(this.tableWrap);
@@ -118,9 +120,16 @@ export class RecipeCard {
       return;
     }
     this.renderTable(r);
-    this.chart.root.hidden = r.blocks.length === 0;
+    // a mix that does not explain the model is not drawn as if it were a recipe
+    const fits = recipeFits(r);
+    this.verdict.hidden = false;
+    this.verdict.textContent = recipeVerdict(r);
+    this.verdict.dataset.fit = fits === null ? 'unknown' : fits ? 'yes' : 'no';
+    this.verdict.classList.toggle('md-warn', fits === false);
+    this.tableWrap.classList.toggle('md-poor-fit', fits === false);
+    this.chart.root.hidden = r.blocks.length === 0 || fits === false;
     this.chart.setTitle(`Weights per merge block (${r.parentsFrom === 'user' ? 'your parents' : 'precomputed'})`);
-    if (r.blocks.length) this.chart.setOption(recipeChartOption(r, chartPalette(this.theme()), domTips()));
+    if (r.blocks.length && fits !== false) this.chart.setOption(recipeChartOption(r, chartPalette(this.theme()), domTips()));
   }
 
   private renderTable(r: RecipeEstimate): void {
@@ -195,7 +204,7 @@ export class RecipeCard {
 
   rerender(): void {
     const r = this.shown;
-    if (r && r.blocks.length && r.parents.length) this.chart.setOption(recipeChartOption(r, chartPalette(this.theme()), domTips()));
+    if (r && r.blocks.length && r.parents.length && recipeFits(r) !== false) this.chart.setOption(recipeChartOption(r, chartPalette(this.theme()), domTips()));
   }
 
   private exportName(): string {
