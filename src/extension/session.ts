@@ -16,6 +16,9 @@ export interface LoadedResult {
 }
 
 const LAST_RESULT_KEY = 'modeldiff.lastResultDir';
+/** result folders outside our storage that the user opened (Open Comparison Result...), newest first */
+const OPENED_RESULTS_KEY = 'modeldiff.openedResultDirs';
+const KEEP_OPENED = 20;
 const HASH_CACHE_FILE = 'hashes.json';
 const KEEP_RESULTS = 5;
 
@@ -70,11 +73,32 @@ export class Session extends Disposable {
     return readCompareSettings((k) => cfg.get(k));
   }
 
-  /** True when `dir` is one of our result folders (state coming back from a webview is checked with this). */
+  /**
+   * True when `dir` is one of our result folders or one the user opened with "Open Comparison Result..." (state
+   * coming back from a webview is checked with this).
+   */
   isResultDir(dir: unknown): dir is string {
     if (typeof dir !== 'string' || !isAbsolute(dir)) return false;
+    if (this.openedDirs().includes(dir)) return true;
     const rel = relative(this.resultsRoot, dir);
     return !!rel && !rel.startsWith('..') && !isAbsolute(rel) && !rel.includes('/') && !rel.includes('\\');
+  }
+
+  private openedDirs(): string[] {
+    const v = this.context.workspaceState.get<unknown>(OPENED_RESULTS_KEY);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  }
+
+  /** Opens a result folder the user picked (a `modeldiff compare --out` folder, say) and makes it the last result. */
+  async openFolder(dir: string): Promise<LoadedResult> {
+    const t0 = Date.now();
+    const r = await this.open(dir).catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'ENOENT' ? new Error(`${dir} holds no ${RESULT_FILE}: pick a folder a comparison wrote (\`modeldiff compare ... --out <folder>\`)`) : e;
+    });
+    this.log.info(`opened ${join(dir, RESULT_FILE)}: ${r.result.models.length} models, ${r.result.pairs.length} pairs in ${Date.now() - t0} ms`);
+    await this.context.workspaceState.update(OPENED_RESULTS_KEY, [dir, ...this.openedDirs().filter((d) => d !== dir)].slice(0, KEEP_OPENED));
+    await this.context.workspaceState.update(LAST_RESULT_KEY, dir);
+    return r;
   }
 
   async open(outDir: string): Promise<LoadedResult> {

@@ -413,3 +413,22 @@ export function cutClusters(link: Linkage, order: readonly number[], maxClusters
   groups.forEach((g, c) => g.forEach((leaf) => (label[leaf] = c)));
   return { cluster: label, count: groups.length, cutHeight };
 }
+
+/** Everything the panel draws from one matrix's clustering: order, dendrogram, flat clusters and backbone. */
+export interface Seriation {
+  /** leaf (model) indexes in display order */
+  order: number[];
+  leaves: LeafOrder;
+  link: Linkage;
+  clusters: FlatClusters;
+  /** minimum spanning forest of the distances (edges by leaf index) */
+  backbone: ForestEdge[];
+  /** the condensed distances it was computed from (NaN: none) */
+  distances: Float64Array;
+}
+
+export function seriate(n: number, distances: Float64Array): Seriation {
+  const link = averageLinkage(n, distances);
+  const leaves = leafOrder(n, distances, link);
+  return { order: leaves.order, leaves, link, clusters: cutClusters(link, leaves.order), backbone: minimumSpanningForest(n, distances), distances };
+}

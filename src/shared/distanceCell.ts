@@ -9,7 +9,7 @@
  * - `na`        present in both models but not comparable (no shared key of equal shape, or no finite value): "n/a";
  * - `absent`    the component is missing from one or both models: "–".
  */
-import type { ComponentDiff } from './result';
+import type { CompareResult, ComponentDiff } from './result';
 
 /** The two distances of result.json: L2, and cosine similarity. */
 export type DistanceMetric = 'l2' | 'cosine';
@@ -76,3 +76,20 @@ export const CELL_WORD: Readonly<Record<CellKind, string>> = {
 
 /** What the marks mean, for a figure's legend. */
 export const CELL_LEGEND = '"=" identical, "=v" equal values, "n/a" not comparable, "–" absent';
+
+/**
+ * The distances a component's matrix draws, as a condensed upper triangle for src/shared/clustering.ts: identical and
+ * equal values at 0, plain values as drawn (L2, or 1 - cosine), NaN where a cell has none (not comparable, absent).
+ */
+export function componentDistances(result: CompareResult, component: string, metric: DistanceMetric): Float64Array {
+  const n = result.models.length;
+  const out = new Float64Array((n * (n - 1)) / 2).fill(NaN);
+  for (const p of result.pairs) {
+    if (p.a === p.b) continue;
+    const c = classifyDiff(p.components[component], metric);
+    if (c.distance === null || !Number.isFinite(c.distance)) continue;
+    const [i, j] = p.a < p.b ? [p.a, p.b] : [p.b, p.a];
+    out[i * n - (i * (i + 1)) / 2 + (j - i - 1)] = c.distance;
+  }
+  return out;
+}

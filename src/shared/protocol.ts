@@ -6,6 +6,9 @@
  * The webview sends `ready` first; the host posts nothing before it.
  */
 import type { CompareResult, ModelInfo } from './result';
+import type { PackedResult } from './packedResult';
+import type { Seriation } from './clustering';
+import type { DistanceMetric } from './distanceCell';
 import type { AnalysisFile, RecipeEstimate, TimeEmbedPlacement } from './analysis';
 
 export const PROTOCOL_VERSION = 1;
@@ -47,12 +50,19 @@ export interface WebviewToHost {
   'recipe/get': { model: number; parents: number[] };
   /** notification: run the analyses again (e.g. with file hashes, or another time_embed placement) */
   'analysis/run': { computeHashes?: boolean; timeEmbed?: TimeEmbedPlacement };
+  /** notification: the panel has drawn the result it was sent (the host starts the analyses then, not before) */
+  'result/drawn': { models: number; outDir: string };
 }
 
 /** Host -> webview notifications. */
 export interface HostToWebview {
-  /** the comparison to show (compare view) */
-  'result/didChange': { result: CompareResult; outDir: string };
+  /** the comparison to show (compare view); the extension packs its pairs (packedResult.ts), the report does not */
+  'result/didChange': {
+    result: CompareResult | PackedResult;
+    outDir: string;
+    /** the clustering of the matrix the panel opens on, worked out while the panel loads (it computes any other) */
+    seriation?: { component: string; metric: DistanceMetric; value: Seriation };
+  };
   /** a running comparison's progress (compare view, before the result) */
   'progress/didChange': ProgressMessage;
   /** focus a pair/component/model (from the tree view or a command) */

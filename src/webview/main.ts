@@ -74,6 +74,7 @@ function showFatal(message: string): void {
 }
 
 function boot(): void {
+  document.body.dataset.booted = String(Math.round(performance.timeOrigin + performance.now()));
   adoptStyles(styles);
   let api: ReturnType<typeof acquireVsCodeApi>;
   try {

@@ -201,6 +201,13 @@ try {
   c.check('components show params, dtype mix and "identical to" markers', unet && /params/.test(unet.description) && /F16×/.test(unet.description) && unet.description.includes('identical to base_copy.safetensors'), JSON.stringify(unet));
   await expand('unet');
   rows = await treeRows(page);
+  // a component of more than 100 tensors lists them in pages
+  const firstPage = rows.find((r) => r.level === 3 && /^1–100$/.test(r.label));
+  c.check('a long tensor list comes in pages of 100', !!firstPage && /^of \d+$/.test(firstPage.description), JSON.stringify(rows.slice(0, 6)));
+  if (firstPage) {
+    await expand('1–100');
+    rows = await treeRows(page);
+  }
   c.check('a component lists its tensors', rows.some((r) => r.label.startsWith('model.diffusion_model.') && /F16 \[/.test(r.description)), JSON.stringify(rows.slice(0, 12)));
   await treeRow(page, 'base.safetensors').locator('.monaco-tl-twistie').click();
 

@@ -4,7 +4,9 @@
  *             a 0.7/0.3 merge of two of them that declares its parents (modelspec.merged_from), and one broken
  *             file (a per-file error);
  *   hostile/  two models whose metadata, tensor names and file name hold markup and script (must render inert);
- *   big/      many 4 MiB models, so a comparison runs long enough to be cancelled.
+ *   big/      many 4 MiB models, so a comparison runs long enough to be cancelled;
+ *   large/    a compare output at the notebook's scale (232 SDXL-layout models, 26,796 pairs), written directly as
+ *             result.json + layers.bin (test/fixtures/largeResult.ts) beside its small model files.
  * Usage: node --import tsx test/e2e/fixtures.ts <workspace> [bigModels]
  * Prints a JSON manifest of what the tests may expect.
  */
@@ -12,6 +14,7 @@ import { copyFileSync, mkdirSync, openSync, writeFileSync, writeSync, closeSync 
 import { join } from 'node:path';
 import { makeFolder, materialize, merge, zooSpec } from '../fixtures/synth';
 import { writeSafetensors } from '../fixtures/safetensorsWriter';
+import { writeLargeResult } from '../fixtures/largeResult';
 
 const ws = process.argv[2];
 if (!ws) throw new Error('usage: fixtures.ts <workspace> [bigModels]');
@@ -86,6 +89,9 @@ for (let f = 0; f < bigModels; f++) {
   closeSync(fd);
 }
 
+// large/ --------------------------------------------------------------------------------------------------------
+const large = writeLargeResult(join(ws, 'large'), { models: Number(process.env.E2E_LARGE_MODELS ?? 232), families: 8, files: true });
+
 process.stdout.write(
   JSON.stringify({
     zoo: {
@@ -104,6 +110,7 @@ process.stdout.write(
     },
     hostile: { dir: hostile, ...HOSTILE },
     big: { dir: big, models: bigModels, bytesEach: 8 + h.length + ELEMENTS * 4 },
+    large: { dir: large.outDir, models: large.models.map((m) => ({ file: m.file, family: m.family, kind: m.kind, source: m.source })), pairs: large.pairs, special: large.special, families: 8 },
     exportDir: join(ws, 'export'),
   }) + '\n',
 );

@@ -43,6 +43,8 @@ interface HostOptions {
   isStatic?: boolean;
   withHashes?: boolean;
   failRecipe?: () => boolean;
+  /** answer recipe/get with a fit whose parents do not explain the model (relative residual 0.89) */
+  poorRecipe?: () => boolean;
 }
 
 /** Plays the extension host: result then analysis after `ready`, answers layers/get, recipe/get, analysis/run, export/save. */
@@ -56,7 +58,11 @@ function analysisHost(opts: HostOptions = {}) {
       await h.respond(m.id!, layerRows(m.params.a, m.params.b));
     } else if (m.method === 'recipe/get') {
       if (opts.failRecipe?.()) await h.respond(m.id!, 'parents <b>#3</b> and #4 have no comparable UNet', false);
-      else await h.respond(m.id!, recipe(m.params.model, m.params.parents, 'user'));
+      else {
+        const r = recipe(m.params.model, m.params.parents, 'user');
+        if (opts.poorRecipe?.() && r.overall) r.overall = { ...r.overall, relResidual: 0.89 };
+        await h.respond(m.id!, r);
+      }
     } else if (m.method === 'analysis/run') {
       await h.send('analysis/didChange', { state: 'running', analysis: null });
       const next = makeAnalysis({ withHashes: m.params.computeHashes === true });
@@ -71,12 +77,14 @@ describe('analysis views (headless chromium, strict CSP)', { skip }, () => {
   let browser: Browser;
   let h: Harness;
   let failRecipe = false;
+  let poorRecipe = false;
   const analysis = makeAnalysis();
   const block = analysis.breakdowns.block!;
 
   before(async () => {
     browser = await launchBrowser();
-    h = await openWebview(browser, { view: 'compare', respond: analysisHost({ failRecipe: () => failRecipe }) });
+    // these tests start on pair 0-1 (the panel's own first pair, the nearest that differs, is tested in compare.test.ts)
+    h = await openWebview(browser, { view: 'compare', initialState: { pair: { a: 0, b: 1 } }, respond: analysisHost({ failRecipe: () => failRecipe, poorRecipe: () => poorRecipe }) });
     await h.page.locator('#breakdown-table').waitFor({ timeout: 15_000 });
   });
 
@@ -215,6 +223,23 @@ describe('analysis views (headless chromium, strict CSP)', { skip }, () => {
     failRecipe = false;
   });
 
+  test('recipe: parents that do not explain the model get no chart, a verdict naming the threshold instead', async () => {
+    const box = (i: number) => h.page.locator(`#recipe-parents input[value="${i}"]`);
+    poorRecipe = true;
+    await box(4).check();
+    await h.page.locator('#recipe-fit').click();
+    await waitFor(async () => (await h.page.locator('#recipe-verdict').getAttribute('data-fit')) === 'no', 'poor fit verdict');
+    const verdict = await h.page.locator('#recipe-verdict').innerText();
+    assert.match(verdict, /^Does not fit: the UNet's relative residual is 0\.8900, above 0\.5/);
+    assert.ok(await h.page.locator('#recipe-chart-card').isHidden(), 'no chart of weights that mean nothing');
+    assert.ok(await h.page.locator('#recipe-table').isVisible(), 'the numbers are still there');
+    poorRecipe = false;
+    await h.page.locator('#recipe-fit').click();
+    await waitFor(async () => (await h.page.locator('#recipe-verdict').getAttribute('data-fit')) === 'yes', 'good fit verdict');
+    assert.match(await h.page.locator('#recipe-verdict').innerText(), /^Fits: the UNet's relative residual is 0\.0012 \(exact\) \(at most 0\.5/);
+    assert.ok(await h.page.locator('#recipe-chart-card').isVisible());
+  });
+
   test('hashes: not computed yet: #hashes-compute sends analysis/run, the hashes and shared VAEs then show', async () => {
     assert.equal(await h.page.locator('#hashes-table').count(), 0);
     await h.page.locator('#hashes-compute').click();
@@ -242,7 +267,7 @@ describe('analysis views (headless chromium, strict CSP)', { skip }, () => {
     assert.equal(row1[4], '#0 0.7012, #2 0.2988 (rel. residual 0.0015 (exact))');
     const row4 = await cells(h, '#lineage-table tr[data-model="4"]');
     assert.ok(row4[1]!.includes(`training base: ${HOSTILE_PARENT} (not in this folder)`), 'hostile declared name as text');
-    assert.match((await cells(h, '#lineage-table tr[data-model="0"]'))[2]!, /same UNet as #3/);
+    assert.match((await cells(h, '#lineage-table tr[data-model="0"]'))[2]!, /bit-identical UNet: #3/);
   });
 
   test('health: statuses per model, findings, problem count in the title', async () => {
@@ -261,7 +286,9 @@ describe('analysis views (headless chromium, strict CSP)', { skip }, () => {
     assert.ok(await h.page.locator('#mst-chart canvas').first().isVisible());
     const rows = await h.page.locator('#mst-table tbody tr').evaluateAll((trs: any[]) => trs.map((tr) => [...tr.children].map((c: any) => c.innerText)));
     assert.equal(rows.length, 4);
-    assert.deepEqual(rows[1]!.slice(1), ['→', '#2 finetune-a.safetensors', '4.123456']);
+    // six significant digits, the exact value on hover
+    assert.deepEqual(rows[1]!.slice(1), ['→', '#2 finetune-a.safetensors', '4.12346']);
+    assert.equal(await h.page.locator('#mst-table tbody tr').nth(1).locator('td').last().getAttribute('title'), '4.123456');
     assert.equal(rows[0]![3], '0');
     await choose(h, 'family-component', 'te');
     await waitFor(async () => (await h.page.locator('#mst-table tbody tr').count()) === 3, 'te tree');

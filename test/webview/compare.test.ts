@@ -11,6 +11,16 @@ import { HOSTILE_KEY, HOSTILE_SCRIPT, layerRows, makeResult, MODEL_FILES } from 
 
 const skip = chromiumMissingReason();
 
+/** The pair the panel opens on: the nearest pair whose UNet differs (worked out here from the fixture). */
+const FIRST_PAIR = (() => {
+  const changed = makeResult().pairs.filter((p) => p.components.unet!.status === 'changed');
+  const p = changed.reduce((x, y) => (y.components.unet!.l2! < x.components.unet!.l2! ? y : x));
+  return { a: p.a, b: p.b };
+})();
+
+/** Six significant digits, as the panel prints an L2 value. */
+const six = (v: number) => String(Number(v.toPrecision(6)));
+
 /** Answers like the extension host: the result after `ready`, rows for `layers/get`, "saved" for `export/save`. */
 function hostResponder(opts: { progressFirst?: boolean } = {}) {
   return async (m: PostedMessage, h: Harness) => {
@@ -102,12 +112,13 @@ describe('compare panel (headless chromium, strict CSP)', { skip }, () => {
     await browser?.close();
   });
 
-  test('sends ready first, then asks for the default pair', async () => {
+  test('sends ready first, then asks for the first pair: the nearest that differs, not an identical one', async () => {
     await h.waitForPosted((m) => m.method === 'layers/get');
     assert.equal(h.posted[0]!.method, 'ready');
     assert.deepEqual(h.posted[0]!.params, { protocolVersion: 1 });
     const req = h.posted.find((m) => m.method === 'layers/get')!;
-    assert.deepEqual(req.params, { a: 0, b: 1 });
+    assert.deepEqual(FIRST_PAIR, { a: 1, b: 4 }, 'the fixture: (0, 3) is identical, (1, 4) the nearest changed pair');
+    assert.deepEqual(req.params, FIRST_PAIR);
     assert.equal(typeof req.id, 'number');
   });
 
@@ -130,7 +141,7 @@ describe('compare panel (headless chromium, strict CSP)', { skip }, () => {
     // a changed cell shows its exact value in the tooltip
     await hm.hover({ position: g.at(0, 1) });
     const unet01 = makeResult().pairs[0]!.components.unet!.l2!;
-    assert.ok((await tooltipText(h, '#heatmap')).includes(`L2\t${String(unet01)}`), 'full-precision value in tooltip');
+    assert.ok((await tooltipText(h, '#heatmap')).includes(`L2\t${six(unet01)}`), 'six significant digits in the tooltip, not 17');
   });
 
   test('heatmap: switching to the text encoder shows the not-comparable cell as grey "n/a", never 0', async () => {
@@ -170,7 +181,7 @@ describe('compare panel (headless chromium, strict CSP)', { skip }, () => {
     await waitFor(async () => /^\d[\d,]* of 3,200 rows$/.test(await status(h, '#layers-table')), 'filtered status');
     const names = await visibleFirstCells(h, '#layers-table');
     assert.ok(names.length > 0 && names.every((n) => n.includes('attn2')), 'every row matches the filter');
-    const expected = layerRows(0, 1).filter((r) => r.key.includes('attn2')).length;
+    const expected = layerRows(FIRST_PAIR.a, FIRST_PAIR.b).filter((r) => r.key.includes('attn2')).length;
     assert.equal(await status(h, '#layers-table'), `${expected.toLocaleString('en-US')} of 3,200 rows`);
 
     await h.page.locator('#layer-filter input').fill('');
@@ -181,9 +192,22 @@ describe('compare panel (headless chromium, strict CSP)', { skip }, () => {
 
     await h.page.locator('#layers-table .vt-th[data-col="l2"]').click();
     assert.equal(await h.page.locator('#layers-table .vt-th[data-col="l2"]').getAttribute('aria-sort'), 'descending');
-    const maxVae = Math.max(...layerRows(0, 1).filter((r) => r.component === 'vae').map((r) => r.l2 ?? -Infinity));
-    const firstL2 = await h.page.locator('#layers-table .vt-row:not([hidden]) .vt-td:nth-child(3)').first().innerText();
-    assert.equal(Number(firstL2), maxVae);
+    const maxVae = Math.max(...layerRows(FIRST_PAIR.a, FIRST_PAIR.b).filter((r) => r.component === 'vae').map((r) => r.l2 ?? -Infinity));
+    const firstL2 = h.page.locator('#layers-table .vt-row:not([hidden]) .vt-td:nth-child(3)').first();
+    assert.equal(await firstL2.innerText(), six(maxVae));
+    // numbers sit right-aligned under their right-aligned headers
+    for (const sel of ['#layers-table .vt-row:not([hidden]) .vt-td.vt-num', '#summary-table td.md-num']) {
+      const align = await h.page.locator(sel).first().evaluate((el: any) => (globalThis as any).getComputedStyle(el).textAlign);
+      assert.equal(align, 'right', sel);
+    }
+    const th = await h.page.locator('#layers-table .vt-th[data-col="l2"]').evaluate((el: any) => (globalThis as any).getComputedStyle(el).justifyContent);
+    assert.equal(th, 'flex-end');
+    // the summary: six digits for L2, a cosine near 1 with the digits that tell it from 1, the exact value on hover
+    const l2Cell = h.page.locator('#summary-table tr[data-component="unet"] td.md-num').first();
+    const pair = makeResult().pairs.find((p) => p.a === FIRST_PAIR.a && p.b === FIRST_PAIR.b)!;
+    assert.equal(await l2Cell.innerText(), six(pair.components.unet!.l2!));
+    assert.equal(await l2Cell.getAttribute('title'), String(pair.components.unet!.l2!));
+    assert.ok((await l2Cell.innerText()).replace(/[^0-9]/g, '').length <= 6);
   });
 
   test('clicking a heatmap cell selects that pair: summary, histograms and a new layers/get', async () => {
@@ -320,13 +344,27 @@ describe('compare panel: progress, reload with saved state, failing request', { 
   });
 
   test('a reload restores component, metric and pair from setState', async () => {
-    const state = { component: 'vae', metric: 'cosine', pair: { a: 1, b: 3 }, refModel: 1, focusModel: 1, threshold: null, layerFilter: 'norm', layerComponent: '', layerSort: null };
+    const state = { component: 'vae', metric: 'cosine', metricPicked: true, pair: { a: 1, b: 3 }, refModel: 1, focusModel: 1, threshold: null, layerFilter: 'norm', layerComponent: '', layerSort: null };
     const h = await openWebview(browser, { view: 'compare', initialState: state, respond: hostResponder() });
     const req = await h.waitForPosted((m) => m.method === 'layers/get');
     assert.deepEqual(req.params, { a: 1, b: 3 });
     await waitFor(async () => (await h.page.locator('#heatmap-card .md-card-title').innerText()) === 'Distance matrix: vae, cosine', 'restored heatmap');
     assert.equal(await h.page.locator('#layer-filter').evaluate((el: any) => el.value), 'norm');
     await waitFor(async () => /of 3,200 rows$/.test(await status(h, '#layers-table')), 'restored filter applied');
+    await h.page.close();
+  });
+
+  test('the panel opens on the metric of the modeldiff.compare.metric setting until one is picked in it', async () => {
+    const h = await openWebview(browser, {
+      view: 'compare',
+      respond: async (m: PostedMessage, hh: Harness) => {
+        if (m.method === 'ready') {
+          const r = makeResult();
+          await hh.send('result/didChange', { result: { ...r, options: { ...r.options, metric: 'cosine' } }, outDir: '/out' });
+        } else if (m.method === 'layers/get') await hh.respond(m.id!, []);
+      },
+    });
+    await waitFor(async () => (await h.page.locator('#heatmap-card .md-card-title').innerText()) === 'Distance matrix: unet, cosine', 'the setting\'s metric');
     await h.page.close();
   });
 

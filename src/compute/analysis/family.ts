@@ -3,7 +3,7 @@
  * - a dendrogram by average linkage (UPGMA): the distance between two clusters is the mean distance over the model
  *   pairs across them that have one. A pair that is not comparable (different shapes, NaN...) is left out of the
  *   mean instead of poisoning it; two clusters with no comparable pair are never merged, so the result can be a
- *   forest (several roots). Heights are the linkage distances (scipy's convention), so a pair merged at 0 is equal.
+ *   forest (several roots). Heights are the linkage distances (scipy's convention); a merge at 0 is a distance of 0, which is not bit-identity.
  * - a minimum spanning tree (a forest when the graph is not connected) of the comparable pairs, which links
  *   each model to its closest relative; edges are also oriented away from each tree's median (the model with the least
  *   total path length along the tree to the others) as a suggestion of who derived from whom. The direction is a heuristic:

@@ -13,8 +13,15 @@ import { readAnalysisSettings, type AnalysisSettings } from '../util/settings';
 import { hashModelFiles } from './hashFiles';
 import { AnalysisRunner, type AnalysisState } from './runner';
 
+/** The analyses of a newly shown result wait for the panel to draw it, at most this long. */
+export const PANEL_FIRST_MS = 5000;
+
 export class AnalysisService extends Disposable {
   private readonly runner: AnalysisRunner;
+  /** while a panel draws a new result: resolves when it has (release) or after PANEL_FIRST_MS */
+  private gate: { done: Promise<void>; open: () => void } | null = null;
+  /** the automatic analysis of a new result, until it has started (settled() waits for it) */
+  private starting: Promise<unknown> | null = null;
   private readonly _onDidChange = this._register(new vscode.EventEmitter<AnalysisState>());
   readonly onDidChange = this._onDidChange.event;
 
@@ -41,8 +48,17 @@ export class AnalysisService extends Disposable {
     this._register(this.runner.onDidChange((s) => this._onDidChange.fire(s)));
     this._register(
       session.onDidChangeResult((r) => {
-        if (r) void this.runFor(r, { reuse: true });
-        else this.runner.clear();
+        // after this event has reached the panel too (it may hold the analyses until it has drawn the result)
+        if (!r) return this.runner.clear();
+        const starting = new Promise<void>((resolve) => setTimeout(resolve, 0))
+          .then(() => this.afterPanel())
+          .then(() => {
+            if (this.session.current === r) void this.runFor(r, { reuse: true });
+          });
+        this.starting = starting;
+        void starting.finally(() => {
+          if (this.starting === starting) this.starting = null;
+        });
       }),
     );
     this._register(
@@ -51,6 +67,34 @@ export class AnalysisService extends Disposable {
         if (r && e.affectsConfiguration('modeldiff.analysis.timeEmbed')) void this.runFor(r, { reuse: true });
       }),
     );
+  }
+
+  /**
+   * Holds the next automatic analysis until the panel has drawn the result (`release`), or PANEL_FIRST_MS: on two
+   * cores the analysis worker would otherwise take half the machine while the panel opens a large result.
+   */
+  holdForPanel(): void {
+    this.gate?.open();
+    let open!: () => void;
+    const done = new Promise<void>((resolve) => (open = resolve));
+    const timer = setTimeout(() => open(), PANEL_FIRST_MS);
+    this.gate = {
+      done,
+      open: () => {
+        clearTimeout(timer);
+        open();
+      },
+    };
+  }
+
+  /** The panel has drawn the result: the analyses may start. */
+  release(): void {
+    this.gate?.open();
+    this.gate = null;
+  }
+
+  private afterPanel(): Promise<void> {
+    return this.gate?.done ?? Promise.resolve();
   }
 
   settings(): AnalysisSettings {
@@ -65,7 +109,8 @@ export class AnalysisService extends Disposable {
   }
 
   /** The analysis state of a result folder once no analysis of it is running (for exports). */
-  settled(outDir: string): Promise<AnalysisState | undefined> {
+  async settled(outDir: string): Promise<AnalysisState | undefined> {
+    if (this.starting) await this.starting;
     const now = this.stateOf(outDir);
     if (now?.state !== 'running') return Promise.resolve(now);
     return new Promise((resolve) => {

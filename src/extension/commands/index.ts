@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE, DEFAULT_LAYERS_BUDGET_MIB, copyFileAtomic, writeFileAtomic, writeReport } from '../../compute';
+import { MODEL_EXTENSIONS, MODEL_MAP_FILE, RESULT_FILE, DEFAULT_LAYERS_BUDGET_MIB, copyFileAtomic, modelMap, writeFileAtomic, writeReport } from '../../compute';
 import { reportHtml } from '../../views/report/page';
 import type { AnalysisService } from '../analysis/service';
 import type { ComparePanel } from '../panels/comparePanel';
@@ -15,6 +15,7 @@ export const COMMANDS = {
   compareFolder: 'modeldiff.compareFolder',
   compareWithActive: 'modeldiff.compareWithActive',
   reopenLastResult: 'modeldiff.reopenLastResult',
+  openResult: 'modeldiff.openResult',
   exportReport: 'modeldiff.exportReport',
   cancelComparison: 'modeldiff.cancelComparison',
   showPanel: 'modeldiff.showPanel',
@@ -113,6 +114,27 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         d.showPanel();
       }),
     ),
+    vscode.commands.registerCommand(
+      COMMANDS.openResult,
+      guard('openResult', async (uri?: vscode.Uri) => {
+        const picked =
+          uri instanceof vscode.Uri && uri.scheme === 'file'
+            ? [uri]
+            : await vscode.window.showOpenDialog({
+                canSelectFolders: true,
+                canSelectFiles: false,
+                canSelectMany: false,
+                ...(vscode.workspace.workspaceFolders?.[0] ? { defaultUri: vscode.workspace.workspaceFolders[0].uri } : {}),
+                openLabel: 'Open Result',
+                title: `modeldiff: open a comparison result (a folder with ${RESULT_FILE})`,
+              });
+        const dir = picked?.[0]?.fsPath;
+        if (!dir) return;
+        // the panel loads its page while the host reads result.json
+        d.showPanel().opening(dir);
+        await session.openFolder(dir);
+      }),
+    ),
     vscode.commands.registerCommand(COMMANDS.showPanel, guard('showPanel', () => d.showPanel())),
     vscode.commands.registerCommand(
       COMMANDS.exportReport,
@@ -134,7 +156,13 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         if (!target) return;
         const out = target.fsPath;
         copyFileAtomic(join(r.outDir, RESULT_FILE), join(out, RESULT_FILE));
-        copyFileAtomic(join(r.outDir, MODEL_MAP_FILE), join(out, MODEL_MAP_FILE));
+        // a result folder written by another tool or an older version may lack it: it is made from the result then
+        try {
+          copyFileAtomic(join(r.outDir, MODEL_MAP_FILE), join(out, MODEL_MAP_FILE));
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          writeFileAtomic(join(out, MODEL_MAP_FILE), JSON.stringify(modelMap(r.result)));
+        }
         writeFileAtomic(join(out, PAIRS_CSV_FILE), pairsCsv(r.result));
         const a = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'modeldiff: writing the HTML report…' }, async () => {
           const s = await d.analysis.settled(r.outDir);

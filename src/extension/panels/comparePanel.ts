@@ -5,6 +5,12 @@
 import * as vscode from 'vscode';
 import { pairLayers } from '../../compute';
 import type { HostToWebview, LayerRowMessage, RequestResults, WebviewToHost } from '../../shared/protocol';
+import { packResult } from '../../shared/packedResult';
+import { seriate } from '../../shared/clustering';
+import { componentDistances } from '../../shared/distanceCell';
+
+/** From this many models the panel opens in cluster order: its clustering is worked out here, while the panel loads. */
+const SERIATE_FROM = 16;
 import { analysisMessage, type AnalysisState } from '../analysis/runner';
 import type { AnalysisService } from '../analysis/service';
 import type { Session, LoadedResult } from '../session';
@@ -92,6 +98,11 @@ export class ComparePanel extends Disposable {
         ready: () => this.onReady(),
         'focus/changed': (f) => deps.onFocus(f),
         'analysis/run': (p) => void analysis.rerun(p),
+        'result/drawn': (p) => {
+          if (p.outDir !== this.shown?.outDir) return;
+          session.log.info(`the panel drew the result of ${p.models} models`);
+          analysis.release();
+        },
       },
       (line) => session.log.warn(`compare panel: ${line}`),
     );
@@ -114,6 +125,11 @@ export class ComparePanel extends Disposable {
     if (session.current) this.postResult(session.current);
   }
 
+  /** Says a result is being read (until it arrives). */
+  opening(dir: string): void {
+    this.ipc.notify('progress/didChange', { phase: 'Opening the result', bytesDone: 0, bytesTotal: 0, etaSeconds: null, message: dir });
+  }
+
   focus(f: FocusTarget, preserveFocus = true): void {
     this.panel.reveal(undefined, preserveFocus);
     const params: HostToWebview['focus/didChange'] = {};
@@ -126,11 +142,26 @@ export class ComparePanel extends Disposable {
   /** The result, with the metric setting as the one to show first. */
   private postResult(r: LoadedResult): void {
     this.shown = r;
+    // the analyses start once the panel has drawn the result (or after a while), not while it does
+    if (!this.panel.visible) this.analysis.release();
+    else this.analysis.holdForPanel();
     const metric = this.session.settings().metric;
-    const result = { ...r.result, options: { ...r.result.options, metric } };
+    const t0 = Date.now();
+    const result = packResult({ ...r.result, options: { ...r.result.options, metric } });
+    this.session.log.info(`packed the ${r.result.pairs.length} pairs for the panel in ${Date.now() - t0} ms`);
     this.panel.title = `modeldiff: ${r.result.models.length} models`;
     // files that could not be read travel in result.errors (the panel lists them); error/didOccur is for whole-run failures
-    this.ipc.notify('result/didChange', { result, outDir: r.outDir });
+    const n = r.result.models.length;
+    const component = r.result.components[0];
+    let seriation: HostToWebview['result/didChange']['seriation'];
+    if (n >= SERIATE_FROM && component) {
+      const t = Date.now();
+      seriation = { component, metric, value: seriate(n, componentDistances(r.result, component, metric)) };
+      this.session.log.info(`clustered the ${component} matrix for the panel in ${Date.now() - t} ms`);
+    }
+    const t1 = Date.now();
+    this.ipc.notify('result/didChange', { result, outDir: r.outDir, ...(seriation ? { seriation } : {}) });
+    this.session.log.info(`result of ${r.result.models.length} models ${this.ipc.isReady ? `posted to the panel in ${Date.now() - t1} ms` : 'queued until the panel is ready'}`);
     const s = this.analysis.stateOf(r.outDir);
     if (s) this.postAnalysis(s);
   }
@@ -144,7 +175,7 @@ export class ComparePanel extends Disposable {
 
   /** The first `ready` flushes what was queued; a later one is a reloaded webview, which starts empty. */
   private onReady(): void {
-    this.session.log.debug('compare panel ready');
+    this.session.log.info('compare panel ready');
     if (++this.readies > 1 && this.shown) this.postResult(this.shown);
   }
 

@@ -23,6 +23,7 @@ export interface NotificationHandlers {
   ready?: (params: WebviewToHost['ready']) => void;
   'focus/changed'?: (params: WebviewToHost['focus/changed']) => void;
   'analysis/run'?: (params: WebviewToHost['analysis/run']) => void;
+  'result/drawn'?: (params: WebviewToHost['result/drawn']) => void;
 }
 
 const REQUESTS: ReadonlySet<string> = new Set<keyof RequestResults>(['layers/get', 'export/save', 'recipe/get']);
@@ -67,6 +68,9 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | string {
         return 'recipe/get: parents must be 2 to 4 model indexes';
       }
       if (new Set([params.model, ...params.parents]).size !== params.parents.length + 1) return 'recipe/get: the model and its parents must all differ';
+      break;
+    case 'result/drawn':
+      if (!isIndex(params.models) || typeof params.outDir !== 'string') return 'result/drawn: needs models (a count) and outDir';
       break;
     case 'analysis/run':
       if (params.computeHashes !== undefined && typeof params.computeHashes !== 'boolean') return 'analysis/run: computeHashes must be a boolean';
@@ -139,6 +143,10 @@ export class HostIpc {
     }
     if (msg.method === 'focus/changed') {
       this.notifications['focus/changed']?.(msg.params);
+      return;
+    }
+    if (msg.method === 'result/drawn') {
+      this.notifications['result/drawn']?.(msg.params);
       return;
     }
     if (msg.method === 'analysis/run') {

@@ -64,8 +64,9 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
       return []; // the view's welcome content offers the commands
     }
     if (!r) return [];
-    if (node.kind === 'component') {
-      const m = r.result.models[node.model];
+    const component = node.kind === 'component' ? node : node.kind === 'page' && node.parent?.kind === 'component' ? node.parent : null;
+    if (component) {
+      const m = r.result.models[component.model];
       if (!m) return [];
       try {
         const nodes = childNodes(r.result, node, await this.modelTensors(m.path));
@@ -78,7 +79,8 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
-    return parentNode(node);
+    const r = this.session.current;
+    return r ? parentNode(node, r.result) : undefined;
   }
 
   private modelTensors(path: string): Promise<TensorEntry[]> {

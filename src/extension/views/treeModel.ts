@@ -1,7 +1,9 @@
 /**
  * What the "Models" tree shows, computed from a CompareResult: models -> components -> tensors, a "Differences"
  * section with one node per pair (component statuses, keys only in A/B, shape and dtype differences), and the
- * files that could not be read. With the result's analysis (analysis.json), each model also lists its declared
+ * files that could not be read. Children are built when a node is expanded, and a list longer than PAGE_SIZE comes in
+ * pages ("1–100 of 232"); past PAGE_SIZE pairs the Differences are grouped by their first model (232 models: 231
+ * groups in 3 pages instead of 26,796 rows). With the result's analysis (analysis.json), each model also lists its declared
  * parents and its health findings. Pure (no vscode import): modelsTree.ts turns these into TreeItems.
  *
  * Every label, description and tooltip here may hold text from a model file: the tree shows them as plain
@@ -10,26 +12,63 @@
 import type { AnalysisFile, DeclaredParent, ModelHealth, ModelLineage } from '../../shared/analysis';
 import type { CompareResult, ComponentDiff, ComponentStats, PairResult } from '../../shared/result';
 import { pairIndex } from '../../shared/result';
-import { formatBytes, formatCount } from '../../shared/format';
+import { formatBytes, formatCount, formatInt } from '../../shared/format';
 
 export type DiffGroup = 'only_a' | 'only_b' | 'mismatched' | 'dtype';
 
 export type TreeNode =
   | { kind: 'model'; model: number }
   | { kind: 'component'; model: number; component: string }
-  | { kind: 'tensor'; model: number; component: string; name: string; dtype: string; shape: number[] }
+  | { kind: 'tensor'; model: number; component: string; name: string; dtype: string; shape: number[]; index?: number; count?: number }
   | { kind: 'declaredParents'; model: number }
   | { kind: 'declaredParent'; model: number; index: number }
   | { kind: 'health'; model: number }
   | { kind: 'finding'; model: number; index: number }
   | { kind: 'differences' }
+  /** the pairs (a, b) with b > a, when there are too many pairs for one list */
+  | { kind: 'pairsOf'; a: number }
   | { kind: 'pair'; a: number; b: number }
   | { kind: 'pairComponent'; a: number; b: number; component: string }
   | { kind: 'diffGroup'; a: number; b: number; group: DiffGroup }
   | { kind: 'diffKey'; a: number; b: number; group: DiffGroup; key: string; detail?: string }
   | { kind: 'errors' }
   | { kind: 'fileError'; index: number }
-  | { kind: 'message'; id: string; text: string };
+  | { kind: 'message'; id: string; text: string }
+  /** items start..end-1 of the `total` children of `parent` (null: the models at the root) */
+  | { kind: 'page'; parent: TreeNode | null; start: number; end: number; total: number };
+
+/** Longer child lists come in pages of this many. */
+export const PAGE_SIZE = 100;
+
+function paged(parent: TreeNode | null, list: TreeNode[]): TreeNode[] {
+  if (list.length <= PAGE_SIZE) return list;
+  const out: TreeNode[] = [];
+  for (let start = 0; start < list.length; start += PAGE_SIZE) out.push({ kind: 'page', parent, start, end: Math.min(list.length, start + PAGE_SIZE), total: list.length });
+  return out;
+}
+
+/** The node holding item `index` of the `total` children of `parent`: the parent itself, or its page. */
+function holder(parent: TreeNode | null, index: number, total: number): TreeNode | undefined {
+  if (total <= PAGE_SIZE) return parent ?? undefined;
+  const start = Math.floor(index / PAGE_SIZE) * PAGE_SIZE;
+  return { kind: 'page', parent, start, end: Math.min(total, start + PAGE_SIZE), total };
+}
+
+/** True when the Differences are grouped by first model. */
+function grouped(result: CompareResult): boolean {
+  return result.pairs.length > PAGE_SIZE;
+}
+
+/** Pairs (a, b), b > a, in order of b. */
+function pairsOf(result: CompareResult, a: number): PairResult[] {
+  const n = result.models.length;
+  const out: PairResult[] = [];
+  for (let b = a + 1; b < n; b++) {
+    const p = getPair(result, a, b);
+    if (p) out.push(p);
+  }
+  return out;
+}
 
 export interface FocusTarget {
   model?: number;
@@ -66,7 +105,7 @@ const GROUP_LABEL: Record<DiffGroup, string> = {
 };
 
 export function rootNodes(result: CompareResult): TreeNode[] {
-  const nodes: TreeNode[] = result.models.map((m) => ({ kind: 'model', model: m.index }));
+  const nodes: TreeNode[] = paged(null, result.models.map((m) => ({ kind: 'model', model: m.index })));
   if (result.pairs.length) nodes.push({ kind: 'differences' });
   if (result.errors.length) nodes.push({ kind: 'errors' });
   return nodes;
@@ -107,6 +146,14 @@ export function declaredName(p: DeclaredParent): string {
  * `analysis` (of this result) adds the declared parents and health of each model.
  */
 export function childNodes(result: CompareResult, node: TreeNode, tensors?: TensorEntry[], analysis?: AnalysisFile | null): TreeNode[] {
+  if (node.kind === 'page') {
+    const all = node.parent ? allChildren(result, node.parent, tensors, analysis) : result.models.map((m): TreeNode => ({ kind: 'model', model: m.index }));
+    return all.slice(node.start, node.end);
+  }
+  return paged(node, allChildren(result, node, tensors, analysis));
+}
+
+function allChildren(result: CompareResult, node: TreeNode, tensors?: TensorEntry[], analysis?: AnalysisFile | null): TreeNode[] {
   switch (node.kind) {
     case 'model': {
       const m = result.models[node.model];
@@ -120,12 +167,15 @@ export function childNodes(result: CompareResult, node: TreeNode, tensors?: Tens
       return (lineageOf(analysis, node.model)?.parents ?? []).map((_, index) => ({ kind: 'declaredParent', model: node.model, index }));
     case 'health':
       return (healthOf(analysis, node.model)?.findings ?? []).map((_, index) => ({ kind: 'finding', model: node.model, index }));
-    case 'component':
-      return (tensors ?? [])
-        .filter((t) => t.component === node.component)
-        .map((t) => ({ kind: 'tensor', model: node.model, component: node.component, name: t.name, dtype: t.dtype, shape: t.shape }));
+    case 'component': {
+      const list = (tensors ?? []).filter((t) => t.component === node.component);
+      return list.map((t, index) => ({ kind: 'tensor', model: node.model, component: node.component, name: t.name, dtype: t.dtype, shape: t.shape, index, count: list.length }));
+    }
     case 'differences':
-      return result.pairs.map((p) => ({ kind: 'pair', a: p.a, b: p.b }));
+      if (!grouped(result)) return result.pairs.map((p) => ({ kind: 'pair', a: p.a, b: p.b }));
+      return result.models.slice(0, -1).map((_, a) => ({ kind: 'pairsOf', a }));
+    case 'pairsOf':
+      return pairsOf(result, node.a).map((p) => ({ kind: 'pair', a: p.a, b: p.b }));
     case 'pair': {
       const p = getPair(result, node.a, node.b);
       if (!p) return [];
@@ -165,13 +215,18 @@ function groupItems(p: PairResult, group: DiffGroup): { key: string; detail?: st
   }
 }
 
-/** The parent of a node (for TreeView.reveal); undefined for roots. */
-export function parentNode(node: TreeNode): TreeNode | undefined {
+/** The parent of a node (for TreeView.reveal): the node, or the page of it, whose children hold it; undefined for roots. */
+export function parentNode(node: TreeNode, result: CompareResult): TreeNode | undefined {
+  const n = result.models.length;
   switch (node.kind) {
+    case 'model':
+      return holder(null, node.model, n);
     case 'component':
       return { kind: 'model', model: node.model };
-    case 'tensor':
-      return { kind: 'component', model: node.model, component: node.component };
+    case 'tensor': {
+      const component: TreeNode = { kind: 'component', model: node.model, component: node.component };
+      return node.index !== undefined && node.count !== undefined ? holder(component, node.index, node.count) : component;
+    }
     case 'declaredParents':
     case 'health':
       return { kind: 'model', model: node.model };
@@ -179,15 +234,28 @@ export function parentNode(node: TreeNode): TreeNode | undefined {
       return { kind: 'declaredParents', model: node.model };
     case 'finding':
       return { kind: 'health', model: node.model };
-    case 'pair':
-      return { kind: 'differences' };
+    case 'pairsOf':
+      return holder({ kind: 'differences' }, node.a, n - 1);
+    case 'pair': {
+      const a = Math.min(node.a, node.b);
+      const b = Math.max(node.a, node.b);
+      if (!grouped(result)) return holder({ kind: 'differences' }, Math.max(0, result.pairs.indexOf(getPair(result, a, b)!)), result.pairs.length);
+      const list = pairsOf(result, a);
+      return holder({ kind: 'pairsOf', a }, list.findIndex((p) => p.b === b), list.length);
+    }
     case 'pairComponent':
     case 'diffGroup':
       return { kind: 'pair', a: node.a, b: node.b };
-    case 'diffKey':
-      return { kind: 'diffGroup', a: node.a, b: node.b, group: node.group };
+    case 'diffKey': {
+      const group: TreeNode = { kind: 'diffGroup', a: node.a, b: node.b, group: node.group };
+      const p = getPair(result, node.a, node.b);
+      const items = p ? groupItems(p, node.group) : [];
+      return holder(group, Math.max(0, items.findIndex((it) => it.key === node.key)), items.length);
+    }
     case 'fileError':
-      return { kind: 'errors' };
+      return holder({ kind: 'errors' }, node.index, result.errors.length);
+    case 'page':
+      return node.parent ?? undefined;
     default:
       return undefined;
   }
@@ -211,6 +279,10 @@ export function nodeId(node: TreeNode): string {
       return `m/${node.model}/health/${node.index}`;
     case 'differences':
       return 'd';
+    case 'pairsOf':
+      return `d/of/${node.a}`;
+    case 'page':
+      return `${node.parent ? nodeId(node.parent) : 'models'}/page/${node.start}`;
     case 'pair':
       return `d/${node.a}-${node.b}`;
     case 'pairComponent':
@@ -325,7 +397,37 @@ export function describeNode(result: CompareResult, node: TreeNode, analysis?: A
         icon: 'symbol-array',
       };
     case 'differences':
-      return { id, label: 'Differences', description: `${result.pairs.length} pairs`, collapsible: 'expanded', contextValue: 'differences', icon: 'diff' };
+      return {
+        id,
+        label: 'Differences',
+        description: grouped(result) ? `${formatInt(result.pairs.length)} pairs, by first model` : `${result.pairs.length} pairs`,
+        collapsible: grouped(result) ? 'collapsed' : 'expanded',
+        contextValue: 'differences',
+        icon: 'diff',
+      };
+    case 'pairsOf': {
+      const list = pairsOf(result, node.a);
+      const same = list.filter((p) => pairSummary(result, p) === 'identical').length;
+      return {
+        id,
+        label: `${file(node.a)} ↔ …`,
+        description: `${formatInt(list.length)} ${list.length === 1 ? 'pair' : 'pairs'}${same ? ` · ${same} bit-identical` : ''}`,
+        tooltip: `Pairs of ${result.models[node.a]?.path ?? file(node.a)} with the models after it`,
+        collapsible: 'collapsed',
+        contextValue: 'pairsOf',
+        icon: 'git-compare',
+        focus: { model: node.a },
+      };
+    }
+    case 'page':
+      return {
+        id,
+        label: node.parent ? `${formatInt(node.start + 1)}–${formatInt(node.end)}` : `Models ${formatInt(node.start + 1)}–${formatInt(node.end)}`,
+        description: `of ${formatInt(node.total)}`,
+        collapsible: 'collapsed',
+        contextValue: 'page',
+        icon: 'list-flat',
+      };
     case 'pair': {
       const p = getPair(result, node.a, node.b);
       return {

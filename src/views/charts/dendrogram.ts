@@ -47,9 +47,14 @@ export function dendrogramLayout(d: Dendrogram): DendrogramLayout {
   return { order, y, elbows };
 }
 
-/** Rows of 26 px per leaf. */
+/** Pixels per leaf: 26, down to 4 for many models (232 leaves: about 1,100 px, not 6,000). */
+export function leafRow(leaves: number): number {
+  return Math.max(4, Math.min(26, Math.floor(1100 / Math.max(1, leaves))));
+}
+
 export function dendrogramHeight(d: Dendrogram): number {
-  return 130 + Math.max(2, d.roots.length ? d.nodes.filter((n) => !n.children).length : 0) * 26;
+  const leaves = Math.max(2, d.roots.length ? d.nodes.filter((n) => !n.children).length : 0);
+  return 130 + leaves * leafRow(leaves);
 }
 
 export function dendrogramOption(d: Dendrogram, p: ChartPalette, opts: TipOptions & { highlight?: number | null } = {}): Record<string, unknown> {
@@ -61,6 +66,9 @@ export function dendrogramOption(d: Dendrogram, p: ChartPalette, opts: TipOption
   };
   const maxH = Math.max(0, ...d.nodes.map((n) => n.height));
   const ax = axisStyle(p);
+  // rows thinner than a line of text: every k-th leaf is named (the tooltip names each)
+  const row = leafRow(order.length);
+  const every = Math.max(1, Math.ceil(14 / row));
   const inner = elbows.map((e) => e.node);
   const subtitle = [
     d.roots.length > 1 ? `${d.roots.length} separate groups (no comparable pair between them)` : '',
@@ -93,7 +101,7 @@ export function dendrogramOption(d: Dendrogram, p: ChartPalette, opts: TipOption
       inverse: true,
       min: 0,
       max: order.length + 1,
-      interval: 1,
+      interval: every,
       ...ax,
       splitLine: { show: false },
       axisTick: { show: false },
@@ -109,13 +117,13 @@ export function dendrogramOption(d: Dendrogram, p: ChartPalette, opts: TipOption
         name: 'tree',
         coordinateSystem: 'cartesian2d',
         polyline: true,
-        lineStyle: { color: p.series[0], width: 2, opacity: 1 },
+        lineStyle: { color: p.series[0], width: row < 10 ? 1 : 2, opacity: 1 },
         data: elbows.map((e) => ({ coords: e.coords })),
       },
       {
         type: 'scatter',
         name: 'merges',
-        symbolSize: 7,
+        symbolSize: row < 10 ? 3 : 7,
         itemStyle: { color: p.series[0] },
         data: inner.map((n) => [n.height, y.get(n.id) ?? 0]),
         label: { show: inner.length <= 24, position: 'right', color: p.muted, fontSize: p.fontSize - 2, formatter: (q: { value: [number, number] }) => formatNumber(q.value[0], 3) },
@@ -123,7 +131,7 @@ export function dendrogramOption(d: Dendrogram, p: ChartPalette, opts: TipOption
       {
         type: 'scatter',
         name: 'models',
-        symbolSize: 8,
+        symbolSize: row < 10 ? 3 : 8,
         itemStyle: { color: p.foreground },
         data: order.map((id, i) => [byId.get(id)?.height ?? 0, i + 1]),
       },

@@ -7,20 +7,10 @@
 import { pairIndex } from '../../shared/result';
 import { REPORT_DATA_ID, type ReportData, type ReportLayers } from '../../shared/report';
 import type { HostMessage, LayerRowMessage, WebviewMessage } from '../../shared/protocol';
-
-function decodeF32(b64: string): Float32Array {
-  const bin = atob(b64);
-  const view = new DataView(new ArrayBuffer(bin.length));
-  for (let i = 0; i < bin.length; i++) view.setUint8(i, bin.charCodeAt(i));
-  const out = new Float32Array(bin.length >>> 2);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
-  return out;
-}
+import { decodeColumn } from '../logic/layerColumns';
 
 class LayerColumns {
   private readonly column = new Map<number, number>();
-  private l2: Float32Array | null = null;
-  private cosine: Float32Array | null = null;
 
   constructor(
     private readonly data: ReportLayers,
@@ -35,14 +25,13 @@ class LayerColumns {
 
   rows(pair: number, keys: string[], components: string[]): LayerRowMessage[] {
     const c = this.column.get(pair)!;
-    this.l2 ??= decodeF32(this.data.l2);
-    if (this.data.cosine) this.cosine ??= decodeF32(this.data.cosine);
-    const base = c * this.keys;
+    const l2 = decodeColumn(this.data.l2, c, this.keys);
+    const cosine = this.data.cosine ? decodeColumn(this.data.cosine, c, this.keys) : null;
     const val = (plane: Float32Array | null, k: number) => {
-      const v = plane ? plane[base + k]! : NaN;
+      const v = plane ? plane[k]! : NaN;
       return Number.isNaN(v) ? null : v;
     };
-    return keys.map((key, k) => ({ key, component: components[k]!, l2: val(this.l2, k), cosine: val(this.cosine, k) }));
+    return keys.map((key, k) => ({ key, component: components[k]!, l2: val(l2, k), cosine: val(cosine, k) }));
   }
 }
 

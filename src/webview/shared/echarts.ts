@@ -1,14 +1,15 @@
 /**
  * echarts, imported module by module to keep the bundle small: heatmap, bar, line, and for the analysis views scatter,
- * lines (dendrogram) and graph (spanning tree); canvas for display, SVG for export.
+ * lines (dendrogram), graph (spanning tree) and custom (the dendrogram beside the heatmap); canvas for display, SVG for export.
  */
 import * as echarts from 'echarts/core';
-import { BarChart, GraphChart, HeatmapChart, LineChart, LinesChart, ScatterChart } from 'echarts/charts';
+import { BarChart, CustomChart, GraphChart, HeatmapChart, LineChart, LinesChart, ScatterChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TitleComponent, TooltipComponent, VisualMapContinuousComponent, VisualMapPiecewiseComponent } from 'echarts/components';
 import { CanvasRenderer, SVGRenderer } from 'echarts/renderers';
 
 echarts.use([
   HeatmapChart,
+  CustomChart,
   BarChart,
   LineChart,
   ScatterChart,

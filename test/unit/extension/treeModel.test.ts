@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { childNodes, describeNode, healthSummary, identicalTo, nodeForFocus, nodeId, pairSummary, parentNode, rootNodes, type TreeNode } from '../../../src/extension/views/treeModel';
+import { childNodes, describeNode, healthSummary, identicalTo, nodeForFocus, nodeId, PAGE_SIZE, pairSummary, parentNode, rootNodes, type TreeNode } from '../../../src/extension/views/treeModel';
 import { sampleAnalysis } from './sampleAnalysis';
 import { sampleResult } from './sampleResult';
+import type { CompareResult } from '../../../src/shared/result';
 
 test('roots: one node per model, then Differences and the unreadable files', () => {
   const r = sampleResult();
@@ -73,7 +74,7 @@ test('ids are unique and parents invert children', () => {
       assert.ok(!seen.has(id), `duplicate id ${id}`);
       seen.add(id);
       const kids = childNodes(r, n);
-      for (const k of kids) assert.equal(nodeId(parentNode(k)!), id);
+      for (const k of kids) assert.equal(nodeId(parentNode(k, r)!), id);
       walk(kids);
     }
   };
@@ -148,10 +149,100 @@ test('with an analysis, ids stay unique and parents still invert children', () =
       kinds.add(n.kind);
       assert.equal(describeNode(r, n, a).id, id);
       const kids = childNodes(r, n, undefined, a);
-      for (const k of kids) assert.equal(nodeId(parentNode(k)!), id);
+      for (const k of kids) assert.equal(nodeId(parentNode(k, r)!), id);
       walk(kids);
     }
   };
   walk(rootNodes(r));
   for (const k of ['health', 'finding', 'declaredParents', 'declaredParent']) assert.ok(kinds.has(k), `no ${k} node`);
+});
+
+/** A result of `n` models, every pair compared (one component), models 0 and 1 bit-identical; 250 keys only in A for pair 0-1. */
+function manyModels(n: number): CompareResult {
+  const base = sampleResult();
+  const models = Array.from({ length: n }, (_, i) => ({ ...base.models[0]!, index: i, file: `m${String(i).padStart(3, '0')}.safetensors`, path: `/models/m${i}.safetensors` }));
+  const pairs: CompareResult['pairs'] = [];
+  for (let a = 0; a < n; a++)
+    for (let b = a + 1; b < n; b++) {
+      const same = a === 0 && b === 1;
+      pairs.push({
+        a,
+        b,
+        components: { unet: { ...base.pairs[0]!.components.unet!, status: same ? 'identical' : 'changed', identical: same, l2: same ? 0 : a + b } },
+        differences: { only_a: same ? Array.from({ length: 250 }, (_, k) => `model.diffusion_model.k${k}`) : [], only_b: [], mismatched: [], dtype: [], truncated: false },
+      });
+    }
+  return { ...base, models, pairs, errors: [], components: ['unet'] };
+}
+
+test('large results: models and differences in pages, pairs grouped by first model, parents invert children', () => {
+  const r = manyModels(232);
+  const roots = rootNodes(r);
+  assert.deepEqual(roots.map((x) => x.kind), ['page', 'page', 'page', 'differences']);
+  assert.deepEqual(roots.slice(0, 3).map((x) => describeNode(r, x).label), ['Models 1–100', 'Models 101–200', 'Models 201–232']);
+  const diffs = describeNode(r, roots[3]!);
+  assert.equal(diffs.collapsible, 'collapsed', 'not expanded at start: 26,796 pairs');
+  assert.equal(diffs.description, '26,796 pairs, by first model');
+  const groups = childNodes(r, roots[3]!);
+  assert.deepEqual(groups.map((x) => x.kind), ['page', 'page', 'page'], '231 first models in pages');
+  const firstPage = childNodes(r, groups[0]!);
+  assert.equal(firstPage.length, PAGE_SIZE);
+  assert.deepEqual(firstPage[0], { kind: 'pairsOf', a: 0 });
+  assert.equal(describeNode(r, firstPage[0]!).description, '231 pairs · 1 bit-identical');
+  const ofZero = childNodes(r, firstPage[0]!);
+  assert.deepEqual(ofZero.map((x) => x.kind), ['page', 'page', 'page']);
+  const pairs = childNodes(r, ofZero[0]!);
+  assert.deepEqual(pairs.slice(0, 2), [{ kind: 'pair', a: 0, b: 1 }, { kind: 'pair', a: 0, b: 2 }]);
+  // reveal walks up: pair (0, 150) -> its page -> pairs of #0 -> page of groups -> Differences
+  const chain: string[] = [];
+  let at: TreeNode | undefined = { kind: 'pairComponent', a: 0, b: 150, component: 'unet' };
+  while (at) {
+    chain.push(nodeId(at));
+    at = parentNode(at, r);
+  }
+  assert.deepEqual(chain, ['d/0-150/c/unet', 'd/0-150', 'd/of/0/page/100', 'd/of/0', 'd/page/0', 'd']);
+  assert.ok(childNodes(r, parentNode({ kind: 'pair', a: 0, b: 150 }, r)!).some((x) => nodeId(x) === 'd/0-150'));
+  // a long key list of a pair is paged too
+  const onlyA = childNodes(r, { kind: 'pair', a: 0, b: 1 }).find((x) => x.kind === 'diffGroup')!;
+  const keyPages = childNodes(r, onlyA);
+  assert.deepEqual(keyPages.map((x) => describeNode(r, x).label), ['1–100', '101–200', '201–250']);
+  const key = childNodes(r, keyPages[2]!)[0]!;
+  assert.equal(nodeId(parentNode(key, r)!), nodeId(keyPages[2]!));
+  // a model in the second page of the root
+  assert.equal(nodeId(parentNode({ kind: 'model', model: 150 }, r)!), 'models/page/100');
+  // tensors of a large component
+  const tensors = Array.from({ length: 120 }, (_, k) => ({ name: `model.diffusion_model.t${k}`, component: 'unet', dtype: 'F16', shape: [2] }));
+  const tPages = childNodes(r, { kind: 'component', model: 3, component: 'unet' }, tensors);
+  assert.equal(tPages.length, 2);
+  const t = childNodes(r, tPages[1]!, tensors)[0]!;
+  assert.equal(describeNode(r, t).label, 'model.diffusion_model.t100');
+  assert.equal(nodeId(parentNode(t, r)!), nodeId(tPages[1]!));
+});
+
+test('small results are not paged: every pair under an expanded Differences', () => {
+  const r = manyModels(14);
+  const roots = rootNodes(r);
+  assert.equal(roots.filter((x) => x.kind === 'model').length, 14);
+  const d = roots.find((x) => x.kind === 'differences')!;
+  assert.equal(describeNode(r, d).collapsible, 'expanded');
+  assert.equal(childNodes(r, d).length, 91);
+});
+
+test('paged and grouped trees: ids unique, parents invert children', () => {
+  const r = manyModels(120);
+  const seen = new Set<string>();
+  const walk = (nodes: TreeNode[]) => {
+    for (const n of nodes) {
+      const id = nodeId(n);
+      assert.ok(!seen.has(id), `duplicate id ${id}`);
+      seen.add(id);
+      assert.equal(describeNode(r, n).id, id);
+      const kids = childNodes(r, n);
+      assert.ok(kids.length <= PAGE_SIZE, `${id} has ${kids.length} children`);
+      for (const k of kids) assert.equal(nodeId(parentNode(k, r)!), id);
+      walk(kids);
+    }
+  };
+  walk(rootNodes(r));
+  assert.ok(seen.size > 7140);
 });

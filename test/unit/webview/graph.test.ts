@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildMatrix } from '../../../src/webview/logic/matrix';
-import { buildGraph, DENSE_LIMIT, groupLists, identicalGroups, NEAREST, sparsify, thresholdRange } from '../../../src/webview/logic/graph';
-import type { GraphEdge } from '../../../src/webview/logic/graph';
+import { buildGraph, defaultEdgeMode, DENSE_LIMIT, edgePairs, equalNotIdenticalLists, equalValueGroups, groupLists, identicalGroups, NEAREST, thresholdRange } from '../../../src/webview/logic/graph';
+import { seriate } from '../../../src/webview/logic/seriation';
+import type { CompareResult } from '../../../src/shared/result';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { makeResult } from '../../webview/fixture';
+import { writeLargeResult } from '../../fixtures/largeResult';
+import { tmpDir } from '../../helpers/tmp';
 
 describe('network graph data', () => {
   const r = makeResult();
@@ -50,16 +55,72 @@ describe('network graph data', () => {
     assert.ok(range.step > 0 && range.step <= m.max! / 100);
   });
 
-  test('large model sets keep each model\'s nearest edges and every identical edge', () => {
+  test('nearest: each model keeps its NEAREST closest and every identical or equal pair', () => {
     const n = DENSE_LIMIT + 10;
-    const edges: GraphEdge[] = [];
+    const r = makeResult();
+    const models = Array.from({ length: n }, (_, i) => ({ ...r.models[0]!, index: i, file: `m${i}.safetensors` }));
+    const pairs: CompareResult['pairs'] = [];
     for (let a = 0; a < n; a++)
-      for (let b = a + 1; b < n; b++)
-        edges.push({ id: `${a}-${b}`, from: a, to: b, kind: b === a + 1 && a % 7 === 0 ? 'identical' : 'value', distance: Math.abs(a - b), value: Math.abs(a - b), label: '', title: '', length: 1, hidden: false });
-    const kept = sparsify(edges, n);
-    assert.ok(kept.length < edges.length / 4);
-    assert.ok(edges.filter((e) => e.kind === 'identical').every((e) => kept.includes(e)));
-    for (let x = 0; x < n; x++) assert.ok(kept.filter((e) => e.from === x || e.to === x).length >= Math.min(NEAREST, n - 1));
-    assert.equal(sparsify(edges.slice(0, 5), 5).length, 5);
+      for (let b = a + 1; b < n; b++) {
+        const same = b === a + 1 && a % 7 === 0;
+        pairs.push({ a, b, differences: r.pairs[0]!.differences, components: { unet: { ...r.pairs[0]!.components.unet!, status: same ? 'identical' : 'changed', identical: same, l2: same ? 0 : Math.abs(a - b) } } });
+      }
+    const m = buildMatrix({ ...r, models, pairs, components: ['unet'] }, 'unet', 'l2');
+    const kept = edgePairs(m, 'nearest');
+    assert.ok(kept.length < pairs.length / 4);
+    for (let a = 0; a < n - 1; a += 7) assert.ok(kept.some(([x, y]) => x === a && y === a + 1), `identical ${a}-${a + 1}`);
+    for (let x = 0; x < n; x++) assert.ok(kept.filter(([p, q]) => p === x || q === x).length >= NEAREST);
+    assert.equal(edgePairs(m, 'all').length, pairs.length);
+    const backbone = edgePairs(m, 'backbone', seriate(m).backbone);
+    assert.equal(backbone.length, n - 1, 'a spanning tree');
+    assert.equal(defaultEdgeMode(n), 'backbone');
+    assert.equal(defaultEdgeMode(5), 'all');
+  });
+
+  test('many models: backbone edges, names on hover, clusters per node', () => {
+    const dir = tmpDir();
+    writeLargeResult(dir, { models: 40, families: 4, keyStride: 40 });
+    const big = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as CompareResult;
+    const m = buildMatrix(big, 'unet', 'l2');
+    const s = seriate(m);
+    const g = buildGraph(big, m, { threshold: null, mode: 'backbone', backbone: s.backbone, clusters: s.clusters.cluster, labelsOnHover: true });
+    assert.equal(g.edges.length, 39);
+    assert.ok(g.nodes.every((x) => x.label === '' && x.title.startsWith(`#${x.id} `)));
+    assert.ok(s.clusters.count >= 4, `${s.clusters.count} clusters`);
+    assert.deepEqual(g.nodes.map((x) => x.cluster), s.clusters.cluster);
+  });
+});
+
+describe('identical means bit-identical (issue 9)', () => {
+  // the fp32 copy (equal values), the NaN model (changed: 1, non_finite: 1, l2 0) and the shape-mismatch model
+  // (equal values) are never in a bit-identical group; the exact copy is
+  const dir = tmpDir();
+  const manifest = writeLargeResult(dir, { models: 12, families: 3, keyStride: 24 });
+  const r = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as CompareResult;
+  const m = buildMatrix(r, 'unet', 'l2');
+  const groups = identicalGroups(m);
+  const sp = manifest.special;
+  const sourceOf = (i: number) => manifest.models[i]!.source!;
+
+  for (const [what, i] of [['fp32 copy', sp.fp32![0]!], ['NaN model', sp.nan![0]!], ['shape-mismatch model', sp.shape![0]!]] as const) {
+    test(`the ${what} is not in its source's bit-identical group`, () => {
+      assert.notEqual(groups[i], groups[sourceOf(i)]);
+      const g = buildGraph(r, m, { threshold: null });
+      assert.ok(!g.nodes[i]!.title.includes('bit-identical with'), g.nodes[i]!.title);
+      const e = g.edges.find((x) => x.from === Math.min(i, sourceOf(i)) && x.to === Math.max(i, sourceOf(i)))!;
+      assert.notEqual(e.kind, 'identical');
+      assert.ok(!/: bit-identical/.test(e.title), e.title);
+    });
+  }
+
+  test('equal values are a group of their own; the NaN model is in neither', () => {
+    const copy = sp.copy![0]!;
+    assert.equal(groups[copy], groups[sourceOf(copy)], 'the exact copy is bit-identical');
+    const equal = equalNotIdenticalLists(m);
+    assert.ok(equal.some((l) => l.includes(sp.fp32![0]!) && l.includes(sourceOf(sp.fp32![0]!))), JSON.stringify(equal));
+    assert.ok(equal.some((l) => l.includes(sp.shape![0]!) && l.includes(sourceOf(sp.shape![0]!))), JSON.stringify(equal));
+    const nan = sp.nan![0]!;
+    assert.notEqual(equalValueGroups(m)[nan], equalValueGroups(m)[sourceOf(nan)]);
+    assert.equal(m.cells[nan]![sourceOf(nan)]!.kind, 'value', 'distance 0 over the finite keys, still changed');
   });
 });

@@ -18,6 +18,12 @@ import type { ExportKind, Exporter } from '../../shared/chartCard';
 import { ce, h, replaceChildren } from '../../shared/dom';
 import { select } from '../../shared/controls';
 import { HeatmapCard } from './heatmap';
+import type { HeatmapSettings } from './heatmap';
+import { seriate } from '../../logic/seriation';
+import type { Seriation } from '../../logic/seriation';
+import type { EdgeMode } from '../../logic/graph';
+import { nearestDifferingPair } from '../../logic/pair';
+import { unpackResult } from '../../../shared/packedResult';
 import { NetworkCard } from './network';
 import { lineOption } from './lineChart';
 import { PairView } from './pairView';
@@ -34,6 +40,11 @@ export interface CompareState extends PairViewState {
   refModel: number;
   focusModel: number | null;
   threshold: number | null;
+  heatmap: HeatmapSettings;
+  /** null: by the number of models */
+  edgeMode: EdgeMode | null;
+  /** the metric was picked in the panel; until then it follows the modeldiff.compare.metric setting */
+  metricPicked: boolean;
   analysis: Partial<AnalysisState>;
 }
 
@@ -44,6 +55,10 @@ export class CompareApp {
   private state: CompareState;
   private theme: Theme;
   private matrix: DistanceMatrix | null = null;
+  /** the seriation of `matrix`, computed when a view first needs it */
+  private seriation: { matrix: DistanceMatrix; s: Seriation } | null = null;
+  /** the host's clustering of the matrix the panel opens on */
+  private hint: HostToWebview['result/didChange']['seriation'] | null = null;
   private readonly header = h('header', { class: 'md-header' });
   private readonly progressEl = h('section', { class: 'md-progress', id: 'progress', attrs: { 'aria-live': 'polite' } });
   private readonly errorsEl = h('section', { class: 'md-errors', id: 'errors', role: 'region', attrs: { 'aria-label': 'Problems' } });
@@ -70,6 +85,12 @@ export class CompareApp {
       refModel: saved.refModel ?? 0,
       focusModel: saved.focusModel ?? null,
       threshold: saved.threshold ?? null,
+      heatmap: {
+        order: saved.heatmap?.order === 'cluster' || saved.heatmap?.order === 'file' ? saved.heatmap.order : null,
+        scale: saved.heatmap?.scale === 'linear' || saved.heatmap?.scale === 'log' || saved.heatmap?.scale === 'rank' ? saved.heatmap.scale : null,
+      },
+      edgeMode: saved.edgeMode === 'backbone' || saved.edgeMode === 'nearest' || saved.edgeMode === 'all' ? saved.edgeMode : null,
+      metricPicked: saved.metricPicked === true,
       layerFilter: saved.layerFilter ?? '',
       layerComponent: saved.layerComponent ?? '',
       layerSort: (saved.layerSort as SortSpec | null | undefined) ?? null,
@@ -85,8 +106,8 @@ export class CompareApp {
     );
     this.refSel = select('ref-model', 'Reference model', [], String(this.state.refModel), (v) => this.focusModel(Number(v), false));
 
-    this.heatmap = new HeatmapCard(exporter, theme, (a, b) => this.selectPair(a, b, true));
-    this.network = new NetworkCard(exporter, theme, (i) => this.focusModel(i, true), (t) => this.save({ threshold: t }));
+    this.heatmap = new HeatmapCard(exporter, theme, (a, b) => this.selectPair(a, b, true), this.state.heatmap, (s) => this.save({ heatmap: s }));
+    this.network = new NetworkCard(exporter, theme, (i) => this.focusModel(i, true), (t) => this.save({ threshold: t }), this.state.edgeMode, (mode) => this.save({ edgeMode: mode }));
     this.line = new ChartCard('Distance from one model', () => slug(`distance-from-${this.state.refModel}-${this.state.component}-${this.state.metric}`), exporter, () => this.theme.bg, { id: 'line-card' });
     this.line.chartEl.id = 'line-chart';
     this.line.tools.prepend(this.refSel.field);
@@ -133,7 +154,10 @@ export class CompareApp {
     );
     this.renderWaiting();
 
-    ipc.on('result/didChange', (p) => this.setResult(p.result, p.outDir));
+    ipc.on('result/didChange', (p) => {
+      this.hint = p.seriation ?? null;
+      this.setResult(p.result && typeof p.result === 'object' ? unpackResult(p.result) : p.result, p.outDir);
+    });
     ipc.on('progress/didChange', (p) => this.showProgress(p));
     ipc.on('focus/didChange', (p) => this.applyFocus(p));
     ipc.on('error/didOccur', (p) => this.addMessage(p));
@@ -185,7 +209,7 @@ export class CompareApp {
         { class: 'md-progress-line' },
         h('strong', { id: 'progress-phase' }, safeText(p.phase)),
         Number.isFinite(pct) ? h('span', { id: 'progress-percent' }, `${pct.toFixed(1)} %`) : null,
-        h('span', { class: 'md-muted' }, `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`),
+        p.bytesTotal > 0 ? h('span', { class: 'md-muted' }, `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`) : null,
         eta ? h('span', { class: 'md-muted' }, `ETA ${eta}`) : null,
       ),
       bar,
@@ -265,6 +289,8 @@ export class CompareApp {
   }
 
   setResult(result: CompareResult, outDir: string): void {
+    // when the result arrived and when it was drawn (epoch ms), for the end-to-end tests' open-time check
+    document.body.dataset.resultReceived = String(Math.round(performance.timeOrigin + performance.now()));
     if (!result || !Array.isArray(result.models) || !Array.isArray(result.pairs)) {
       this.addMessage({ message: 'The host sent a result this panel cannot read.' });
       return;
@@ -288,6 +314,7 @@ export class CompareApp {
     const comp = comps.includes(this.state.component) ? this.state.component : (comps[0] ?? '');
     this.state.component = comp;
     this.compSel.setOptions(comps.map((c) => ({ value: c, label: c })), comp);
+    if (!this.state.metricPicked && (result.options?.metric === 'cosine' || result.options?.metric === 'l2')) this.state.metric = result.options.metric;
     this.metricSel.value = this.state.metric;
     if (this.state.refModel >= n) this.state.refModel = 0;
     if (this.state.focusModel !== null && this.state.focusModel >= n) this.state.focusModel = null;
@@ -296,22 +323,37 @@ export class CompareApp {
     this.analysis.setResult(result);
     if (!first) this.state.threshold = null;
     this.renderAll();
+    document.body.dataset.resultDrawn = String(Math.round(performance.timeOrigin + performance.now()));
+    this.ipc.notify('result/drawn', { models: n, outDir: this.outDir });
     const p = this.state.pair;
-    const pair = p && p.a < n && p.b < n && p.a !== p.b ? p : { a: 0, b: 1 };
+    const pair = p && p.a < n && p.b < n && p.a !== p.b ? p : (nearestDifferingPair(result, this.state.component, this.state.metric) ?? { a: 0, b: 1 });
     void this.selectPair(pair.a, pair.b, false);
   }
 
   private renderAll(): void {
     const r = this.result;
     if (!r || r.models.length < 2) return;
-    this.matrix = buildMatrix(r, this.state.component, this.state.metric);
+    const m = buildMatrix(r, this.state.component, this.state.metric);
+    this.matrix = m;
+    const seriation = () => this.seriationOf(m);
     this.heatmap.card.chartEl.style.height = `${Math.min(760, Math.max(280, 90 + r.models.length * 34))}px`;
-    this.heatmap.render(r, this.matrix, this.state.focusModel);
-    this.network.render(r, this.matrix, this.state.threshold, this.state.focusModel);
-    this.renderLine();
+    this.heatmap.render(r, m, this.state.focusModel, seriation);
+    this.network.render(r, m, this.state.threshold, this.state.focusModel, seriation);
+    // below the fold: with many models, drawn once the matrix and the network are on screen
+    if (r.models.length > 100) requestAnimationFrame(() => this.renderLine());
+    else this.renderLine();
     this.pairView.rerender();
     this.analysis.rerender();
     this.save({});
+  }
+
+  private seriationOf(m: DistanceMatrix): Seriation {
+    if (this.seriation?.matrix !== m) {
+      const hint = this.hint;
+      const fits = hint && hint.component === m.component && hint.metric === m.metric && hint.value.order.length === m.n;
+      this.seriation = { matrix: m, s: fits ? hint.value : seriate(m) };
+    }
+    return this.seriation.s;
   }
 
   private renderLine(): void {
@@ -332,7 +374,7 @@ export class CompareApp {
 
   setMetric(m: Metric): void {
     if (m === this.state.metric) return;
-    this.save({ metric: m, threshold: null });
+    this.save({ metric: m, metricPicked: true, threshold: null });
     this.metricSel.value = m;
     this.renderAll();
   }
@@ -341,7 +383,8 @@ export class CompareApp {
     if (!this.result || i < 0 || i >= this.result.models.length) return;
     this.save({ focusModel: i, refModel: i });
     this.refSel.value = String(i);
-    if (this.matrix) this.heatmap.render(this.result, this.matrix, i);
+    const m = this.matrix;
+    if (m) this.heatmap.render(this.result, m, i, () => this.seriationOf(m));
     this.network.focus(i);
     this.renderLine();
     if (notify) this.ipc.notify('focus/changed', { model: i });

@@ -7,8 +7,16 @@ import { metricLabel } from '../../logic/types';
 import type { Theme } from '../../shared/theme';
 import { tooltipBase, tooltipElement } from '../../shared/tooltipElement';
 import type { EChartsOption } from '../../shared/echarts';
-import { fullPrecision, formatNumber } from '../../../shared/format';
+import { formatMetric, formatNumber } from '../../../shared/format';
 import { modelName } from '../../../shared/text';
+
+/** Past this many models the x axis names only about this many of them. */
+export const LINE_LABELS = 30;
+
+/** echarts' axisLabel.interval: names shown every (interval + 1) models; 0 names each. */
+export function labelInterval(n: number): number {
+  return n > 2 * LINE_LABELS ? Math.ceil(n / LINE_LABELS) - 1 : 0;
+}
 
 export function lineOption(result: CompareResult, m: DistanceMatrix, ref: number, theme: Theme): EChartsOption {
   const row = m.cells[ref] ?? [];
@@ -25,7 +33,14 @@ export function lineOption(result: CompareResult, m: DistanceMatrix, ref: number
       data: labels,
       name: 'model',
       nameTextStyle: { color: theme.muted },
-      axisLabel: { color: (_v: unknown, i?: number) => (i === ref ? theme.focus : theme.fg), rotate: labels.length > 6 ? 35 : 0, interval: 0, hideOverlap: labels.length > 30 },
+      // many models: every k-th name (about LINE_LABELS of them; echarts' 'auto' still let slanted names overlap at
+      // 232), the rest in the tooltip
+      axisLabel: {
+        color: (_v: unknown, i?: number) => (i === ref ? theme.focus : theme.fg),
+        rotate: labels.length > 6 ? 35 : 0,
+        interval: labelInterval(labels.length),
+        hideOverlap: labels.length > 30,
+      },
       axisLine: { lineStyle: { color: theme.grid } },
     },
     yAxis: {
@@ -48,7 +63,7 @@ export function lineOption(result: CompareResult, m: DistanceMatrix, ref: number
           title: mo ? modelName(p.dataIndex, mo.file) : `#${p.dataIndex}`,
           rows: [
             ['from', refModel ? modelName(ref, refModel.file) : `#${ref}`],
-            [metricLabel(m.metric), c && (c.kind === 'na' || c.kind === 'absent') ? 'n/a' : fullPrecision(values[p.dataIndex])],
+            [metricLabel(m.metric), c && (c.kind === 'na' || c.kind === 'absent') ? 'n/a' : formatMetric(m.metric, values[p.dataIndex])],
             ['status', c ? STATUS_TEXT[c.status] : ''],
           ],
           tone: c?.kind,

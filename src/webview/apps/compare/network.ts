@@ -8,8 +8,10 @@ import type { Edge, Node, Options } from 'vis-network';
 import { DataSet } from 'vis-data';
 import type { CompareResult } from '../../../shared/result';
 import type { DistanceMatrix } from '../../logic/matrix';
-import { buildGraph, groupLists, sparsify, thresholdRange } from '../../logic/graph';
-import type { GraphEdge } from '../../logic/graph';
+import { buildGraph, defaultEdgeMode, DENSE_LIMIT, EDGE_MODE_LABEL, equalNotIdenticalLists, groupLists, thresholdRange } from '../../logic/graph';
+import type { EdgeMode, GraphEdge } from '../../logic/graph';
+import type { Seriation } from '../../logic/seriation';
+import { select } from '../../shared/controls';
 import { mix, toCss } from '../../logic/color';
 import { slug } from '../../logic/labels';
 import { metricLabel } from '../../logic/types';
@@ -26,6 +28,8 @@ export class NetworkCard {
   private readonly slider: HTMLInputElement;
   private readonly sliderText = h('output', { class: 'md-slider-value', id: 'threshold-value' });
   private readonly groupsEl = h('div', { class: 'md-groups', id: 'identical-groups' });
+  private readonly colorsEl = h('div', { class: 'md-muted md-network-note', id: 'network-colors' });
+  private readonly modeSel;
   private network: Network | null = null;
   private nodes = new DataSet<Node>();
   private edges = new DataSet<Edge>();
@@ -39,17 +43,25 @@ export class NetworkCard {
     private readonly theme: () => Theme,
     private readonly onFocusModel: (i: number) => void,
     private readonly onThreshold: (t: number | null) => void,
+    private mode: EdgeMode | null,
+    private readonly onMode: (m: EdgeMode) => void,
   ) {
     this.card = new Card('Network', { id: 'network-card' });
+    this.modeSel = select('network-edges', 'Edges', (['backbone', 'nearest', 'all'] as const).map((k) => ({ value: k, label: EDGE_MODE_LABEL[k] })), mode ?? 'all', (v) => {
+      this.mode = v === 'backbone' || v === 'nearest' ? v : 'all';
+      this.onMode(this.mode);
+      if (this.result && this.matrix && this.seriation) this.render(this.result, this.matrix, this.threshold, this.focusModel, this.seriation);
+    });
     this.slider = h('input', {
       id: 'threshold',
       attrs: { type: 'range', min: 0, max: 1, step: 0.01, 'aria-label': 'Distance threshold: hide edges longer than this' },
     });
     this.slider.addEventListener('input', () => this.applyThreshold(Number(this.slider.value), true));
-    this.card.addTools(button('PNG', () => void this.exportPng(), { title: 'Export as PNG' }), button('SVG', () => void this.exportSvg(), { title: 'Export as SVG' }));
+    this.card.addTools(this.modeSel.field, button('PNG', () => void this.exportPng(), { title: 'Export as PNG' }), button('SVG', () => void this.exportSvg(), { title: 'Export as SVG' }));
     this.card.body.append(
       h('div', { class: 'md-row' }, h('label', { class: 'md-field md-grow', attrs: { for: 'threshold' } }, h('span', { class: 'md-field-label' }, 'Max distance'), this.slider), this.sliderText),
       this.container,
+      this.colorsEl,
       this.groupsEl,
     );
   }
@@ -58,8 +70,12 @@ export class NetworkCard {
     const t = this.theme();
     return {
       autoResize: true,
-      layout: { randomSeed: 7, improvedLayout: true },
-      physics: { solver: 'forceAtlas2Based', forceAtlas2Based: { springConstant: 0.08, gravitationalConstant: -60, avoidOverlap: 0.4 }, stabilization: { iterations: 300, fit: true } },
+      // Kamada-Kawai start positions cost more than the whole force layout at a few hundred nodes
+      layout: { randomSeed: 7, improvedLayout: !this.labelsOnHover() },
+      // many models: a tree of short springs and weak repulsion, so families gather into branches instead of a disc
+      physics: this.labelsOnHover()
+        ? { solver: 'forceAtlas2Based', forceAtlas2Based: { springConstant: 0.2, gravitationalConstant: -24, centralGravity: 0.004, avoidOverlap: 0.2 }, stabilization: { iterations: 250, fit: true } }
+        : { solver: 'forceAtlas2Based', forceAtlas2Based: { springConstant: 0.08, gravitationalConstant: -60, avoidOverlap: 0.4 }, stabilization: { iterations: 300, fit: true } },
       interaction: { hover: true, tooltipDelay: 150, navigationButtons: false, keyboard: false },
       nodes: {
         shape: 'dot',
@@ -83,9 +99,29 @@ export class NetworkCard {
     return palette[group % palette.length]!;
   }
 
-  render(result: CompareResult, m: DistanceMatrix, threshold: number | null, focusModel: number | null): void {
+  /** Colour of a flat cluster; a model alone is muted. Neighbouring clusters (in cluster order) differ. */
+  private clusterColor(cluster: number): string {
+    const t = this.theme();
+    if (cluster < 0) return t.muted;
+    const palette = [t.blue, t.orange, t.green, t.purple, t.yellow, t.red, toCss(mix(t.rgb.blue, t.rgb.green, 0.5)), toCss(mix(t.rgb.orange, t.rgb.purple, 0.5))];
+    return palette[cluster % palette.length]!;
+  }
+
+  private seriation: (() => Seriation) | null = null;
+  /** edges that take part in the layout (null: all) */
+  private springs: Set<string> | null = null;
+  private focusModel: number | null = null;
+
+  /** `seriation` is asked for when the graph needs the backbone or the clusters (many models). */
+  render(result: CompareResult, m: DistanceMatrix, threshold: number | null, focusModel: number | null, seriation: () => Seriation): void {
     this.result = result;
     this.matrix = m;
+    this.seriation = seriation;
+    this.focusModel = focusModel;
+    const mode = this.mode ?? defaultEdgeMode(m.n);
+    this.modeSel.value = mode;
+    const many = m.n > DENSE_LIMIT;
+    const s = many || mode === 'backbone' ? seriation() : null;
     const r = thresholdRange(m);
     this.slider.min = String(r.min);
     this.slider.max = String(r.max);
@@ -93,18 +129,36 @@ export class NetworkCard {
     this.threshold = threshold !== null && threshold < r.max ? threshold : null;
     this.slider.value = String(this.threshold ?? r.max);
     this.slider.disabled = m.max === null;
-    const g = buildGraph(result, m, { threshold: this.threshold });
-    this.graphEdges = sparsify(g.edges, m.n);
+    const clusters = many && s ? s.clusters : null;
+    const g = buildGraph(result, m, {
+      threshold: this.threshold,
+      mode,
+      ...(s ? { backbone: s.backbone } : {}),
+      ...(clusters ? { clusters: clusters.cluster } : {}),
+      labelsOnHover: many,
+      ...(many ? { minLength: 12, maxLength: 160 } : {}),
+    });
+    this.graphEdges = g.edges;
     const sizes = new Map<number, number>();
     for (const x of g.groups) sizes.set(x, (sizes.get(x) ?? 0) + 1);
     const t = this.theme();
+    this.container.dataset.edgeMode = mode;
+    this.container.dataset.edges = String(g.edges.length);
+    this.container.dataset.labels = many ? 'hover' : 'shown';
+    this.container.dataset.clusters = String(clusters?.count ?? 0);
+    this.container.dataset.nodeClusters = clusters ? clusters.cluster.join(',') : '';
+    this.colorsEl.textContent = clusters
+      ? `Colours: ${clusters.count} ${clusters.count === 1 ? 'cluster' : 'clusters'} of the average-linkage dendrogram${clusters.cutHeight !== null ? ` (cut at ${formatNumber(clusters.cutHeight)})` : ''}; grey: a model alone. Names on hover.`
+      : 'Nodes of one bit-identical group share a colour.';
     this.nodes.clear();
     this.nodes.add(
       g.nodes.map((nd) => {
-        const c = this.groupColor(nd.group, sizes.get(nd.group) ?? 1);
+        const c = clusters ? this.clusterColor(nd.cluster) : this.groupColor(nd.group, sizes.get(nd.group) ?? 1);
         return { id: nd.id, label: nd.label, title: nd.title, color: { background: c, border: nd.id === focusModel ? t.focus : c, highlight: { background: c, border: t.focus }, hover: { background: c, border: t.focus } } };
       }),
     );
+    // many models: only the backbone pulls the layout, whatever edges are drawn (26,796 springs would not settle)
+    this.springs = many && s ? new Set(s.backbone.map((e) => `${Math.min(e.a, e.b)}-${Math.max(e.a, e.b)}`)) : null;
     this.edges.clear();
     this.edges.add(this.graphEdges.map((e) => this.visEdge(e)));
     if (!this.network) {
@@ -128,6 +182,10 @@ export class NetworkCard {
     this.renderGroups(result, g.groups);
   }
 
+  private labelsOnHover(): boolean {
+    return (this.matrix?.n ?? 0) > DENSE_LIMIT;
+  }
+
   private visEdge(e: GraphEdge): Edge {
     const t = this.theme();
     const ident = e.kind !== 'value';
@@ -135,13 +193,14 @@ export class NetworkCard {
       id: e.id,
       from: e.from,
       to: e.to,
-      label: e.label,
+      label: this.labelsOnHover() && e.kind === 'value' ? '' : e.label,
       title: e.title,
       length: e.length,
       hidden: e.hidden,
+      physics: !this.springs || this.springs.has(e.id),
       dashes: ident ? [8, 5] : false,
       width: e.kind === 'identical' ? 4 : e.kind === 'equal' ? 3 : 1,
-      color: ident ? { color: e.kind === 'identical' ? t.green : toCss(mix(t.rgb.bg, t.rgb.green, 0.6)), inherit: false } : { color: t.grid, inherit: false },
+      color: ident ? { color: e.kind === 'identical' ? t.green : toCss(mix(t.rgb.bg, t.rgb.green, 0.6)), inherit: false } : { color: this.labelsOnHover() ? toCss(mix(t.rgb.bg, t.rgb.fg, 0.45)) : t.grid, inherit: false },
     };
   }
 
@@ -160,20 +219,24 @@ export class NetworkCard {
   }
 
   private renderGroups(result: CompareResult, groups: number[]): void {
+    const m = this.matrix;
+    if (!m) return;
     const lists = groupLists(groups);
-    if (!this.matrix) return;
-    if (!lists.length) {
-      replaceChildren(this.groupsEl, h('span', { class: 'md-muted' }, `No two models share an identical ${this.matrix.component}.`));
-      return;
-    }
+    const equal = equalNotIdenticalLists(m);
+    const shown = (l: number[], sep: string) => (l.length > 12 ? `${l.slice(0, 12).map((i) => '#' + i).join(sep)} … (+${l.length - 12})` : l.map((i) => '#' + i).join(sep));
+    const chip = (l: number[], sep: string, color: string | null, kind: string) => {
+      const el = h('span', { class: 'md-chip', dataset: { kind }, title: l.map((i) => `#${i} ${result.models[i]?.file ?? ''}`).join('\n') }, shown(l, sep));
+      if (color) el.style.borderColor = color;
+      return el;
+    };
     replaceChildren(
       this.groupsEl,
-      h('span', { class: 'md-muted' }, `Identical ${this.matrix.component}: `),
-      ...lists.map((l) => {
-        const chip = h('span', { class: 'md-chip', title: l.map((i) => `#${i} ${result.models[i]?.file ?? ''}`).join('\n') }, l.map((i) => '#' + i).join(' = '));
-        chip.style.borderColor = this.groupColor(groups[l[0]!]!, l.length);
-        return chip;
-      }),
+      lists.length
+        ? h('div', { class: 'md-group-line', id: 'identical-group-line' }, h('span', { class: 'md-muted' }, `Bit-identical ${m.component}: `), ...lists.map((l) => chip(l, ' = ', this.groupColor(groups[l[0]!]!, l.length), 'identical')))
+        : h('span', { class: 'md-muted' }, `No two models share a bit-identical ${m.component}.`),
+      equal.length
+        ? h('div', { class: 'md-group-line', id: 'equal-group-line' }, h('span', { class: 'md-muted' }, `Equal values, not bit-identical (other bytes, dtypes or keys): `), ...equal.map((l) => chip(l, ' =v ', null, 'equal')))
+        : null,
     );
   }
 

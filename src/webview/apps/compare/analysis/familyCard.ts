@@ -1,8 +1,9 @@
 /** How the models of one component group: average-linkage dendrogram and minimum spanning tree. */
 import type { CompareResult } from '../../../../shared/result';
 import type { AnalysisFile, FamilyView } from '../../../../shared/analysis';
-import { dendrogramHeight, dendrogramOption } from '../../../../views/charts/dendrogram';
-import { mstHeight, mstOption } from '../../../../views/charts/mst';
+import { dendrogramHeight, dendrogramLayout, dendrogramOption } from '../../../../views/charts/dendrogram';
+import { FORCE_LAYOUT_FROM, mstHeight, mstOption } from '../../../../views/charts/mst';
+import { cutClusters } from '../../../../shared/clustering';
 import { toCsv } from '../../../../shared/csv';
 import { slug } from '../../../logic/labels';
 import { Card } from '../../../shared/chartCard';
@@ -14,14 +15,23 @@ import type { Theme } from '../../../shared/theme';
 import { subChart } from './chartCards';
 import { dataTable, num } from './table';
 import { safeText, modelName } from '../../../../shared/text';
-import { fullPrecision } from '../../../../shared/format';
+import { formatDistance, fullPrecision } from '../../../../shared/format';
+
+/** The flat clusters of a family's dendrogram (as the panel's network colours them), by model. */
+function familyClusters(v: FamilyView): Map<number, number> {
+  const { order } = dendrogramLayout(v.dendrogram);
+  const cut = cutClusters({ nodes: v.dendrogram.nodes, roots: v.dendrogram.roots }, order);
+  const out = new Map<number, number>();
+  for (const node of v.dendrogram.nodes) if (!node.children && node.model !== undefined) out.set(node.model, cut.cluster[node.id] ?? -1);
+  return out;
+}
 
 export class FamilyCard {
   readonly card = new Card('Family', { id: 'family-card' });
   private readonly componentSel;
   private readonly dendrogram: ChartCard;
   private readonly mst: ChartCard;
-  private readonly mstTableWrap = h('div', { class: 'md-table-wrap' });
+  private readonly mstTableWrap = h('div', { class: 'md-table-wrap md-scroll-y' });
   private analysis: AnalysisFile | null = null;
   private result: CompareResult | null = null;
 
@@ -77,7 +87,7 @@ export class FamilyCard {
     this.dendrogram.chartEl.style.height = `${dendrogramHeight(v.dendrogram)}px`;
     this.dendrogram.setOption(dendrogramOption(v.dendrogram, palette, domTips()));
     this.mst.chartEl.style.height = `${mstHeight(v.mst)}px`;
-    this.mst.setOption(mstOption(v.mst, r, palette, domTips()));
+    this.mst.setOption(mstOption(v.mst, r, palette, { ...domTips(), ...(v.dendrogram.nodes.filter((x) => !x.children).length > FORCE_LAYOUT_FROM ? { clusters: familyClusters(v) } : {}) }));
     const rows = v.mst.directed.map((e) =>
       h(
         'tr',
@@ -85,7 +95,7 @@ export class FamilyCard {
         h('td', { title: safeText(r.models[e.parent]?.file ?? '') }, modelName(e.parent, r.models[e.parent]?.file ?? '', 36)),
         h('td', { class: 'md-arrow', attrs: { 'aria-hidden': 'true' } }, '→'),
         h('td', { title: safeText(r.models[e.child]?.file ?? '') }, modelName(e.child, r.models[e.child]?.file ?? '', 36)),
-        num(fullPrecision(e.l2)),
+        num(formatDistance(e.l2), fullPrecision(e.l2)),
       ),
     );
     replaceChildren(

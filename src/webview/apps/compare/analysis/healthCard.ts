@@ -48,7 +48,8 @@ export class HealthCard {
           : h('td', { class: 'md-muted' }, 'nothing found'),
       ),
     );
-    replaceChildren(this.card.body, h('div', { class: 'md-table-wrap' }, dataTable('health-table', 'Health findings', ['Model', 'Status', 'Findings'], rows)));
+    // a table of hundreds of models scrolls in its card instead of pushing the rest of the panel away
+    replaceChildren(this.card.body, h('div', { class: `md-table-wrap${rows.length > 30 ? ' md-scroll-y' : ''}` }, dataTable('health-table', 'Health findings', ['Model', 'Status', 'Findings'], rows)));
   }
 
   private async exportCsv(): Promise<void> {
