@@ -12,7 +12,7 @@
 import type { AnalysisFile, DeclaredParent, ModelHealth, ModelLineage } from '../../shared/analysis';
 import type { CompareResult, ComponentDiff, ComponentStats, PairResult } from '../../shared/result';
 import { pairIndex } from '../../shared/result';
-import { formatBytes, formatCount, formatInt } from '../../shared/format';
+import { formatBytes, formatCosine, formatCount, formatDistance, formatInt } from '../../shared/format';
 
 export type DiffGroup = 'only_a' | 'only_b' | 'mismatched' | 'dtype';
 
@@ -300,12 +300,6 @@ export function nodeId(node: TreeNode): string {
   }
 }
 
-export function fmtDistance(x: number | null): string {
-  if (x === null) return '—';
-  if (x === 0) return '0';
-  return Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? x.toPrecision(4) : x.toExponential(3);
-}
-
 export function dtypeMix(s: ComponentStats): string {
   return Object.entries(s.dtypes)
     .sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))
@@ -444,7 +438,7 @@ export function describeNode(result: CompareResult, node: TreeNode, analysis?: A
     case 'pairComponent': {
       const d = getPair(result, node.a, node.b)?.components[node.component];
       const parts = d ? [statusLabel(d.status)] : [];
-      if (d && d.status !== 'identical' && (d.l2 !== null || d.cosine !== null)) parts.push(`L2 ${fmtDistance(d.l2)}`, `cos ${fmtDistance(d.cosine)}`);
+      if (d && d.status !== 'identical' && (d.l2 !== null || d.cosine !== null)) parts.push(`L2 ${formatDistance(d.l2)}`, `cos ${formatCosine(d.cosine)}`);
       return {
         id,
         label: node.component,
