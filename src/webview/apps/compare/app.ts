@@ -182,7 +182,7 @@ export class CompareApp {
         ? h(
             'p',
             { class: 'md-muted', id: 'summary-line' },
-            `${r.models.length} models · ${r.components.length} components · ${r.pairs.length} pairs · ${formatBytes(r.stats.bytesRead)} read in ${r.stats.seconds.toFixed(1)} s`,
+            `${formatInt(r.models.length)} models · ${r.components.length} components · ${formatInt(r.pairs.length)} pairs · ${formatBytes(r.stats.bytesRead)} read in ${r.stats.seconds.toFixed(1)} s`,
             this.outDir ? ` · ${safeText(this.outDir)}` : '',
           )
         : null,

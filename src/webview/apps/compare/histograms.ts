@@ -28,7 +28,7 @@ export function histogramOption(rows: readonly LayerRowMessage[], order: readonl
     const excluded = hist.excluded ? `, ${hist.excluded} n/a` : '';
     const same = hist.n > 0 && hist.min === hist.max ? ` · every layer at ${formatNumber(hist.min)}` : '';
     titles.push({
-      text: `${component}: L2=${l2 === null || l2 === undefined ? 'n/a' : l2.toFixed(4)}`,
+      text: `${component}: L2 ${formatDistance(l2)}`,
       subtext: `${formatInt(hist.n)} layers${excluded}${same} · log scale`,
       top,
       left: 8,
