@@ -408,4 +408,16 @@ describe('compare panel: progress, reload with saved state, failing request', { 
     assert.equal(await h.page.evaluate(() => (globalThis as any).document.querySelectorAll('img, i').length), 0);
     await h.page.close();
   });
+
+  test('a result that cannot be opened: the "Opening" line gives way to the reason', async () => {
+    const h = await openWebview(browser, { view: 'compare', respond: async () => {} });
+    await h.waitForPosted((m) => m.method === 'ready');
+    await h.send('progress/didChange', { phase: 'Opening the result', bytesDone: 0, bytesTotal: 0, etaSeconds: null, message: '/data/run1' });
+    await waitFor(async () => (await h.page.locator('#progress-phase').innerText()) === 'Opening the result', 'opening shown');
+    await h.send('error/didOccur', { message: '/data/run1 holds no result.json: pick a folder a comparison wrote' });
+    await waitFor(async () => (await h.page.locator('#errors').innerText()).includes('holds no result.json'), 'reason listed');
+    assert.ok(await h.page.locator('#progress').isHidden(), 'no progress line left behind');
+    assert.deepEqual(h.pageErrors, []);
+    await h.page.close();
+  });
 });

@@ -131,8 +131,12 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         const dir = picked?.[0]?.fsPath;
         if (!dir) return;
         // the panel loads its page while the host reads result.json
-        d.showPanel().opening(dir);
-        await session.openFolder(dir);
+        const panel = d.showPanel();
+        panel.opening(dir);
+        await session.openFolder(dir).catch((e: unknown) => {
+          panel.openFailed((e as Error).message);
+          throw e;
+        });
       }),
     ),
     vscode.commands.registerCommand(COMMANDS.showPanel, guard('showPanel', () => d.showPanel())),

@@ -8,9 +8,6 @@ import type { HostToWebview, LayerRowMessage, RequestResults, WebviewToHost } fr
 import { packResult } from '../../shared/packedResult';
 import { seriate } from '../../shared/clustering';
 import { componentDistances } from '../../shared/distanceCell';
-
-/** From this many models the panel opens in cluster order: its clustering is worked out here, while the panel loads. */
-const SERIATE_FROM = 16;
 import { analysisMessage, type AnalysisState } from '../analysis/runner';
 import type { AnalysisService } from '../analysis/service';
 import type { Session, LoadedResult } from '../session';
@@ -22,6 +19,8 @@ import { renderWebview, webviewOptions } from './webviewContent';
 
 export const COMPARE_VIEW_TYPE = 'modeldiff.compare';
 const TITLE = 'modeldiff';
+/** From this many models the panel opens in cluster order: its clustering is worked out here, while the panel loads. */
+const SERIATE_FROM = 16;
 
 export interface PanelDeps {
   ctx: vscode.ExtensionContext;
@@ -128,6 +127,11 @@ export class ComparePanel extends Disposable {
   /** Says a result is being read (until it arrives). */
   opening(dir: string): void {
     this.ipc.notify('progress/didChange', { phase: 'Opening the result', bytesDone: 0, bytesTotal: 0, etaSeconds: null, message: dir });
+  }
+
+  /** Says the result could not be opened (the panel drops its "Opening" line and lists the reason). */
+  openFailed(message: string): void {
+    this.ipc.notify('error/didOccur', { message });
   }
 
   focus(f: FocusTarget, preserveFocus = true): void {

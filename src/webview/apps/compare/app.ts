@@ -160,7 +160,11 @@ export class CompareApp {
     });
     ipc.on('progress/didChange', (p) => this.showProgress(p));
     ipc.on('focus/didChange', (p) => this.applyFocus(p));
-    ipc.on('error/didOccur', (p) => this.addMessage(p));
+    // a whole run failed, was cancelled, or a result could not be opened: its progress is over
+    ipc.on('error/didOccur', (p) => {
+      this.progressEl.hidden = true;
+      this.addMessage(p);
+    });
     ipc.on('analysis/didChange', (p) => this.analysis.setAnalysis(p));
     onThemeChange(() => {
       this.theme = readTheme();
