@@ -15,6 +15,7 @@ import { TOOL_VERSION } from '../output/toolVersion';
 import { OutputStaging } from '../output/outputFolder';
 import { currentIdentity, fileChanged, sameIdentity } from '../io/regularFile';
 import { startHashPass, type HashPass, type HashPassOptions } from './hashPass';
+import { phaseLog, type PhaseLog } from './phaseLog';
 
 export interface CompareOptions {
   /**
@@ -72,6 +73,7 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
   const memoryBudgetMiB = opts.memoryBudgetMiB ?? 256;
   const includeEma = opts.includeEma ?? true;
   const components = opts.components ?? null;
+  const phases = phaseLog();
 
   const staging = OutputStaging.begin(opts.outDir);
   let hashing: HashPass | null = null;
@@ -79,16 +81,19 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
     report({ phase: 'scanning', bytesDone: 0, bytesTotal: 0, etaSeconds: null });
     const paths = await findModels(inputs);
     throwIfAborted(opts.signal);
+    phases.mark('scan', `${paths.length} files`);
 
     report({ phase: 'reading headers', bytesDone: 0, bytesTotal: 0, etaSeconds: null, message: `${paths.length} models` });
     const errors: FileError[] = [];
     const models = await openModels(paths, errors, opts);
+    phases.mark('headers', `${models.length} models`);
     hashing = opts.hashes ? startHashPass(models.map((m) => m.info.path), { inThread: workers === 0, extractWeights: !!opts.extractWeights, ...opts.hashes }, opts.signal) : null;
     // observed now, so a failure before it is awaited below is not an unhandled rejection
     hashing?.done.catch(() => {});
-    const result = await compareLoaded(models, errors, opts, hashing, staging.dir, { report, elapsed, workers, memoryBudgetMiB, includeEma, components });
+    const result = await compareLoaded(models, errors, opts, hashing, staging.dir, { report, elapsed, workers, memoryBudgetMiB, includeEma, components, phases });
     throwIfAborted(opts.signal);
     staging.commit();
+    phases.mark('commit');
     report({ phase: 'done', bytesDone: result.stats.bytesTotal, bytesTotal: result.stats.bytesTotal, etaSeconds: 0 });
     return result;
   } catch (e) {
@@ -172,10 +177,11 @@ interface RunContext {
   memoryBudgetMiB: number;
   includeEma: boolean;
   components: string[] | null;
+  phases: PhaseLog;
 }
 
 async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: CompareOptions, hashing: HashPass | null, outDir: string, ctx: RunContext): Promise<CompareResult> {
-  const { report, elapsed, workers, memoryBudgetMiB, includeEma, components } = ctx;
+  const { report, elapsed, workers, memoryBudgetMiB, includeEma, components, phases } = ctx;
   const drop = (faults: { model: number; err: ModeldiffError }[]) => {
     const gone = new Set(faults.map((f) => f.model));
     for (const f of faults) errors.push(fileError(f.err, models[f.model]!.info.path));
@@ -190,8 +196,10 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     if (opts.minModels && !plan.components.length) {
       throw new ModeldiffError('NOTHING_TO_COMPARE', `nothing to compare: no model has ${components ? `the components asked for (${components.join(', ')})` : 'a tensor to compare'}`, { details: { errors } });
     }
+    phases.mark('plan', `${plan.keys.length} keys, ${plan.units.length} units, ${plan.pairs.length} pairs`);
     const layers = new LayersWriter(join(outDir, 'layers.bin'), plan.keys.length, plan.pairs.length, 2);
     const builder = new ResultBuilder(plan, models, layers);
+    phases.mark('setup');
     const startedAt = elapsed();
     const total = plan.bytesTotal + (hashing?.bytesTotal ?? 0);
     const progress = (engineDone: number) => {
@@ -223,8 +231,10 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
       continue;
     }
     layers.close();
+    phases.mark('engine', `${stats.bytesRead} bytes read, ${stats.kernels}, ${workers} workers`);
     const hashes = hashing ? await finishHashing(hashing, models.length, stats.bytesRead, total, report, elapsed() - startedAt) : null;
     // Checked again before the results are kept: a file rewritten after its last read is not the file compared.
+    if (hashing) phases.mark('hashes');
     const changed = await changedModels(models);
     if (changed.length) {
       drop(changed);
@@ -232,6 +242,8 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     }
     report({ phase: 'writing', bytesDone: total, bytesTotal: total, etaSeconds: 0 });
     const names = distinctPathSuffixes(models.map((m) => m.info.path));
+    const pairs = builder.pairs();
+    phases.mark('pairs');
     const result: CompareResult = {
       schemaVersion: RESULT_SCHEMA_VERSION,
       tool: { name: 'modeldiff', version: TOOL_VERSION },
@@ -240,7 +252,7 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
       models: models.map((m, i) => ({ ...m.info, displayName: names[i]!, ...(hashes?.has(m.info.path) ? { hashes: hashes.get(m.info.path)! } : {}) })),
       errors,
       components: plan.components,
-      pairs: builder.pairs(),
+      pairs,
       layers: { file: 'layers.bin', keys: plan.keys, keyComponents: plan.keyComponents, pairs: plan.pairs.length, planes: ['l2', 'cosine'] },
       stats: {
         seconds: elapsed(),
@@ -253,7 +265,9 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
       },
     };
     writeResultJson(outDir, result);
+    phases.mark('result.json');
     writeModelMap(outDir, result);
+    phases.mark('model_map');
     return result;
   }
 }
