@@ -96,12 +96,66 @@ export function makePlan(models: LoadedModel[], opts: PlanOptions): Plan {
 
   const pairs: PairPlan[] = [];
   const listCap = differenceListCap((models.length * (models.length - 1)) / 2);
+  // A pair's plan depends only on the two models' key layouts, and a folder nearly always holds few of them:
+  // work each pair of layouts out once and share it (with its lists) between the pairs that have it.
+  const layoutOf = keyLayoutClasses(models);
+  const layouts = models.length ? Math.max(...layoutOf) + 1 : 0;
+  const byLayouts = new Map<number, PairPlan>();
   for (let a = 0; a < models.length; a++) {
-    for (let b = a + 1; b < models.length; b++) pairs.push(planPair(models, a, b, sortedKeys, sortedComponents, listCap));
+    for (let b = a + 1; b < models.length; b++) {
+      const id = layoutOf[a]! * layouts + layoutOf[b]!;
+      let shared = byLayouts.get(id);
+      if (!shared) byLayouts.set(id, (shared = planPair(models, a, b, sortedKeys, sortedComponents, listCap)));
+      pairs.push({ a, b, components: shared.components, differences: shared.differences });
+    }
   }
   const files = new Map<string, FileIdentity>();
   for (const m of models) for (const f of m.files) files.set(f.path, f.identity);
   return { keys: sortedKeys, keyComponents: sortedComponents, components, units, pairs, bytesTotal, files };
+}
+
+/**
+ * Numbers the models' key layouts: two models get the same number when they hold the same canonical keys with the
+ * same dtypes and shapes (what planPair looks at), whatever the order of their tensors.
+ */
+export function keyLayoutClasses(models: LoadedModel[]): Int32Array {
+  const classOf = new Int32Array(models.length);
+  const byDigest = new Map<string, number[]>();
+  let next = 0;
+  models.forEach((m, i) => {
+    const digest = layoutDigest(m);
+    let reps = byDigest.get(digest);
+    if (!reps) byDigest.set(digest, (reps = []));
+    const same = reps.find((r) => sameLayout(models[r]!, m));
+    if (same !== undefined) classOf[i] = classOf[same]!;
+    else {
+      reps.push(i);
+      classOf[i] = next++;
+    }
+  });
+  return classOf;
+}
+
+/** Order-independent: the tensor count and a sum of per-tensor string hashes (equality is then checked in full). */
+function layoutDigest(m: LoadedModel): string {
+  let sum = 0;
+  for (const [key, { ref }] of m.tensors) sum = (sum + fnv1a(`${key}\0${ref.dtype}\0${ref.shape.join(',')}`)) % 4294967296;
+  return `${m.tensors.size}:${sum}`;
+}
+
+function sameLayout(x: LoadedModel, y: LoadedModel): boolean {
+  if (x.tensors.size !== y.tensors.size) return false;
+  for (const [key, { ref }] of x.tensors) {
+    const other = y.tensors.get(key)?.ref;
+    if (!other || other.dtype !== ref.dtype || other.shape.length !== ref.shape.length || other.shape.some((d, i) => d !== ref.shape[i])) return false;
+  }
+  return true;
+}
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** Entries listed in all the difference lists of a result together, at most (before the per-list floor): keeps
@@ -113,7 +167,8 @@ export function differenceListCap(pairs: number): number {
   return Math.max(20, Math.min(MAX_LISTED_DIFFERENCES, Math.floor(LISTED_DIFFERENCES_BUDGET / Math.max(1, pairs))));
 }
 
-function planPair(models: LoadedModel[], a: number, b: number, keys: string[], keyComponents: string[], cap: number): PairPlan {
+/** One pair's key alignment, key by key (makePlan shares it between pairs of the same two key layouts). */
+export function planPair(models: LoadedModel[], a: number, b: number, keys: string[], keyComponents: string[], cap: number): PairPlan {
   const A = models[a]!.tensors;
   const B = models[b]!.tensors;
   const components = new Map<string, ComponentCounts>();
