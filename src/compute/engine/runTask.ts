@@ -52,19 +52,25 @@ function newResult(item: WorkItem): ItemResult {
 
 /**
  * Groups members whose bytes are equal and whose identity keys (members.ts: the dtype, and a quantised member's
- * encoding) are equal. Returns class per member and the first member of each class.
+ * encoding) are equal. Returns class per member and the first member of each class. Each row is compared in full only
+ * with the representatives whose identity key, length and sampled bytes match its own, so a chunk of m distinct rows
+ * costs m fingerprints, not m^2/2 comparisons.
  */
-function byteClasses(keys: string[], u8: Uint8Array, slots: number[], lengths: number[]): { cls: Int32Array; reps: number[] } {
+export function byteClasses(keys: string[], u8: Uint8Array, slots: number[], lengths: number[]): { cls: Int32Array; reps: number[] } {
   const m = keys.length;
   const cls = new Int32Array(m);
   const reps: number[] = [];
-  const view = (i: number) => Buffer.from(u8.buffer, u8.byteOffset + slots[i]!, lengths[i]!);
+  const views: Buffer[] = [];
+  const buckets = new Map<string, number[]>();
   for (let i = 0; i < m; i++) {
+    const vi = Buffer.from(u8.buffer, u8.byteOffset + slots[i]!, lengths[i]!);
+    views.push(vi);
+    const key = `${keys[i]} ${lengths[i]} ${sampleHash(u8, slots[i]!, lengths[i]!)}`;
+    let candidates = buckets.get(key);
+    if (!candidates) buckets.set(key, (candidates = []));
     let found = -1;
-    const vi = view(i);
-    for (let q = 0; q < reps.length; q++) {
-      const r = reps[q]!;
-      if (keys[r] === keys[i] && vi.equals(view(r))) {
+    for (const q of candidates) {
+      if (vi.equals(views[reps[q]!]!)) {
         found = q;
         break;
       }
@@ -72,10 +78,26 @@ function byteClasses(keys: string[], u8: Uint8Array, slots: number[], lengths: n
     if (found < 0) {
       found = reps.length;
       reps.push(i);
+      candidates.push(found);
     }
     cls[i] = found;
   }
   return { cls, reps };
+}
+
+/** A hash of 8 bytes at each of 8 places spread over bytes [at, at+length) (all of them when fewer than 64). */
+function sampleHash(u8: Uint8Array, at: number, length: number): number {
+  let h = 0x811c9dc5;
+  const mix = (b: number) => (h = Math.imul(h ^ b, 0x01000193));
+  if (length <= 64) {
+    for (let e = at, end = at + length; e < end; e++) mix(u8[e]!);
+  } else {
+    for (let k = 0; k < 8; k++) {
+      const from = at + Math.floor((k * (length - 8)) / 7);
+      for (let e = from; e < from + 8; e++) mix(u8[e]!);
+    }
+  }
+  return h >>> 0;
 }
 
 /** Every value of a[from, from+n) is zero (either sign); stops at the first that is not, usually the first. */
@@ -234,7 +256,8 @@ function accumulateChunk(
     const ci = cls[i]!;
     for (let j = i; j < m; j++) {
       const cj = cls[j]!;
-      const [p, q] = ci <= cj ? [ci, cj] : [cj, ci];
+      const p = ci <= cj ? ci : cj;
+      const q = ci <= cj ? cj : ci;
       res.dot[i * m + j] += cdot[p * classes + q]!;
       if (j > i && p !== q) res.d2[i * m + j] += cd2[p * classes + q]!;
     }
