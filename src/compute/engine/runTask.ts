@@ -148,8 +148,10 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
     for (let i = 0; i < m; i++) if (res.allZero[i] && !allZeros(f32, rowOf(cls[i]!) / 4, n)) res.allZero[i] = 0;
 
     const classes = reps.length;
+    // The Gram is of the classes only: members equal to their class's row so far cost no arithmetic.
+    const cPad = Math.ceil(classes / 4) * 4;
     const finite = new Uint8Array(classes).fill(1);
-    let G = gramChunk(k, classes, rowOf(0), C, n, refBase, packedBase, gBase, sBase, mPad);
+    let G = gramChunk(k, classes, rowOf(0), C, n, refBase, packedBase, gBase, sBase, cPad);
     if (!G.ok) {
       // A NaN/Inf (or an overflow) somewhere: find the non-finite rows and redo the chunk without them.
       for (let q = 0; q < classes; q++) if (!Number.isFinite(k.sqDiff(rowOf(q), rowOf(q), n))) finite[q] = 0;
@@ -157,14 +159,14 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
       keep.forEach((q, slot) => {
         if (slot !== q) k.u8().copyWithin(rowOf(slot), rowOf(q), rowOf(q) + n * 4);
       });
-      G = gramChunk(k, keep.length, rowOf(0), C, n, refBase, packedBase, gBase, sBase, mPad);
+      G = gramChunk(k, keep.length, rowOf(0), C, n, refBase, packedBase, gBase, sBase, cPad);
       // Rows were compacted: class q now lives in slot keepSlot[q].
       const keepSlot = new Int32Array(classes).fill(-1);
       keep.forEach((q, slot) => (keepSlot[q] = slot));
-      accumulateChunk(res, cls, finite, keepSlot, G, k, rowOf, n, mPad, gBase, sBase, task.trustRatio, stats);
+      accumulateChunk(res, cls, finite, keepSlot, G, k, rowOf, n, cPad, gBase, sBase, task.trustRatio, stats);
     } else {
       const identity = Int32Array.from({ length: classes }, (_, q) => q);
-      accumulateChunk(res, cls, finite, identity, G, k, rowOf, n, mPad, gBase, sBase, task.trustRatio, stats);
+      accumulateChunk(res, cls, finite, identity, G, k, rowOf, n, cPad, gBase, sBase, task.trustRatio, stats);
     }
     for (let i = 0; i < m; i++) if (!finite[cls[i]!]) res.nonFinite[i] = 1;
   }
