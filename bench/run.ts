@@ -208,30 +208,39 @@ async function benchOne(spec: FolderSpec, canPeer: boolean, canSeed: boolean): P
   const ours = Array.from({ length: repeats }, () => timed(process.execPath, args, { MODELDIFF_PHASES: '1' }));
   const okRuns = ours.filter((r) => r.ok);
   let summary = `${spec.name}: ${n} models, ${(bytes / 2 ** 30).toFixed(2)} GiB: read once ${fmt(read.value)} s, floor ${fmt(floor)} s`;
+  const printPhases = (r: Run) => {
+    say('  phases of that run (time, then memory at the end of the phase):');
+    for (const l of r.stderr.split('\n').filter((l) => l.startsWith(PHASE_LINE))) say('    ' + l.slice(PHASE_LINE.length + 1));
+  };
+  // With modeldiff failed, the peers still run (their time and memory), without speed-ups or differences.
+  let best: Run | null = null;
+  let map: ModelMap | null = null;
   if (!okRuns.length) {
-    const tail = ours[0]!.stderr.trim().split('\n').slice(-6).join('\n    ');
-    say(`  modeldiff          FAILED after ${fmt(ours[0]!.seconds)} s, peak RSS ${ours[0]!.rssMiB.toFixed(0)} MiB:\n    ${tail}`);
-    rmSync(out, { recursive: true, force: true });
-    return { name: spec.name, line: summary + ' | modeldiff FAILED' };
+    const tail = ours[0]!.stderr.trim().split('\n').filter((l) => !l.startsWith(PHASE_LINE)).slice(-4).join('\n    ');
+    say(`  modeldiff          FAILED after ${fmt(ours[0]!.seconds)} s, peak RSS ${ours[0]!.rssMiB.toFixed(0)} MiB (${load(ours[0]!.others)}):\n    ${tail}`);
+    printPhases(ours[0]!);
+    summary += ` | modeldiff FAILED after ${fmt(ours[0]!.seconds)} s, peak RSS ${ours[0]!.rssMiB.toFixed(0)} MiB (${load(ours[0]!.others)})`;
+  } else {
+    best = okRuns.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
+    const peak = Math.max(...okRuns.map((r) => r.rssMiB));
+    say(`  modeldiff          ${fmt(best.seconds).padStart(8)} s  peak RSS ${peak.toFixed(0)} MiB  (runs ${ours.map((r) => `${fmt(r.seconds)} s ${load(r.others)}`).join(', ')}); ${(best.seconds / floor).toFixed(1)}x the floor`);
+    printPhases(best);
+    map = JSON.parse(readFileSync(join(out, 'model_map_v2.json'), 'utf8')) as ModelMap;
+    const sizes = ['result.json', 'layers.bin', 'model_map_v2.json'].map((f) => `${f} ${(statSync(join(out, f)).size / 2 ** 20).toFixed(1)} MiB`);
+    say(`  outputs            ${sizes.join(', ')}`);
+    summary += ` | modeldiff ${fmt(best.seconds)} s, peak RSS ${peak.toFixed(0)} MiB (${load(best.others)})`;
   }
-  const best = okRuns.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
-  const peak = Math.max(...okRuns.map((r) => r.rssMiB));
-  say(`  modeldiff          ${fmt(best.seconds).padStart(8)} s  peak RSS ${peak.toFixed(0)} MiB  (runs ${ours.map((r) => `${fmt(r.seconds)} s ${load(r.others)}`).join(', ')}); ${(best.seconds / floor).toFixed(1)}x the floor`);
-  say('  phases of that run (time, then memory at the end of the phase):');
-  for (const l of best.stderr.split('\n').filter((l) => l.startsWith(PHASE_LINE))) say('    ' + l.slice(PHASE_LINE.length + 1));
-  const map = JSON.parse(readFileSync(join(out, 'model_map_v2.json'), 'utf8')) as ModelMap;
-  const sizes = ['result.json', 'layers.bin', 'model_map_v2.json'].map((f) => `${f} ${(statSync(join(out, f)).size / 2 ** 20).toFixed(1)} MiB`);
-  say(`  outputs            ${sizes.join(', ')}`);
-  summary += ` | modeldiff ${fmt(best.seconds)} s, peak RSS ${peak.toFixed(0)} MiB (${load(best.others)})`;
+  const versus = (seconds: number, peerMap: ModelMap) =>
+    best && map ? `; modeldiff ${(seconds / best.seconds).toFixed(2)}x its speed; max relative difference ${maxRelDiff(map, peerMap).toExponential(2)}` : '';
+  const versusShort = (seconds: number, peerMap: ModelMap) => (best && map ? `: ${(seconds / best.seconds).toFixed(2)}x, diff ${maxRelDiff(map, peerMap).toExponential(1)}` : '');
 
   if (canPeer && env.BENCH_PEER !== '0') {
     const peerOut = join(out, 'peer.json');
     const peer = timed(PYTHON, [PEER, dir, peerOut]);
     if (peer.ok && existsSync(peerOut)) {
       const pm = JSON.parse(readFileSync(peerOut, 'utf8')) as ModelMap & { blas: string };
-      const diff = maxRelDiff(map, pm);
-      say(`  numpy Gram peer    ${fmt(peer.seconds).padStart(8)} s  peak RSS ${peer.rssMiB.toFixed(0)} MiB  (${pm.blas}; ${load(peer.others)}); modeldiff ${(peer.seconds / best.seconds).toFixed(2)}x its speed; max relative difference ${diff.toExponential(2)}`);
-      summary += ` | numpy peer ${fmt(peer.seconds)} s, ${peer.rssMiB.toFixed(0)} MiB: ${(peer.seconds / best.seconds).toFixed(2)}x, diff ${diff.toExponential(1)}`;
+      say(`  numpy Gram peer    ${fmt(peer.seconds).padStart(8)} s  peak RSS ${peer.rssMiB.toFixed(0)} MiB  (${pm.blas}; ${load(peer.others)})${versus(peer.seconds, pm)}`);
+      summary += ` | numpy peer ${fmt(peer.seconds)} s, ${peer.rssMiB.toFixed(0)} MiB${versusShort(peer.seconds, pm)}`;
     } else say(`  numpy Gram peer    FAILED: ${peer.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   } else say('  numpy Gram peer    skipped (needs /usr/bin/python3 with numpy: apt-get install python3-numpy libopenblas0-pthread)');
 
@@ -243,12 +252,11 @@ async function benchOne(spec: FolderSpec, canPeer: boolean, canSeed: boolean): P
     const seed = timed(PYTHON, [SEED, seedDir, seedOut, String(workers)]);
     if (seed.ok && existsSync(seedOut)) {
       const sm = JSON.parse(readFileSync(seedOut, 'utf8')) as ModelMap;
-      const diff = maxRelDiff(map, sm);
       // the method's cost is per pair; loading the models is a small part of it
       const full = (seed.seconds * pairsOf(n)) / pairsOf(count);
       const what = count === n ? `${fmt(seed.seconds)} s` : `${fmt(full)} s extrapolated from ${fmt(seed.seconds)} s on the first ${count} models (${pairsOf(count)} pairs)`;
-      say(`  notebook method    ${what}, peak RSS ${seed.rssMiB.toFixed(0)} MiB${count === n ? '' : ' (subset)'} (${load(seed.others)}); modeldiff ${(full / best.seconds).toFixed(1)}x its speed; max relative difference ${diff.toExponential(2)}`);
-      summary += ` | notebook ${fmt(full)} s${count === n ? '' : ' (extrapolated)'}: ${(full / best.seconds).toFixed(1)}x, diff ${diff.toExponential(1)}`;
+      say(`  notebook method    ${what}, peak RSS ${seed.rssMiB.toFixed(0)} MiB${count === n ? '' : ' (subset)'} (${load(seed.others)})${versus(full, sm)}`);
+      summary += ` | notebook ${fmt(full)} s${count === n ? '' : ' (extrapolated)'}${versusShort(full, sm)}`;
     } else say(`  notebook method    FAILED: ${seed.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   } else if (!canSeed) say('  notebook method    skipped (needs /usr/bin/python3 with torch: apt-get install python3-torch python3-numpy)');
   else if (!SEED) say('  notebook method    skipped (seed_method.py not found: set BENCH_SEED_SCRIPT)');
@@ -259,7 +267,8 @@ async function benchOne(spec: FolderSpec, canPeer: boolean, canSeed: boolean): P
     const fresh = (a: string[]) => (rmSync(cache, { force: true }), timed(process.execPath, [cli, ...a, '--cache', cache]));
     const withHashes = [1, 2].map(() => fresh(['compare', dir, '--out', out, '--quiet', '--hashes'])).reduce((a, b) => (a.seconds <= b.seconds ? a : b));
     const hashPass = [1, 2].map(() => fresh(['hashes', dir, '--components'])).reduce((a, b) => (a.seconds <= b.seconds ? a : b));
-    say(`  compare --hashes   ${fmt(withHashes.seconds).padStart(8)} s  peak RSS ${withHashes.rssMiB.toFixed(0)} MiB, vs compare + a hashes pass ${fmt(best.seconds + hashPass.seconds)} s (${load(withHashes.others)})`);
+    const plain = best ? `, vs compare + a hashes pass ${fmt(best.seconds + hashPass.seconds)} s` : '';
+    say(`  compare --hashes   ${fmt(withHashes.seconds).padStart(8)} s  peak RSS ${withHashes.rssMiB.toFixed(0)} MiB${plain} (${load(withHashes.others)})`);
   }
   rmSync(out, { recursive: true, force: true });
   return { name: spec.name, line: summary };
