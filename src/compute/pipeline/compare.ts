@@ -233,8 +233,8 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     layers.close();
     phases.mark('engine', `${stats.bytesRead} bytes read, ${stats.kernels}, ${workers} workers`);
     const hashes = hashing ? await finishHashing(hashing, models.length, stats.bytesRead, total, report, elapsed() - startedAt) : null;
-    // Checked again before the results are kept: a file rewritten after its last read is not the file compared.
     if (hashing) phases.mark('hashes');
+    // Checked again before the results are kept: a file rewritten after its last read is not the file compared.
     const changed = await changedModels(models);
     if (changed.length) {
       drop(changed);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { TensorRef } from '../../../src/compute/checkpoint';
-import { runTask } from '../../../src/compute/engine/compute';
+import type { TensorRef } from '../../../src/compute/model/checkpoint';
+import { runTask } from '../../../src/compute/engine/runTask';
+import { identityOf } from '../../../src/compute/io/regularFile';
 import { createKernels, type Kernels } from '../../../src/compute/kernels';
 import { encode, writeSafetensors } from '../../fixtures/safetensorsWriter';
 import { tmpDir } from '../../helpers/tmp';
@@ -31,8 +33,9 @@ test('engine: the Gram is of the distinct rows only, and the pairs come out the 
     return { name, dtype: 'F16', shape: [n], numel: n, file, offset: w.headerLength + 8 + t.begin, byteLength: 2 * n };
   };
   const names = ['a', 'b', 'a', 'c', 'a', 'c', 'a'];
+  const files = { [file]: identityOf(statSync(file, { bigint: true })) };
   const run = (members: TensorRef[], k: Kernels) =>
-    runTask({ items: [{ unit: 0, start: 0, count: n, members }], chunkElements: 1024, trustRatio: 3, kernels: 'wasm' }, k).items[0]!;
+    runTask({ items: [{ unit: 0, start: 0, count: n, members }], chunkElements: 1024, trustRatio: 3, kernels: 'wasm', files }, k).items[0]!;
   for (const kind of ['wasm', 'reference'] as const) {
     const { k, rows } = counting(kind);
     const got = run(names.map(refOf), k);

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { keyLayoutClasses, makePlan, planPair, differenceListCap } from '../../../src/compute/engine/plan';
-import { loadModel } from '../../../src/compute/model';
+import { loadModel } from '../../../src/compute/model/loadModel';
 import { openCheckpoint } from '../../../src/compute/readers/registry';
 import { base, cast, dropKeys, extraKeys, finetune, layout, materialize, reshape } from '../../fixtures/synth';
 import { tmpDir } from '../../helpers/tmp';
