@@ -35,6 +35,12 @@ const SPLIT_ELEMENTS = 1 << 22;
 /** Work (elements x members) per task: coarse enough to amortise messaging, fine enough for smooth progress. */
 const TASK_WORK = 1 << 24;
 const MAX_CHUNK = 1 << 18;
+/**
+ * Result bytes per task (each item answers m x m sums: 17 bytes a pair of members): a task's results are held in the
+ * worker and again in this thread until they are folded in, so at m = 1,000 (17 MB an item) they, not the tensor
+ * bytes, bound the memory; one item per task at least.
+ */
+const TASK_RESULT_BYTES = 8 << 20;
 
 /** Streams every unit of the plan through the kernels; `onUnit` receives each unit once all its ranges are done. */
 export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: Unit, r: UnitResult) => void): Promise<EngineStats> {
@@ -136,6 +142,7 @@ function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: E
   const tasks: WorkTask[] = [];
   let cur: WorkItem[] = [];
   let work = 0;
+  let resultBytes = 0;
   const flush = () => {
     if (!cur.length) return;
     const mMax = Math.max(...cur.map((i) => i.members.length));
@@ -146,10 +153,14 @@ function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: E
     tasks.push({ items: cur, chunkElements: chunk, trustRatio: opts.trustRatio, kernels: opts.kernels, files });
     cur = [];
     work = 0;
+    resultBytes = 0;
   };
   for (const it of items) {
+    const itemResultBytes = it.members.length * it.members.length * 17;
+    if (cur.length && resultBytes + itemResultBytes > TASK_RESULT_BYTES) flush();
     cur.push(it);
     work += Math.max(it.count, 1024) * it.members.length;
+    resultBytes += itemResultBytes;
     if (work >= TASK_WORK) flush();
   }
   flush();
