@@ -6,40 +6,50 @@ import type { ComponentStats, ModelInfo } from '../../shared/result';
 import { sortComponents } from '../keys/components';
 import type { FileRecord } from '../io/regularFile';
 import { boundedMetadata, checkTensorCount, checkTensorName } from './limits';
+import type { SharedHeaders } from './sharedHeaders';
+import { keySet, ModelTensors } from './modelTensors';
 
 /** One opened model, keyed by canonical names: what the planner and the result writers need. */
 export interface LoadedModel {
   info: ModelInfo;
   /** canonical key -> tensor */
-  tensors: Map<string, { ref: TensorRef; component: string }>;
+  tensors: ModelTensors;
   /** the files its tensors were read from, with the versions read */
   files: FileRecord[];
 }
 
-export function loadModel(checkpoint: Checkpoint, index: number): LoadedModel {
+/** `shared`: one copy of the names and shapes many models hold (a run over a folder passes one for all its models). */
+export function loadModel(checkpoint: Checkpoint, index: number, shared?: SharedHeaders): LoadedModel {
   // the readers refuse these first (before a huge header is built); any reader's output is held to them here
   checkTensorCount(checkpoint.tensors.length, checkpoint.path);
   for (const t of checkpoint.tensors) checkTensorName(t.name, checkpoint.path);
   const metadata = boundedMetadata(checkpoint.metadata);
   const names = checkpoint.tensors.map((t) => t.name);
   const canon = canonicalizeKeys(names);
-  const tensors = new Map<string, { ref: TensorRef; component: string }>();
+  // the first tensor of a canonical key is the one compared
+  const seen = new Set<string>();
+  const keys: string[] = [];
+  const keyComponents: string[] = [];
+  const refs: TensorRef[] = [];
   checkpoint.tensors.forEach((ref, i) => {
-    const key = canon.keys[i]!;
-    if (!tensors.has(key)) tensors.set(key, { ref, component: canon.components[i]! });
+    const key = shared ? shared.string(canon.keys[i]!) : canon.keys[i]!;
+    if (seen.has(key)) return;
+    seen.add(key);
+    keys.push(key);
+    keyComponents.push(canon.components[i]!);
+    refs.push(shared ? shared.ref(ref) : ref);
   });
-  const keys = [...tensors.keys()];
-  const entries = [...tensors.values()];
+  const tensors = new ModelTensors(shared ? shared.keySet(keys, keyComponents) : keySet(keys, keyComponents), refs);
   const arch = detectArch(
     keys,
-    entries.map((e) => e.ref.shape),
-    entries.map((e) => e.component),
+    refs.map((r) => r.shape),
+    keyComponents,
     canon.isStableDiffusion,
   );
 
   const byComponent: Record<string, ComponentStats> = {};
   let paramCount = 0;
-  for (const { ref, component } of entries) {
+  for (const [, { ref, component }] of tensors) {
     const s = (byComponent[component] ??= { tensors: 0, params: 0, bytes: 0, dtypes: {} });
     s.tensors++;
     s.params += ref.numel;

@@ -6,6 +6,7 @@ import { ResultBuilder } from '../engine/resultBuilder';
 import { makePlan } from '../engine/plan';
 import { runEngine } from '../engine/runEngine';
 import { loadModel, type LoadedModel } from '../model/loadModel';
+import { SharedHeaders } from '../model/sharedHeaders';
 import { LayersWriter } from '../output/layersFile';
 import { writeModelMap, writeResultJson } from '../output/resultFiles';
 import { openCheckpoint } from '../readers/registry';
@@ -115,6 +116,7 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
 async function openModels(paths: string[], errors: FileError[], opts: CompareOptions): Promise<LoadedModel[]> {
   const models: LoadedModel[] = [];
   const byInodes = new Map<string, LoadedModel>();
+  const shared = new SharedHeaders();
   for (const path of paths) {
     throwIfAborted(opts.signal);
     try {
@@ -125,7 +127,7 @@ async function openModels(paths: string[], errors: FileError[], opts: CompareOpt
         same.info.notes.push(`also given as ${path}: the same ${same.files.length > 1 ? 'files' : 'file'} (a hard link, a symlink or another path to it), read once and not compared with itself`);
         continue;
       }
-      const model = loadModel(checkpoint, models.length);
+      const model = loadModel(checkpoint, models.length, shared);
       byInodes.set(inodes, model);
       models.push(model);
     } catch (e) {
