@@ -30,11 +30,46 @@ export interface ComponentCounts {
   dtype_diff: number;
 }
 
-export interface PairPlan {
-  a: number;
-  b: number;
+/** What two models' key layouts give: per component the key counts, and the listed differences. */
+export interface PairAlignment {
   components: Map<string, ComponentCounts>;
   differences: PairDifferences;
+}
+
+export interface PairPlan extends PairAlignment {
+  a: number;
+  b: number;
+}
+
+/**
+ * Every pair's key alignment, held once per pair of distinct key layouts (a folder nearly always has one or a few),
+ * never once per pair: 1,000 models are 499,500 pairs. Pair p (result.pairs order) is the p-th (a, b), a < b.
+ */
+export class PairPlans implements Iterable<PairPlan> {
+  readonly length: number;
+
+  constructor(
+    private readonly models: number,
+    private readonly layoutOf: Int32Array,
+    private readonly layouts: number,
+    private readonly byLayouts: Map<number, PairAlignment>,
+  ) {
+    this.length = (models * (models - 1)) / 2;
+  }
+
+  /** The alignment of models a < b (shared with every pair of the same two layouts). */
+  of(a: number, b: number): PairAlignment {
+    return this.byLayouts.get(this.layoutOf[a]! * this.layouts + this.layoutOf[b]!)!;
+  }
+
+  /** The distinct alignments (one per pair of layouts that occurs). */
+  distinct(): IterableIterator<PairAlignment> {
+    return this.byLayouts.values();
+  }
+
+  *[Symbol.iterator](): IterableIterator<PairPlan> {
+    for (let a = 0; a < this.models; a++) for (let b = a + 1; b < this.models; b++) yield { a, b, ...this.of(a, b) };
+  }
 }
 
 export interface Plan {
@@ -42,7 +77,7 @@ export interface Plan {
   keyComponents: string[];
   components: string[];
   units: Unit[];
-  pairs: PairPlan[];
+  pairs: PairPlans;
   bytesTotal: number;
   /** path -> the version of the file its header was read from */
   files: Map<string, FileIdentity>;
@@ -94,21 +129,28 @@ export function makePlan(models: LoadedModel[], opts: PlanOptions): Plan {
     }
   });
 
-  const pairs: PairPlan[] = [];
   const listCap = differenceListCap((models.length * (models.length - 1)) / 2);
-  // A pair's plan depends only on the two models' key layouts, and a folder nearly always holds few of them:
-  // work each pair of layouts out once and share it (with its lists) between the pairs that have it.
+  // A pair's plan depends only on the two models' key layouts: work each pair of layouts out once, on the first and
+  // last models of those layouts (any a < b of the two layouts gives the same plan).
   const layoutOf = keyLayoutClasses(models);
-  const layouts = models.length ? Math.max(...layoutOf) + 1 : 0;
-  const byLayouts = new Map<number, PairPlan>();
-  for (let a = 0; a < models.length; a++) {
-    for (let b = a + 1; b < models.length; b++) {
-      const id = layoutOf[a]! * layouts + layoutOf[b]!;
-      let shared = byLayouts.get(id);
-      if (!shared) byLayouts.set(id, (shared = planPair(models, a, b, sortedKeys, sortedComponents, listCap)));
-      pairs.push({ a, b, components: shared.components, differences: shared.differences });
+  const layouts = layoutOf.reduce((top, l) => Math.max(top, l + 1), 0);
+  const first = new Int32Array(layouts).fill(-1);
+  const last = new Int32Array(layouts).fill(-1);
+  layoutOf.forEach((l, i) => {
+    if (first[l]! < 0) first[l] = i;
+    last[l] = i;
+  });
+  const byLayouts = new Map<number, PairAlignment>();
+  for (let la = 0; la < layouts; la++) {
+    for (let lb = 0; lb < layouts; lb++) {
+      const a = first[la]!;
+      const b = last[lb]!;
+      if (a >= b) continue;
+      const { components, differences } = planPair(models, a, b, sortedKeys, sortedComponents, listCap);
+      byLayouts.set(la * layouts + lb, { components, differences });
     }
   }
+  const pairs = new PairPlans(models.length, layoutOf, layouts, byLayouts);
   const files = new Map<string, FileIdentity>();
   for (const m of models) for (const f of m.files) files.set(f.path, f.identity);
   return { keys: sortedKeys, keyComponents: sortedComponents, components, units, pairs, bytesTotal, files };

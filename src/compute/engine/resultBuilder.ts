@@ -1,7 +1,8 @@
 import type { LoadedModel } from '../model/loadModel';
 import { MAX_HEALTH_KEYS, pairIndex, type ComponentDiff, type ComponentStatus, type PairResult } from '../../shared/result';
 import type { LayersWriter } from '../output/layersFile';
-import type { Plan, Unit } from './plan';
+import { lazyArray } from '../output/lazyArray';
+import type { PairAlignment, Plan, Unit } from './plan';
 import type { UnitResult } from './runEngine';
 
 /** Per pair and component, sums over the shared keys seen so far. */
@@ -114,52 +115,76 @@ export class ResultBuilder {
     });
   }
 
+  /**
+   * Every pair's result, as a read-only array whose items are made from the sums when they are read: 1,000 models are
+   * 499,500 pairs, too many to hold as objects (result.json is written from it item by item). It keeps the sums and
+   * the pairs' alignments, not the models or the plan's units.
+   */
   pairs(): PairResult[] {
-    return this.plan.pairs.map((pp, p) => {
-      const components: Record<string, ComponentDiff> = {};
-      for (const [c, counts] of pp.components) {
-        const s = this.sums.get(c)!;
-        let status: ComponentStatus;
-        let l2: number | null = null;
-        let cosine: number | null = null;
-        let identical = false;
-        let equalValues = false;
-        let changed = 0;
-        const nonFinite = s.nonFinite[p]!;
-        const bytesOnly = s.bytesOnly[p]!;
-        if (!counts.inB) status = 'only_in_a';
-        else if (!counts.inA) status = 'only_in_b';
-        else if (counts.shared === 0) status = 'not_comparable';
-        else {
-          const comparable = counts.shared - nonFinite - bytesOnly;
-          if (comparable > 0) {
-            l2 = Math.sqrt(s.d2[p]!);
-            const den = s.na[p]! * s.nb[p]!;
-            cosine = den > 0 ? s.dot[p]! / Math.sqrt(den) : null;
-          }
-          const sameKeys = counts.only_a === 0 && counts.only_b === 0 && counts.mismatched === 0;
-          identical = sameKeys && s.identicalKeys[p] === counts.shared;
-          equalValues = s.equalKeys[p] === counts.shared;
-          changed = counts.shared - s.equalKeys[p]!;
-          status = identical ? 'identical' : equalValues ? 'equal_values' : comparable > 0 ? 'changed' : 'not_comparable';
-        }
-        components[c] = {
-          status,
-          l2,
-          cosine,
-          identical,
-          equal_values: equalValues,
-          shared: counts.shared,
-          only_a: counts.only_a,
-          only_b: counts.only_b,
-          mismatched: counts.mismatched,
-          dtype_diff: counts.dtype_diff,
-          changed,
-          non_finite: nonFinite,
-          bytes_only: bytesOnly,
-        };
+    const n = this.models.length;
+    const sums = this.sums;
+    const alignments = this.plan.pairs;
+    // pair p is (a, b) with rowStart[a] <= p < rowStart[a + 1]
+    const rowStart = new Float64Array(n + 1);
+    for (let a = 0; a < n; a++) rowStart[a + 1] = rowStart[a]! + (n - 1 - a);
+    return lazyArray(this.P, (p) => {
+      let lo = 0;
+      let hi = n - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (rowStart[mid]! <= p) lo = mid;
+        else hi = mid - 1;
       }
-      return { a: pp.a, b: pp.b, components, differences: pp.differences };
+      const b = lo + 1 + (p - rowStart[lo]!);
+      return pairResult(sums, alignments.of(lo, b), p, lo, b);
     });
   }
+}
+
+/** Pair p = (a, b), from the component sums and the pair's alignment. */
+function pairResult(sums: Map<string, Sums>, pp: PairAlignment, p: number, a: number, b: number): PairResult {
+  const components: Record<string, ComponentDiff> = {};
+  for (const [c, counts] of pp.components) {
+    const s = sums.get(c)!;
+    let status: ComponentStatus;
+    let l2: number | null = null;
+    let cosine: number | null = null;
+    let identical = false;
+    let equalValues = false;
+    let changed = 0;
+    const nonFinite = s.nonFinite[p]!;
+    const bytesOnly = s.bytesOnly[p]!;
+    if (!counts.inB) status = 'only_in_a';
+    else if (!counts.inA) status = 'only_in_b';
+    else if (counts.shared === 0) status = 'not_comparable';
+    else {
+      const comparable = counts.shared - nonFinite - bytesOnly;
+      if (comparable > 0) {
+        l2 = Math.sqrt(s.d2[p]!);
+        const den = s.na[p]! * s.nb[p]!;
+        cosine = den > 0 ? s.dot[p]! / Math.sqrt(den) : null;
+      }
+      const sameKeys = counts.only_a === 0 && counts.only_b === 0 && counts.mismatched === 0;
+      identical = sameKeys && s.identicalKeys[p] === counts.shared;
+      equalValues = s.equalKeys[p] === counts.shared;
+      changed = counts.shared - s.equalKeys[p]!;
+      status = identical ? 'identical' : equalValues ? 'equal_values' : comparable > 0 ? 'changed' : 'not_comparable';
+    }
+    components[c] = {
+      status,
+      l2,
+      cosine,
+      identical,
+      equal_values: equalValues,
+      shared: counts.shared,
+      only_a: counts.only_a,
+      only_b: counts.only_b,
+      mismatched: counts.mismatched,
+      dtype_diff: counts.dtype_diff,
+      changed,
+      non_finite: nonFinite,
+      bytes_only: bytesOnly,
+    };
+  }
+  return { a, b, components, differences: pp.differences };
 }

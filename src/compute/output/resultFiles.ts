@@ -1,8 +1,9 @@
-import { readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import schema from '../../../schema/result.schema.json';
 import { distinctPathSuffixes } from '../../shared/displayNames';
-import { writeFileAtomic, writeFileAtomicWith } from '../io/atomicWrite';
+import { writeFileAtomicWith } from '../io/atomicWrite';
+import { JsonPieces, writeJsonStream } from './jsonStream';
 import { outputError } from './outputError';
 import { ModeldiffError } from '../../shared/errors';
 import { validate } from '../../shared/jsonSchema';
@@ -13,60 +14,15 @@ export const RESULT_FILE = 'result.json';
 export const MODEL_MAP_FILE = 'model_map_v2.json';
 
 /**
- * Writes `value` as JSON, atomically. A value whose text would not fit in one string (V8 stops near 512 MB: "Invalid
- * string length") is written piece by piece instead, without indentation, so its size never ends a run. (A streamed
- * result.json for every size is issue 12's; this keeps the run alive until then.)
+ * Writes `value` as JSON, atomically, as a stream (output/jsonStream.ts): the same text as JSON.stringify, never held
+ * whole, so neither its size in memory nor V8's longest string (about 512 MB) ends a run.
  */
 function writeJsonFile(path: string, value: unknown, indent?: number): void {
   try {
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(value, null, indent);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-    }
-    if (text !== undefined) writeFileAtomic(path, text);
-    else writeFileAtomicWith(path, (fd) => writeJsonInPieces(fd, value));
+    writeFileAtomicWith(path, (fd) => writeJsonStream(fd, value, indent));
   } catch (e) {
     throw outputError(e, path, `write ${basename(path)}`);
   }
-}
-
-function writeJsonInPieces(fd: number, value: unknown): void {
-  let buf = '';
-  const out = (s: string) => {
-    buf += s;
-    if (buf.length >= 1 << 20) {
-      writeSync(fd, buf);
-      buf = '';
-    }
-  };
-  const emit = (v: unknown): void => {
-    if (v && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON: () => unknown }).toJSON();
-    if (Array.isArray(v)) {
-      out('[');
-      v.forEach((item, i) => {
-        if (i) out(',');
-        emit(item);
-      });
-      out(']');
-    } else if (v !== null && typeof v === 'object') {
-      out('{');
-      let first = true;
-      for (const [k, item] of Object.entries(v)) {
-        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-        out(`${first ? '' : ','}${JSON.stringify(k)}:`);
-        first = false;
-        emit(item);
-      }
-      out('}');
-    } else {
-      // undefined in an array is null, as JSON.stringify writes it
-      out(JSON.stringify(v) ?? 'null');
-    }
-  };
-  emit(value);
-  writeSync(fd, buf);
 }
 
 export function writeResultJson(dir: string, result: CompareResult): void {
@@ -95,8 +51,39 @@ export function modelMap(result: CompareResult): { ml: string[]; dm: Record<stri
   return { ml: result.models.map(modelLabel), dm };
 }
 
+/**
+ * Writes modelMap(result) (the same text as JSON.stringify of it), a row at a time: the matrices are never built, only
+ * each component's L2 per pair, as float64 (1,000 models: 4 MB a component; NaN where modelMap writes 0 for "no such
+ * comparison").
+ */
 export function writeModelMap(dir: string, result: CompareResult): void {
-  writeJsonFile(join(dir, MODEL_MAP_FILE), modelMap(result));
+  const path = join(dir, MODEL_MAP_FILE);
+  const n = result.models.length;
+  const l2 = new Map(result.components.map((c) => [c, new Float64Array(result.pairs.length).fill(NaN)]));
+  result.pairs.forEach((pair, p) => {
+    for (const [c, values] of l2) values[p] = pair.components[c]?.l2 ?? NaN;
+  });
+  const cell = (x: number) => (Number.isNaN(x) ? '0' : JSON.stringify(x));
+  try {
+    writeFileAtomicWith(path, (fd) => {
+      const out = new JsonPieces(fd);
+      out.write(`{"ml":${JSON.stringify(result.models.map(modelLabel))},"dm":{`);
+      result.components.forEach((c, ci) => {
+        const values = l2.get(c)!;
+        out.write(`${ci ? ',' : ''}${JSON.stringify(c)}:[`);
+        for (let i = 0; i < n; i++) {
+          const row: string[] = [];
+          for (let j = 0; j < n; j++) row.push(i === j ? '0' : cell(values[pairIndex(i, j, n)]!));
+          out.write(`${i ? ',' : ''}[${row.join(',')}]`);
+        }
+        out.write(']');
+      });
+      out.write('}}');
+      out.flush();
+    });
+  } catch (e) {
+    throw outputError(e, path, `write ${basename(path)}`);
+  }
 }
 
 export function readResult(dir: string): CompareResult {
