@@ -3,10 +3,12 @@
 // and how far our numbers are from the peers'. Every figure carries the load of the machine while it was measured
 // ("others": cores busy with other processes, from /proc/stat).
 //
-//   BENCH_FOLDERS=sd15-16,sd15-64,sdxl-232,sd15-1000 (names in folder.ts; default sd15-16,sd15-64) or BENCH_SIZES=16,64
+//   BENCH_FOLDERS=sd15-16,sd15-64,sdxl-232,sd15-1000 (names in folder.ts; the default, all four: about 25 GB of
+//                          generated models under .bench, kept between runs) or BENCH_SIZES=16,64 (SD1.5 folders)
 //   BENCH_REPEATS=n        modeldiff runs per folder, the best is kept (default 3 up to 64 models, 1 above)
 //   BENCH_SEED=full|subset|0  notebook method on the whole folder, on its first BENCH_SEED_MODELS models (default 24)
-//                          with the time extrapolated to all pairs, or not at all (default: full up to 64 models)
+//                          with the time extrapolated to all pairs, or not at all (default: full up to 64 models,
+//                          subset up to 232, not at all above: its cost is per pair, hours at 499,500 pairs)
 //   BENCH_PEER=0, BENCH_HASHES=0|1 (compare --hashes vs a hashes pass; default on up to 64 models)
 //   BENCH_WORKERS=n        passed to compare --workers; BENCH_MEMORY=MiB passed to --memory
 import { spawnSync } from 'node:child_process';
@@ -26,7 +28,11 @@ const PYTHON = '/usr/bin/python3';
 const PHASE_LINE = 'modeldiff-phase';
 
 function selectedFolders(): FolderSpec[] {
-  const names = env.BENCH_FOLDERS ? env.BENCH_FOLDERS.split(',') : (env.BENCH_SIZES ?? '16,64').split(',').map((n) => `sd15-${n.trim()}`);
+  const names = env.BENCH_FOLDERS
+    ? env.BENCH_FOLDERS.split(',')
+    : env.BENCH_SIZES
+      ? env.BENCH_SIZES.split(',').map((n) => `sd15-${n.trim()}`)
+      : FOLDERS.map((f) => f.name);
   return names.map((raw) => {
     const name = raw.trim();
     const spec = FOLDERS.find((f) => f.name === name);
@@ -244,7 +250,7 @@ async function benchOne(spec: FolderSpec, canPeer: boolean, canSeed: boolean): P
     } else say(`  numpy Gram peer    FAILED: ${peer.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   } else say('  numpy Gram peer    skipped (needs /usr/bin/python3 with numpy: apt-get install python3-numpy libopenblas0-pthread)');
 
-  const seedMode = env.BENCH_SEED ?? (big ? 'subset' : 'full');
+  const seedMode = env.BENCH_SEED ?? (n > 232 ? '0' : big ? 'subset' : 'full');
   if (canSeed && seedMode !== '0' && SEED) {
     const count = seedMode === 'full' ? n : Math.min(n, Number(env.BENCH_SEED_MODELS ?? 24));
     const seedDir = count === n ? dir : subsetFolder(dir, count, out);
@@ -260,6 +266,7 @@ async function benchOne(spec: FolderSpec, canPeer: boolean, canSeed: boolean): P
     } else say(`  notebook method    FAILED: ${seed.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   } else if (!canSeed) say('  notebook method    skipped (needs /usr/bin/python3 with torch: apt-get install python3-torch python3-numpy)');
   else if (!SEED) say('  notebook method    skipped (seed_method.py not found: set BENCH_SEED_SCRIPT)');
+  else say(`  notebook method    skipped: ${pairsOf(n)} pairs, each a pass over both models, would take hours (BENCH_SEED=subset extrapolates from the first ${env.BENCH_SEED_MODELS ?? 24} models)`);
 
   if (env.BENCH_HASHES === '1' || (env.BENCH_HASHES !== '0' && !big)) {
     // hashes: during the comparison (fresh cache each time) vs the same hashes as a pass of their own afterwards
