@@ -32,6 +32,9 @@ test('a large result is summarised: bit-identical groups and the closest differi
   const heads = text.split('\n').filter((l) => / {2}vs {2}/.test(l));
   assert.equal(heads.length, 30);
   assert.equal(heads[0], '  m0.safetensors  vs  m3.safetensors', 'the smallest L2 first (0 + 3/100)');
+  const l2 = (p: (typeof r.pairs)[number]) => p.components.unet?.l2 ?? Infinity;
+  const sorted = r.pairs.filter((p) => p.components.unet?.status === 'changed' && l2(p) > 0).sort((x, y) => l2(x) - l2(y));
+  assert.deepEqual(heads, sorted.slice(0, 30).map((p) => `  ${r.models[p.a]!.file}  vs  ${r.models[p.b]!.file}`), 'the 30 least, in the order a stable sort gives');
   assert.match(text, /The 30 closest pairs that differ in unet \(L2; of 66;/);
   const all = summary(r, { allPairs: true }).split('\n').filter((l) => / {2}vs {2}/.test(l));
   assert.equal(all.length, 66);
