@@ -62,11 +62,6 @@ export class PairPlans implements Iterable<PairPlan> {
     return this.byLayouts.get(this.layoutOf[a]! * this.layouts + this.layoutOf[b]!)!;
   }
 
-  /** The distinct alignments (one per pair of layouts that occurs). */
-  distinct(): IterableIterator<PairAlignment> {
-    return this.byLayouts.values();
-  }
-
   *[Symbol.iterator](): IterableIterator<PairPlan> {
     for (let a = 0; a < this.models; a++) for (let b = a + 1; b < this.models; b++) yield { a, b, ...this.of(a, b) };
   }
