@@ -3,6 +3,7 @@ import { distinctPathSuffixes } from '../shared/displayNames';
 import { formatBytes, formatCount, formatDuration, formatNumber } from '../shared/format';
 import { UnionFind } from '../shared/unionFind';
 import { shown } from './terminal';
+import { FILE_ROLE_LABEL, notComparableText, type ModelInfo } from '../shared/result';
 
 /** A distance in the CLI's tables: six significant digits (src/shared/format.ts), "—" when there is none. */
 export function distanceText(x: number | null): string {
@@ -34,8 +35,15 @@ export function describeComponent(c: ComponentDiff): string {
     case 'only_in_b':
       return 'only in B';
     case 'not_comparable':
+      if (c.reason) return notComparableText(c);
       return c.mismatched ? `not comparable (${c.mismatched} shape mismatches, no shared shape)` : 'not comparable';
   }
+}
+
+/** The architecture line, with the file's role when the line does not say it ("VAE only"). */
+export function modelLine(m: Pick<ModelInfo, 'archDetail' | 'role'>): string {
+  const role = m.role && m.role !== 'checkpoint' && m.role !== 'unknown' ? FILE_ROLE_LABEL[m.role] : undefined;
+  return role && !m.archDetail.includes(role) ? `${m.archDetail}; ${role}` : m.archDetail;
 }
 
 /** Past this many pairs the summary shows identical groups and the closest pairs instead of every pair. */
@@ -85,7 +93,7 @@ export function summary(result: CompareResult, opts: { allPairs?: boolean } = {}
   lines.push('', 'Models');
   const w = Math.max(...names.map((n) => n.length), 4);
   for (const m of result.models) {
-    lines.push(`  [${m.index}] ${names[m.index]!.padEnd(w)}  ${shown(m.archDetail)}; ${formatCount(m.paramCount)} params; ${Object.keys(m.components).map(shown).join(' ')}`);
+    lines.push(`  [${m.index}] ${names[m.index]!.padEnd(w)}  ${shown(modelLine(m))}; ${formatCount(m.paramCount)} params; ${Object.keys(m.components).map(shown).join(' ')}`);
     if (m.hashes) {
       const h = m.hashes;
       const parts = [h.autov2 && `AutoV2 ${h.autov2}`, h.legacy && `legacy ${h.legacy}`, h.autov3 && `AutoV3 ${h.autov3.slice(0, 12).toUpperCase()}`].filter(Boolean);

@@ -14,8 +14,15 @@ export type SchemeName = 'block' | 'type' | 'vae' | 'te';
 /** Where `time_embed.*` / `label_emb.*` go: BASE (sd-mecha) or IN00 (SuperMerger, meh). */
 export type TimeEmbedPlacement = 'BASE' | 'IN00';
 
-/** 12 input/output blocks (SD 1.x, SD 2.x, SDXL refiner) or 9 (SDXL base). */
-export type UnetLayout = 'sd' | 'sdxl';
+/**
+ * The merge-block layout of a diffusion model: UNets with 12 input/output blocks (SD 1.x, SD 2.x, SDXL refiner) or
+ * 9 (SDXL base); FLUX-style transformers (embedders, double_blocks, single_blocks, final_layer); SD3's MMDiT
+ * (embedders, joint_blocks, final_layer).
+ */
+export type UnetLayout = 'sd' | 'sdxl' | 'flux' | 'sd3';
+
+/** Block names of the transformer layouts: ComfyUI's model-merge nodes (double_blocks.0...) or SuperMerger's (D00...). */
+export type BlockNaming = 'comfyui' | 'supermerger';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Breakdowns
@@ -111,15 +118,15 @@ export interface RecipeEstimate {
   parents: { model: number; file: string }[];
   /** how the parents were chosen */
   parentsFrom: 'user' | 'nearest' | 'declared';
-  /** which component the blocks cover (the UNet) and the conventions */
+  /** which component the blocks cover (the UNet or the transformer) and the conventions */
   description: string;
   timeEmbed: TimeEmbedPlacement;
   layout: UnetLayout;
-  /** the whole UNet as one group */
+  /** the whole diffusion model as one group (UNET or TRANSFORMER) */
   overall: MixtureFit | null;
-  /** one fit per merge block (BASE, IN00, ...), in block order */
+  /** one fit per merge block (BASE, IN00, ... / img_in, double_blocks.0, ...), in block order */
   blocks: MixtureFit[];
-  /** text encoders and VAE, one fit each (TE, TE0, TE1, VAE) */
+  /** text encoders and VAE, one fit each (TE, TE0, TE1, CLIP_L, CLIP_G, T5XXL, VAE) */
   components: MixtureFit[];
   /** when the parents were chosen automatically: the candidates tried, best first (component-level fit) */
   candidates?: { parents: number[]; relResidual: number; weights: number[] }[];

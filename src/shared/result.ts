@@ -6,14 +6,58 @@ import type { SerializedError } from './errors';
 
 export const RESULT_SCHEMA_VERSION = 1;
 
-/** Components in display order. `te` is the SD1/SD2 text encoder, `te0`/`te1` SDXL's CLIP-L and OpenCLIP bigG. */
-export const SD_COMPONENTS = ['unet', 'te', 'te0', 'te1', 'vae', 'ema', 'other'] as const;
+/**
+ * Components in display order: the diffusion model (`unet` of the UNet families, `transformer` of the DiT families),
+ * the text encoders (`te` the SD1/SD2 one, `te0`/`te1` SDXL's CLIP-L and OpenCLIP bigG, `clip_l`/`clip_g`/`t5xxl`
+ * those of FLUX.1 and SD3), the VAE, the EMA copy, everything else.
+ */
+export const SD_COMPONENTS = ['unet', 'transformer', 'te', 'te0', 'te1', 'clip_l', 'clip_g', 't5xxl', 'vae', 'ema', 'other'] as const;
 export type Component = string;
+
+/** The diffusion-model components, in the order a default view picks one. */
+export const DIFFUSION_COMPONENTS = ['unet', 'transformer'] as const;
+
+/** The component a view shows first: the diffusion model when the result has one. */
+export function primaryComponent(components: readonly string[]): string | undefined {
+  return DIFFUSION_COMPONENTS.find((c) => components.includes(c)) ?? components[0];
+}
 
 /** The container a model was read from. */
 export type CheckpointFormat = 'safetensors' | 'pytorch-zip' | 'pytorch-legacy' | 'diffusers' | 'gguf';
 
-export type Arch = 'sd1' | 'sd2' | 'sdxl-base' | 'sdxl-refiner' | 'generic';
+/**
+ * The architecture recognised from the keys (src/compute/keys/architectures.ts): a family of checkpoints, or for a
+ * file holding one component alone the architecture of that component (`vae-16ch`, `clip-l`...). `generic`: unknown.
+ */
+export type Arch =
+  | 'sd1'
+  | 'sd2'
+  | 'sdxl-base'
+  | 'sdxl-refiner'
+  | 'flux-dev'
+  | 'flux-schnell'
+  | 'chroma'
+  | 'flux2'
+  | 'sd3-medium'
+  | 'sd35-medium'
+  | 'sd35-large'
+  | 'vae-4ch'
+  | 'vae-16ch'
+  | 'clip-l'
+  | 'clip-g'
+  | 't5xxl'
+  | 'generic';
+
+/** What a file holds: a full checkpoint, or one part of a model. */
+export type FileRole = 'checkpoint' | 'diffusion_model' | 'text_encoder' | 'vae' | 'unknown';
+
+export const FILE_ROLE_LABEL: Readonly<Record<FileRole, string>> = {
+  checkpoint: 'full checkpoint',
+  diffusion_model: 'diffusion model only',
+  text_encoder: 'text encoder only',
+  vae: 'VAE only',
+  unknown: 'unknown',
+};
 
 export interface ComponentStats {
   tensors: number;
@@ -21,6 +65,8 @@ export interface ComponentStats {
   bytes: number;
   /** dtype -> number of tensors of that dtype */
   dtypes: Record<string, number>;
+  /** for people: "FLUX.1 transformer", "T5-XXL text encoder" (absent for components of an unknown architecture) */
+  name?: string;
 }
 
 export interface ModelInfo {
@@ -38,6 +84,11 @@ export interface ModelInfo {
   arch: Arch;
   /** One line about what was recognised: "SD 1.x (inpainting UNet)", "SDXL base, no VAE"... */
   archDetail: string;
+  /** What the file holds: a full checkpoint, the diffusion model only, a text encoder only, a VAE only (absent in
+   *  results written before roles: read as a full checkpoint). */
+  role?: FileRole;
+  /** Variants of the family told by its keys or metadata: "v-prediction", "zero terminal SNR", "EDM"... */
+  variants?: string[];
   sizeBytes: number;
   tensorCount: number;
   paramCount: number;
@@ -71,6 +122,21 @@ export interface TensorHealth {
   /** totals (the lists stop at MAX_HEALTH_KEYS) */
   nonFiniteCount: number;
   allZeroCount: number;
+  /** F16/BF16 tensors read, and those whose every value is exactly representable in an fp8 format (an fp8 model
+   *  stored in 16 bits shows all of them) */
+  halfPrecision?: Fp8Exactness;
+  /** plain (unscaled) fp8 tensors read, and those reaching the largest finite fp8 value (a scaled-fp8 tensor whose
+   *  scale is missing does) */
+  plainFp8?: { tensors: number; params: number; atMaxTensors: number; atMaxParams: number };
+}
+
+export interface Fp8Exactness {
+  tensors: number;
+  params: number;
+  e4m3fnTensors: number;
+  e4m3fnParams: number;
+  e5m2Tensors: number;
+  e5m2Params: number;
 }
 
 export const MAX_HEALTH_KEYS = 200;
@@ -88,8 +154,23 @@ export type ComponentStatus =
   | 'only_in_b'
   | 'not_comparable'; // present in both, but no shared key of equal shape
 
+/** Why a component present in both models was not compared. */
+export type NotComparableReason = 'different_architectures';
+
+export const NOT_COMPARABLE_REASON_LABEL: Readonly<Record<NotComparableReason, string>> = {
+  different_architectures: 'different architectures',
+};
+
+/** "not comparable", with the reason when the result gives one: "not comparable: different architectures". */
+export function notComparableText(c: { reason?: NotComparableReason }): string {
+  return c.reason ? `not comparable: ${NOT_COMPARABLE_REASON_LABEL[c.reason] ?? c.reason}` : 'not comparable';
+}
+
 export interface ComponentDiff {
   status: ComponentStatus;
+  /** with status not_comparable: the two models' components are of different architectures (a FLUX.1 transformer and
+   *  an SD3 one, an SD 1.x UNet and an SDXL one...), so no key of theirs is compared, whatever their names */
+  reason?: NotComparableReason;
   /** sqrt(sum over shared equal-shape keys of ||a-b||^2); null when not comparable. */
   l2: number | null;
   /** flattened cosine over the shared equal-shape keys; null when not comparable or a side is all zeros. */

@@ -5,6 +5,7 @@ import { parseCommand, type CommandSpec } from '../args';
 import { EXIT } from '../exitCodes';
 import { EXTRACT_WEIGHTS_OPTION, JSON_OPTION } from '../options';
 import { checkInputs } from '../paths';
+import { modelLine } from '../summary';
 import { formatBytes, formatCount } from '../../shared/format';
 import { shown } from '../terminal';
 import { printLines } from './common';
@@ -34,9 +35,10 @@ export async function inspectCommand(argv: string[], signal: AbortSignal): Promi
     process.stdout.write(JSON.stringify({ ...info, tensors }, null, 1) + '\n');
     return EXIT.ok;
   }
-  const lines = [`${shown(info.file)}: ${shown(info.archDetail)}`, `  format ${info.format}, ${formatBytes(info.sizeBytes)}, ${info.tensorCount} tensors, ${formatCount(info.paramCount)} parameters`];
+  const lines = [`${shown(info.file)}: ${shown(modelLine(info))}`, `  format ${info.format}, ${formatBytes(info.sizeBytes)}, ${info.tensorCount} tensors, ${formatCount(info.paramCount)} parameters`];
+  const width = Math.max(6, ...Object.keys(info.components).map((c) => c.length));
   for (const [c, s] of Object.entries(info.components)) {
-    lines.push(`  ${shown(c).padEnd(6)} ${String(s.tensors).padStart(5)} tensors ${formatCount(s.params).padStart(9)} params  ${Object.entries(s.dtypes).map(([d, n]) => `${shown(d)}x${n}`).join(' ')}`);
+    lines.push(`  ${shown(c).padEnd(width)} ${String(s.tensors).padStart(5)} tensors ${formatCount(s.params).padStart(9)} params  ${Object.entries(s.dtypes).map(([d, n]) => `${shown(d)}x${n}`).join(' ')}${s.name ? `  (${shown(s.name)})` : ''}`);
   }
   for (const note of info.notes) lines.push(`  note: ${shown(note)}`);
   const meta = Object.entries(info.metadata);

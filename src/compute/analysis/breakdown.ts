@@ -6,7 +6,7 @@
  */
 import { pairIndex } from '../../shared/result';
 import { ModeldiffError } from '../../shared/errors';
-import { DEFAULT_TIME_EMBED, makeScheme, orderLabels, pairLayout, type GroupScheme, type SchemeName, type TimeEmbedPlacement, type UnetLayout } from './groups';
+import { DEFAULT_TIME_EMBED, makeScheme, orderLabels, pairLayout, type BlockNaming, type GroupScheme, type SchemeName, type TimeEmbedPlacement, type UnetLayout } from './groups';
 import { LayersReader, openSource, withLayers, type ResultSource } from './layers';
 import type { BreakdownMatrix, GroupStat, PairBreakdown } from '../../shared/analysis';
 
@@ -15,6 +15,8 @@ export interface BreakdownOptions {
   timeEmbed?: TimeEmbedPlacement;
   /** block scheme: also give TE/TE0/TE1/VAE a slot each */
   otherComponents?: boolean;
+  /** block scheme of the transformers: ComfyUI's names (default) or SuperMerger's */
+  blockNames?: BlockNaming;
 }
 
 /** Per-layer values of one pair, as the layers table has them. */
@@ -71,7 +73,7 @@ export function breakdown(source: string | ResultSource, a: number, b: number, o
   if (a === b || a < 0 || b < 0 || a >= n || b >= n) throw new ModeldiffError('USAGE', 'pick two different models of the result');
   const timeEmbed = opts.timeEmbed ?? DEFAULT_TIME_EMBED;
   const layout = pairLayout(result.models[a]!.arch, result.models[b]!.arch);
-  const scheme = makeScheme(opts.scheme, { timeEmbed, layout, otherComponents: opts.otherComponents ?? false });
+  const scheme = makeScheme(opts.scheme, { timeEmbed, layout, otherComponents: opts.otherComponents ?? false, blockNames: opts.blockNames });
   const p = pairIndex(a, b, n);
   const [col] = withLayers(src, (r) => r.readColumns(0, [p]));
   const keys = result.layers.keys;
@@ -103,14 +105,10 @@ export function breakdownMatrix(source: string | ResultSource, opts: BreakdownOp
   const other = opts.otherComponents ?? false;
   const P = result.pairs.length;
   const layouts: UnetLayout[] = result.pairs.map((p) => pairLayout(result.models[p.a]!.arch, result.models[p.b]!.arch));
-  const schemes: Record<UnetLayout, GroupScheme> = {
-    sd: makeScheme(opts.scheme, { timeEmbed, layout: 'sd', otherComponents: other }),
-    sdxl: makeScheme(opts.scheme, { timeEmbed, layout: 'sdxl', otherComponents: other }),
-  };
-  const usesSdxl = layouts.includes('sdxl');
-  const usesSd = layouts.includes('sd');
+  const used = [...new Set(layouts)];
+  const schemes = new Map(used.map((l) => [l, makeScheme(opts.scheme, { timeEmbed, layout: l, otherComponents: other, blockNames: opts.blockNames })] as const));
 
-  // group index of each key under each layout
+  // group index of each key under each layout used
   const labelIndex = new Map<string, number>();
   const labels: string[] = [];
   const indexOf = (l: string | null): number => {
@@ -123,30 +121,27 @@ export function breakdownMatrix(source: string | ResultSource, opts: BreakdownOp
     return i;
   };
   const K = result.layers.keys.length;
-  const gSd = new Int32Array(K).fill(-1);
-  const gXl = new Int32Array(K).fill(-1);
+  const groupOfKey = new Map(used.map((l) => [l, new Int32Array(K).fill(-1)] as const));
   result.layers.keys.forEach((key, k) => {
     const c = result.layers.keyComponents[k]!;
-    if (usesSd) gSd[k] = indexOf(schemes.sd.groupOf(key, c));
-    if (usesSdxl) gXl[k] = indexOf(schemes.sdxl.groupOf(key, c));
+    for (const [l, scheme] of schemes) groupOfKey.get(l)![k] = indexOf(scheme.groupOf(key, c));
   });
   const G = labels.length;
   const d2 = Array.from({ length: G }, () => new Float64Array(P));
   const changed = Array.from({ length: G }, () => new Int32Array(P));
   const keys = Array.from({ length: G }, () => new Int32Array(P));
-  const isXl = Uint8Array.from(layouts, (l) => (l === 'sdxl' ? 1 : 0));
+  const layoutOfPair = Int32Array.from(layouts, (l) => used.indexOf(l));
+  const byLayout = used.map((l) => groupOfKey.get(l)!);
 
   if (G > 0 && P > 0) {
     const reader = LayersReader.of(src);
     try {
       const row = new Float32Array(P);
       for (let k = 0; k < K; k++) {
-        const gs = gSd[k]!;
-        const gx = gXl[k]!;
-        if (gs < 0 && gx < 0) continue;
+        if (byLayout.every((g) => g[k]! < 0)) continue;
         reader.readRow(0, k, row);
         for (let p = 0; p < P; p++) {
-          const g = isXl[p] ? gx : gs;
+          const g = byLayout[layoutOfPair[p]!]![k]!;
           if (g < 0) continue;
           const v = row[p]!;
           if (Number.isNaN(v)) continue;
@@ -160,13 +155,24 @@ export function breakdownMatrix(source: string | ResultSource, opts: BreakdownOp
     }
   }
 
-  // keep groups with a key in some pair, in display order (the layout of the first pair decides ties of naming)
+  // keep groups with a key in some pair, in display order: the layouts' orders one after the other (UNet blocks, then
+  // the transformers'), the 12-block layout first so that SDXL base pairs fit in it
   const present = labels.filter((_, g) => keys[g]!.some((x) => x > 0));
-  const ordered = orderLabels(usesSd ? schemes.sd : schemes.sdxl, present);
+  const order: UnetLayout[] = (['sd', 'sdxl', 'flux', 'sd3'] as const).filter((l) => schemes.has(l));
+  const ordered: string[] = [];
+  for (const l of order) {
+    const scheme = schemes.get(l)!;
+    const mine = scheme.name === 'te' ? present : present.filter((x) => scheme.labels.includes(x));
+    for (const label of orderLabels(scheme, mine)) if (!ordered.includes(label)) ordered.push(label);
+  }
+  ordered.push(...present.filter((x) => !ordered.includes(x)).sort());
   const idx = ordered.map((l) => labelIndex.get(l)!);
+  const descriptions = [...new Set(order.map((l) => schemes.get(l)!.description))];
+  const usesSd = schemes.has('sd');
+  const usesSdxl = schemes.has('sdxl');
   return {
     scheme: opts.scheme,
-    description: (usesSd ? schemes.sd : schemes.sdxl).description + (usesSd && usesSdxl ? ' (SDXL base pairs: OUT08 last)' : ''),
+    description: (opts.scheme === 'block' && usesSd && usesSdxl ? [descriptions[0] + ' (SDXL base pairs: OUT08 last)', ...descriptions.slice(2)] : descriptions).join('; ') || makeScheme(opts.scheme, { timeEmbed }).description,
     timeEmbed,
     groups: ordered,
     pairs: result.pairs.map((p) => ({ a: p.a, b: p.b })),

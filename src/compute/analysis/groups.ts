@@ -4,7 +4,7 @@
  * Every scheme works on CANONICAL keys (as in result.json `layers.keys`) and their component, and returns null for a
  * key it does not cover (the VAE scheme ignores UNet keys, and so on).
  *
- * - `block`: the merge-block slots merge tools use (SuperMerger, sd-mecha, meh).
+ * - `block`: the merge-block slots merge tools use (SuperMerger, sd-mecha, meh, ComfyUI's model-merge nodes).
  *     SD 1.x/2.x (and the SDXL refiner, which also has 12 input/output blocks): BASE, IN00-IN11, M00, OUT00-OUT11;
  *     SDXL base: BASE, IN00-IN08, M00, OUT00-OUT08.
  *     `input_blocks.N.*` -> IN{N}, `middle_block.*` -> M00, `output_blocks.N.*` -> OUT{N}, `out.*` (final norm and
@@ -13,6 +13,13 @@
  *     `timeEmbed` option, default BASE (see DEFAULT_TIME_EMBED). Other components are left out unless
  *     `otherComponents` is set, in which case each gets one slot named after it: TE (SD1/SD2 text encoder),
  *     TE0 (SDXL CLIP-L), TE1 (SDXL OpenCLIP bigG), VAE. A UNet key outside these patterns is UNET_OTHER.
+ *     FLUX.1 (and Chroma, FLUX.2), ComfyUI's ModelMergeFlux1 names: img_in, time_in, guidance_in, vector_in, txt_in,
+ *     double_blocks.0-18, single_blocks.0-37, final_layer (Chroma adds distilled_guidance_layer, FLUX.2
+ *     double_stream_modulation_img/_txt and single_stream_modulation); with `blockNames: 'supermerger'` SuperMerger's
+ *     BLOCKIDFLUX: IN (the embedders), D00-D18, S00-S37, OUT (final_layer). SD3 (ModelMergeSD3_2B /
+ *     ModelMergeSD35_Large): pos_embed, x_embedder, context_embedder, y_embedder, t_embedder, joint_blocks.0..depth-1,
+ *     final_layer. Text encoders and VAE with `otherComponents`: CLIP_L, CLIP_G, T5XXL, VAE (SuperMerger: CLIP, T5).
+ *     A transformer key outside these patterns is TRANSFORMER_OTHER.
  * - `type`: the UNet layer types of the notebook's notation. First match wins, on the key after
  *   `model.diffusion_model.`:
  *     attn1      a `.attn1.` module: self-attention (to_q, to_k, to_v, to_out) of a transformer block
@@ -29,17 +36,18 @@
  *   (+ the rest): its "others" is the quadrature sum of every group here but attn1 and attn2.
  *   Only UNet keys are typed.
  * - `vae`: encoder, decoder, quant_conv, post_quant_conv (and `other` for anything else under first_stage_model.).
- * - `te`: per text encoder (te, te0, te1), labels `<component>.embeddings` (token and position embeddings, and the
- *   position_ids buffer), `<component>.layerNN` (transformer layer NN: HF `encoder.layers.NN`, OpenCLIP
- *   `transformer.resblocks.NN`), `<component>.final_norm` (`final_layer_norm` / `ln_final`),
+ * - `te`: per text encoder (te, te0, te1, clip_l, clip_g, t5xxl), labels `<component>.embeddings` (token and position
+ *   embeddings, the position_ids buffer, T5's `shared`), `<component>.layerNN` (transformer layer NN: HF
+ *   `encoder.layers.NN`, OpenCLIP `transformer.resblocks.NN`, T5 `encoder.block.NN`), `<component>.final_norm`
+ *   (`final_layer_norm` / `ln_final`),
  *   `<component>.projection` (`text_projection`), `<component>.other` (e.g. OpenCLIP `logit_scale`).
  */
 import { ModeldiffError } from '../../shared/errors';
-import type { SchemeName, TimeEmbedPlacement, UnetLayout } from '../../shared/analysis';
+import type { BlockNaming, SchemeName, TimeEmbedPlacement, UnetLayout } from '../../shared/analysis';
 import type { Arch } from '../../shared/result';
-import { architecture, componentPrefix } from '../keys/architectures';
+import { architecture, componentPrefix, DIFFUSION_PREFIX, VAE_PREFIX } from '../keys/architectures';
 
-export type { SchemeName, TimeEmbedPlacement, UnetLayout };
+export type { BlockNaming, SchemeName, TimeEmbedPlacement, UnetLayout };
 export const SCHEME_NAMES: readonly SchemeName[] = ['block', 'type', 'vae', 'te'];
 
 export const DEFAULT_TIME_EMBED: TimeEmbedPlacement = 'BASE';
@@ -49,6 +57,8 @@ export interface SchemeOptions {
   layout?: UnetLayout;
   /** block scheme only: give TE/TE0/TE1/VAE a slot each instead of leaving them out */
   otherComponents?: boolean;
+  /** block scheme of the transformer layouts: ComfyUI's names (default) or SuperMerger's */
+  blockNames?: BlockNaming;
 }
 
 export interface GroupScheme {
@@ -60,9 +70,9 @@ export interface GroupScheme {
   groupOf(key: string, component: string): string | null;
 }
 
-const UNET = componentPrefix('unet')!;
-const VAE = componentPrefix('vae')!;
-export const TE_COMPONENTS = ['te', 'te0', 'te1'] as const;
+const UNET = DIFFUSION_PREFIX;
+const VAE = VAE_PREFIX;
+export const TE_COMPONENTS = ['te', 'te0', 'te1', 'clip_l', 'clip_g', 't5xxl'] as const;
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 
@@ -71,14 +81,62 @@ export function unetLayoutOf(arch: Arch): UnetLayout {
   return architecture(arch)?.mergeBlocks ?? 'sd';
 }
 
-/** The layout for a pair: 9 blocks (SDXL) when one side has them and neither side is a 12-block architecture. */
+/**
+ * The layout for a pair: a transformer layout when a side has one (the diffusion models of two different layouts are
+ * never compared, so the other side's keys have no value); else 9 blocks (SDXL) when one side has them and neither
+ * side is a 12-block architecture.
+ */
 export function pairLayout(archA: Arch, archB: Arch): UnetLayout {
   const blocks = [architecture(archA)?.mergeBlocks, architecture(archB)?.mergeBlocks];
+  const dit = blocks.find((b) => b === 'flux' || b === 'sd3');
+  if (dit) return dit;
   return blocks.includes('sdxl') && !blocks.includes('sd') ? 'sdxl' : 'sd';
 }
 
-/** Merge-block slots of a layout, in the merge tools' order (BASE first). */
-export function blockLabels(layout: UnetLayout): string[] {
+/** Blocks the transformer labels go up to (FLUX.1 has 19 double and 38 single blocks, FLUX.2 48 single, SD 3.5 Large 38 joint). */
+const MAX_BLOCKS = 64;
+/** FLUX-style embedders and global layers, in ComfyUI's order (then Chroma's and FLUX.2's). */
+export const FLUX_EMBEDDERS = ['img_in', 'time_in', 'guidance_in', 'vector_in', 'txt_in', 'distilled_guidance_layer', 'double_stream_modulation_img', 'double_stream_modulation_txt', 'single_stream_modulation'] as const;
+export const SD3_EMBEDDERS = ['pos_embed', 'x_embedder', 'context_embedder', 'y_embedder', 't_embedder'] as const;
+const isDit = (layout: UnetLayout) => layout === 'flux' || layout === 'sd3';
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Block slots of a transformer layout, in the merge tools' order. */
+function transformerLabels(layout: 'flux' | 'sd3', naming: BlockNaming): string[] {
+  if (layout === 'sd3') return [...SD3_EMBEDDERS, ...range(MAX_BLOCKS).map((i) => `joint_blocks.${i}`), 'final_layer'];
+  if (naming === 'supermerger') return ['IN', ...range(MAX_BLOCKS).map((i) => `D${pad2(i)}`), ...range(MAX_BLOCKS).map((i) => `S${pad2(i)}`), 'OUT'];
+  return [...FLUX_EMBEDDERS, ...range(MAX_BLOCKS).map((i) => `double_blocks.${i}`), ...range(MAX_BLOCKS).map((i) => `single_blocks.${i}`), 'final_layer'];
+}
+
+/** Block slot of a transformer key (the part after `model.diffusion_model.`). */
+export function transformerBlockOf(rest: string, layout: 'flux' | 'sd3', naming: BlockNaming = 'comfyui'): string {
+  const m = /^(double_blocks|single_blocks|joint_blocks)\.(\d+)\./.exec(rest);
+  const supermerger = naming === 'supermerger' && layout === 'flux';
+  if (m) {
+    if (m[1] === 'joint_blocks' ? layout !== 'sd3' : layout !== 'flux') return 'TRANSFORMER_OTHER';
+    return supermerger ? `${m[1] === 'double_blocks' ? 'D' : 'S'}${pad2(Number(m[2]))}` : `${m[1]}.${Number(m[2])}`;
+  }
+  const head = rest.split('.', 1)[0]!;
+  if (head === 'final_layer') return supermerger ? 'OUT' : 'final_layer';
+  const embedders: readonly string[] = layout === 'flux' ? FLUX_EMBEDDERS : SD3_EMBEDDERS;
+  if (embedders.includes(head)) return supermerger ? 'IN' : head;
+  return 'TRANSFORMER_OTHER';
+}
+
+/** The slot a text encoder or VAE gets in the block scheme with `otherComponents`. */
+export function componentSlot(component: string, naming: BlockNaming = 'comfyui'): string | null {
+  if (component === 'vae' || component === 'te' || component === 'te0' || component === 'te1' || component === 'clip_g') return component.toUpperCase();
+  if (component === 'clip_l') return naming === 'supermerger' ? 'CLIP' : 'CLIP_L';
+  if (component === 't5xxl') return naming === 'supermerger' ? 'T5' : 'T5XXL';
+  return null;
+}
+
+/** Every slot componentSlot can give: the block scheme's non-diffusion-model groups. */
+export const COMPONENT_SLOTS: ReadonlySet<string> = new Set(['TE', 'TE0', 'TE1', 'CLIP_L', 'CLIP_G', 'T5XXL', 'CLIP', 'T5', 'VAE']);
+
+/** Merge-block slots of a layout, in the merge tools' order (BASE first for the UNets, the embedders for the transformers). */
+export function blockLabels(layout: UnetLayout, naming: BlockNaming = 'comfyui'): string[] {
+  if (layout === 'flux' || layout === 'sd3') return transformerLabels(layout, naming);
   const n = layout === 'sdxl' ? 9 : 12;
   const out = ['BASE'];
   for (let i = 0; i < n; i++) out.push(`IN${pad2(i)}`);
@@ -135,6 +193,12 @@ export function tePartOf(rest: string): string {
   if (r.startsWith('model.')) r = r.slice('model.'.length);
   if (r.startsWith('transformer.text_model.') || r.startsWith('transformer.text_projection')) r = r.slice('transformer.'.length);
   if (r.startsWith('text_model.')) r = r.slice('text_model.'.length);
+  // T5 (HF T5EncoderModel names under transformer.)
+  if (r.startsWith('transformer.shared.') || r.startsWith('transformer.encoder.')) r = r.slice('transformer.'.length);
+  if (r.startsWith('shared.')) return 'embeddings';
+  const t5 = /^encoder\.block\.(\d+)\./.exec(r);
+  if (t5) return `layer${pad2(Number(t5[1]))}`;
+  if (r.startsWith('encoder.final_layer_norm.')) return 'final_norm';
   if (r.startsWith('embeddings.') || r.startsWith('token_embedding.') || r === 'positional_embedding' || r.startsWith('positional_embedding.')) return 'embeddings';
   const m = /^(?:encoder\.layers|transformer\.resblocks)\.(\d+)\./.exec(r);
   if (m) return `layer${pad2(Number(m[1]))}`;
@@ -169,6 +233,26 @@ export function makeScheme(name: SchemeName, opts: SchemeOptions = {}): GroupSch
   switch (name) {
     case 'block': {
       const other = opts.otherComponents ?? false;
+      const naming = opts.blockNames ?? 'comfyui';
+      if (isDit(layout)) {
+        const dit = layout as 'flux' | 'sd3';
+        const slots = dit === 'flux' && naming === 'supermerger' ? ['CLIP', 'T5', 'VAE'] : ['CLIP_L', 'CLIP_G', 'T5XXL', 'VAE'];
+        return {
+          name,
+          description:
+            (dit === 'flux'
+              ? naming === 'supermerger'
+                ? 'FLUX transformer blocks, SuperMerger names (IN = the embedders, D00-D18, S00-S37, OUT = final_layer for FLUX.1)'
+                : 'FLUX transformer blocks, ComfyUI names (img_in, time_in, guidance_in, vector_in, txt_in, double_blocks.0-18, single_blocks.0-37, final_layer for FLUX.1)'
+              : 'MMDiT blocks, ComfyUI names (pos_embed, x_embedder, context_embedder, y_embedder, t_embedder, joint_blocks.0..depth-1, final_layer)') +
+            (other ? `; text encoders and VAE as ${slots.join('/')}` : ''),
+          labels: [...blockLabels(dit, naming), 'TRANSFORMER_OTHER', ...(other ? slots : [])],
+          groupOf(key, component) {
+            if (component === 'transformer' && key.startsWith(UNET)) return transformerBlockOf(key.slice(UNET.length), dit, naming);
+            return other ? componentSlot(component, naming) : null;
+          },
+        };
+      }
       const labels = [...blockLabels(layout), 'UNET_OTHER', ...(other ? ['TE', 'TE0', 'TE1', 'VAE'] : [])];
       const tool = timeEmbed === 'BASE' ? 'sd-mecha' : 'SuperMerger/meh';
       return {
@@ -181,8 +265,7 @@ export function makeScheme(name: SchemeName, opts: SchemeOptions = {}): GroupSch
         groupOf(key, component) {
           if (component === 'unet' && key.startsWith(UNET)) return unetBlockOf(key.slice(UNET.length), layout, timeEmbed);
           if (!other) return null;
-          if (component === 'vae') return 'VAE';
-          if (component === 'te' || component === 'te0' || component === 'te1') return component.toUpperCase();
+          if (component === 'vae' || component === 'te' || component === 'te0' || component === 'te1') return component.toUpperCase();
           return null;
         },
       };

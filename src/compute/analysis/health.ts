@@ -12,6 +12,11 @@
  *   edm_*), e.g. LoRA keys baked in by mistake or another architecture's encoder.
  * - wasted space: the EMA copy (useless for inference), float tensors wider than 16 bits in a model that is mostly
  *   16-bit (what F16 would save), and the bytes of unexpected keys.
+ * - storage of today's zoo: F16/BF16 weights whose every value is exactly an fp8 value (an fp8 model stored in 16
+ *   bits: "is this FP16 fine-tune really fp8?"); fp8 weights without the scale they should have (some layers of a
+ *   scaled-fp8 file lack one, the scaled_fp8 marker without any scale, or unscaled fp8 weights that use the whole fp8
+ *   range as scaled ones do); a safetensors file with bytes after its last tensor, which the safetensors library
+ *   refuses ("incomplete metadata, file not fully covered").
  */
 import { closeSync, openSync } from 'node:fs';
 import { DTYPES, bytesPerElement } from '../model/dtypes';
@@ -19,10 +24,10 @@ import { decodableToF64, decodeToF64 } from '../engine/decodeF64';
 import { readTensorElements } from '../io/tensorBytes';
 import { loadModel, type LoadedModel } from '../model/loadModel';
 import { openCheckpoint } from '../readers/registry';
-import type { Arch, ModelInfo } from '../../shared/result';
+import type { Arch, ModelInfo, TensorHealth } from '../../shared/result';
 import type { TensorRef } from '../model/checkpoint';
-import { ARCHITECTURES, isModelComponent } from '../keys/architectures';
-import { sdComponentOf } from '../keys/components';
+import { ARCHITECTURES, isModelComponent, KNOWN_TOP_LEVEL } from '../keys/architectures';
+import { familyComponentOf } from '../keys/components';
 import { openSource, type ResultSource } from './layers';
 import type { ModelHealth, PositionIdsCheck, WastedSpace } from '../../shared/analysis';
 
@@ -37,28 +42,7 @@ export const KNOWN_PREFIXES: Record<Exclude<Arch, 'generic'>, string[]> = Object
   ARCHITECTURES.map((a) => [a.id, a.components.map((c) => c.tree ?? c.prefix)]),
 ) as Record<Exclude<Arch, 'generic'>, string[]>;
 
-/** Top-level keys SD checkpoints legitimately carry (LDM DDPM buffers and the markers sd-mecha lists as optional). */
-export const KNOWN_TOP_LEVEL = new Set([
-  'betas',
-  'alphas_cumprod',
-  'alphas_cumprod_prev',
-  'sqrt_alphas_cumprod',
-  'sqrt_one_minus_alphas_cumprod',
-  'log_one_minus_alphas_cumprod',
-  'sqrt_recip_alphas_cumprod',
-  'sqrt_recipm1_alphas_cumprod',
-  'posterior_variance',
-  'posterior_log_variance_clipped',
-  'posterior_mean_coef1',
-  'posterior_mean_coef2',
-  'logvar',
-  'v_pred',
-  'ztsnr',
-  'edm_mean',
-  'edm_std',
-  'edm_vpred.sigma_min',
-  'edm_vpred.sigma_max',
-]);
+export { KNOWN_TOP_LEVEL };
 
 const EMA_SCALARS = new Set(['model_ema.decay', 'model_ema.num_updates']);
 const MAX_POSITION_IDS = 1 << 16;
@@ -170,9 +154,10 @@ function MiB(n: number): string {
 export function modelHealth(info: ModelInfo, model: LoadedModel | null, error?: string): ModelHealth {
   const findings: ModelHealth['findings'] = [];
   const th = info.tensorHealth ?? { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 };
-  const componentOfKey = (k: string) => model?.tensors.get(k)?.component ?? sdComponentOf(k) ?? 'other';
+  const componentOfKey = (k: string) => model?.tensors.get(k)?.component ?? familyComponentOf(info.arch, k) ?? 'other';
   const benign = th.allZero.filter((k) => !isModelComponent(componentOfKey(k)));
-  const missing = (EXPECTED_COMPONENTS[info.arch] ?? []).filter((c) => !info.components[c]);
+  // a part of a model (a bare transformer, a VAE file) lacks nothing; results written before roles count as checkpoints
+  const missing = (info.role ?? 'checkpoint') === 'checkpoint' ? (EXPECTED_COMPONENTS[info.arch] ?? []).filter((c) => !info.components[c]) : [];
   const h: ModelHealth = {
     model: info.index,
     file: info.file,
@@ -213,11 +198,72 @@ export function modelHealth(info: ModelInfo, model: LoadedModel | null, error?: 
   if (h.wasted && h.wasted.emaBytes > 0) findings.push({ severity: 'info', message: `EMA copy: ${h.wasted.emaTensors} tensors, ${MiB(h.wasted.emaBytes)} not needed for inference` });
   // worth a line when it is at least 1% of the file
   if (h.wasted && h.wasted.wideInHalfTensors > 0 && h.wasted.wideInHalfSavings * 100 >= info.sizeBytes) findings.push({ severity: 'info', message: `${h.wasted.wideInHalfTensors} fp32 tensors in a ${h.wasted.dominantFloat} model: ${MiB(h.wasted.wideInHalfSavings)} would be saved in F16` });
+  findings.push(...storageFindings(th, model));
   if (error) findings.push({ severity: 'warning', message: `the file could not be opened again: ${error}` });
   const rank = { error: 0, warning: 1, info: 2 } as const;
   findings.sort((a, b) => rank[a.severity] - rank[b.severity]);
   h.status = findings.some((f) => f.severity === 'error') ? 'error' : findings.some((f) => f.severity === 'warning') ? 'warning' : 'ok';
   return h;
+}
+
+/** Share of parameters from which a storage pattern is said of the whole model (norms and biases may differ). */
+const MOST = 0.9;
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+/**
+ * Findings about how the weights are stored (see the file comment), from the engine's facts (tensorHealth) and the
+ * header opened again (`model`: quantisation of each tensor, the file's storage facts).
+ */
+export function storageFindings(th: TensorHealth, model: LoadedModel | null): ModelHealth['findings'] {
+  const out: ModelHealth['findings'] = [];
+  const half = th.halfPrecision;
+  if (half && half.params > 0) {
+    for (const [name, params, tensors] of [['e4m3fn', half.e4m3fnParams, half.e4m3fnTensors], ['e5m2', half.e5m2Params, half.e5m2Tensors]] as const) {
+      if (params < MOST * half.params) continue;
+      const all = tensors === half.tensors;
+      out.push({
+        severity: 'warning',
+        message:
+          `${all ? `every value of its ${half.tensors}` : `every value of ${tensors} of its ${half.tensors}`} F16/BF16 tensors (${pct(params / half.params)} of their parameters) is exactly an fp8 ${name} value: ` +
+          'an fp8 model stored in 16 bits, twice the size of its fp8 original with no more precision',
+      });
+      break;
+    }
+  }
+  const plain = th.plainFp8;
+  if (plain && plain.tensors > 0 && plain.atMaxParams >= MOST * plain.params) {
+    out.push({
+      severity: 'warning',
+      message: `${plain.atMaxTensors} of its ${plain.tensors} unscaled fp8 tensors reach the largest fp8 value, as scaled-fp8 weights do: their scale tensors look missing, and their values are off by those scales`,
+    });
+  }
+  if (model) {
+    let scaled = 0;
+    let unscaled = 0;
+    let firstUnscaled = '';
+    for (const [key, { ref }] of model.tensors) {
+      if (ref.quant?.scheme === 'scaled-fp8') scaled++;
+      else if (!ref.quant && (ref.dtype === 'F8_E4M3' || ref.dtype === 'F8_E5M2') && ref.shape.length >= 2) {
+        if (unscaled++ === 0) firstUnscaled = key;
+      }
+    }
+    if (unscaled > 0 && (scaled > 0 || model.facts.scaledFp8Marker)) {
+      out.push({
+        severity: 'warning',
+        message:
+          `${unscaled} fp8 weight${unscaled > 1 ? 's have' : ' has'} no scale (first: ${firstUnscaled}) in a ${scaled > 0 ? `file whose other ${scaled} fp8 weights have one` : 'file with the scaled_fp8 marker'}: ` +
+          'read as plain fp8 values, which are off by the missing scale',
+      });
+    }
+    const trailing = model.facts.trailingBytes ?? 0;
+    if (trailing > 0) {
+      out.push({
+        severity: 'warning',
+        message: `${trailing} bytes after the last tensor: the safetensors library refuses the file ("incomplete metadata, file not fully covered" in ComfyUI); its tensors are intact and were compared, and a copy without the extra bytes loads`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Health of every model of a compare output (opens each model's header again; reads only position_ids). */

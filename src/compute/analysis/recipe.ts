@@ -18,8 +18,8 @@
  * With k <= 12 that is at most 4095 small solves.
  */
 import { ModeldiffError } from '../../shared/errors';
-import { pairIndex, type CompareResult } from '../../shared/result';
-import { DEFAULT_TIME_EMBED, makeScheme, orderLabels, unetLayoutOf, type TimeEmbedPlacement } from './groups';
+import { pairIndex, primaryComponent, type CompareResult } from '../../shared/result';
+import { COMPONENT_SLOTS, DEFAULT_TIME_EMBED, makeScheme, orderLabels, unetLayoutOf, type BlockNaming, type TimeEmbedPlacement } from './groups';
 import { openSource, withLayers, type ResultSource } from './layers';
 import { RECIPE_FIT_MAX_REL_RESIDUAL, type MixtureFit, type RecipeEstimate } from '../../shared/analysis';
 
@@ -168,19 +168,21 @@ export interface Copy {
 }
 
 /** What a note says about a copy left out of the parents. */
+const componentWord = (component: string): string => (component === 'unet' ? 'UNet' : component);
+
 export function copyNote(result: CompareResult, self: number, c: Copy, component = 'unet'): string {
   const file = result.models[c.model]!.file;
-  if (c.how === 'identical') return `the ${component === 'unet' ? 'UNet' : component} is bit-identical to that of ${file} (left out of the parents)`;
-  if (c.how === 'equal_values') return `the ${component === 'unet' ? 'UNet' : component} holds the same values as that of ${file}, not bit-identical (left out of the parents)`;
+  if (c.how === 'identical') return `the ${componentWord(component)} is bit-identical to that of ${file} (left out of the parents)`;
+  if (c.how === 'equal_values') return `the ${componentWord(component)} holds the same values as that of ${file}, not bit-identical (left out of the parents)`;
   const d = result.pairs[pairIndex(self, c.model, result.models.length)]?.components[component];
   const left = d?.non_finite ? ` (${d.non_finite} ${d.non_finite === 1 ? 'key' : 'keys'} with NaN/Inf left out)` : '';
-  return `the ${component === 'unet' ? 'UNet' : component} is at L2 0 from that of ${file} on the comparable keys${left}, yet not equal (left out of the parents)`;
+  return `the ${componentWord(component)} is at L2 0 from that of ${file} on the comparable keys${left}, yet not equal (left out of the parents)`;
 }
 
 export function chooseParents(result: CompareResult, model: number, opts: ChooseParentsOptions = {}): { parents: number[]; candidates: NonNullable<RecipeEstimate['candidates']>; copies: Copy[] } {
   const count = opts.count ?? 2;
   const poolSize = Math.max(count, opts.pool ?? 6);
-  const c = opts.component ?? 'unet';
+  const c = opts.component ?? diffusionComponent(result, model);
   const n = result.models.length;
   const near: { i: number; d2: number }[] = [];
   const copies: Copy[] = [];
@@ -232,6 +234,13 @@ export function chooseParents(result: CompareResult, model: number, opts: Choose
   return { parents: candidates[0]?.parents ?? pool.slice(0, 1), candidates: candidates.slice(0, 5), copies };
 }
 
+/** The diffusion-model component of a model (`unet` or `transformer`), `unet` when it has neither. */
+function diffusionComponent(result: CompareResult, model: number): string {
+  const own = Object.keys(result.models[model]?.components ?? {});
+  const c = primaryComponent(own);
+  return c === 'unet' || c === 'transformer' ? c : 'unet';
+}
+
 export interface RecipeOptions {
   /** parents by model index; default: chosen by chooseParents */
   parents?: number[];
@@ -240,6 +249,8 @@ export interface RecipeOptions {
   /** with automatic parents: how many (default 2) and from how many nearest models (default 6) */
   count?: number;
   pool?: number;
+  /** transformer block names: ComfyUI's (default) or SuperMerger's */
+  blockNames?: BlockNaming;
 }
 
 /** Per-group sums of squared distances for the pairs among `models`, keeping only keys valued in every pair. */
@@ -281,7 +292,8 @@ function groupSquares(src: ResultSource, models: number[], groupOf: (k: number) 
 }
 
 /**
- * Estimates how `model` was merged from its parents, per merge block of the UNet, for the whole UNet, and per text
+ * Estimates how `model` was merged from its parents, per merge block of the diffusion model (UNet or transformer), for
+ * the whole diffusion model, and per text
  * encoder / VAE, from layers.bin. Index 0 of every squared-distance table is the model, 1.. the parents.
  */
 export function estimateRecipe(source: string | ResultSource, model: number, opts: RecipeOptions = {}): RecipeEstimate {
@@ -290,16 +302,18 @@ export function estimateRecipe(source: string | ResultSource, model: number, opt
   const n = result.models.length;
   if (model < 0 || model >= n) throw new ModeldiffError('USAGE', `no model ${model} in this result`);
   const notes: string[] = [];
+  const dmComponent = diffusionComponent(result, model);
+  const dmName = dmComponent === 'transformer' ? 'transformer' : 'UNet';
   let parents = opts.parents;
   let parentsFrom: RecipeEstimate['parentsFrom'] = opts.parentsFrom ?? 'user';
   let candidates: RecipeEstimate['candidates'];
   if (!parents) {
-    const chosen = chooseParents(result, model, { count: opts.count ?? 2, pool: opts.pool ?? 6 });
+    const chosen = chooseParents(result, model, { count: opts.count ?? 2, pool: opts.pool ?? 6, component: dmComponent });
     parents = chosen.parents;
     candidates = chosen.candidates;
     parentsFrom = 'nearest';
-    for (const c of chosen.copies) notes.push(copyNote(result, model, c));
-    if (parents.length === 0) notes.push('no other model has a comparable UNet');
+    for (const c of chosen.copies) notes.push(copyNote(result, model, c, dmComponent));
+    if (parents.length === 0) notes.push(`no other model has a comparable ${dmName}`);
   }
   parents = [...new Set(parents)];
   if (parents.includes(model)) throw new ModeldiffError('USAGE', 'a model cannot be its own parent');
@@ -308,7 +322,7 @@ export function estimateRecipe(source: string | ResultSource, model: number, opt
 
   const timeEmbed = opts.timeEmbed ?? DEFAULT_TIME_EMBED;
   const layout = unetLayoutOf(result.models[model]!.arch);
-  const scheme = makeScheme('block', { timeEmbed, layout, otherComponents: true });
+  const scheme = makeScheme('block', { timeEmbed, layout, otherComponents: true, blockNames: opts.blockNames });
   const base: RecipeEstimate = {
     model,
     file: result.models[model]!.file,
@@ -329,8 +343,8 @@ export function estimateRecipe(source: string | ResultSource, model: number, opt
   const keys = result.layers.keys;
   const comps = result.layers.keyComponents;
   const sums = groupSquares(src, models, (k) => scheme.groupOf(keys[k]!, comps[k]!));
-  const componentSlots = new Set(['TE', 'TE0', 'TE1', 'VAE']);
-  // the whole UNet: every UNet key is in exactly one block slot
+  const componentSlots = COMPONENT_SLOTS;
+  // the whole diffusion model: every one of its keys is in exactly one block slot
   let unetSum: { keys: number; d2: number[][] } | undefined;
   for (const [g, s] of sums) {
     if (componentSlots.has(g)) continue;
@@ -344,13 +358,13 @@ export function estimateRecipe(source: string | ResultSource, model: number, opt
     const D = parents!.map((_, i) => parents!.map((__, j) => s.d2[i + 1]![j + 1]!));
     return fitMixture(m, D, group, s.keys);
   };
-  if (unetSum) base.overall = fitOf('UNET', unetSum);
-  else notes.push('no UNet key has a value for every pair among the model and its parents');
+  if (unetSum) base.overall = fitOf(dmComponent === 'transformer' ? 'TRANSFORMER' : 'UNET', unetSum);
+  else notes.push(`no ${dmName} key has a value for every pair among the model and its parents`);
   for (const g of orderLabels(scheme, sums.keys())) {
     const fit = fitOf(g, sums.get(g)!);
     (componentSlots.has(g) ? base.components : base.blocks).push(fit);
   }
   const poor = base.overall && base.overall.relResidual > RECIPE_FIT_MAX_REL_RESIDUAL;
-  if (poor) notes.push(`the UNet is poorly explained as a mix of these parents (relative residual ${base.overall!.relResidual.toFixed(3)}, above ${RECIPE_FIT_MAX_REL_RESIDUAL})`);
+  if (poor) notes.push(`the ${dmName} is poorly explained as a mix of these parents (relative residual ${base.overall!.relResidual.toFixed(3)}, above ${RECIPE_FIT_MAX_REL_RESIDUAL})`);
   return base;
 }

@@ -9,7 +9,11 @@ export interface Member {
   ref: TensorRef;
 }
 
-/** One canonical key and shape, with every model that has it (one model alone too: each tensor is read once). */
+/**
+ * One canonical key and shape, with every model that has it as part of a component of the same architecture (one
+ * model alone too: each tensor is read once). Equal names in components of different architectures (an SD3 and a
+ * FLUX transformer share `final_layer.linear.bias`) are never in one unit, so they are never compared.
+ */
 export interface Unit {
   id: number;
   key: number;
@@ -23,6 +27,8 @@ export interface Unit {
 export interface ComponentCounts {
   inA: boolean;
   inB: boolean;
+  /** the two models' components are of different architectures: nothing of theirs is compared */
+  differentArch: boolean;
   shared: number;
   only_a: number;
   only_b: number;
@@ -112,7 +118,7 @@ export function makePlan(models: LoadedModel[], opts: PlanOptions): Plan {
     models.forEach((m, model) => {
       const t = m.tensors.get(key);
       if (!t) return;
-      const s = shapeText(t.ref.shape);
+      const s = `${shapeText(t.ref.shape)} ${t.component} ${m.kinds.get(t.component) ?? ''}`;
       let list = byShape.get(s);
       if (!list) byShape.set(s, (list = []));
       list.push({ model, ref: t.ref });
@@ -208,22 +214,42 @@ export function differenceListCap(pairs: number): number {
 export function planPair(models: LoadedModel[], a: number, b: number, keys: string[], keyComponents: string[], cap: number): PairPlan {
   const A = models[a]!.tensors;
   const B = models[b]!.tensors;
+  const kindA = models[a]!.kinds;
+  const kindB = models[b]!.kinds;
   const components = new Map<string, ComponentCounts>();
   const differences: PairDifferences = { only_a: [], only_b: [], mismatched: [], dtype: [], truncated: false };
   const push = <T>(list: T[], item: T) => {
     if (list.length < cap) list.push(item);
     else differences.truncated = true;
   };
+  // Components of different architectures: by the two models' kinds, or a name in both that is another component
+  // (or of another architecture) on one side, as when an unknown family's key is named like a known one's.
+  const different = new Set<string>();
+  const inA = new Set<string>();
+  const inB = new Set<string>();
+  keys.forEach((key, k) => {
+    const ta = A.get(key);
+    const tb = B.get(key);
+    const c = keyComponents[k]!;
+    if (ta) inA.add(c);
+    if (tb) inB.add(c);
+    if (ta && tb && (ta.component !== tb.component || kindA.get(ta.component) !== kindB.get(tb.component))) different.add(c);
+  });
+  for (const c of inA) if (inB.has(c) && kindA.get(c) !== kindB.get(c)) different.add(c);
   keys.forEach((key, k) => {
     const ta = A.get(key);
     const tb = B.get(key);
     if (!ta && !tb) return;
     const c = keyComponents[k]!;
     let counts = components.get(c);
-    if (!counts) components.set(c, (counts = { inA: false, inB: false, shared: 0, only_a: 0, only_b: 0, mismatched: 0, dtype_diff: 0 }));
+    if (!counts) components.set(c, (counts = { inA: false, inB: false, differentArch: different.has(c), shared: 0, only_a: 0, only_b: 0, mismatched: 0, dtype_diff: 0 }));
     if (ta) counts.inA = true;
     if (tb) counts.inB = true;
-    if (ta && !tb) {
+    if (counts.differentArch) {
+      // every key of either side stays unmatched (listed as such, so the lists keep matching the counts)
+      if (ta) (counts.only_a++, push(differences.only_a, key));
+      if (tb) (counts.only_b++, push(differences.only_b, key));
+    } else if (ta && !tb) {
       counts.only_a++;
       push(differences.only_a, key);
     } else if (tb && !ta) {

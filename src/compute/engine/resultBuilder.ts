@@ -4,6 +4,7 @@ import type { LayersWriter } from '../output/layersFile';
 import { lazyArray } from '../output/lazyArray';
 import type { PairAlignment, Plan, Unit } from './plan';
 import type { UnitResult } from './runEngine';
+import { FP8_E4M3FN, FP8_E5M2, isHalfDtype, isPlainFp8 } from './fp8Grid';
 
 /** Per pair and component, sums over the shared keys seen so far. */
 interface Sums {
@@ -107,6 +108,20 @@ export class ResultBuilder {
     const key = this.plan.keys[unit.key]!;
     unit.members.forEach((mem, i) => {
       const h = this.models[mem.model]!.info.tensorHealth;
+      if (unit.numel > 0 && !mem.ref.quant) {
+        if (isHalfDtype(mem.ref.dtype)) {
+          const p = (h.halfPrecision ??= { tensors: 0, params: 0, e4m3fnTensors: 0, e4m3fnParams: 0, e5m2Tensors: 0, e5m2Params: 0 });
+          p.tensors++;
+          p.params += unit.numel;
+          if (r.fp8Grid[i]! & FP8_E4M3FN) (p.e4m3fnTensors++, (p.e4m3fnParams += unit.numel));
+          if (r.fp8Grid[i]! & FP8_E5M2) (p.e5m2Tensors++, (p.e5m2Params += unit.numel));
+        } else if (isPlainFp8(mem.ref.dtype)) {
+          const p = (h.plainFp8 ??= { tensors: 0, params: 0, atMaxTensors: 0, atMaxParams: 0 });
+          p.tensors++;
+          p.params += unit.numel;
+          if (r.fp8AtMax[i]) (p.atMaxTensors++, (p.atMaxParams += unit.numel));
+        }
+      }
       if (r.nonFinite[i]) {
         if (h.nonFiniteCount++ < MAX_HEALTH_KEYS) h.nonFinite.push(key);
       } else if (r.allZero[i] && unit.numel > 0) {
@@ -154,9 +169,10 @@ function pairResult(sums: Map<string, Sums>, pp: PairAlignment, p: number, a: nu
     let changed = 0;
     const nonFinite = s.nonFinite[p]!;
     const bytesOnly = s.bytesOnly[p]!;
+    const differentArch = counts.inA && counts.inB && counts.differentArch;
     if (!counts.inB) status = 'only_in_a';
     else if (!counts.inA) status = 'only_in_b';
-    else if (counts.shared === 0) status = 'not_comparable';
+    else if (differentArch || counts.shared === 0) status = 'not_comparable';
     else {
       const comparable = counts.shared - nonFinite - bytesOnly;
       if (comparable > 0) {
@@ -172,6 +188,7 @@ function pairResult(sums: Map<string, Sums>, pp: PairAlignment, p: number, a: nu
     }
     components[c] = {
       status,
+      ...(differentArch ? { reason: 'different_architectures' as const } : {}),
       l2,
       cosine,
       identical,

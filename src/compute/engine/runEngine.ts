@@ -168,7 +168,7 @@ function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: E
 }
 
 function fromItem(it: ItemResult): UnitResult {
-  return { m: it.m, d2: it.d2, dot: it.dot, identical: it.identical, nonFinite: it.nonFinite, allZero: it.allZero, undecodable: it.undecodable };
+  return { m: it.m, d2: it.d2, dot: it.dot, identical: it.identical, nonFinite: it.nonFinite, allZero: it.allZero, undecodable: it.undecodable, fp8Grid: it.fp8Grid, fp8AtMax: it.fp8AtMax };
 }
 
 function mergeInto(acc: UnitResult, it: ItemResult): UnitResult {
@@ -180,6 +180,8 @@ function mergeInto(acc: UnitResult, it: ItemResult): UnitResult {
   for (let i = 0; i < acc.m; i++) {
     acc.nonFinite[i] |= it.nonFinite[i]!;
     acc.allZero[i] &= it.allZero[i]!;
+    acc.fp8Grid[i] &= it.fp8Grid[i]!;
+    acc.fp8AtMax[i] |= it.fp8AtMax[i]!;
   }
   acc.undecodable ||= it.undecodable;
   return acc;

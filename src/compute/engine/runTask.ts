@@ -6,6 +6,7 @@ import { decodableToF64, decodeToF64 } from './decodeF64';
 import { FileHandles } from '../io/fileHandles';
 import { auxRanges } from '../quant/layout';
 import { decodeMember, decodesToF32, identityKey, readMember, slotBytes } from './members';
+import { FP8_E4M3FN, FP8_E5M2, fp8GridFlags, isHalfDtype, isPlainFp8, reachesFp8Max } from './fp8Grid';
 import { GRAM_BLOCK_COLUMNS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
 
@@ -47,7 +48,17 @@ function newResult(item: WorkItem): ItemResult {
     nonFinite: new Uint8Array(m),
     allZero: new Uint8Array(m).fill(1),
     undecodable: false,
+    fp8Grid: Uint8Array.from(item.members, (r) => (isHalfDtype(r.dtype) && !isQuantised(r) ? FP8_E4M3FN | FP8_E5M2 : 0)),
+    fp8AtMax: new Uint8Array(m),
   };
+}
+
+/** The fp8 facts of the members' raw little-endian bytes of one chunk (fp8Grid.ts); each stops once settled. */
+function fp8Facts(res: ItemResult, members: readonly WorkItem['members'][number][], u8: Uint8Array, slots: readonly number[], n: number): void {
+  members.forEach((r, i) => {
+    if (res.fp8Grid[i]) res.fp8Grid[i] = fp8GridFlags(r.dtype as 'F16' | 'BF16', u8, slots[i]!, n, res.fp8Grid[i]!);
+    else if (!res.fp8AtMax[i] && isPlainFp8(r.dtype) && !isQuantised(r) && reachesFp8Max(r.dtype, u8, slots[i]!, n)) res.fp8AtMax[i] = 1;
+  });
 }
 
 /**
@@ -140,6 +151,7 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
     });
     const { cls, reps } = byteClasses(keys, u8, slots, lengths);
     markIdentity(res, cls);
+    fp8Facts(res, members, u8, slots, n);
 
     // Decode one row per class.
     const rowOf = (q: number) => rowsBase + q * C * 4;
@@ -301,6 +313,7 @@ function f64Item(item: WorkItem, chunkElements: number, k: Kernels, files: FileH
       return length;
     });
     markIdentity(res, byteClasses(keys, raw, slots, lengths).cls);
+    fp8Facts(res, item.members, raw, slots, n);
     for (let i = 0; i < m; i++) {
       const a = vals[i]!;
       for (let j = i; j < m; j++) {
@@ -333,6 +346,7 @@ function bytesOnlyItem(item: WorkItem, chunkBytes: number, files: FileHandles, s
   const res = newResult(item);
   res.undecodable = true;
   res.allZero.fill(0);
+  res.fp8Grid.fill(0);
   res.d2.fill(NaN);
   res.dot.fill(NaN);
   const members = item.members;

@@ -44,6 +44,10 @@ export interface ItemResult {
   allZero: Uint8Array;
   /** the unit's dtypes cannot be decoded: only byte identity is known */
   undecodable: boolean;
+  /** an F16/BF16 member's values in this range are all on an fp8 grid (fp8Grid.ts: FP8_E4M3FN | FP8_E5M2); 0 otherwise */
+  fp8Grid: Uint8Array;
+  /** a plain fp8 member holds the largest finite fp8 value in this range */
+  fp8AtMax: Uint8Array;
 }
 
 export interface TaskResult {

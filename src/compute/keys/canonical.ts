@@ -1,4 +1,6 @@
-import { genericComponents, looksLikeStableDiffusion, sdComponentOf } from './components';
+import { DIFFUSION_PREFIX, KNOWN_TOP_LEVEL, type ArchitectureRow } from './architectures';
+import { detectFamily, keyEvidence, type FamilyDetection } from './arch';
+import { genericComponents } from './components';
 
 export interface CanonicalKeys {
   /** canonical name of each input key, same order */
@@ -6,23 +8,36 @@ export interface CanonicalKeys {
   components: string[];
   /** what was renamed, for people */
   notes: string[];
-  isStableDiffusion: boolean;
+  /** the family (or lone component) recognised; null: unknown architecture, components from leading key names */
+  family: ArchitectureRow | null;
+  /** what detection found besides the family: a declared architecture, an unsupported family's name */
+  detection: FamilyDetection;
+}
+
+export interface KeyHints {
+  /** the file's metadata: safetensors `__metadata__` (modelspec.*), GGUF key/values (general.architecture) */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 const NAI_PREFIX = 'cond_stage_model.transformer.';
 const EMA_PREFIX = 'model_ema.';
-const UNET_PREFIX = 'model.diffusion_model.';
 const EMA_SCALARS = new Set(['model_ema.decay', 'model_ema.num_updates']);
 
 /**
- * Normalises the known aliases of one model's key set so equal things compare:
+ * Normalises one model's key set so equal things compare, and assigns each key its component:
  * - NovelAI's text encoder `cond_stage_model.transformer.X` is `cond_stage_model.transformer.text_model.X`;
  * - LitEma shadow names lost their dots (`model_ema.diffusion_modelinput_blocks00weight`): restored from the
  *   model's own UNet keys to `model_ema.diffusion_model.input_blocks.0.0.weight`;
  * - the SDXL refiner keeps OpenCLIP bigG at `conditioner.embedders.0.model.`, which is the base's
- *   `conditioner.embedders.1.model.` (te1), so a base and a refiner share a comparable text encoder.
+ *   `conditioner.embedders.1.model.` (te1), so a base and a refiner share a comparable text encoder;
+ * then recognises the family (keys/arch.ts) and reads the file as the family's all-in-one checkpoint would be:
+ * - a bare file (a FLUX transformer as released, a GGUF diffusion model, a VAE or text encoder alone) has its keys
+ *   read under the prefix of the component it holds (`model.diffusion_model.`, `first_stage_model.`...), so a bare
+ *   transformer and the one inside an all-in-one checkpoint have equal keys;
+ * - the family's aliases (a FLUX all-in-one's `vae.` is `first_stage_model.`).
+ * Components come from the family's prefixes; a model of no known family gets components from its leading key names.
  */
-export function canonicalizeKeys(names: readonly string[]): CanonicalKeys {
+export function canonicalizeKeys(names: readonly string[], shapes?: readonly (readonly number[])[], hints: KeyHints = {}): CanonicalKeys {
   const notes: string[] = [];
   let keys = names.slice();
 
@@ -43,11 +58,38 @@ export function canonicalizeKeys(names: readonly string[]): CanonicalKeys {
     notes.push('SDXL refiner text encoder (OpenCLIP bigG at conditioner.embedders.0) compared as te1');
   }
 
+  keys = restoreEmaNames(keys, notes);
+
+  const detection = detectFamily(keyEvidence(keys, shapes), hints.metadata ?? {}, keys);
+  const family = detection.family;
+  let components: string[];
+  if (family) {
+    keys = familyKeys(family, keys, notes);
+    const prefixes = family.components.map((c) => [c.prefix, c.id] as const).sort((x, y) => y[0].length - x[0].length);
+    components = keys.map((k) => prefixes.find(([p]) => k.startsWith(p))?.[1] ?? 'other');
+  } else {
+    components = genericComponents(keys);
+  }
+  notes.push(...detection.notes);
+
+  const seen = new Set<string>();
+  const duplicates: string[] = [];
+  for (const k of keys) {
+    if (seen.has(k)) duplicates.push(k);
+    seen.add(k);
+  }
+  if (duplicates.length > 0) {
+    notes.push(`${duplicates.length} stored names map to a key already present (first: "${duplicates[0]}"); only the first of each is compared`);
+  }
+  return { keys, components, notes, family, detection };
+}
+
+function restoreEmaNames(keys: string[], notes: string[]): string[] {
   const dotless = new Map<string, string>();
-  for (const k of keys) if (k.startsWith(UNET_PREFIX)) dotless.set(('diffusion_model.' + k.slice(UNET_PREFIX.length)).replace(/\./g, ''), k.slice('model.'.length));
+  for (const k of keys) if (k.startsWith(DIFFUSION_PREFIX)) dotless.set(('diffusion_model.' + k.slice(DIFFUSION_PREFIX.length)).replace(/\./g, ''), k.slice('model.'.length));
   let restored = 0;
   let unrestored = 0;
-  keys = keys.map((k) => {
+  const out = keys.map((k) => {
     if (!k.startsWith(EMA_PREFIX) || EMA_SCALARS.has(k)) return k;
     const rest = k.slice(EMA_PREFIX.length);
     if (rest.includes('.')) return k;
@@ -61,17 +103,30 @@ export function canonicalizeKeys(names: readonly string[]): CanonicalKeys {
   });
   if (restored > 0) notes.push(`EMA copy of the UNet (${restored} tensors, stored without dots) matched to UNet key names`);
   if (unrestored > 0) notes.push(`${unrestored} EMA tensors could not be matched to a UNet key and keep their stored names`);
+  return out;
+}
 
-  const isStableDiffusion = looksLikeStableDiffusion(keys);
-  const components = isStableDiffusion ? keys.map((k) => sdComponentOf(k) ?? 'other') : genericComponents(keys);
-  const seen = new Set<string>();
-  const duplicates: string[] = [];
-  for (const k of keys) {
-    if (seen.has(k)) duplicates.push(k);
-    seen.add(k);
+/** The family's aliases, then a bare file's keys under the prefix of what it holds. */
+function familyKeys(family: ArchitectureRow, keys: string[], notes: string[]): string[] {
+  let out = keys;
+  const has = (p: string) => out.some((k) => k.startsWith(p));
+  for (const a of family.aliases ?? []) {
+    if (!has(a.from) || has(a.to)) continue;
+    let n = 0;
+    out = out.map((k) => (k.startsWith(a.from) ? (n++, a.to + k.slice(a.from.length)) : k));
+    notes.push(`${a.what} keys ${a.from}* (${n}) read as ${a.to}*`);
   }
-  if (duplicates.length > 0) {
-    notes.push(`${duplicates.length} stored names map to a key already present (first: "${duplicates[0]}"); only the first of each is compared`);
+  if (has(family.bare)) return out;
+  const prefixes = family.components.map((c) => c.prefix);
+  let n = 0;
+  out = out.map((k) => {
+    if (KNOWN_TOP_LEVEL.has(k) || prefixes.some((p) => k.startsWith(p))) return k;
+    n++;
+    return family.bare + k;
+  });
+  if (n > 0) {
+    const what = family.components.find((c) => c.prefix === family.bare || family.bare.startsWith(c.prefix))?.name ?? 'component';
+    notes.push(`${what} stored with bare keys: ${n} keys read as ${family.bare}*, as in all-in-one checkpoints`);
   }
-  return { keys, components, notes, isStableDiffusion };
+  return out;
 }

@@ -1,24 +1,16 @@
-import { SD_COMPONENTS } from '../../shared/result';
-import { ARCHITECTURES, COMPONENT_PREFIXES } from './architectures';
+import { SD_COMPONENTS, type Arch } from '../../shared/result';
+import { architecture, ARCHITECTURES } from './architectures';
 
-/**
- * The component of a canonical key by the prefixes of the architecture table, or undefined when it has none. The
- * refiner's OpenCLIP encoder is renamed to embedders.1 before this runs.
- */
-export function sdComponentOf(key: string): string | undefined {
-  for (const [prefix, component] of COMPONENT_PREFIXES) if (key.startsWith(prefix)) return component;
-  return undefined;
-}
-
-export function looksLikeStableDiffusion(keys: readonly string[]): boolean {
-  let hits = 0;
-  for (const k of keys) if (sdComponentOf(k) !== undefined && !k.startsWith('model_ema.')) hits++;
-  return hits > 0 && hits * 2 >= keys.length;
+/** The component of a canonical key in a family, by the family's prefixes (undefined: none of them). */
+export function familyComponentOf(arch: Arch, key: string): string | undefined {
+  let best: { prefix: string; id: string } | undefined;
+  for (const c of architecture(arch)?.components ?? []) if (key.startsWith(c.prefix) && (!best || c.prefix.length > best.prefix.length)) best = c;
+  return best?.id;
 }
 
 /**
- * Components of a model that is not Stable Diffusion (an LLM, a LoRA, a VAE alone...): the leading name segment,
- * or the two leading segments when every key shares the first one (`model.layers`, `model.embed_tokens`).
+ * Components of a model of no known family (an LLM, a LoRA, an unsupported architecture...): the leading name
+ * segment, or the two leading segments when every key shares the first one (`model.layers`, `model.embed_tokens`).
  */
 export function genericComponents(keys: readonly string[]): string[] {
   const first = keys.map((k) => k.split('.')[0] ?? k);
@@ -31,7 +23,7 @@ export function genericComponents(keys: readonly string[]): string[] {
   });
 }
 
-/** Display order: SD components first, in their fixed order, then the rest alphabetically. */
+/** Display order: the families' components first, in their fixed order, then the rest alphabetically. */
 export function sortComponents(components: Iterable<string>): string[] {
   const set = new Set(components);
   const sd = SD_COMPONENTS.filter((c) => set.has(c));

@@ -1,6 +1,9 @@
 /**
  * diffusers tensor names -> single-file LDM/SGM names (SD 1.x, SD 2.x, SDXL base and refiner), after the renaming
- * rules of diffusers' `convert_diffusers_to_original_stable_diffusion.py` and `..._sdxl.py`.
+ * rules of diffusers' `convert_diffusers_to_original_stable_diffusion.py` and `..._sdxl.py`; and for FLUX.1 and SD3
+ * pipelines, to the names of ComfyUI's all-in-one checkpoints (the transformer by keys/diffusersTransformers.ts, the
+ * text encoders under `text_encoders.<clip_l|clip_g|t5xxl>.transformer.` with their Hugging Face names, the VAE as for
+ * SD).
  *
  * Three kinds of names need more than a rename, and the result says what to do:
  * - VAE mid-block attention q/k/v/proj are Linear [C, C] in diffusers and 1x1 conv [C, C, 1, 1] in LDM: `shape`
@@ -11,7 +14,10 @@
  *   tensor is; the reader joins the three into one tensor made of parts.
  */
 
-export type DiffusersArch = 'sd1' | 'sd2' | 'sdxl-base' | 'sdxl-refiner';
+import { fluxDiffusersKey, sd3DiffusersKey } from './diffusersTransformers';
+
+export type DiffusersArch = 'sd1' | 'sd2' | 'sdxl-base' | 'sdxl-refiner' | 'flux' | 'sd3';
+type UnetArch = Exclude<DiffusersArch, 'flux' | 'sd3'>;
 
 export interface LdmKey {
   key: string;
@@ -21,6 +27,8 @@ export interface LdmKey {
   transpose?: true;
   /** This tensor is part `index` (q=0, k=1, v=2) of the LDM tensor `key`, concatenated along dimension 0. */
   part?: { index: number; of: number };
+  /** The LDM tensor is this one with the two halves of dimension 0 swapped (diffusers' (scale, shift) order). */
+  swapHalves?: true;
 }
 
 interface UnetTopology {
@@ -29,7 +37,7 @@ interface UnetTopology {
   upAttention: ReadonlySet<number>;
 }
 
-const UNET: Record<DiffusersArch, UnetTopology> = {
+const UNET: Record<UnetArch, UnetTopology> = {
   sd1: { blocks: 4, downAttention: new Set([0, 1, 2]), upAttention: new Set([1, 2, 3]) },
   sd2: { blocks: 4, downAttention: new Set([0, 1, 2]), upAttention: new Set([1, 2, 3]) },
   'sdxl-base': { blocks: 3, downAttention: new Set([1, 2]), upAttention: new Set([0, 1]) },
@@ -50,19 +58,47 @@ const TEXT_ENCODERS: Record<DiffusersArch, Partial<Record<string, { prefix: stri
     text_encoder_2: { prefix: 'conditioner.embedders.1.model.', openClip: true },
   },
   'sdxl-refiner': { text_encoder_2: { prefix: 'conditioner.embedders.0.model.', openClip: true } },
+  flux: {
+    text_encoder: { prefix: 'text_encoders.clip_l.transformer.', openClip: false },
+    text_encoder_2: { prefix: 'text_encoders.t5xxl.transformer.', openClip: false },
+  },
+  sd3: {
+    text_encoder: { prefix: 'text_encoders.clip_l.transformer.', openClip: false },
+    text_encoder_2: { prefix: 'text_encoders.clip_g.transformer.', openClip: false },
+    text_encoder_3: { prefix: 'text_encoders.t5xxl.transformer.', openClip: false },
+  },
 };
 
+/** Hugging Face names kept under the prefix: CLIP (`text_model.*`, SD3's `text_projection.weight`) and T5. */
+const HF_TEXT_ENCODER = /^(text_model\.|text_projection\.weight$|encoder\.|shared\.weight$)/;
+
 /** The LDM name of a diffusers tensor, or undefined when it has none (it then keeps a `diffusers.` name). */
-export function diffusersToLdm(subfolder: string, name: string, shape: readonly number[], arch: DiffusersArch): LdmKey | undefined {
+export function diffusersToLdm(subfolder: string, name: string, shape: readonly number[], arch: DiffusersArch, shapeOf: (name: string) => readonly number[] | undefined = () => undefined): LdmKey | undefined {
   if (subfolder === 'unet') {
+    if (arch === 'flux' || arch === 'sd3') return undefined;
     const key = unetKey(name, UNET[arch]);
     return key === undefined ? undefined : { key: UNET_PREFIX + key };
   }
+  if (subfolder === 'transformer') return transformerKey(name, shape, arch, shapeOf);
   if (subfolder === 'vae') return vaeKey(name, shape);
   const te = TEXT_ENCODERS[arch][subfolder];
   if (!te) return undefined;
-  if (!te.openClip) return name.startsWith('text_model.') ? { key: te.prefix + name } : undefined;
+  if (!te.openClip) return HF_TEXT_ENCODER.test(name) && (arch === 'flux' || arch === 'sd3' || name.startsWith('text_model.')) ? { key: te.prefix + name } : undefined;
   return openClipKey(name, shape, te.prefix);
+}
+
+/**
+ * A FLUX.1 or SD3 transformer parameter under `model.diffusion_model.`. Where the map swaps by shape (SD3's last
+ * context norm), the layer's weight decides, for its bias too: 2w rows for a width w, where other blocks have 6w.
+ */
+export function transformerKey(name: string, shape: readonly number[], arch: DiffusersArch, shapeOf: (name: string) => readonly number[] | undefined = () => undefined): LdmKey | undefined {
+  const t = arch === 'flux' ? fluxDiffusersKey(name) : arch === 'sd3' ? sd3DiffusersKey(name) : undefined;
+  if (!t) return undefined;
+  const out: LdmKey = { key: UNET_PREFIX + t.key };
+  if (t.part) out.part = t.part;
+  const w = name.endsWith('.bias') ? shapeOf(name.slice(0, -'.bias'.length) + '.weight') : shape;
+  if (t.swapHalves || (t.swapIfHalves && w?.length === 2 && w[0] === 2 * w[1]!)) out.swapHalves = true;
+  return out;
 }
 
 // --- UNet ------------------------------------------------------------------------------------------------------

@@ -54,4 +54,13 @@ export interface Checkpoint {
   files: FileRecord[];
   /** Key naming scheme of the tensor names: single-file LDM/SGM names, or diffusers names needing mapping. */
   naming?: 'ldm' | 'diffusers';
+  /** Facts about the file's storage that the health check reports. */
+  facts?: StorageFacts;
+}
+
+export interface StorageFacts {
+  /** safetensors: bytes after the last tensor (the safetensors library refuses the file) */
+  trailingBytes?: number;
+  /** ComfyUI's `scaled_fp8` marker is present (its fp8 weights should each have a scale) */
+  scaledFp8Marker?: boolean;
 }

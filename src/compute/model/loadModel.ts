@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
-import type { Checkpoint, TensorRef } from './checkpoint';
+import type { Checkpoint, StorageFacts, TensorRef } from './checkpoint';
 import { canonicalizeKeys } from '../keys/canonical';
-import { detectArch } from '../keys/arch';
+import { describeArch } from '../keys/arch';
 import type { ComponentStats, ModelInfo } from '../../shared/result';
 import { sortComponents } from '../keys/components';
 import type { FileRecord } from '../io/regularFile';
@@ -16,6 +16,11 @@ export interface LoadedModel {
   tensors: ModelTensors;
   /** the files its tensors were read from, with the versions read */
   files: FileRecord[];
+  /** component -> the architecture of that component (two models' components are compared only when equal);
+   *  absent for the components of an unknown architecture and for `other` */
+  kinds: Map<string, string>;
+  /** storage facts of the file for the health check (bytes after the last tensor, the scaled_fp8 marker) */
+  facts: StorageFacts;
 }
 
 /** `shared`: one copy of the names and shapes many models hold (a run over a folder passes one for all its models). */
@@ -25,7 +30,7 @@ export function loadModel(checkpoint: Checkpoint, index: number, shared?: Shared
   for (const t of checkpoint.tensors) checkTensorName(t.name, checkpoint.path);
   const metadata = boundedMetadata(checkpoint.metadata);
   const names = checkpoint.tensors.map((t) => t.name);
-  const canon = canonicalizeKeys(names);
+  const canon = canonicalizeKeys(names, checkpoint.tensors.map((t) => t.shape), { metadata: checkpoint.metadata });
   // the first tensor of a canonical key is the one compared
   const seen = new Set<string>();
   const keys: string[] = [];
@@ -40,11 +45,13 @@ export function loadModel(checkpoint: Checkpoint, index: number, shared?: Shared
     refs.push(shared ? shared.ref(ref) : ref);
   });
   const tensors = new ModelTensors(shared ? shared.keySet(keys, keyComponents) : keySet(keys, keyComponents), refs);
-  const arch = detectArch(
+  const arch = describeArch(
+    canon.family,
+    canon.detection,
     keys,
     refs.map((r) => r.shape),
     keyComponents,
-    canon.isStableDiffusion,
+    checkpoint.metadata,
   );
 
   const byComponent: Record<string, ComponentStats> = {};
@@ -58,7 +65,10 @@ export function loadModel(checkpoint: Checkpoint, index: number, shared?: Shared
     paramCount += ref.numel;
   }
   const components: Record<string, ComponentStats> = {};
-  for (const c of sortComponents(Object.keys(byComponent))) components[c] = byComponent[c]!;
+  for (const c of sortComponents(Object.keys(byComponent))) {
+    const name = arch.components[c]?.name;
+    components[c] = name === undefined ? byComponent[c]! : { ...byComponent[c]!, name };
+  }
 
   return {
     info: {
@@ -68,6 +78,8 @@ export function loadModel(checkpoint: Checkpoint, index: number, shared?: Shared
       format: checkpoint.format,
       arch: arch.arch,
       archDetail: arch.detail,
+      role: arch.role,
+      ...(arch.variants.length ? { variants: arch.variants } : {}),
       sizeBytes: checkpoint.sizeBytes,
       tensorCount: tensors.size,
       paramCount,
@@ -78,5 +90,7 @@ export function loadModel(checkpoint: Checkpoint, index: number, shared?: Shared
     },
     tensors,
     files: checkpoint.files,
+    kinds: new Map(Object.entries(arch.components).map(([c, { kind }]) => [c, kind])),
+    facts: checkpoint.facts ?? {},
   };
 }

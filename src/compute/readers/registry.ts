@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint';
 import { ModeldiffError, toModeldiffError } from '../../shared/errors';
 import { openRegularFile } from '../io/regularFile';
-import { openDiffusers } from './diffusers/reader';
+import { mapDiffusersTransformerFile, openDiffusers } from './diffusers/reader';
 import { openGguf, sniffGguf } from './gguf/reader';
 import { isTar, openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch, type OpenOptions } from './pytorch/reader';
 
@@ -39,9 +39,9 @@ export async function openCheckpoint(path: string, signal?: AbortSignal, opts: O
     if (formats.length > 1) {
       throw new ModeldiffError('FORMAT_UNKNOWN', `reads both as ${formats.join(' and as ')}, so it is refused as ambiguous`, { file: path });
     }
-    if (gguf) return await openGguf(path, signal);
-    if (safetensors) return await resolveQuantisation(await openSafetensors(path, signal));
-    if (pytorch) return await openPytorch(path, signal, opts);
+    if (gguf) return mapDiffusersTransformerFile(await openGguf(path, signal));
+    if (safetensors) return mapDiffusersTransformerFile(await resolveQuantisation(await openSafetensors(path, signal)));
+    if (pytorch) return mapDiffusersTransformerFile(await openPytorch(path, signal, opts));
     if (path.toLowerCase().endsWith('.gguf') && size > 0) {
       throw new ModeldiffError('GGUF_BAD_MAGIC', 'has the .gguf extension but does not start with the GGUF magic bytes: it is damaged or not a GGUF file', {
         file: path,

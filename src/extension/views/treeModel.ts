@@ -11,7 +11,7 @@
  */
 import type { AnalysisFile, DeclaredParent, ModelHealth, ModelLineage } from '../../shared/analysis';
 import type { CompareResult, ComponentDiff, ComponentStats, PairResult } from '../../shared/result';
-import { pairIndex } from '../../shared/result';
+import { FILE_ROLE_LABEL, notComparableText, pairIndex } from '../../shared/result';
 import { formatBytes, formatCosine, formatCount, formatDistance, formatInt } from '../../shared/format';
 
 export type DiffGroup = 'only_a' | 'only_b' | 'mismatched' | 'dtype';
@@ -355,7 +355,7 @@ export function describeNode(result: CompareResult, node: TreeNode, analysis?: A
         id,
         label: m.file,
         description: m.archDetail,
-        tooltip: `${m.path}\n${m.archDetail}\n${m.format}, ${formatBytes(m.sizeBytes)}, ${m.tensorCount} tensors, ${formatCount(m.paramCount)} parameters`,
+        tooltip: `${m.path}\n${m.archDetail}\n${m.role ? `${FILE_ROLE_LABEL[m.role]}\n` : ''}${m.format}, ${formatBytes(m.sizeBytes)}, ${m.tensorCount} tensors, ${formatCount(m.paramCount)} parameters`,
         collapsible: 'collapsed',
         contextValue: 'model',
         icon: 'file-binary',
@@ -437,14 +437,14 @@ export function describeNode(result: CompareResult, node: TreeNode, analysis?: A
     }
     case 'pairComponent': {
       const d = getPair(result, node.a, node.b)?.components[node.component];
-      const parts = d ? [statusLabel(d.status)] : [];
+      const parts = d ? [d.status === 'not_comparable' ? notComparableText(d) : statusLabel(d.status)] : [];
       if (d && d.status !== 'identical' && (d.l2 !== null || d.cosine !== null)) parts.push(`L2 ${formatDistance(d.l2)}`, `cos ${formatCosine(d.cosine)}`);
       return {
         id,
         label: node.component,
         description: parts.join(' · '),
         tooltip: d
-          ? `${node.component}: ${statusLabel(d.status)}\nL2 ${d.l2 ?? '—'}, cosine ${d.cosine ?? '—'}\n${d.shared} shared keys, ${d.changed} changed, ${d.only_a} only in A, ${d.only_b} only in B, ${d.mismatched} shape mismatches, ${d.dtype_diff} dtype differences`
+          ? `${node.component}: ${d.status === 'not_comparable' ? notComparableText(d) : statusLabel(d.status)}\nL2 ${d.l2 ?? '—'}, cosine ${d.cosine ?? '—'}\n${d.shared} shared keys, ${d.changed} changed, ${d.only_a} only in A, ${d.only_b} only in B, ${d.mismatched} shape mismatches, ${d.dtype_diff} dtype differences`
           : node.component,
         collapsible: 'none',
         contextValue: `pairComponent.${d?.status ?? 'unknown'}`,

@@ -1,5 +1,5 @@
 /** Tooltip contents as plain text rows; the DOM layer inserts them with textContent. Pure. */
-import type { ModelInfo } from '../../shared/result';
+import { notComparableText, type ModelInfo } from '../../shared/result';
 import type { MatrixCell } from './matrix';
 import { STATUS_TEXT } from './matrix';
 import type { Metric } from './types';
@@ -21,7 +21,7 @@ export function cellTooltip(cell: MatrixCell, models: readonly ModelInfo[], comp
     ['A', ma ? modelName(cell.a, ma.file) : `#${cell.a}`],
     ['B', mb ? modelName(cell.b, mb.file) : `#${cell.b}`],
     ['component', component],
-    ['status', STATUS_TEXT[cell.status]],
+    ['status', cell.diff?.reason ? notComparableText(cell.diff) : STATUS_TEXT[cell.status]],
   ];
   const d = cell.diff;
   if (cell.kind !== 'self') {

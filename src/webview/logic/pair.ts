@@ -1,5 +1,5 @@
 /** Rows for a pair's component summary, its differences lists, and the per-layer table. Pure. */
-import type { CompareResult, ComponentDiff, PairResult } from '../../shared/result';
+import { NOT_COMPARABLE_REASON_LABEL, type CompareResult, type ComponentDiff, type PairResult } from '../../shared/result';
 import type { LayerRowMessage } from '../../shared/protocol';
 import { componentsOf } from './matrix';
 import { classifyDiff } from '../../shared/distanceCell';
@@ -8,6 +8,8 @@ import type { CsvValue } from '../../shared/csv';
 export interface SummaryRow {
   component: string;
   status: string;
+  /** why a not-comparable component was not compared ("different architectures") */
+  reason?: string;
   l2: number | null;
   cosine: number | null;
   shared: number;
@@ -27,6 +29,7 @@ export function summaryRows(result: CompareResult, pair: PairResult): SummaryRow
     out.push({
       component: c,
       status: d.status,
+      ...(d.reason ? { reason: NOT_COMPARABLE_REASON_LABEL[d.reason] ?? d.reason } : {}),
       l2: d.l2,
       cosine: d.cosine,
       shared: d.shared,

@@ -139,7 +139,7 @@ describe('SD 1.5 diffusers folder', () => {
     await expectInvalid(bad('moved', moveToOtherShard), /index puts elsewhere or nowhere|lacks/);
     const empty = join(dir, 'empty');
     writeModelIndex(empty, 'StableDiffusionPipeline', ['unet']);
-    await expectInvalid(empty, /none of unet, text_encoder, text_encoder_2, vae with weights/);
+    await expectInvalid(empty, /none of unet, transformer, text_encoder, text_encoder_2, text_encoder_3, vae with weights/);
     const broken = join(dir, 'broken-index');
     mkdirSync(broken);
     writeFileSync(join(broken, 'model_index.json'), '{"unet": [');

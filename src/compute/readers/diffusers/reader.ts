@@ -6,15 +6,16 @@ import { isContiguous } from '../../io/tensorBytes';
 import { openRegularFile, readSmallFile, type FileRecord } from '../../io/regularFile';
 import { checkTensorCount } from '../../model/limits';
 import { diffusersToLdm, type DiffusersArch, type LdmKey } from '../../keys/diffusersMap';
+import { diffusersTransformerFamily } from '../../keys/diffusersTransformers';
 import { openPytorch, PYTORCH_SNIFF_BYTES, sniffPytorch, type OpenOptions } from '../pytorch/reader';
 import { openSafetensors, sniffSafetensors } from '../safetensors/reader';
 import { parseStrictJson, type JsonValue } from '../strictJson';
 
 /** The subfolders compared, in this order. */
-export const DIFFUSERS_COMPONENTS = ['unet', 'text_encoder', 'text_encoder_2', 'vae'] as const;
+export const DIFFUSERS_COMPONENTS = ['unet', 'transformer', 'text_encoder', 'text_encoder_2', 'text_encoder_3', 'vae'] as const;
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
-const ARCH_LABEL: Record<DiffusersArch, string> = { sd1: 'SD 1.x', sd2: 'SD 2.x', 'sdxl-base': 'SDXL base', 'sdxl-refiner': 'SDXL refiner' };
+const ARCH_LABEL: Record<DiffusersArch, string> = { sd1: 'SD 1.x', sd2: 'SD 2.x', 'sdxl-base': 'SDXL base', 'sdxl-refiner': 'SDXL refiner', flux: 'FLUX.1', sd3: 'SD3' };
 
 interface WeightsChoice {
   /** The single weights file, or the index of a sharded set. */
@@ -29,6 +30,9 @@ interface Component {
   tensors: TensorRef[];
   choice: WeightsChoice;
   bytes: number;
+  /** the notes of its weight files (bytes after the last tensor...) */
+  notes: string[];
+  trailingBytes: number;
 }
 
 /**
@@ -57,8 +61,8 @@ export async function openDiffusers(path: string, signal?: AbortSignal, opts: Op
         notes.push(`${name}/ has no weights file`);
         continue;
       }
-      const { tensors, bytes } = await readComponent(choice, name, files, opts, signal);
-      components.push({ name, tensors, choice, bytes });
+      const { tensors, bytes, notes: fileNotes, trailingBytes } = await readComponent(choice, name, files, opts, signal);
+      components.push({ name, tensors, choice, bytes, notes: fileNotes, trailingBytes });
     }
     if (components.length === 0) {
       throw invalid(`the folder has model_index.json but none of ${DIFFUSERS_COMPONENTS.join(', ')} with weights`, path);
@@ -73,10 +77,12 @@ export async function openDiffusers(path: string, signal?: AbortSignal, opts: Op
     for (const c of components) {
       const rel = (f: string) => `${c.name}/${basename(f)}`;
       notes.push(`${c.name}: read ${rel(c.choice.file)}${c.choice.skipped.length ? ` (not read: ${c.choice.skipped.map(rel).join(', ')})` : ''}`);
+      for (const n of c.notes) notes.push(`${c.name}: ${n}`);
     }
     notes.push(...mapped.notes);
     const sizeBytes = components.reduce((s, c) => s + c.bytes, 0);
-    return { path, format: 'diffusers', sizeBytes, tensors: mapped.tensors, metadata: Object.create(null), notes, files, naming: 'ldm' };
+    const trailingBytes = components.reduce((s, c) => s + c.trailingBytes, 0);
+    return { path, format: 'diffusers', sizeBytes, tensors: mapped.tensors, metadata: Object.create(null), notes, files, naming: 'ldm', ...(trailingBytes ? { facts: { trailingBytes } } : {}) };
   } catch (e) {
     const err = toModeldiffError(e, path);
     // a file inside the folder: say which, since the folder is what the run lists
@@ -156,7 +162,14 @@ async function chooseWeights(dir: string, component: string, folder: string): Pr
 }
 
 /** A weights file, by content: the extension only decided that it is a candidate. */
-async function openWeights(file: string, files: FileRecord[], opts: OpenOptions, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
+interface Weights {
+  tensors: TensorRef[];
+  bytes: number;
+  notes: string[];
+  trailingBytes: number;
+}
+
+async function openWeights(file: string, files: FileRecord[], opts: OpenOptions, signal?: AbortSignal): Promise<Weights> {
   const { handle, identity } = await openRegularFile(file);
   let head: Uint8Array;
   const size = identity.size;
@@ -172,10 +185,10 @@ async function openWeights(file: string, files: FileRecord[], opts: OpenOptions,
   else if (sniffPytorch(head)) ckpt = await openPytorch(file, signal, opts);
   else throw invalid(`${basename(file)} is neither safetensors nor a PyTorch checkpoint`, file);
   files.push(...ckpt.files);
-  return { tensors: ckpt.tensors, bytes: ckpt.sizeBytes };
+  return { tensors: ckpt.tensors, bytes: ckpt.sizeBytes, notes: ckpt.notes, trailingBytes: ckpt.facts?.trailingBytes ?? 0 };
 }
 
-async function readComponent(choice: WeightsChoice, component: string, files: FileRecord[], opts: OpenOptions, signal?: AbortSignal): Promise<{ tensors: TensorRef[]; bytes: number }> {
+async function readComponent(choice: WeightsChoice, component: string, files: FileRecord[], opts: OpenOptions, signal?: AbortSignal): Promise<Weights> {
   if (!choice.sharded) return openWeights(choice.file, files, opts, signal);
   const index = await readJson(choice.file, files);
   const map = index instanceof Map ? index.get('weight_map') : undefined;
@@ -192,12 +205,16 @@ async function readComponent(choice: WeightsChoice, component: string, files: Fi
   const dir = join(choice.file, '..');
   const tensors: TensorRef[] = [];
   let bytes = 0;
+  const notes: string[] = [];
+  let trailingBytes = 0;
   const seen = new Set<string>();
   for (const [shard, expected] of [...byShard].sort(([a], [b]) => (a < b ? -1 : 1))) {
     throwIfAborted(signal);
     const file = join(dir, shard);
     const got = await openWeights(file, files, opts, signal);
     bytes += got.bytes;
+    trailingBytes += got.trailingBytes;
+    for (const n of got.notes) notes.push(`${shard}: ${n}`);
     for (const t of got.tensors) {
       if (!expected.has(t.name)) throw invalid(`${component}/${shard} holds "${t.name}", which the index puts elsewhere or nowhere`, file);
       if (seen.has(t.name)) throw invalid(`"${t.name}" appears in two shards of ${component}/`, file);
@@ -208,7 +225,7 @@ async function readComponent(choice: WeightsChoice, component: string, files: Fi
       if (!got.tensors.some((t) => t.name === name)) throw invalid(`${component}/${shard} lacks "${name}", which the index says it holds`, file);
     }
   }
-  return { tensors, bytes };
+  return { tensors, bytes, notes, trailingBytes };
 }
 
 /** Subfolders with weights that are not compared (safety_checker, image_encoder...). */
@@ -226,6 +243,12 @@ async function otherWeightFolders(folder: string): Promise<string[]> {
 
 async function detectArch(folder: string, components: Component[], files: FileRecord[]): Promise<DiffusersArch> {
   const has = (name: string) => components.some((c) => c.name === name);
+  const transformer = components.find((c) => c.name === 'transformer');
+  if (transformer) {
+    const family = diffusersTransformerFamily(new Set(transformer.tensors.map((t) => t.name)));
+    if (family) return family;
+    throw invalid('transformer/ holds neither a FLUX.1 nor an SD3 transformer in diffusers naming: this pipeline is not supported', folder);
+  }
   const unet = components.find((c) => c.name === 'unet');
   const unetNames = new Map(unet?.tensors.map((t) => [t.name, t]) ?? []);
   if (has('text_encoder_2') || unetNames.has('add_embedding.linear_1.weight')) {
@@ -244,7 +267,7 @@ async function detectArch(folder: string, components: Component[], files: FileRe
   return 'sd1';
 }
 
-function mapNames(components: Component[], arch: DiffusersArch, folder: string): { tensors: TensorRef[]; notes: string[] } {
+export function mapNames(components: Pick<Component, 'name' | 'tensors'>[], arch: DiffusersArch, folder: string): { tensors: TensorRef[]; notes: string[] } {
   const out: TensorRef[] = [];
   const notes: string[] = [];
   const byName = new Map<string, string>();
@@ -263,9 +286,16 @@ function mapNames(components: Component[], arch: DiffusersArch, folder: string):
       if (unmappedExamples.length < 3) unmappedExamples.push(`${c.name}/${t.name}`);
       add({ ...t, name: `diffusers.${c.name}.${t.name}` }, `${c.name}/${t.name}`);
     };
+    const shapes = new Map(c.tensors.map((t) => [t.name, t.shape]));
+    let unswapped = 0;
     for (const t of c.tensors) {
-      const key = diffusersToLdm(c.name, t.name, t.shape, arch);
+      const key = diffusersToLdm(c.name, t.name, t.shape, arch, (n) => shapes.get(n));
       if (!key) keep(t);
+      else if (key.swapHalves) {
+        const s = swapped(t, key.key);
+        if (s) add(s, `${c.name}/${t.name}`);
+        else (unswapped++, keep(t));
+      }
       else if (key.part) {
         let g = groups.get(key.key);
         if (!g) groups.set(key.key, (g = []));
@@ -282,7 +312,8 @@ function mapNames(components: Component[], arch: DiffusersArch, folder: string):
         for (const m of members) keep(m.ref);
       }
     }
-    if (split > 0) notes.push(`${c.name}: ${split} attention projections could not be joined into in_proj tensors (q, k, v missing, or in different files or dtypes); they keep diffusers names`);
+    if (split > 0) notes.push(`${c.name}: ${split} attention projections could not be joined into fused tensors (a part missing, or parts in different files or dtypes); they keep diffusers names`);
+    if (unswapped > 0) notes.push(`${c.name}: ${unswapped} modulation tensors could not be reordered (shift, scale) as the single file stores them; they keep diffusers names`);
   }
   if (unmapped > 0) notes.push(`${unmapped} tensors have no single-file name and keep diffusers.<component>.<name> names (e.g. ${unmappedExamples.join(', ')})`);
   return { tensors: out, notes };
@@ -293,6 +324,16 @@ function transposed(t: TensorRef, key: LdmKey): TensorRef {
   const strides = t.strides ?? [t.shape[1]!, 1];
   const ref: TensorRef = { ...t, name: key.key, shape: key.shape!, strides: [strides[1]!, strides[0]!] };
   if (isContiguous(ref.shape, ref.strides!)) delete ref.strides;
+  return ref;
+}
+
+/** The tensor with the halves of dimension 0 swapped: two parts of the same bytes, second half first. */
+function swapped(t: TensorRef, key: string): TensorRef | undefined {
+  const rows = t.shape[0];
+  if (rows === undefined || rows % 2 !== 0 || t.parts || t.quant || (t.strides && !isContiguous(t.shape, t.strides))) return undefined;
+  const half = t.byteLength / 2;
+  const ref: TensorRef = { ...t, name: key, offset: t.offset + half, parts: [{ offset: t.offset + half, byteLength: half }, { offset: t.offset, byteLength: half }] };
+  delete ref.strides;
   return ref;
 }
 
@@ -308,6 +349,7 @@ function joinParts(key: string, members: { key: LdmKey; ref: TensorRef }[]): Ten
     ({ ref }) =>
       ref.file === first.file &&
       ref.dtype === first.dtype &&
+      !ref.quant &&
       (ref.byteOrder ?? 'little') === (first.byteOrder ?? 'little') &&
       !ref.parts &&
       (!ref.strides || isContiguous(ref.shape, ref.strides)) &&
@@ -329,4 +371,16 @@ function joinParts(key: string, members: { key: LdmKey; ref: TensorRef }[]): Ten
   };
   if (first.byteOrder === 'big') ref.byteOrder = 'big';
   return ref;
+}
+
+/**
+ * A single file holding a FLUX.1 or SD3 transformer in diffusers naming (`transformer_blocks.0.attn.add_k_proj...`,
+ * as fine-tunes are often published): its names mapped as a pipeline folder's transformer/ is, so it compares with
+ * single-file and all-in-one checkpoints. Any other checkpoint is returned as is.
+ */
+export function mapDiffusersTransformerFile(ckpt: Checkpoint): Checkpoint {
+  const family = diffusersTransformerFamily(new Set(ckpt.tensors.map((t) => t.name)));
+  if (!family) return ckpt;
+  const mapped = mapNames([{ name: 'transformer', tensors: ckpt.tensors }], family, ckpt.path);
+  return { ...ckpt, tensors: mapped.tensors, notes: [...ckpt.notes, `${ARCH_LABEL[family]} transformer in diffusers naming: tensor names mapped to single-file names`, ...mapped.notes] };
 }

@@ -79,6 +79,7 @@ class Resolver {
   private readonly consumed = new Set<string>();
   private readonly replaced = new Map<string, TensorRef>();
   private readonly notes: string[] = [];
+  private marker = false;
 
   constructor(
     private readonly ckpt: Checkpoint,
@@ -95,7 +96,8 @@ class Resolver {
     this.activationScales();
     this.leftovers();
     const tensors = this.ckpt.tensors.filter((t) => !this.consumed.has(t.name)).map((t) => this.replaced.get(t.name) ?? t);
-    return { ...this.ckpt, tensors, notes: [...this.ckpt.notes, ...this.notes] };
+    const facts = this.marker ? { ...this.ckpt.facts, scaledFp8Marker: true } : this.ckpt.facts;
+    return { ...this.ckpt, tensors, notes: [...this.ckpt.notes, ...this.notes], ...(facts ? { facts } : {}) };
   }
 
   private fail(code: ErrorCode, message: string, key?: string): never {
@@ -251,6 +253,7 @@ class Resolver {
       count++;
     }
     for (const m of markers) this.consumed.add(m.name);
+    this.marker = markers.length > 0;
     if (count) {
       const how = markers.length ? 'ComfyUI scaled fp8' : 'fp8 with a per-tensor scale; the file has no scaled_fp8 marker';
       this.notes.push(`${count} fp8 weights dequantised with their scale (${how})`);

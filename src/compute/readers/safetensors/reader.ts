@@ -25,6 +25,9 @@ export interface SafetensorsHeader {
   metadata: Record<string, string>;
   /** N, the byte length of the JSON header. */
   headerLength: number;
+  /** bytes after the last tensor: the reference reader refuses such a file ("incomplete metadata, file not fully
+   *  covered", what ComfyUI users see); here its tensors are read and the health check reports the bytes */
+  trailingBytes: number;
 }
 
 interface Entry {
@@ -65,8 +68,10 @@ export async function openSafetensors(path: string, signal?: AbortSignal): Promi
     throwIfAborted(signal);
     const headerBytes = await readAt(handle, 8, Number(n), path);
     throwIfAborted(signal);
-    const { tensors, metadata } = parseSafetensorsHeader(headerBytes, size, path);
-    return { path, format: 'safetensors', sizeBytes: size, tensors, metadata, notes: [], files: [{ path, identity: opened.identity }], naming: 'ldm' };
+    const { tensors, metadata, trailingBytes } = parseSafetensorsHeader(headerBytes, size, path);
+    const notes = trailingBytes > 0 ? [trailingNote(trailingBytes)] : [];
+    const facts = trailingBytes > 0 ? { trailingBytes } : undefined;
+    return { path, format: 'safetensors', sizeBytes: size, tensors, metadata, notes, files: [{ path, identity: opened.identity }], naming: 'ldm', ...(facts ? { facts } : {}) };
   } catch (e) {
     throw toModeldiffError(e, path);
   } finally {
@@ -92,7 +97,12 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
     else entries.push(readEntry(name, value, path));
   }
   checkTensorCount(entries.length, path);
-  return { tensors: layOut(entries, n, fileSize, path), metadata, headerLength: n };
+  return { ...layOut(entries, n, fileSize, path), metadata, headerLength: n };
+}
+
+/** What a person is told about bytes after the last tensor. */
+export function trailingNote(bytes: number): string {
+  return `${bytes} bytes after the last tensor belong to no tensor: the safetensors library refuses such a file ("incomplete metadata, file not fully covered" in ComfyUI and diffusers); its tensors were read as declared`;
 }
 
 function checkHeaderLength(n: bigint, fileSize: number, path: string): void {
@@ -260,8 +270,11 @@ function readEntry(name: string, value: JsonValue, path: string): Entry {
   };
 }
 
-/** Checks offsets, sizes and coverage (reference `Metadata::validate` order) and returns the tensors in data order. */
-function layOut(entries: Entry[], headerLength: number, fileSize: number, path: string): TensorRef[] {
+/**
+ * Checks offsets, sizes and coverage (reference `Metadata::validate` order) and returns the tensors in data order.
+ * A file shorter than its tensors is refused; bytes after them are counted (the reference refuses those too).
+ */
+function layOut(entries: Entry[], headerLength: number, fileSize: number, path: string): { tensors: TensorRef[]; trailingBytes: number } {
   const sorted = entries.slice().sort((a, b) => a.begin - b.begin || a.end - b.end);
   const dataStart = 8 + headerLength;
   const tensors: TensorRef[] = [];
@@ -291,15 +304,7 @@ function layOut(entries: Entry[], headerLength: number, fileSize: number, path: 
       { expectedSize, fileSize, missing: expectedSize - fileSize },
     );
   }
-  if (expectedSize < fileSize) {
-    fail(
-      'ST_INCOMPLETE_BUFFER',
-      `the file has ${fileSize - expectedSize} bytes after the last tensor: it is damaged or has other data appended`,
-      path,
-      { expectedSize, fileSize, trailing: fileSize - expectedSize },
-    );
-  }
-  return tensors;
+  return { tensors, trailingBytes: fileSize - expectedSize };
 }
 
 function offsetMessage(e: Entry, expected: number): string {

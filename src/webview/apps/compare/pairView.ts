@@ -244,7 +244,7 @@ export class PairView {
               'tr',
               { dataset: { component: r.component, status: r.status } },
               h('th', { attrs: { scope: 'row' } }, r.component),
-              h('td', { class: `md-status-${r.status}`, title: STATUS_TEXT[r.status as keyof typeof STATUS_TEXT] ?? r.status }, STATUS_LABEL[r.status] ?? r.status),
+              h('td', { class: `md-status-${r.status}`, title: r.reason ? `not comparable: ${r.reason}` : (STATUS_TEXT[r.status as keyof typeof STATUS_TEXT] ?? r.status) }, r.reason ? `n/a ${r.reason}` : (STATUS_LABEL[r.status] ?? r.status)),
               h('td', { class: `md-num${r.l2 === null ? ' md-na' : ''}`, title: fullPrecision(r.l2) }, formatDistance(r.l2)),
               h('td', { class: `md-num${r.cosine === null ? ' md-na' : ''}`, title: fullPrecision(r.cosine) }, formatCosine(r.cosine)),
               num(r.shared),
