@@ -9,6 +9,13 @@
  * compensated. Keys with a NaN/Inf on either side are left out of l2/cosine, counted as non_finite, and have equal
  * values only when bit-identical.
  *
+ * Families (its own rules, from the key names the model-zoo note lists): FLUX.1 (`double_blocks.0.img_attn.norm.
+ * key_norm.scale`) and SD3 (`joint_blocks.0.context_block.attn.qkv.weight`), stored bare or under
+ * `model.diffusion_model.`; their components are `transformer`, `clip_l`, `clip_g`, `t5xxl` (`text_encoders.<name>.`)
+ * and `vae` (`first_stage_model.`, or `vae.` in a FLUX all-in-one). Every other model is read as Stable Diffusion.
+ * Each component has a kind (its own architecture); two components of one name but different kinds are not compared:
+ * not_comparable with the reason different_architectures, every key of theirs unmatched.
+ *
  * Status per component: only_in_a / only_in_b (keys on one side only); not_comparable (no shared key of equal shape,
  * or only non-finite ones that differ: l2 is null); identical (same canonical key set, every key the same dtype and
  * bytes); equal_values (every shared equal-shape key has equal values); changed otherwise.
@@ -18,8 +25,8 @@ import { basename } from 'node:path';
 import type { ComponentDiff, ComponentStatus } from '../../src/shared/result';
 import { loadGgufOracle, oracleSafetensorsQuant } from './quantised';
 
-export type OracleComponent = 'unet' | 'te' | 'te0' | 'te1' | 'vae' | 'ema' | 'other';
-export const ORACLE_COMPONENTS: readonly OracleComponent[] = ['unet', 'te', 'te0', 'te1', 'vae', 'ema', 'other'];
+export type OracleComponent = 'unet' | 'transformer' | 'te' | 'te0' | 'te1' | 'clip_l' | 'clip_g' | 't5xxl' | 'vae' | 'ema' | 'other';
+export const ORACLE_COMPONENTS: readonly OracleComponent[] = ['unet', 'transformer', 'te', 'te0', 'te1', 'clip_l', 'clip_g', 't5xxl', 'vae', 'ema', 'other'];
 
 export interface OracleTensor {
   /** canonical key */
@@ -39,6 +46,8 @@ export interface OracleModel {
   metadata: Record<string, string>;
   /** canonical key -> tensor, in file order */
   tensors: Map<string, OracleTensor>;
+  /** component -> its architecture; components of one name and different kinds are never compared */
+  kinds: Map<OracleComponent, string>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -94,8 +103,14 @@ export function decodeValues(dtype: string, bytes: Uint8Array): Float64Array {
 // ---------------------------------------------------------------------------------------------------------------
 // Keys
 
-export function oracleComponent(canonicalKey: string): OracleComponent {
+export function oracleComponent(canonicalKey: string, family: OracleFamily = 'sd'): OracleComponent {
   const k = canonicalKey;
+  if (family !== 'sd') {
+    if (k.startsWith('model.diffusion_model.')) return 'transformer';
+    for (const te of ['clip_l', 'clip_g', 't5xxl'] as const) if (k.startsWith(`text_encoders.${te}.`)) return te;
+    if (k.startsWith('first_stage_model.')) return 'vae';
+    return 'other';
+  }
   if (k.startsWith('model.diffusion_model.')) return 'unet';
   if (k.startsWith('cond_stage_model.')) return 'te';
   if (k.startsWith('conditioner.embedders.0.')) return 'te0';
@@ -103,6 +118,63 @@ export function oracleComponent(canonicalKey: string): OracleComponent {
   if (k.startsWith('first_stage_model.')) return 'vae';
   if (k.startsWith('model_ema.')) return 'ema';
   return 'other';
+}
+
+export type OracleFamily = 'sd' | 'flux' | 'sd3';
+
+const FLUX_KEY = 'double_blocks.0.img_attn.norm.key_norm.scale';
+const SD3_KEY = 'joint_blocks.0.context_block.attn.qkv.weight';
+
+export function oracleFamily(stored: readonly string[]): OracleFamily {
+  const has = (k: string) => stored.includes(k) || stored.includes('model.diffusion_model.' + k);
+  if (has(FLUX_KEY)) return 'flux';
+  if (has(SD3_KEY)) return 'sd3';
+  return 'sd';
+}
+
+/** FLUX / SD3 names: an all-in-one's `vae.` is `first_stage_model.`; a bare transformer's keys go under model.diffusion_model. */
+function ditKeys(stored: readonly string[]): Map<string, string> {
+  const bare = !stored.some((k) => k.startsWith('model.diffusion_model.'));
+  const out = new Map<string, string>();
+  for (const k of stored) {
+    let c = k;
+    if (k.startsWith('vae.')) c = 'first_stage_model.' + k.slice(4);
+    else if (bare && !k.startsWith('text_encoders.') && !k.startsWith('first_stage_model.')) c = 'model.diffusion_model.' + k;
+    out.set(k, c);
+  }
+  return out;
+}
+
+/** The architecture of each component of a model, by the oracle's own rules. */
+function componentKinds(family: OracleFamily, tensors: Map<string, OracleTensor>): Map<OracleComponent, string> {
+  const kinds = new Map<OracleComponent, string>();
+  const shape = (k: string) => tensors.get(k)?.shape;
+  const any = (p: string) => [...tensors.keys()].some((k) => k.startsWith(p));
+  let unet = 'sd1';
+  if (tensors.has('model.diffusion_model.label_emb.0.0.weight')) {
+    unet = [...tensors.keys()].some((k) => k.startsWith('model.diffusion_model.input_blocks.11.')) ? 'sdxl-refiner' : 'sdxl';
+  } else if (any('cond_stage_model.model.') || (!any('cond_stage_model.transformer.') && shape('model.diffusion_model.input_blocks.1.1.proj_in.weight')?.length === 2)) {
+    unet = 'sd2';
+  }
+  let transformer = family;
+  if (family === 'sd3') {
+    if (tensors.has('model.diffusion_model.joint_blocks.0.x_block.attn2.qkv.weight')) transformer = 'sd35-medium' as OracleFamily;
+    else if (tensors.has('model.diffusion_model.joint_blocks.0.x_block.attn.ln_k.weight')) transformer = 'sd35-large' as OracleFamily;
+  }
+  const conv = shape('first_stage_model.encoder.conv_out.weight');
+  for (const t of tensors.values()) {
+    const c = t.component;
+    if (kinds.has(c)) continue;
+    switch (c) {
+      case 'unet': kinds.set(c, unet); break;
+      case 'ema': kinds.set(c, 'ema-' + unet); break;
+      case 'transformer': kinds.set(c, transformer); break;
+      case 'te': kinds.set(c, any('cond_stage_model.model.') ? 'openclip-h' : 'clip-l'); break;
+      case 'vae': kinds.set(c, conv ? `vae-${conv[0]! / 2}ch` : 'vae'); break;
+      default: kinds.set(c, c);
+    }
+  }
+  return kinds;
 }
 
 /**
@@ -158,13 +230,15 @@ export function loadModel(path: string): OracleModel {
     .filter(([k]) => k !== '__metadata__' && !quant.consumed.has(k))
     .map(([k, v]) => [k, v as HeaderEntry] as const)
     .sort((x, y) => x[1].data_offsets[0] - y[1].data_offsets[0]);
-  const canon = canonicalKeys(entries.map(([k]) => k));
+  const storedNames = entries.map(([k]) => k);
+  const family = oracleFamily(storedNames);
+  const canon = family === 'sd' ? canonicalKeys(storedNames) : ditKeys(storedNames);
   const tensors = new Map<string, OracleTensor>();
   for (const [stored, e] of entries) {
     const key = canon.get(stored)!;
     const q = quant.replaced.get(stored);
     if (q) {
-      tensors.set(key, { key, stored, component: oracleComponent(key), shape: q.shape.slice(), dtype: q.dtype, values: q.values, bytes: q.bytes });
+      tensors.set(key, { key, stored, component: oracleComponent(key, family), shape: q.shape.slice(), dtype: q.dtype, values: q.values, bytes: q.bytes });
       continue;
     }
     const [b0, b1] = e.data_offsets;
@@ -172,21 +246,23 @@ export function loadModel(path: string): OracleModel {
     const size = SIZES[e.dtype];
     if (size === undefined || b1 - b0 !== numel * size || data + b1 > buf.length) throw new Error(`oracle: bad entry ${stored} in ${path}`);
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset + data + b0, b1 - b0);
-    tensors.set(key, { key, stored, component: oracleComponent(key), shape: e.shape.slice(), dtype: e.dtype, values: decodeValues(e.dtype, bytes), bytes });
+    tensors.set(key, { key, stored, component: oracleComponent(key, family), shape: e.shape.slice(), dtype: e.dtype, values: decodeValues(e.dtype, bytes), bytes });
   }
-  return { path, file: basename(path), metadata, tensors };
+  return { path, file: basename(path), metadata, tensors, kinds: componentKinds(family, tensors) };
 }
 
 /** A GGUF file (oracle/quantised.ts reads it); tensor names are state-dict keys, canonicalised as for safetensors. */
 function ggufModel(path: string): OracleModel {
   const g = loadGgufOracle(path);
-  const canon = canonicalKeys(g.tensors.map((t) => t.name));
+  const names = g.tensors.map((t) => t.name);
+  const family = oracleFamily(names);
+  const canon = family === 'sd' ? canonicalKeys(names) : ditKeys(names);
   const tensors = new Map<string, OracleTensor>();
   for (const t of g.tensors) {
     const key = canon.get(t.name)!;
-    tensors.set(key, { key, stored: t.name, component: oracleComponent(key), shape: t.shape, dtype: t.type, values: t.values, bytes: t.bytes });
+    tensors.set(key, { key, stored: t.name, component: oracleComponent(key, family), shape: t.shape, dtype: t.type, values: t.values, bytes: t.bytes });
   }
-  return { path, file: basename(path), metadata: g.metadata, tensors };
+  return { path, file: basename(path), metadata: g.metadata, tensors, kinds: componentKinds(family, tensors) };
 }
 
 export function loadModels(paths: readonly string[]): OracleModel[] {
@@ -331,10 +407,17 @@ export function comparePair(A: OracleModel, B: OracleModel): OraclePair {
     }
     return x;
   };
+  // components present in both models whose architectures differ: nothing of theirs is compared
+  const different = new Set<OracleComponent>();
+  for (const [c, kind] of A.kinds) if (B.kinds.has(c) && B.kinds.get(c) !== kind) different.add(c);
+  for (const [k, ta] of A.tensors) {
+    const tb0 = B.tensors.get(k);
+    if (tb0 && tb0.component !== ta.component) (different.add(ta.component), different.add(tb0.component));
+  }
   for (const [k, ta] of A.tensors) {
     const c = get(ta.component);
     c.inA++;
-    const tb = B.tensors.get(k);
+    const tb = different.has(ta.component) ? undefined : B.tensors.get(k);
     if (!tb) {
       only_a.push(k);
       c.only_a++;
@@ -371,7 +454,7 @@ export function comparePair(A: OracleModel, B: OracleModel): OraclePair {
   for (const [k, tb] of B.tensors) {
     const c = get(tb.component);
     c.inB++;
-    if (!A.tensors.has(k)) {
+    if (different.has(tb.component) || !A.tensors.has(k)) {
       only_b.push(k);
       c.only_b++;
     }
@@ -395,8 +478,11 @@ export function comparePair(A: OracleModel, B: OracleModel): OraclePair {
     const sumA2 = c.a2.value;
     const sumB2 = c.b2.value;
     const sumDot = c.dot.value;
+    const differentArch = c.inA > 0 && c.inB > 0 && different.has(comp);
+    if (differentArch) status = 'not_comparable';
     components[comp] = {
       status,
+      ...(differentArch ? { reason: 'different_architectures' as const } : {}),
       l2: comparable ? Math.sqrt(sumD2) : null,
       cosine: comparable && sumA2 > 0 && sumB2 > 0 ? sumDot / Math.sqrt(sumA2 * sumB2) : null,
       identical,
