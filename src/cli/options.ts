@@ -8,6 +8,9 @@ export const MEMORY_MIB = { min: 16, max: 1 << 20 } as const;
 export const JSON_OPTION: OptionSpec = { type: 'boolean', short: 'j', help: 'print JSON to standard output instead of text' };
 export const QUIET_OPTION: OptionSpec = { type: 'boolean', short: 'q', help: 'print nothing but errors' };
 export const TIME_EMBED_OPTION: OptionSpec = { type: 'string', arg: 'BASE|IN00', help: "where the UNet's time embedding counts in merge blocks (default BASE)" };
+/** FLUX block names: ComfyUI's model-merge nodes (double_blocks.0...) or SuperMerger's (D00...). */
+export const BLOCK_NAMINGS = ['comfyui', 'supermerger'] as const;
+export const BLOCK_NAMES_OPTION: OptionSpec = { type: 'string', arg: BLOCK_NAMINGS.join('|'), help: "FLUX merge blocks by ComfyUI's names (double_blocks.0..., default) or SuperMerger's (D00...)" };
 export const EXTRACT_WEIGHTS_OPTION: OptionSpec = {
   type: 'boolean',
   help: 'also read .ckpt/.pt files that pickle Lightning callbacks, numpy scalars or argparse.Namespace\nbeside the weights (kept as inert data and left out, never run)',

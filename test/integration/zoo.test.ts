@@ -15,6 +15,9 @@ import { writeBnb4bit, writeScaledFp8, type SourceTensor } from '../fixtures/qua
 import { decode, encode, writeSafetensors } from '../fixtures/safetensorsWriter';
 import { hashString, layout } from '../fixtures/synth';
 import { checkAgainstOracle } from '../helpers/compareWithOracle';
+import { summary } from '../../src/cli/summary';
+import { describeNode } from '../../src/extension/views/treeModel';
+import { summaryRows } from '../../src/webview/logic/pair';
 import { tmpDir } from '../helpers/tmp';
 
 const SCALE = 64;
@@ -132,6 +135,17 @@ describe('a folder of today\'s model zoo (FLUX.1 bare / all-in-one / fine-tune /
     // the text encoders and VAE of two families of one kind are compared (FLUX's and SD3's CLIP-L, their 16-channel VAE)
     assert.equal(pair('b-', 'h-', 'clip_l').reason, undefined);
     assert.notEqual(pair('b-', 'h-', 'vae').status, 'not_comparable');
+  });
+
+  test('the CLI summary, the tree and the panel say "different architectures" and each file\'s role', () => {
+    const text = summary(result, { allPairs: true });
+    assert.match(text, /transformer\s+not comparable: different architectures/);
+    assert.match(text, /a-flux1-dev\.safetensors\s+FLUX\.1 dev \(diffusion model only\)/);
+    const [i, j] = [idx('a-'), idx('h-')].sort((x, y) => x - y);
+    const node = describeNode(result, { kind: 'pairComponent', a: i!, b: j!, component: 'transformer' });
+    assert.match(`${node.description} ${node.tooltip}`, /not comparable: different architectures/);
+    const pairResult = result.pairs.find((p) => p.a === i && p.b === j)!;
+    assert.equal(summaryRows(result, pairResult).find((r) => r.component === 'transformer')!.reason, 'different architectures');
   });
 
   test('the block breakdown names exactly the changed blocks; the recipe works on those blocks', () => {

@@ -2,7 +2,7 @@ import { breakdown, breakdownMatrix, ModeldiffError, parseTimeEmbed, SCHEME_NAME
 import { toCsv } from '../../shared/csv';
 import { choiceFlag, parseCommand, stringFlag, type CommandSpec } from '../args';
 import { EXIT } from '../exitCodes';
-import { JSON_OPTION, TIME_EMBED_OPTION } from '../options';
+import { BLOCK_NAMES_OPTION, BLOCK_NAMINGS, JSON_OPTION, TIME_EMBED_OPTION } from '../options';
 import { distanceText } from '../summary';
 import { shown } from '../terminal';
 import { bar, checkOutput, json, lpad, modelIndex, modelNames, OK, output, pad, printLines, source } from './common';
@@ -16,6 +16,7 @@ export const breakdownSpec: CommandSpec = {
   options: {
     by: { type: 'string', short: 'b', arg: SCHEME_NAMES.join('|'), help: 'the grouping (default block)' },
     'time-embed': TIME_EMBED_OPTION,
+    'block-names': BLOCK_NAMES_OPTION,
     components: { type: 'boolean', help: 'block grouping: give the text encoders and the VAE a slot each' },
     matrix: { type: 'boolean', help: 'every pair of the result (the groups with most L2 per pair)' },
     csv: { type: 'string', arg: 'file', optionalValue: true, help: 'write CSV to <file> (alone or "-": to standard output)' },
@@ -44,7 +45,8 @@ export function breakdownCommand(argv: string[]): number {
   if (!p) return EXIT.ok;
   const scheme = choiceFlag(p, 'by', SCHEME_NAMES, 'block');
   const timeEmbed = parseTimeEmbed(stringFlag(p, 'time-embed'));
-  const opts = { scheme, otherComponents: p.flags.has('components'), ...(timeEmbed ? { timeEmbed } : {}) };
+  const blockNames = choiceFlag(p, 'block-names', BLOCK_NAMINGS, 'comfyui');
+  const opts = { scheme, otherComponents: p.flags.has('components'), blockNames, ...(timeEmbed ? { timeEmbed } : {}) };
   const csv = checkOutput(p, 'csv');
   const matrix = p.flags.has('matrix');
   if (matrix && p.positional.length !== 1) throw new ModeldiffError('USAGE', `--matrix takes the folder only (every pair of it), not models: modeldiff breakdown ${breakdownSpec.usage[1]}`);

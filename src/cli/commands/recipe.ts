@@ -1,7 +1,7 @@
 import { estimateRecipe, ModeldiffError, parseTimeEmbed, REL_RESIDUAL_FLOOR, type MixtureFit, type RecipeEstimate } from '../../compute';
-import { intFlag, listFlag, parseCommand, stringFlag, type CommandSpec } from '../args';
+import { choiceFlag, intFlag, listFlag, parseCommand, stringFlag, type CommandSpec } from '../args';
 import { EXIT } from '../exitCodes';
-import { JSON_OPTION, TIME_EMBED_OPTION } from '../options';
+import { BLOCK_NAMES_OPTION, BLOCK_NAMINGS, JSON_OPTION, TIME_EMBED_OPTION } from '../options';
 import { distanceText } from '../summary';
 import { shown } from '../terminal';
 import { json, lpad, modelIndex, modelNames, OK, pad, printLines, source } from './common';
@@ -19,6 +19,7 @@ export const recipeSpec: CommandSpec = {
     parents: { type: 'string', short: 'p', arg: 'A,B,...', help: `the parents, comma-separated (1 to ${MAX_PARENTS} models of the result)` },
     count: { type: 'string', short: 'n', arg: 'N', help: `how many nearest models to try as parents, 1 to ${MAX_PARENTS} (default 2)` },
     'time-embed': TIME_EMBED_OPTION,
+    'block-names': BLOCK_NAMES_OPTION,
     json: JSON_OPTION,
   },
 };
@@ -77,7 +78,8 @@ export function recipeCommand(argv: string[]): number {
   const m = modelIndex(src, model);
   const parents = parentNames?.map((s) => modelIndex(src, s));
   if (parents?.includes(m)) throw new ModeldiffError('USAGE', '--parents: a model is not its own parent');
-  const r = estimateRecipe(src, m, { ...(parents ? { parents } : {}), ...(timeEmbed ? { timeEmbed } : {}), ...(count ? { count } : {}) });
+  const blockNames = choiceFlag(p, 'block-names', BLOCK_NAMINGS, 'comfyui');
+  const r = estimateRecipe(src, m, { blockNames, ...(parents ? { parents } : {}), ...(timeEmbed ? { timeEmbed } : {}), ...(count ? { count } : {}) });
   if (p.flags.has('json')) json(r);
   else printLines(recipeText(r, modelNames(src.result)));
   return OK;
