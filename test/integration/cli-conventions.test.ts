@@ -102,7 +102,7 @@ describe('help, aliases and values', () => {
   test('every value is checked before any work; a bad one exits 2, says what is accepted, and creates nothing', async () => {
     const cases: [string[], RegExp][] = [
       [['compare', models, '--out', '--json'], /--out needs a value, and the next word is an option/],
-      [['compare', models, '-o', 'x', '--components', 'txt'], /--components: no component "txt"; components are unet, te, te0, te1, vae, ema, other/],
+      [['compare', models, '-o', 'x', '--components', 'txt'], /--components: no component "txt"; components are unet, transformer, te, te0, te1, clip_l, clip_g, t5xxl, vae, ema, other/],
       [['compare', models, '-o', 'x', '--workers', '99'], /--workers is a whole number from 0 to 64, not "99"/],
       [['compare', models, '-o', 'x', '--memory', '1x'], /--memory is a whole number from 16 to 1048576, not "1x"/],
       [['compare', models, '-o', 'x', '--component', 'unet'], /unknown option --component \(did you mean --components\?\)/],
