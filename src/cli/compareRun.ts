@@ -4,7 +4,7 @@
  * a progress line on stderr, and Ctrl-C / SIGTERM as cancellation.
  */
 import { resolve } from 'node:path';
-import { compareModels, findModels, HashCache, KNOWN_COMPONENTS, MODEL_EXTENSIONS, ModeldiffError, type CompareResult } from '../compute';
+import { compareModels, findModels, HashCache, KNOWN_COMPONENTS, MODEL_EXTENSIONS, ModeldiffError, type CompareOptions, type CompareResult } from '../compute';
 import { intFlag, listFlag, type Parsed } from './args';
 import { hashCachePath } from './commands/common';
 import { MAX_WORKERS, MEMORY_MIB } from './options';
@@ -19,6 +19,8 @@ export interface CompareSettings {
   memoryBudgetMiB: number | undefined;
   hashCache: string | null | undefined;
   extractWeights: boolean;
+  /** ignore a checkpoint an interrupted run left (compare --fresh) */
+  fresh: boolean;
 }
 
 /** The compare options of a command line, every value checked (a usage error otherwise). */
@@ -30,7 +32,32 @@ export function compareSettings(p: Parsed): CompareSettings {
     memoryBudgetMiB: intFlag(p, 'memory', MEMORY_MIB.min, MEMORY_MIB.max),
     hashCache: p.flags.has('hashes') ? hashCachePath(p) : undefined,
     extractWeights: p.flags.has('extract-weights'),
+    fresh: p.flags.has('fresh'),
   };
+}
+
+/** The engine options of the settings (all but the output folder, the progress callback and the signal). */
+export function engineOptions(s: CompareSettings): Omit<CompareOptions, 'outDir'> {
+  return {
+    components: s.components,
+    includeEma: s.includeEma,
+    workers: s.workers,
+    memoryBudgetMiB: s.memoryBudgetMiB,
+    hashes: s.hashCache === undefined ? null : { cache: new HashCache(s.hashCache) },
+    extractWeights: s.extractWeights,
+    fresh: s.fresh,
+    checkpointSeconds: checkpointSeconds(),
+    onNotice: (m) => process.stderr.write(`modeldiff: ${shown(m)}\n`),
+  };
+}
+
+/** MODELDIFF_CHECKPOINT_SECONDS: least time between two checkpoints (default 5; 0: after every part of the work). */
+function checkpointSeconds(): number | undefined {
+  const v = process.env.MODELDIFF_CHECKPOINT_SECONDS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new ModeldiffError('USAGE', `MODELDIFF_CHECKPOINT_SECONDS is a number of seconds >= 0 (got "${v}")`);
+  return n;
 }
 
 /**
@@ -50,15 +77,10 @@ export async function compareWithProgress(inputs: string[], outDir: string, s: C
   const bar = progressBar();
   try {
     return await compareModels(paths, {
+      ...engineOptions(s),
       outDir: resolve(outDir),
-      components: s.components,
-      includeEma: s.includeEma,
-      workers: s.workers,
-      memoryBudgetMiB: s.memoryBudgetMiB,
       signal,
       onProgress: bar.update,
-      hashes: s.hashCache === undefined ? null : { cache: new HashCache(s.hashCache) },
-      extractWeights: s.extractWeights,
       minModels: 2,
     });
   } finally {

@@ -10,6 +10,7 @@ import { healthCommand, healthSpec } from './health';
 import { inspectCommand, inspectSpec } from './inspect';
 import { layersCommand, layersSpec } from './layers';
 import { lineageCommand, lineageSpec } from './lineage';
+import { mergeCommand, mergeSpec } from './shard';
 import { pairCommand, pairSpec } from './pair';
 import { recipeCommand, recipeSpec } from './recipe';
 import { reportCommand, reportSpec } from './report';
@@ -27,6 +28,7 @@ export interface Command {
 
 export const COMMANDS: readonly Command[] = [
   { spec: compareSpec, run: compareCommand, cancellable: true },
+  { spec: mergeSpec, run: mergeCommand, cancellable: true },
   { spec: layersSpec, run: layersCommand, cancellable: false },
   { spec: pairSpec, run: pairCommand, cancellable: true },
   { spec: inspectSpec, run: inspectCommand, cancellable: true },

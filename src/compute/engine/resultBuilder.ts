@@ -1,30 +1,66 @@
 import type { LoadedModel } from '../model/loadModel';
-import { MAX_HEALTH_KEYS, pairIndex, type ComponentDiff, type ComponentStatus, type PairResult } from '../../shared/result';
-import type { LayersWriter } from '../output/layersFile';
+import { MAX_HEALTH_KEYS, pairIndex, type ComponentDiff, type ComponentStatus, type Fp8Exactness, type PairResult, type TensorHealth } from '../../shared/result';
 import { lazyArray } from '../output/lazyArray';
 import type { PairAlignment, Plan, Unit } from './plan';
 import type { UnitResult } from './runEngine';
 import { FP8_E4M3FN, FP8_E5M2, isHalfDtype, isPlainFp8 } from './fp8Grid';
+import { newCountSums, newFloatSums, SumTree, type CountSums, type FoldLayout, type SumNode } from './partialSums';
 
-/** Per pair and component, sums over the shared keys seen so far. */
-interface Sums {
-  d2: Float64Array;
-  dot: Float64Array;
-  na: Float64Array;
-  nb: Float64Array;
-  identicalKeys: Int32Array;
-  equalKeys: Int32Array;
-  nonFinite: Int32Array;
-  bytesOnly: Int32Array;
+/** Where finished per-key rows go: layers.bin (a run, a merge) or a shard's own layers file. */
+export interface RowSink {
+  writeRow(plane: number, key: number, values: Float32Array): void;
+}
+
+/** A key whose units are not all folded yet: its row so far, and how many of its units are in it. */
+export interface PendingRow {
+  folded: number;
+  l2: Float32Array;
+  cos: Float32Array;
+}
+
+/** A model's health findings: the keys at the smallest fold positions, and the totals. */
+export interface HealthSums {
+  nonFinite: [number, number][];
+  allZero: [number, number][];
+  nonFiniteCount: number;
+  allZeroCount: number;
+  /** storage facts (fp8Grid.ts): counts, so they add up in any order */
+  halfPrecision?: Fp8Exactness;
+  plainFp8?: TensorHealth['plainFp8'];
+}
+
+/** Adds the counters of `from` into `into` (both objects of one shape, or `into` missing). */
+function addCounts<T extends object>(into: T | undefined, from: T | undefined): T | undefined {
+  if (!from) return into;
+  if (!into) return { ...from };
+  for (const k of Object.keys(from) as (keyof T)[]) (into[k] as number) += from[k] as number;
+  return into;
+}
+
+/** Everything folded so far, as a checkpoint or a shard stores it (checkpoint.ts writes and reads it). */
+export interface FoldState {
+  nodes: { h: number; k: number; sums: SumNode }[];
+  counts: Map<string, CountSums>;
+  rows: Map<number, PendingRow>;
+  /** keys whose row is complete (written to the sink) */
+  written: Uint8Array;
+  health: HealthSums[];
+  tensorsCompared: number;
+  identicalGroups: number;
 }
 
 /**
- * Folds unit results, as they arrive in any order, into per-pair component sums and per-key layer rows.
- * Memory is components x pairs plus the rows of keys still in flight.
+ * Folds unit results, as they arrive in any order, into per-pair component sums and per-key layer rows, in the fixed
+ * order of partialSums.ts: a leaf's units wait until the leaf is whole, then are added in fold order. Memory is
+ * components x pairs (counts, and the tree's few live nodes) plus the results of leaves still in flight.
  */
 export class ResultBuilder {
-  private sums = new Map<string, Sums>();
-  private rowsPending = new Map<number, { remaining: number; l2: Float32Array; cos: Float32Array }>();
+  private readonly tree: SumTree;
+  private counts = new Map<string, CountSums>();
+  private rows = new Map<number, PendingRow>();
+  private written: Uint8Array;
+  private health: HealthSums[];
+  private waiting = new Map<number, Map<number, UnitResult>>();
   private unitsPerKey: Int32Array;
   private readonly P: number;
   tensorsCompared = 0;
@@ -33,34 +69,97 @@ export class ResultBuilder {
   constructor(
     private plan: Plan,
     private models: LoadedModel[],
-    private layers: LayersWriter,
+    private sink: RowSink,
+    readonly layout: FoldLayout,
+    /** called after each leaf is folded (checkpoints) */
+    private onLeaf?: () => void,
   ) {
     const n = models.length;
     this.P = (n * (n - 1)) / 2;
-    for (const c of plan.components) {
-      this.sums.set(c, {
-        d2: new Float64Array(this.P),
-        dot: new Float64Array(this.P),
-        na: new Float64Array(this.P),
-        nb: new Float64Array(this.P),
-        identicalKeys: new Int32Array(this.P),
-        equalKeys: new Int32Array(this.P),
-        nonFinite: new Int32Array(this.P),
-        bytesOnly: new Int32Array(this.P),
-      });
-    }
+    this.tree = new SumTree(layout.leaves);
+    this.written = new Uint8Array(plan.keys.length);
+    this.health = models.map(() => ({ nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 }));
     this.unitsPerKey = new Int32Array(plan.keys.length);
     for (const u of plan.units) this.unitsPerKey[u.key]!++;
   }
 
-  addUnit(unit: Unit, r: UnitResult): void {
-    const n = this.models.length;
-    const s = this.sums.get(this.plan.keyComponents[unit.key]!)!;
-    let row = this.rowsPending.get(unit.key);
-    if (!row) {
-      row = { remaining: this.unitsPerKey[unit.key]!, l2: new Float32Array(this.P).fill(NaN), cos: new Float32Array(this.P).fill(NaN) };
-      this.rowsPending.set(unit.key, row);
+  /** Takes in a checkpoint's or a shard's state (its leaves must not be folded here again). */
+  absorb(s: FoldState): void {
+    for (const node of s.nodes) this.tree.insert(node.h, node.k, node.sums);
+    for (const [c, cs] of s.counts) {
+      const mine = this.countsOf(c);
+      for (const f of ['identicalKeys', 'equalKeys', 'nonFinite', 'bytesOnly'] as const) for (let i = 0; i < this.P; i++) mine[f][i] += cs[f][i]!;
     }
+    for (const [key, r] of s.rows) this.addRow(key, r.folded, r.l2, r.cos);
+    for (let k = 0; k < s.written.length; k++) if (s.written[k]) this.written[k] = 1;
+    s.health.forEach((h, i) => {
+      const mine = this.health[i]!;
+      mine.nonFiniteCount += h.nonFiniteCount;
+      mine.allZeroCount += h.allZeroCount;
+      const half = addCounts(mine.halfPrecision, h.halfPrecision);
+      if (half) mine.halfPrecision = half;
+      const plain = addCounts(mine.plainFp8, h.plainFp8);
+      if (plain) mine.plainFp8 = plain;
+      mine.nonFinite.push(...h.nonFinite);
+      mine.allZero.push(...h.allZero);
+      trim(mine.nonFinite);
+      trim(mine.allZero);
+    });
+    this.tensorsCompared += s.tensorsCompared;
+    this.identicalGroups += s.identicalGroups;
+  }
+
+  state(): FoldState {
+    return {
+      nodes: this.tree.list(),
+      counts: this.counts,
+      rows: this.rows,
+      written: this.written,
+      health: this.health,
+      tensorsCompared: this.tensorsCompared,
+      identicalGroups: this.identicalGroups,
+    };
+  }
+
+  /** Leaves of `share` with no unit (their tasks hold only the first ranges of a split unit) are finished as they are. */
+  addEmptyLeaves(share: Uint8Array): void {
+    const finished = this.tree.finished();
+    for (let l = 0; l < this.layout.leaves; l++) if (share[l] && !finished[l] && this.layout.unitsOf[l]!.length === 0) this.tree.insert(0, l, new Map());
+  }
+
+  /** Leaves folded so far (from this run or absorbed). */
+  finishedLeaves(): Uint8Array {
+    return this.tree.finished();
+  }
+
+  addUnit(unit: Unit, r: UnitResult): void {
+    const leaf = this.layout.leafOf[unit.id]!;
+    let got = this.waiting.get(leaf);
+    if (!got) this.waiting.set(leaf, (got = new Map()));
+    got.set(unit.id, r);
+    const units = this.layout.unitsOf[leaf]!;
+    if (got.size < units.length) return;
+    this.waiting.delete(leaf);
+    const sums: SumNode = new Map();
+    for (const u of units) this.foldUnit(this.plan.units[u]!, got.get(u)!, sums);
+    this.tree.insert(0, leaf, sums);
+    this.onLeaf?.();
+  }
+
+  private countsOf(c: string): CountSums {
+    let cs = this.counts.get(c);
+    if (!cs) this.counts.set(c, (cs = newCountSums(this.P)));
+    return cs;
+  }
+
+  private foldUnit(unit: Unit, r: UnitResult, sums: SumNode): void {
+    const n = this.models.length;
+    const c = this.plan.keyComponents[unit.key]!;
+    let s = sums.get(c);
+    if (!s) sums.set(c, (s = newFloatSums(this.P)));
+    const counts = this.countsOf(c);
+    const l2 = new Float32Array(this.P).fill(NaN);
+    const cos = new Float32Array(this.P).fill(NaN);
     const m = r.m;
     this.recordHealth(unit, r);
     let allIdentical = true;
@@ -70,8 +169,8 @@ export class ResultBuilder {
         const identical = r.identical[i * m + j] === 1;
         allIdentical &&= identical;
         if (identical) {
-          s.identicalKeys[p]!++;
-          s.equalKeys[p]!++;
+          counts.identicalKeys[p]!++;
+          counts.equalKeys[p]!++;
         }
         const d2 = identical ? 0 : r.d2[i * m + j]!;
         const dot = r.dot[i * m + j]!;
@@ -80,34 +179,51 @@ export class ResultBuilder {
         const valuesFinite = !r.undecodable && !r.nonFinite[i] && !r.nonFinite[j] && Number.isFinite(d2);
         if (!valuesFinite) {
           // Left out of l2; a bit-identical pair is still at distance exactly 0 in the per-layer table.
-          if (r.undecodable) s.bytesOnly[p]!++;
-          else s.nonFinite[p]!++;
-          if (identical) row.l2[p] = 0;
+          if (r.undecodable) counts.bytesOnly[p]!++;
+          else counts.nonFinite[p]!++;
+          if (identical) l2[p] = 0;
           continue;
         }
-        if (!identical && d2 === 0) s.equalKeys[p]!++;
-        row.l2[p] = Math.sqrt(d2);
+        if (!identical && d2 === 0) counts.equalKeys[p]!++;
+        l2[p] = Math.sqrt(d2);
         s.dot[p] += dot;
         s.na[p] += na;
         s.nb[p] += nb;
         s.d2[p] += d2;
-        row.cos[p] = na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : NaN;
+        cos[p] = na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : NaN;
       }
     }
     this.tensorsCompared += m;
     if (allIdentical && m > 1) this.identicalGroups++;
-    if (--row.remaining === 0) {
-      this.layers.writeRow(0, unit.key, row.l2);
-      this.layers.writeRow(1, unit.key, row.cos);
-      this.rowsPending.delete(unit.key);
+    this.addRow(unit.key, 1, l2, cos);
+  }
+
+  /** Adds `folded` units' cells to a key's row (each cell belongs to one unit: the others are NaN there). */
+  private addRow(key: number, folded: number, l2: Float32Array, cos: Float32Array): void {
+    let row = this.rows.get(key);
+    if (!row) {
+      row = { folded: 0, l2, cos };
+      this.rows.set(key, row);
+    } else {
+      for (let p = 0; p < this.P; p++) {
+        if (!Number.isNaN(l2[p]!)) row.l2[p] = l2[p]!;
+        if (!Number.isNaN(cos[p]!)) row.cos[p] = cos[p]!;
+      }
+    }
+    row.folded += folded;
+    if (row.folded >= this.unitsPerKey[key]!) {
+      this.sink.writeRow(0, key, row.l2);
+      this.sink.writeRow(1, key, row.cos);
+      this.written[key] = 1;
+      this.rows.delete(key);
     }
   }
 
   private recordHealth(unit: Unit, r: UnitResult): void {
     if (r.undecodable) return;
-    const key = this.plan.keys[unit.key]!;
+    const pos = this.layout.position[unit.id]!;
     unit.members.forEach((mem, i) => {
-      const h = this.models[mem.model]!.info.tensorHealth;
+      const h = this.health[mem.model]!;
       if (unit.numel > 0 && !mem.ref.quant) {
         if (isHalfDtype(mem.ref.dtype)) {
           const p = (h.halfPrecision ??= { tensors: 0, params: 0, e4m3fnTensors: 0, e4m3fnParams: 0, e5m2Tensors: 0, e5m2Params: 0 });
@@ -123,10 +239,30 @@ export class ResultBuilder {
         }
       }
       if (r.nonFinite[i]) {
-        if (h.nonFiniteCount++ < MAX_HEALTH_KEYS) h.nonFinite.push(key);
+        h.nonFiniteCount++;
+        h.nonFinite.push([pos, unit.key]);
+        if (h.nonFinite.length > 2 * MAX_HEALTH_KEYS) trim(h.nonFinite);
       } else if (r.allZero[i] && unit.numel > 0) {
-        if (h.allZeroCount++ < MAX_HEALTH_KEYS) h.allZero.push(key);
+        h.allZeroCount++;
+        h.allZero.push([pos, unit.key]);
+        if (h.allZero.length > 2 * MAX_HEALTH_KEYS) trim(h.allZero);
       }
+    });
+  }
+
+  /** Writes every model's health lists (the keys first in fold order) into its info. */
+  finishHealth(): void {
+    this.health.forEach((h, i) => {
+      trim(h.nonFinite);
+      trim(h.allZero);
+      this.models[i]!.info.tensorHealth = {
+        nonFinite: h.nonFinite.map(([, k]) => this.plan.keys[k]!),
+        allZero: h.allZero.map(([, k]) => this.plan.keys[k]!),
+        nonFiniteCount: h.nonFiniteCount,
+        allZeroCount: h.allZeroCount,
+        ...(h.halfPrecision ? { halfPrecision: h.halfPrecision } : {}),
+        ...(h.plainFp8 ? { plainFp8: h.plainFp8 } : {}),
+      };
     });
   }
 
@@ -137,7 +273,8 @@ export class ResultBuilder {
    */
   pairs(): PairResult[] {
     const n = this.models.length;
-    const sums = this.sums;
+    const sums = this.tree.root();
+    const counts = this.counts;
     const alignments = this.plan.pairs;
     // pair p is (a, b) with rowStart[a] <= p < rowStart[a + 1]
     const rowStart = new Float64Array(n + 1);
@@ -151,24 +288,29 @@ export class ResultBuilder {
         else hi = mid - 1;
       }
       const b = lo + 1 + (p - rowStart[lo]!);
-      return pairResult(sums, alignments.of(lo, b), p, lo, b);
+      return pairResult(sums, counts, alignments.of(lo, b), p, lo, b);
     });
   }
 }
 
-/** Pair p = (a, b), from the component sums and the pair's alignment. */
-function pairResult(sums: Map<string, Sums>, pp: PairAlignment, p: number, a: number, b: number): PairResult {
+const NO_SUMS = newFloatSums(0);
+
+/** Pair p = (a, b), from the component sums and counts and the pair's alignment. */
+function pairResult(sums: SumNode, countSums: Map<string, CountSums>, pp: PairAlignment, p: number, a: number, b: number): PairResult {
   const components: Record<string, ComponentDiff> = {};
   for (const [c, counts] of pp.components) {
-    const s = sums.get(c)!;
+    const s = sums.get(c) ?? NO_SUMS;
+    const k = countSums.get(c);
     let status: ComponentStatus;
     let l2: number | null = null;
     let cosine: number | null = null;
     let identical = false;
     let equalValues = false;
     let changed = 0;
-    const nonFinite = s.nonFinite[p]!;
-    const bytesOnly = s.bytesOnly[p]!;
+    const nonFinite = k?.nonFinite[p] ?? 0;
+    const bytesOnly = k?.bytesOnly[p] ?? 0;
+    const identicalKeys = k?.identicalKeys[p] ?? 0;
+    const equalKeys = k?.equalKeys[p] ?? 0;
     const differentArch = counts.inA && counts.inB && counts.differentArch;
     if (!counts.inB) status = 'only_in_a';
     else if (!counts.inA) status = 'only_in_b';
@@ -176,14 +318,14 @@ function pairResult(sums: Map<string, Sums>, pp: PairAlignment, p: number, a: nu
     else {
       const comparable = counts.shared - nonFinite - bytesOnly;
       if (comparable > 0) {
-        l2 = Math.sqrt(s.d2[p]!);
-        const den = s.na[p]! * s.nb[p]!;
+        l2 = Math.sqrt(s.d2[p] ?? 0);
+        const den = (s.na[p] ?? 0) * (s.nb[p] ?? 0);
         cosine = den > 0 ? s.dot[p]! / Math.sqrt(den) : null;
       }
       const sameKeys = counts.only_a === 0 && counts.only_b === 0 && counts.mismatched === 0;
-      identical = sameKeys && s.identicalKeys[p] === counts.shared;
-      equalValues = s.equalKeys[p] === counts.shared;
-      changed = counts.shared - s.equalKeys[p]!;
+      identical = sameKeys && identicalKeys === counts.shared;
+      equalValues = equalKeys === counts.shared;
+      changed = counts.shared - equalKeys;
       status = identical ? 'identical' : equalValues ? 'equal_values' : comparable > 0 ? 'changed' : 'not_comparable';
     }
     components[c] = {
@@ -204,4 +346,10 @@ function pairResult(sums: Map<string, Sums>, pp: PairAlignment, p: number, a: nu
     };
   }
   return { a, b, components, differences: pp.differences };
+}
+
+/** Keeps the MAX_HEALTH_KEYS entries first in fold order, sorted. */
+function trim(list: [number, number][]): void {
+  list.sort((a, b) => a[0] - b[0]);
+  if (list.length > MAX_HEALTH_KEYS) list.length = MAX_HEALTH_KEYS;
 }

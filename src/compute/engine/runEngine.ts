@@ -19,6 +19,12 @@ export interface EngineOptions {
   kernels: 'wasm' | 'reference';
   signal?: AbortSignal;
   onBytes?: (bytesDone: number) => void;
+  /** work (elements x members) per task, default TASK_WORK (tests make it small to get many tasks from small files) */
+  taskWork?: number;
+  /** the tasks to run (default: engineTasks of the whole plan) */
+  tasks?: WorkTask[];
+  /** compute only the units marked 1 (a shard, or what a checkpoint does not hold); tasks keep their chunk sizes */
+  units?: Uint8Array;
 }
 
 /** A unit's sums over all its elements (the merge of its items): an item's sums without its element range. */
@@ -45,12 +51,13 @@ const TASK_RESULT_BYTES = 8 << 20;
 /** Streams every unit of the plan through the kernels; `onUnit` receives each unit once all its ranges are done. */
 export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: Unit, r: UnitResult) => void): Promise<EngineStats> {
   throwIfAborted(opts.signal);
-  const tasks = makeTasks(plan.units, plan.files, opts);
-  const pending = new Map<number, { remaining: number; acc: UnitResult | undefined }>();
+  const tasks = onlyUnits(opts.tasks ?? engineTasks(plan, opts), opts.units);
+  // a unit's items are added in the order of their ranges, whichever thread finishes first
+  const pending = new Map<number, { remaining: number; items: ItemResult[] }>();
   for (const t of tasks) for (const it of t.items) {
     const p = pending.get(it.unit);
     if (p) p.remaining++;
-    else pending.set(it.unit, { remaining: 1, acc: undefined });
+    else pending.set(it.unit, { remaining: 1, items: [] });
   }
   const stats: EngineStats = { bytesRead: 0, guardRecomputes: 0, kernels: opts.kernels };
   const absorb = (r: TaskResult) => {
@@ -59,10 +66,13 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
     stats.kernels = r.kernels;
     for (const it of r.items) {
       const p = pending.get(it.unit)!;
-      p.acc = p.acc ? mergeInto(p.acc, it) : fromItem(it);
+      p.items.push(it);
       if (--p.remaining === 0) {
         pending.delete(it.unit);
-        onUnit(plan.units[it.unit]!, p.acc);
+        p.items.sort((a, b) => a.start - b.start);
+        let acc = fromItem(p.items[0]!);
+        for (let i = 1; i < p.items.length; i++) acc = mergeInto(acc, p.items[i]!);
+        onUnit(plan.units[it.unit]!, acc);
       }
     }
     opts.onBytes?.(stats.bytesRead);
@@ -119,9 +129,24 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
   return stats;
 }
 
-function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: EngineOptions): WorkTask[] {
-  const workers = Math.max(1, opts.workers);
-  const budgetPerWorker = (opts.memoryBudgetMiB * 1024 * 1024) / workers;
+/** The tasks of a plan, in file order. Which units share a task, and the chunk sizes, depend on the plan and on
+ *  workers and memoryBudgetMiB (through the budget per worker) only. */
+export function engineTasks(plan: Plan, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'trustRatio' | 'kernels' | 'taskWork'>): WorkTask[] {
+  return makeTasks(plan.units, plan.files, opts);
+}
+
+/** The memory budget per worker that sets the chunk sizes (and so the partial sums' bits). */
+export function chunkBudgetBytes(opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB'>): number {
+  return (opts.memoryBudgetMiB * 1024 * 1024) / Math.max(1, opts.workers);
+}
+
+function onlyUnits(tasks: WorkTask[], units: Uint8Array | undefined): WorkTask[] {
+  if (!units) return tasks;
+  return tasks.map((t) => ({ ...t, items: t.items.filter((it) => units[it.unit] === 1) })).filter((t) => t.items.length > 0);
+}
+
+function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'trustRatio' | 'kernels' | 'taskWork'>): WorkTask[] {
+  const budgetPerWorker = chunkBudgetBytes(opts);
   const items: WorkItem[] = [];
   // Read in file order: sort by where the first member's bytes are.
   const ordered = units.slice().sort((a, b) => {
@@ -161,7 +186,7 @@ function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: E
     cur.push(it);
     work += Math.max(it.count, 1024) * it.members.length;
     resultBytes += itemResultBytes;
-    if (work >= TASK_WORK) flush();
+    if (work >= (opts.taskWork ?? TASK_WORK)) flush();
   }
   flush();
   return tasks;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { ModeldiffError } from '../../shared/errors';
 import { outputError } from './outputError';
 
@@ -19,7 +19,14 @@ export class LayersWriter {
     readonly keys: number,
     readonly pairs: number,
     readonly planes: number,
+    /** carry on writing a file an interrupted run left: these keys' rows are in it already */
+    resume?: Uint8Array,
   ) {
+    if (resume) {
+      this.fd = this.io(() => openSync(path, 'r+'));
+      this.written = resume.slice();
+      return;
+    }
     const h = Buffer.alloc(HEADER);
     h.write(MAGIC, 0, 'latin1');
     h.writeUInt32LE(1, 8);
@@ -37,11 +44,17 @@ export class LayersWriter {
     if (plane === 0) this.written[key] = 1;
   }
 
-  /** Fills the rows no unit produced (keys present in a single model) with NaN, then closes. */
-  close(): void {
+  /** Every row written so far is on disk (before a checkpoint that counts on them is written). */
+  sync(): void {
+    this.io(() => fsyncSync(this.fd));
+  }
+
+  /** Fills the rows no unit produced (keys present in a single model) with NaN, then closes; a shard's file keeps
+   *  only its own rows (`fill` false). */
+  close(fill = true): void {
     const empty = new Float32Array(this.pairs).fill(NaN);
     try {
-      for (let k = 0; k < this.keys; k++) if (!this.written[k]) for (let p = 0; p < this.planes; p++) this.writeRow(p, k, empty);
+      if (fill) for (let k = 0; k < this.keys; k++) if (!this.written[k]) for (let p = 0; p < this.planes; p++) this.writeRow(p, k, empty);
     } finally {
       closeSync(this.fd);
     }
@@ -59,6 +72,20 @@ export class LayersWriter {
       throw outputError(e, this.path, 'write the per-layer values');
     }
   }
+}
+
+/** Reads one row (all pairs of one key in one plane) of a layers file with `keys` rows of `pairs` values. */
+export function readLayerRow(fd: number, keys: number, pairs: number, plane: number, key: number): Float32Array {
+  const row = new Float32Array(pairs);
+  const bytes = new Uint8Array(row.buffer);
+  const at = HEADER + (plane * keys + key) * pairs * 4;
+  let done = 0;
+  while (done < bytes.length) {
+    const n = readSync(fd, bytes, done, bytes.length - done, at + done);
+    if (n === 0) throw new ModeldiffError('USAGE', `a layers file ends before row ${key} of plane ${plane}`);
+    done += n;
+  }
+  return row;
 }
 
 /** Reads column `pair` of every key for each plane. */

@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ModeldiffError } from '../../shared/errors';
 import { RESULT_FILE } from './resultFiles';
 import { outputError } from './outputError';
+import { SUMS_FILE } from '../engine/checkpoint';
 
 /**
  * A compare output folder is replaced as a whole, never written in place. A run writes into a staging folder beside
@@ -12,9 +13,11 @@ import { outputError } from './outputError';
  * removes it first (or, killed between the two renames, puts `<out>.previous` back). A reader of `<out>` thus finds
  * the old result or the new one, whole, never a new layers.bin beside an old result.json.
  *
- * Design for resume (issue 12): the staging folder is the run's own and is where state that outlives a killed run
- * belongs (engine checkpoints). It is marked by STAGING_MARKER, which holds the pid of the run writing it; a later
- * run finds a stale staging folder in `begin` before it is removed, which is where a resume would pick it up instead.
+ * Resume (issue 12): the staging folder is the run's own and holds its checkpoint (engine/checkpoint.ts, SUMS_FILE)
+ * beside the layers.bin it is writing. It is marked by STAGING_MARKER, which holds the pid of the run writing it. A
+ * run stopped by Ctrl-C or SIGTERM after a checkpoint keeps the folder (`keep`); one killed leaves it. The next run
+ * into the same output, unless asked not to (`resume: false`), takes such a folder over (`resumed`) and the pipeline
+ * carries on from the checkpoint if it is about the same files and options, else starts again in it.
  */
 export const STAGING_SUFFIX = '.partial';
 export const PREVIOUS_SUFFIX = '.previous';
@@ -28,21 +31,29 @@ export class OutputStaging {
     readonly out: string,
     /** where this run writes: `<out>.partial` */
     readonly dir: string,
+    /** the folder is one an interrupted run left with a checkpoint in it */
+    readonly resumed: boolean,
   ) {}
 
-  /** Checks that `outDir` may be replaced, clears what an interrupted run left, and makes the staging folder. */
-  static begin(outDir: string): OutputStaging {
+  /** Checks that `outDir` may be replaced, clears what an interrupted run left (or, with `resume`, takes over its
+   *  checkpoint), and makes the staging folder. */
+  static begin(outDir: string, opts: { resume?: boolean } = {}): OutputStaging {
     const out = resolveOut(outDir);
     const dir = out + STAGING_SUFFIX;
     recoverInterruptedSwap(out);
     checkReplaceable(out);
-    removeStaleStaging(dir);
+    const resumed = removeStaleStaging(dir, !!opts.resume);
     attempt(out, 'create the output folder', () => {
       mkdirSync(dirname(out), { recursive: true });
-      mkdirSync(dir);
+      if (!resumed) mkdirSync(dir);
       writeFileSync(join(dir, STAGING_MARKER), JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }) + '\n');
     });
-    return new OutputStaging(out, dir);
+    return new OutputStaging(out, dir, resumed);
+  }
+
+  /** Stops without committing but keeps the staging folder and its checkpoint for the next run (Ctrl-C, SIGTERM). */
+  keep(): void {
+    this.done = true;
   }
 
   /** Swaps the staging folder in for the output folder; the old one is removed. */
@@ -107,7 +118,7 @@ function checkReplaceable(out: string): void {
   if (!st.isDirectory()) throw new ModeldiffError('USAGE', 'the output path exists and is not a folder: pick a folder for --out', { file: out });
   let names: string[] = [];
   attempt(out, 'read the output folder', () => (names = readdirSync(out)));
-  if (names.length > 0 && !names.includes(RESULT_FILE)) {
+  if (names.length > 0 && !names.includes(RESULT_FILE) && !names.includes(SUMS_FILE)) {
     throw new ModeldiffError(
       'USAGE',
       `the output folder holds other files and no ${RESULT_FILE}: a compare output replaces its whole folder, so pick a new or empty folder (or one an earlier compare wrote)`,
@@ -119,15 +130,18 @@ function checkReplaceable(out: string): void {
 function isModeldiffOutput(dir: string): boolean {
   try {
     const names = readdirSync(dir);
-    return names.length === 0 || names.includes(RESULT_FILE);
+    return names.length === 0 || names.includes(RESULT_FILE) || names.includes(SUMS_FILE);
   } catch {
     return false;
   }
 }
 
-/** A staging folder left by a killed run is removed; one a live run is writing, or one we did not make, is not. */
-function removeStaleStaging(dir: string): void {
-  if (!existsSync(dir)) return;
+/**
+ * A staging folder left by a killed run is removed, or with `resume` kept when it holds a checkpoint (returns true);
+ * one a live run is writing, or one we did not make, is not touched.
+ */
+function removeStaleStaging(dir: string, resume: boolean): boolean {
+  if (!existsSync(dir)) return false;
   let marker: { pid?: unknown } | undefined;
   try {
     marker = JSON.parse(readFileSync(join(dir, STAGING_MARKER), 'utf8')) as { pid?: unknown };
@@ -143,7 +157,7 @@ function removeStaleStaging(dir: string): void {
     }
     if (!empty) throw new ModeldiffError('USAGE', `${basename(dir)} exists beside the output folder and was not made by modeldiff: move it away first`, { file: dir });
     attempt(dir, 'remove an empty staging folder', () => rmdirSync(dir));
-    return;
+    return false;
   }
   if (typeof marker.pid === 'number' && marker.pid !== process.pid && isAlive(marker.pid)) {
     throw new ModeldiffError(
@@ -152,7 +166,9 @@ function removeStaleStaging(dir: string): void {
       { file: dir },
     );
   }
+  if (resume && existsSync(join(dir, SUMS_FILE))) return true;
   attempt(dir, 'remove what an interrupted run left', () => rmSync(dir, { recursive: true, force: true }));
+  return false;
 }
 
 function isAlive(pid: number): boolean {

@@ -1,10 +1,13 @@
 import { cpus } from 'node:os';
-import { basename, join, relative, sep } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { distinctPathSuffixes } from '../../shared/displayNames';
 import { ModeldiffError, throwIfAborted, toModeldiffError } from '../../shared/errors';
 import { ResultBuilder } from '../engine/resultBuilder';
 import { makePlan } from '../engine/plan';
-import { runEngine } from '../engine/runEngine';
+import { chunkBudgetBytes, engineTasks, runEngine } from '../engine/runEngine';
+import { foldLayout, shardLeaves } from '../engine/partialSums';
+import { CHECKPOINT_SECONDS, SumsRun, type EngineCounts, type ShardSpec } from './sumsRun';
+import { readSumsFile, SUMS_FILE, sumsFingerprint, writeSumsFile } from '../engine/checkpoint';
 import { loadModel, type LoadedModel } from '../model/loadModel';
 import { SharedHeaders } from '../model/sharedHeaders';
 import { LayersWriter } from '../output/layersFile';
@@ -46,6 +49,20 @@ export interface CompareOptions {
   minModels?: number;
   /** read PyTorch checkpoints that pickle inert Lightning/numpy/argparse objects, keeping those as data (src/compute/readers/pytorch/extractWeights.ts) */
   extractWeights?: boolean;
+  /** ignore a checkpoint an interrupted run left in `<out>.partial/` and start again (default: carry on from it) */
+  fresh?: boolean;
+  /** least time between two checkpoints (default 5 s; 0: after every finished leaf) */
+  checkpointSeconds?: number;
+  /** told when a checkpoint is used or ignored (and why) */
+  onNotice?: (message: string) => void;
+  /** told after each checkpoint is written: leaves finished, of how many (tests) */
+  onCheckpoint?: (finished: number, leaves: number) => void;
+  /** compute only shard `index` (0-based) of `count`: the output folder gets its partial sums, not a result */
+  shard?: ShardSpec;
+  /** work (elements x members) per engine task, default 2^24: tests make it small to get many tasks from small files */
+  taskWork?: number;
+  /** add these shard output folders together instead of computing (`modeldiff merge`) */
+  mergeFrom?: string[];
 }
 
 export interface Progress {
@@ -67,6 +84,52 @@ export const DEFAULT_TRUST_RATIO = 3;
  * listed in `errors` and the run goes on with the others.
  */
 export async function compareModels(inputs: string[], opts: CompareOptions): Promise<CompareResult> {
+  if (opts.shard) throw new ModeldiffError('ENGINE_INTERNAL', 'a shard run is computeShard');
+  return (await runCompare(inputs, opts)) as CompareResult;
+}
+
+/**
+ * `compare --shard i/n`: computes shard i (0-based) of n of the work and leaves its partial sums (and its rows of the
+ * per-layer values) in `opts.outDir`, for `mergeShards`. Resumable like a whole run.
+ */
+export async function computeShard(inputs: string[], opts: CompareOptions & { shard: ShardSpec }): Promise<ShardSummary> {
+  const { index, count } = opts.shard;
+  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(index) || index < 0 || index >= count) {
+    throw new ModeldiffError('USAGE', `--shard is i/n with 0 <= i < n (got ${index}/${count})`);
+  }
+  return (await runCompare(inputs, opts)) as ShardSummary;
+}
+
+/**
+ * `modeldiff merge`: adds the shards' partial sums into the whole result, written to `opts.outDir` as a compare run
+ * writes it (the same bytes as one run over all the work, bar the run's own record: createdAt and seconds). The model
+ * files must still be where the shards read them (their headers are read again, and must not have changed).
+ */
+export async function mergeShards(shardDirs: string[], opts: Pick<CompareOptions, 'outDir' | 'signal' | 'onProgress' | 'onNotice'>): Promise<CompareResult> {
+  if (!shardDirs.length) throw new ModeldiffError('USAGE', 'give the output folders of the shards to merge');
+  const dirs = shardDirs.map((d) => resolve(d));
+  let first;
+  try {
+    first = readSumsFile(join(dirs[0]!, SUMS_FILE));
+  } catch (e) {
+    throw new ModeldiffError('USAGE', `not the output of a finished \`compare --shard\` (${(e as Error).message})`, { file: dirs[0] });
+  }
+  const o = first.fingerprint.options;
+  return (await runCompare(first.run.inputs, {
+    ...opts,
+    components: o.components,
+    includeEma: o.includeEma,
+    trustRatio: o.trustRatio,
+    kernels: o.kernels === 'reference' ? 'reference' : 'wasm',
+    workers: first.run.workers,
+    memoryBudgetMiB: first.run.memoryBudgetMiB,
+    extractWeights: first.run.extractWeights,
+    ...(o.taskWork !== null ? { taskWork: o.taskWork } : {}),
+    mergeFrom: dirs,
+  })) as CompareResult;
+}
+
+async function runCompare(inputs: string[], opts: CompareOptions): Promise<CompareResult | ShardSummary> {
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
   const report = (p: Omit<Progress, 'elapsedSeconds'>) => opts.onProgress?.({ ...p, elapsedSeconds: elapsed() });
@@ -76,7 +139,7 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
   const components = opts.components ?? null;
   const phases = phaseLog();
 
-  const staging = OutputStaging.begin(opts.outDir);
+  const staging = OutputStaging.begin(opts.outDir, { resume: !opts.fresh && !opts.mergeFrom });
   let hashing: HashPass | null = null;
   try {
     report({ phase: 'scanning', bytesDone: 0, bytesTotal: 0, etaSeconds: null });
@@ -91,17 +154,21 @@ export async function compareModels(inputs: string[], opts: CompareOptions): Pro
     hashing = opts.hashes ? startHashPass(models.map((m) => m.info.path), { inThread: workers === 0, extractWeights: !!opts.extractWeights, ...opts.hashes }, opts.signal) : null;
     // observed now, so a failure before it is awaited below is not an unhandled rejection
     hashing?.done.catch(() => {});
-    const result = await compareLoaded(models, errors, opts, hashing, staging.dir, { report, elapsed, workers, memoryBudgetMiB, includeEma, components, phases });
+    const result = await compareLoaded(models, errors, opts, hashing, staging.dir, { report, elapsed, workers, memoryBudgetMiB, includeEma, components, phases, inputs, resumed: staging.resumed });
     throwIfAborted(opts.signal);
     staging.commit();
     phases.mark('commit');
-    report({ phase: 'done', bytesDone: result.stats.bytesTotal, bytesTotal: result.stats.bytesTotal, etaSeconds: 0 });
+    if ('stats' in result) report({ phase: 'done', bytesDone: result.stats.bytesTotal, bytesTotal: result.stats.bytesTotal, etaSeconds: 0 });
     return result;
   } catch (e) {
     hashing?.stop();
     await hashing?.done.catch(() => {});
     try {
-      staging.discard();
+      // stopped by the user after a checkpoint: the next run carries on from it
+      if (toModeldiffError(e).code === 'CANCELLED' && SumsRun.hasCheckpoint(staging.dir) && !opts.mergeFrom) {
+        staging.keep();
+        opts.onNotice?.(`stopped; the work done so far is kept in ${staging.dir}: run the same command again to carry on from it (--fresh to start again)`);
+      } else staging.discard();
     } catch {
       // the run's own failure is the one to report
     }
@@ -180,61 +247,114 @@ interface RunContext {
   includeEma: boolean;
   components: string[] | null;
   phases: PhaseLog;
+  inputs: string[];
+  /** the staging folder holds an interrupted run's checkpoint */
+  resumed: boolean;
 }
 
-async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: CompareOptions, hashing: HashPass | null, outDir: string, ctx: RunContext): Promise<CompareResult> {
+/** What a shard run leaves: its share of the work, as partial sums in its output folder. */
+export interface ShardSummary {
+  shard: ShardSpec;
+  /** parts of the work (leaves) in this shard, and in all */
+  leaves: number;
+  of: number;
+  bytesRead: number;
+  models: number;
+  errors: FileError[];
+}
+
+async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: CompareOptions, hashing: HashPass | null, outDir: string, ctx: RunContext): Promise<CompareResult | ShardSummary> {
   const { report, elapsed, workers, memoryBudgetMiB, includeEma, components, phases } = ctx;
   const drop = (faults: { model: number; err: ModeldiffError }[]) => {
     const gone = new Set(faults.map((f) => f.model));
     for (const f of faults) errors.push(fileError(f.err, models[f.model]!.info.path));
     models = models.filter((_, i) => !gone.has(i)).map((m, i) => ({ ...m, info: { ...m.info, index: i } }));
   };
+  const trustRatio = opts.trustRatio ?? DEFAULT_TRUST_RATIO;
+  const kernels = opts.kernels ?? 'wasm';
+  let mayResume = ctx.resumed;
 
   // A file that fails while its data is read (changed on disk, I/O error) is dropped and the rest compared again.
   for (;;) {
-    for (const m of models) m.info.tensorHealth = { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 };
     const plan = makePlan(models, { components, includeEma });
     if (models.length < (opts.minModels ?? 0)) throw nothingToCompare(models.length + errors.length, models.length, errors);
     if (opts.minModels && !plan.components.length) {
       throw new ModeldiffError('NOTHING_TO_COMPARE', `nothing to compare: no model has ${components ? `the components asked for (${components.join(', ')})` : 'a tensor to compare'}`, { details: { errors } });
     }
     phases.mark('plan', `${plan.keys.length} keys, ${plan.units.length} units, ${plan.pairs.length} pairs`);
-    const layers = new LayersWriter(join(outDir, 'layers.bin'), plan.keys.length, plan.pairs.length, 2);
-    const builder = new ResultBuilder(plan, models, layers);
+    const engineOpts = { workers, memoryBudgetMiB, trustRatio, kernels, taskWork: opts.taskWork };
+    const tasks = engineTasks(plan, engineOpts);
+    const layout = foldLayout(plan, tasks);
+    const shard = opts.shard ?? null;
+    const share = shard ? shardLeaves(layout, shard.index, shard.count) : new Uint8Array(layout.leaves).fill(1);
+    const sums = new SumsRun({
+      dir: outDir,
+      fingerprint: sumsFingerprint(models, { components, includeEma, trustRatio, kernels, chunkBudget: chunkBudgetBytes(engineOpts), taskWork: opts.taskWork ?? null }, layout.leaves, plan.keys.length),
+      run: { inputs: ctx.inputs, workers, memoryBudgetMiB, extractWeights: !!opts.extractWeights },
+      shard,
+      share,
+      checkpointSeconds: opts.checkpointSeconds ?? CHECKPOINT_SECONDS,
+      notice: (m) => opts.onNotice?.(m),
+      onCheckpoint: opts.onCheckpoint,
+    });
+    const prior = mayResume ? sums.loadCheckpoint() : null;
+    mayResume = false;
+    if (!prior) sums.discardCheckpoint();
+    const layersPath = join(outDir, 'layers.bin');
+    const layers = prior ? new LayersWriter(layersPath, plan.keys.length, plan.pairs.length, 2, prior.state.written) : new LayersWriter(layersPath, plan.keys.length, plan.pairs.length, 2);
+    const engineStats: EngineCounts = { bytesRead: 0, guardRecomputes: 0, kernels };
+    const builder: ResultBuilder = new ResultBuilder(plan, models, layers, layout, () => sums.maybeCheckpoint(builder, layers, engineStats));
+    if (prior) builder.absorb(prior.state);
     phases.mark('setup');
     const startedAt = elapsed();
-    const total = plan.bytesTotal + (hashing?.bytesTotal ?? 0);
-    const progress = (engineDone: number) => {
-      const done = engineDone + (hashing?.bytesDone() ?? 0);
-      const spent = elapsed() - startedAt;
-      report({ phase: 'comparing', bytesDone: done, bytesTotal: total, etaSeconds: done > 0 ? (spent / done) * (total - done) : null });
-    };
-    report({ phase: 'comparing', bytesDone: 0, bytesTotal: total, etaSeconds: null, message: `${models.length} models, ${plan.pairs.length} pairs${hashing ? ', with hashes' : ''}` });
-    let stats;
-    try {
-      stats = await runEngine(
-        plan,
-        {
-          workers,
-          memoryBudgetMiB,
-          trustRatio: opts.trustRatio ?? DEFAULT_TRUST_RATIO,
-          kernels: opts.kernels ?? 'wasm',
-          signal: opts.signal,
-          onBytes: progress,
-        },
-        (unit, r) => builder.addUnit(unit, r),
-      );
-    } catch (e) {
-      layers.abandon();
-      const err = toModeldiffError(e);
-      const bad = modelOfFault(err, models);
-      if (bad < 0) throw err;
-      drop([{ model: bad, err }]);
-      continue;
+    let stats: { bytesRead: number; guardRecomputes: number; kernels: string };
+    if (opts.mergeFrom) {
+      stats = sums.mergeShards(opts.mergeFrom, builder, layers);
+      phases.mark('merge', `${opts.mergeFrom.length} shards`);
+    } else {
+      builder.addEmptyLeaves(share);
+      const finished = builder.finishedLeaves();
+      const units = new Uint8Array(plan.units.length);
+      let bytesToDo = 0;
+      for (const u of plan.units) {
+        const leaf = layout.leafOf[u.id]!;
+        if (share[leaf] && !finished[leaf]) {
+          units[u.id] = 1;
+          bytesToDo += u.bytes;
+        }
+      }
+      const total = bytesToDo + (hashing?.bytesTotal ?? 0);
+      const progress = (engineDone: number) => {
+        engineStats.bytesRead = engineDone;
+        const done = engineDone + (hashing?.bytesDone() ?? 0);
+        const spent = elapsed() - startedAt;
+        report({ phase: 'comparing', bytesDone: done, bytesTotal: total, etaSeconds: done > 0 ? (spent / done) * (total - done) : null });
+      };
+      report({ phase: 'comparing', bytesDone: 0, bytesTotal: total, etaSeconds: null, message: `${models.length} models, ${plan.pairs.length} pairs${shard ? `, shard ${shard.index}/${shard.count}` : ''}${hashing ? ', with hashes' : ''}` });
+      try {
+        const run = await runEngine(plan, { ...engineOpts, signal: opts.signal, onBytes: progress, tasks, units }, (unit, r) => builder.addUnit(unit, r));
+        // (a resumed run with nothing left to compute reports the kernels that did the work)
+        stats = { bytesRead: sums.carried.bytesRead + run.bytesRead, guardRecomputes: sums.carried.guardRecomputes + run.guardRecomputes, kernels: run.bytesRead === 0 && sums.carried.kernels ? sums.carried.kernels : run.kernels };
+        engineStats.kernels = run.kernels;
+      } catch (e) {
+        const err = toModeldiffError(e);
+        if (err.code === 'CANCELLED') {
+          try {
+            sums.checkpoint(builder, layers, engineStats);
+          } catch {
+            sums.discardCheckpoint();
+          }
+        }
+        layers.abandon();
+        const bad = modelOfFault(err, models);
+        if (bad < 0) throw err;
+        drop([{ model: bad, err }]);
+        continue;
+      }
+      phases.mark('engine', `${stats.bytesRead} bytes read, ${stats.kernels}, ${workers} workers`);
     }
-    layers.close();
-    phases.mark('engine', `${stats.bytesRead} bytes read, ${stats.kernels}, ${workers} workers`);
-    const hashes = hashing ? await finishHashing(hashing, models.length, stats.bytesRead, total, report, elapsed() - startedAt) : null;
+    layers.close(!shard);
+    const hashes = hashing ? await finishHashing(hashing, models.length, stats.bytesRead, plan.bytesTotal + hashing.bytesTotal, report, elapsed() - startedAt) : null;
     if (hashing) phases.mark('hashes');
     // Checked again before the results are kept: a file rewritten after its last read is not the file compared.
     const changed = await changedModels(models);
@@ -242,7 +362,15 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
       drop(changed);
       continue;
     }
-    report({ phase: 'writing', bytesDone: total, bytesTotal: total, etaSeconds: 0 });
+    if (shard) {
+      writeSumsFile(sums.path, sums.file(builder, { bytesRead: stats.bytesRead - sums.carried.bytesRead, guardRecomputes: stats.guardRecomputes - sums.carried.guardRecomputes, kernels: stats.kernels }));
+      let leaves = 0;
+      for (const x of share) leaves += x;
+      return { shard, leaves, of: layout.leaves, bytesRead: stats.bytesRead, models: models.length, errors };
+    }
+    sums.discardCheckpoint();
+    builder.finishHealth();
+    report({ phase: 'writing', bytesDone: plan.bytesTotal, bytesTotal: plan.bytesTotal, etaSeconds: 0 });
     const names = distinctPathSuffixes(models.map((m) => m.info.path));
     const pairs = builder.pairs();
     phases.mark('pairs');
