@@ -69,8 +69,9 @@ export function writeFaultModels(dir: string, names: string[], opts: FaultModels
 
 /**
  * The pairs of `faulty` between models `clean` has too have the numbers of the same pairs in `clean`: every
- * flag and count exactly, l2 and cosine exactly with `rel` 0 (the calling thread), or to `rel` (the worker pool adds
- * the units' sums in the order they finish, which moves the last bits of a float64 from one run to the next).
+ * flag and count exactly, l2 and cosine exactly with `rel` 0 (the same models and options: the sums are added in an
+ * order fixed by the plan, engine/partialSums.ts, whatever thread finishes first), or to `rel` (a run over other
+ * files, or with another memory budget per worker, cuts the work into other chunks, which moves the last bits).
  */
 export function assertSameNumbers(faulty: CompareResult, clean: CompareResult, rel = 0): void {
   const cleanIndex = new Map(clean.models.map((m, i) => [m.path, i]));
@@ -97,7 +98,7 @@ export function assertSameNumbers(faulty: CompareResult, clean: CompareResult, r
   }
 }
 
-/** How far a pool run's float64 sums may move with the order its units finish in. */
+/** How far float64 sums may move when the work is cut into other chunks (other files in the run, other budget). */
 export const POOL_REL = 1e-13;
 
 /** The good models' numbers: the same as a clean run of them alone, and as the float64 oracle. */

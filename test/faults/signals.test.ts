@@ -1,8 +1,9 @@
 /**
  * `modeldiff compare` stopped by SIGINT, SIGTERM or SIGKILL while it compares into a folder that holds an earlier
  * result, then run again: the folder holds the old result, byte for byte, until a run finishes, then the new one,
- * whole; a run stopped by SIGINT or SIGTERM leaves nothing beside it (exit 130, 143); one killed leaves its staging
- * folder, which the next run removes.
+ * whole; a run stopped by SIGINT or SIGTERM (exit 130, 143) leaves beside it at most its staging folder with a
+ * checkpoint of the work it finished (nothing when it had finished none); one killed leaves its staging folder, which
+ * the next run carries on from or removes. (resume.test.ts: the run carried on is byte-identical to one never stopped.)
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,6 +13,22 @@ import { before, describe, it } from 'node:test';
 import type { CompareResult } from '../../src/shared/result';
 import { tmpDir } from '../helpers/tmp';
 import { assertNoDebris, assertSameNumbers, assertUnchanged, assertWhole, POOL_REL, snapshot, writeFaultModels } from './fixture';
+
+/** Nothing beside `out`, or only the staging folder of a stopped run holding its checkpoint. */
+function assertNothingButCheckpoint(out: string, old: Map<string, Buffer> | null): void {
+  const staging = `${out}.partial`;
+  if (existsSync(join(staging, 'partial-sums.mdsum'))) {
+    assert.ok(!existsSync(join(staging, 'result.json')), 'the staging folder holds a checkpoint, not a result');
+    if (old) assert.deepEqual(snapshot(out), old, 'the earlier result is untouched');
+    else assert.ok(!existsSync(out), 'no output folder');
+    return;
+  }
+  if (old) assertUnchanged(out, old);
+  else {
+    assert.ok(!existsSync(out), 'no output folder');
+    assertNoDebris(out);
+  }
+}
 
 const CLI = resolve(__dirname, '../../dist/cli.js');
 const root = tmpDir('modeldiff-signals-');
@@ -80,7 +97,7 @@ describe('SIGINT, SIGTERM, SIGKILL during compare, and a re-run', () => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
-    it(`${stop}: exit ${code}, the earlier result untouched byte for byte, nothing left beside it; a re-run replaces it whole`, async () => {
+    it(`${stop}: exit ${code}, the earlier result untouched byte for byte, nothing but a checkpoint left beside it; a re-run replaces it whole`, async () => {
       const out = join(root, `out-${stop}`);
       assert.equal((await compare(good, out)).code, 0);
       const old = snapshot(out);
@@ -88,7 +105,7 @@ describe('SIGINT, SIGTERM, SIGKILL during compare, and a re-run', () => {
       assert.equal(stopped.signal, null, `handled, not killed by ${stop}`);
       assert.equal(stopped.code, code, stopped.stderr);
       assert.match(stopped.stderr, /cancelled/);
-      assertUnchanged(out, old);
+      assertNothingButCheckpoint(out, old);
 
       const again = await compare([...good, slow], out);
       assert.equal(again.code, 0, again.stderr);
@@ -97,16 +114,15 @@ describe('SIGINT, SIGTERM, SIGKILL during compare, and a re-run', () => {
       assertSameNumbers(result, first, POOL_REL);
     });
 
-    it(`${stop} on a first run: no output folder, nothing left beside it`, async () => {
+    it(`${stop} on a first run: no output folder, nothing but a checkpoint left beside it`, async () => {
       const out = join(root, `new-${stop}`);
       const stopped = await compare([...good, slow], out, stop);
       assert.equal(stopped.code, code, stopped.stderr);
-      assert.ok(!existsSync(out), 'no output folder');
-      assertNoDebris(out);
+      assertNothingButCheckpoint(out, null);
     });
   }
 
-  it('SIGKILL: the earlier result untouched; the re-run removes the staging folder the killed run left and replaces the result whole', async () => {
+  it('SIGKILL: the earlier result untouched; the re-run takes over or removes the staging folder the killed run left and replaces the result whole', async () => {
     const out = join(root, 'out-SIGKILL');
     assert.equal((await compare(good, out)).code, 0);
     const old = snapshot(out);

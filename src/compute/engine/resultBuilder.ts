@@ -127,6 +127,11 @@ export class ResultBuilder {
     for (let l = 0; l < this.layout.leaves; l++) if (share[l] && !finished[l] && this.layout.unitsOf[l]!.length === 0) this.tree.insert(0, l, new Map());
   }
 
+  /** Some unit has been folded (by this run or one it carries on from). */
+  foldedWork(): boolean {
+    return this.tensorsCompared > 0;
+  }
+
   /** Leaves folded so far (from this run or absorbed). */
   finishedLeaves(): Uint8Array {
     return this.tree.finished();

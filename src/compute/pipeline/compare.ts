@@ -338,7 +338,8 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
         engineStats.kernels = run.kernels;
       } catch (e) {
         const err = toModeldiffError(e);
-        if (err.code === 'CANCELLED') {
+        // stopped by the user: the work done is kept for the next run (none done: nothing is kept)
+        if (err.code === 'CANCELLED' && builder.foldedWork()) {
           try {
             sums.checkpoint(builder, layers, engineStats);
           } catch {
