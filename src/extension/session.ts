@@ -202,6 +202,8 @@ export class Session extends Disposable {
     } catch (e) {
       const err = toModeldiffError(e);
       void rm(outDir, { recursive: true, force: true }).catch(() => {});
+      // a cancelled run keeps its checkpoint beside the folder for the CLI's resume; each panel run has its own folder
+      void rm(`${outDir}.partial`, { recursive: true, force: true }).catch(() => {});
       if (err.code === 'CANCELLED') {
         this.log.info(`comparison cancelled after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         this._onError.fire({ message: 'The comparison was cancelled.' });
