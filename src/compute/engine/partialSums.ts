@@ -44,6 +44,27 @@ export function newCountSums(pairs: number): CountSums {
   return { identicalKeys: new Int32Array(pairs), equalKeys: new Int32Array(pairs), nonFinite: new Int32Array(pairs), bytesOnly: new Int32Array(pairs) };
 }
 
+/**
+ * Float sums arrays no longer in use, for the next leaf: a leaf's partial is components x pairs x 32 bytes (16 MB a
+ * component at 1,000 models), and hundreds of leaves each allocating their own would leave the garbage collector
+ * far behind. Arrays come back zeroed.
+ */
+export class SumsPool {
+  private free: FloatSums[] = [];
+  constructor(private readonly pairs: number) {}
+
+  get(): FloatSums {
+    const s = this.free.pop();
+    if (!s) return newFloatSums(this.pairs);
+    for (const f of FLOAT_FIELDS) s[f].fill(0);
+    return s;
+  }
+
+  release(s: FloatSums): void {
+    if (s.d2.length === this.pairs && this.free.length < 4) this.free.push(s);
+  }
+}
+
 /** component -> sums; a component a node never touched is absent (all zeros). */
 export type SumNode = Map<string, FloatSums>;
 
@@ -107,7 +128,10 @@ export class SumTree {
   private nodes = new Map<string, TreeNode>();
   private readonly height: number;
 
-  constructor(readonly leaves: number) {
+  constructor(
+    readonly leaves: number,
+    private readonly pool?: SumsPool,
+  ) {
     this.height = treeHeight(leaves);
   }
 
@@ -127,7 +151,7 @@ export class SumTree {
           return;
         }
         this.nodes.delete(`${h}:${sibling}`);
-        sums = k & 1 ? addNodes(other.sums, sums) : addNodes(sums, other.sums);
+        sums = k & 1 ? addNodes(other.sums, sums, this.pool) : addNodes(sums, other.sums, this.pool);
       }
       h++;
       k >>= 1;
@@ -164,7 +188,7 @@ export class SumTree {
 }
 
 /** left + right, component by component, into left's arrays (addition is commutative, so this is right + left too). */
-function addNodes(left: SumNode, right: SumNode): SumNode {
+function addNodes(left: SumNode, right: SumNode, pool?: SumsPool): SumNode {
   for (const [c, r] of right) {
     const l = left.get(c);
     if (!l) {
@@ -177,6 +201,7 @@ function addNodes(left: SumNode, right: SumNode): SumNode {
       const b = r[f];
       for (let i = 0; i < a.length; i++) a[i] += b[i]!;
     }
+    pool?.release(r);
   }
   return left;
 }

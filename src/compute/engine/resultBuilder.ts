@@ -4,7 +4,7 @@ import { lazyArray } from '../output/lazyArray';
 import type { PairAlignment, Plan, Unit } from './plan';
 import type { UnitResult } from './runEngine';
 import { FP8_E4M3FN, FP8_E5M2, isHalfDtype, isPlainFp8 } from './fp8Grid';
-import { newCountSums, newFloatSums, SumTree, type CountSums, type FoldLayout, type SumNode } from './partialSums';
+import { newCountSums, newFloatSums, SumsPool, SumTree, type CountSums, type FoldLayout, type SumNode } from './partialSums';
 
 /** Where finished per-key rows go: layers.bin (a run, a merge) or a shard's own layers file. */
 export interface RowSink {
@@ -56,6 +56,7 @@ export interface FoldState {
  */
 export class ResultBuilder {
   private readonly tree: SumTree;
+  private readonly pool: SumsPool;
   private counts = new Map<string, CountSums>();
   private rows = new Map<number, PendingRow>();
   private written: Uint8Array;
@@ -76,7 +77,8 @@ export class ResultBuilder {
   ) {
     const n = models.length;
     this.P = (n * (n - 1)) / 2;
-    this.tree = new SumTree(layout.leaves);
+    this.pool = new SumsPool(this.P);
+    this.tree = new SumTree(layout.leaves, this.pool);
     this.written = new Uint8Array(plan.keys.length);
     this.health = models.map(() => ({ nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 }));
     this.unitsPerKey = new Int32Array(plan.keys.length);
@@ -161,7 +163,7 @@ export class ResultBuilder {
     const n = this.models.length;
     const c = this.plan.keyComponents[unit.key]!;
     let s = sums.get(c);
-    if (!s) sums.set(c, (s = newFloatSums(this.P)));
+    if (!s) sums.set(c, (s = this.pool.get()));
     const counts = this.countsOf(c);
     const l2 = new Float32Array(this.P).fill(NaN);
     const cos = new Float32Array(this.P).fill(NaN);

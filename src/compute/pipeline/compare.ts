@@ -289,7 +289,7 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     const share = shard ? shardLeaves(layout, shard.index, shard.count) : new Uint8Array(layout.leaves).fill(1);
     const sums = new SumsRun({
       dir: outDir,
-      fingerprint: sumsFingerprint(models, { components, includeEma, trustRatio, kernels, chunkBudget: chunkBudgetBytes(engineOpts), taskWork: opts.taskWork ?? null }, layout.leaves, plan.keys.length),
+      fingerprint: () => sumsFingerprint(models, { components, includeEma, trustRatio, kernels, chunkBudget: chunkBudgetBytes(engineOpts), taskWork: opts.taskWork ?? null }, layout.leaves, plan.keys.length),
       run: { inputs: ctx.inputs, workers, memoryBudgetMiB, extractWeights: !!opts.extractWeights },
       shard,
       share,

@@ -15,7 +15,8 @@ export interface ShardSpec {
 export interface SumsRunOptions {
   /** the staging folder the run writes into */
   dir: string;
-  fingerprint: SumsFingerprint;
+  /** what the sums are about (worked out when first needed: a digest of every header takes a while at 232 models) */
+  fingerprint: () => SumsFingerprint;
   run: SumsFile['run'];
   shard: ShardSpec | null;
   /** the leaves this run is about */
@@ -45,7 +46,13 @@ export class SumsRun {
   /** bytes read (and guard recomputes) by earlier runs, carried into the stats */
   carried: EngineCounts = { bytesRead: 0, guardRecomputes: 0, kernels: '' };
 
+  private fp: SumsFingerprint | undefined;
+
   constructor(private o: SumsRunOptions) {}
+
+  private get fingerprint(): SumsFingerprint {
+    return (this.fp ??= this.o.fingerprint());
+  }
 
   static hasCheckpoint(dir: string): boolean {
     return existsSync(join(dir, SUMS_FILE));
@@ -65,7 +72,7 @@ export class SumsRun {
       return null;
     }
     const why =
-      fingerprintDifference(this.o.fingerprint, f.fingerprint) ??
+      fingerprintDifference(this.fingerprint, f.fingerprint) ??
       (JSON.stringify(f.shard) !== JSON.stringify(this.o.shard) ? `it is about ${f.shard ? `shard ${f.shard.index}/${f.shard.count}` : 'the whole work'}, this run ${this.o.shard ? `shard ${this.o.shard.index}/${this.o.shard.count}` : 'the whole work'}` : null);
     if (why) {
       this.o.notice(`the checkpoint in ${this.o.dir} was not used: ${why}; starting again`);
@@ -74,10 +81,10 @@ export class SumsRun {
     this.carried = { bytesRead: f.bytesRead, guardRecomputes: f.guardRecomputes, kernels: f.kernels };
     let done = 0;
     for (const n of f.state.nodes) {
-      const [first, end] = nodeRange(this.o.fingerprint.leaves, n.h, n.k);
+      const [first, end] = nodeRange(this.fingerprint.leaves, n.h, n.k);
       done += end - first;
     }
-    this.o.notice(`carrying on from the checkpoint in ${this.o.dir} (${done} of ${this.o.fingerprint.leaves} parts of the work done)`);
+    this.o.notice(`carrying on from the checkpoint in ${this.o.dir} (${done} of ${this.fingerprint.leaves} parts of the work done)`);
     return f;
   }
 
@@ -108,7 +115,7 @@ export class SumsRun {
 
   file(builder: ResultBuilder, stats: EngineCounts): SumsFile {
     return {
-      fingerprint: this.o.fingerprint,
+      fingerprint: this.fingerprint,
       run: this.o.run,
       shard: this.o.shard,
       share: this.o.share,
@@ -124,7 +131,7 @@ export class SumsRun {
    * files, options and split), and together they must cover it exactly once. Returns the shards' summed stats.
    */
   mergeShards(dirs: string[], builder: ResultBuilder, layers: LayersWriter): EngineCounts {
-    const leaves = this.o.fingerprint.leaves;
+    const leaves = this.fingerprint.leaves;
     const covered = new Uint8Array(leaves);
     const stats = { bytesRead: 0, guardRecomputes: 0, kernels: '' };
     for (const dir of dirs) {
@@ -135,7 +142,7 @@ export class SumsRun {
       } catch (e) {
         throw new ModeldiffError('USAGE', existsSync(path) ? `cannot use it: ${(e as Error).message}` : `no ${SUMS_FILE} here: not the output of a finished \`compare --shard\``, { file: dir });
       }
-      const why = fingerprintDifference(this.o.fingerprint, f.fingerprint);
+      const why = fingerprintDifference(this.fingerprint, f.fingerprint);
       if (why) throw new ModeldiffError('USAGE', `this shard is not about the same work: ${why}`, { file: dir });
       const before = builder.finishedLeaves();
       let overlap = false;
@@ -150,7 +157,7 @@ export class SumsRun {
       for (let l = 0; l < leaves; l++) {
         if (f.share[l] && !(after[l] && !before[l])) throw new ModeldiffError('USAGE', 'this shard did not finish its share of the work', { file: dir });
       }
-      copyRows(join(dir, 'layers.bin'), f.state.written, layers, this.o.fingerprint.keys, this.o.fingerprint.pairs);
+      copyRows(join(dir, 'layers.bin'), f.state.written, layers, this.fingerprint.keys, this.fingerprint.pairs);
       stats.bytesRead += f.bytesRead;
       stats.guardRecomputes += f.guardRecomputes;
       stats.kernels ||= f.kernels;
