@@ -166,7 +166,13 @@ function removeStaleStaging(dir: string, resume: boolean): boolean {
       { file: dir },
     );
   }
-  if (resume && existsSync(join(dir, SUMS_FILE))) return true;
+  if (resume && existsSync(join(dir, SUMS_FILE))) {
+    // a temporary file the killed run was writing (a checkpoint, result.json) is not part of what it left
+    attempt(dir, 'clear what an interrupted run was writing', () => {
+      for (const name of readdirSync(dir)) if (name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+    });
+    return true;
+  }
   attempt(dir, 'remove what an interrupted run left', () => rmSync(dir, { recursive: true, force: true }));
   return false;
 }
