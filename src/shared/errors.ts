@@ -32,6 +32,9 @@ export const ERROR_CODES = [
   // quantised safetensors (scaled fp8, bitsandbytes, ComfyUI quant metadata)
   'QUANT_INVALID',
   'QUANT_UNSUPPORTED',
+  // LoRA / LyCORIS
+  'LORA_INVALID',
+  'LORA_UNSUPPORTED',
   // generic
   'FORMAT_UNKNOWN',
   'IO_ERROR',

@@ -1,0 +1,267 @@
+/**
+ * All pairs of N LoRAs, key by key: squared norms, inner products and squared distances of their deltas on every
+ * target weight any of them changes. Memory stays bounded: a key's members are loaded in blocks that fit the budget;
+ * the low-rank parts of two blocks meet in two stacked Gram products (Ut_I Ut_Jᵀ and V_I V_Jᵀ, one multiply over
+ * rows and one over columns for every pair at once), then each pair's inner product is the sum of its R_i x R_j
+ * sub-block of their elementwise product.
+ */
+import { throwIfAborted } from '../errors';
+import { targetDelta, type KeyDelta } from './deltas';
+import { FileHandles } from './io';
+import { innerWithRows, residualDirect, type DenseRows } from './dense';
+import { innerDenseParts, pairStats, sameToRounding, selfStats, TRUST, type SelfStats } from './inner';
+import { dot, rowProducts } from './linalg';
+import { flat2 } from './parse';
+import type { LoraModel, LoraTarget } from './types';
+
+export interface KeyPairs {
+  key: string;
+  component: string;
+  /** Indices (into the models) of the LoRAs that change this key; the others have a zero delta here. */
+  members: number[];
+  /** ||dW_i||^2 per member. */
+  norm2: Float64Array;
+  /** m x m, upper triangle (i < j): <dW_i, dW_j>. */
+  dot: Float64Array;
+  /** m x m, upper triangle (i < j): ||dW_i - dW_j||^2. */
+  d2: Float64Array;
+  /** m x m, upper triangle: 1 when the two deltas are equal to float rounding. */
+  same: Uint8Array;
+  /** Pairs whose distance was recomputed directly (near-duplicates). */
+  direct: number;
+  /** Magnitude of each member's delta (bounds its rounding errors; see inner.ts). */
+  mag: Float64Array;
+  /** Against a dense difference D on this key (when one was given): ||D||^2, <dW_i, D>, ||dW_i - D||^2. */
+  against?: { norm2: number; dot: Float64Array; d2: Float64Array; direct: number };
+}
+
+export interface PairwiseOptions {
+  /** Bound on the float64 factor buffers held at once (default 256 MiB). */
+  budgetBytes?: number;
+  /** A dense difference to measure every delta of a key against (e.g. checkpoint - base), or undefined for none. */
+  against?: (key: string, files: FileHandles) => DenseRows | undefined;
+  signal?: AbortSignal;
+  onProgress?: (p: { keysDone: number; keysTotal: number; key: string }) => void;
+}
+
+/** Rank rows stacked in one Gram block at most (the R_I x R_J products of two blocks are then <= 16 MiB). */
+const MAX_BLOCK_RANK = 1024;
+
+/** Calls onKey for every target key of any of the models, in key order. Models must share one key space. */
+export function forEachKeyPairs(models: readonly LoraModel[], onKey: (k: KeyPairs) => void, opts: PairwiseOptions = {}): void {
+  const budget = opts.budgetBytes ?? 256 * 2 ** 20;
+  const byKey = new Map<string, { model: number; target: LoraTarget }[]>();
+  models.forEach((m, i) => {
+    for (const t of m.targets) {
+      let list = byKey.get(t.key);
+      if (!list) byKey.set(t.key, (list = []));
+      list.push({ model: i, target: t });
+    }
+  });
+  const keys = [...byKey.keys()].sort();
+  const files = new FileHandles();
+  try {
+    keys.forEach((key, done) => {
+      throwIfAborted(opts.signal);
+      onKey(keyPairs(models, key, byKey.get(key)!, files, budget, opts.signal, opts.against?.(key, files)));
+      opts.onProgress?.({ keysDone: done + 1, keysTotal: keys.length, key });
+    });
+  } finally {
+    files.closeAll();
+  }
+}
+
+interface Loaded {
+  delta: KeyDelta;
+  stats: SelfStats;
+}
+
+function keyPairs(models: readonly LoraModel[], key: string, entries: { model: number; target: LoraTarget }[], files: FileHandles, budget: number, signal?: AbortSignal, D?: DenseRows): KeyPairs {
+  const m = entries.length;
+  const [rows, cols] = flat2(entries[0]!.target.shape);
+  for (const e of entries) {
+    const [r, c] = flat2(e.target.shape);
+    if (r !== rows || c !== cols) throw new Error(`${key}: ${models[e.model]!.file} changes it as ${r} x ${c}, ${models[entries[0]!.model]!.file} as ${rows} x ${cols}`);
+  }
+  const out: KeyPairs = {
+    key,
+    component: entries[0]!.target.component,
+    members: entries.map((e) => e.model),
+    norm2: new Float64Array(m),
+    dot: new Float64Array(m * m),
+    d2: new Float64Array(m * m),
+    same: new Uint8Array(m * m),
+    direct: 0,
+    mag: new Float64Array(m),
+  };
+  if (D) {
+    if (D.rows !== rows || D.cols !== cols) throw new Error(`${key}: the difference is ${D.rows} x ${D.cols}, the LoRAs change ${rows} x ${cols}`);
+    out.against = { norm2: 0, dot: new Float64Array(m), d2: new Float64Array(m), direct: 0 };
+  }
+  const blocks = partition(entries.map((e) => estimateBytes(models[e.model]!, e.target, rows, cols)), entries.map((e) => estimateRank(models[e.model]!, e.target, rows, cols)), budget);
+  const load = (block: number[]): Loaded[] =>
+    block.map((i) => {
+      const e = entries[i]!;
+      const delta = targetDelta(models[e.model]!, e.target, files);
+      return { delta, stats: selfStats(delta) };
+    });
+  for (let bi = 0; bi < blocks.length; bi++) {
+    throwIfAborted(signal);
+    const I = blocks[bi]!;
+    const A = load(I);
+    A.forEach((x, k) => {
+      out.norm2[I[k]!] = x.stats.norm2;
+      out.mag[I[k]!] = x.stats.mag;
+    });
+    if (D) againstBlock(out, I, A, D);
+    blockPairs(out, I, A, I, A, true);
+    for (let bj = bi + 1; bj < blocks.length; bj++) {
+      throwIfAborted(signal);
+      const J = blocks[bj]!;
+      blockPairs(out, I, A, J, load(J), false);
+    }
+  }
+  return out;
+}
+
+/** <dW_i, D> and ||dW_i - D||^2 for one block (D is read once per block), with the cancellation guard of inner.ts. */
+function againstBlock(out: KeyPairs, I: number[], A: Loaded[], D: DenseRows): void {
+  const got = innerWithRows(A.map((a) => a.delta), D);
+  const o = out.against!;
+  o.norm2 = got.norm2;
+  const normD = Math.sqrt(got.norm2);
+  A.forEach((a, k) => {
+    const i = I[k]!;
+    const g = got.dots[k]!;
+    const x = a.delta;
+    const bound = a.stats.norm2Bound + againstBoundFactor(x) * (normD * normD + 2 * a.stats.mag * normD) + 4 * 2 ** -53 * (a.stats.norm2 + got.norm2 + 2 * Math.abs(g));
+    let d2 = a.stats.norm2 + got.norm2 - 2 * g;
+    if (!(d2 > 0 && bound <= TRUST * d2)) {
+      d2 = residualDirect([x], [1], D);
+      o.direct++;
+    }
+    o.dot[i] = g;
+    o.d2[i] = d2;
+  });
+}
+
+/** Error bound factor of <X, D> and of ||D||^2 computed row by row (to multiply by magnitudes). */
+export function againstBoundFactor(x: KeyDelta): number {
+  return 1.01 * 2 ** -53 * (x.rows + x.cols + (x.lowRank?.R ?? 0) + 4);
+}
+
+/** Members in blocks whose factor buffers fit half the budget and whose stacked ranks fit MAX_BLOCK_RANK. */
+function partition(bytes: number[], ranks: number[], budget: number): number[][] {
+  const blocks: number[][] = [];
+  let cur: number[] = [];
+  let curBytes = 0;
+  let curRank = 0;
+  bytes.forEach((b, i) => {
+    if (cur.length > 0 && (curBytes + b > budget / 2 || curRank + ranks[i]! > MAX_BLOCK_RANK)) {
+      blocks.push(cur);
+      cur = [];
+      curBytes = 0;
+      curRank = 0;
+    }
+    cur.push(i);
+    curBytes += b;
+    curRank += ranks[i]!;
+  });
+  if (cur.length) blocks.push(cur);
+  return blocks;
+}
+
+function estimateRank(model: LoraModel, target: LoraTarget, rows: number, cols: number): number {
+  let r = 0;
+  const seen = new Set<number>();
+  for (const c of target.contributions) {
+    if (seen.has(c.module)) continue;
+    seen.add(c.module);
+    const mod = model.modules[c.module]!;
+    // a LoHa/LoKr pair is kept low-rank only below rows*cols/(rows+cols)
+    r += mod.kind === 'lora' ? mod.rank ?? 0 : mod.kind === 'full' ? 0 : Math.floor((rows * cols) / (rows + cols));
+  }
+  return r;
+}
+
+function estimateBytes(model: LoraModel, target: LoraTarget, rows: number, cols: number): number {
+  const seen = new Set<number>();
+  let bytes = 0;
+  for (const c of target.contributions) {
+    if (seen.has(c.module)) continue;
+    seen.add(c.module);
+    const mod = model.modules[c.module]!;
+    // low-rank LoRA: R x (rows + cols); anything else may be dense
+    bytes += mod.kind === 'lora' ? (mod.rank ?? 0) * (rows + cols) * 8 : rows * cols * 8;
+  }
+  return bytes;
+}
+
+/** Fills the pairs between two blocks (i < j in member order), or within one block. */
+function blockPairs(out: KeyPairs, I: number[], A: Loaded[], J: number[], B: Loaded[], same: boolean): void {
+  const m = out.members.length;
+  const G = lowRankGram(A, B);
+  for (let x = 0; x < I.length; x++) {
+    for (let y = same ? x + 1 : 0; y < J.length; y++) {
+      const i = I[x]!;
+      const j = J[y]!;
+      const a = A[x]!;
+      const b = B[y]!;
+      let g = G.at(x, y);
+      if (a.delta.dense || b.delta.dense) g += innerDenseParts(a.delta, b.delta);
+      const p = pairStats(a.delta, b.delta, a.stats, b.stats, g);
+      const [lo, hi] = i < j ? [i, j] : [j, i];
+      out.dot[lo * m + hi] = p.dot;
+      out.d2[lo * m + hi] = p.d2;
+      if (sameToRounding(p)) out.same[lo * m + hi] = 1;
+      if (p.direct) out.direct++;
+    }
+  }
+}
+
+/** <L_x, L_y> of the low-rank parts of every (x in A, y in B), from two stacked products. */
+function lowRankGram(A: Loaded[], B: Loaded[]): { at(x: number, y: number): number } {
+  const stack = (list: Loaded[]) => {
+    const offsets: number[] = [];
+    let R = 0;
+    for (const l of list) {
+      offsets.push(R);
+      R += l.delta.lowRank?.R ?? 0;
+    }
+    return { offsets, R };
+  };
+  const sa = stack(A);
+  const sb = stack(B);
+  if (sa.R === 0 || sb.R === 0) return { at: () => 0 };
+  const rows = A[0]!.delta.rows;
+  const cols = A[0]!.delta.cols;
+  const gather = (list: Loaded[], R: number, which: 'Ut' | 'V', len: number) => {
+    if (list.length === 1) return list[0]!.delta.lowRank![which];
+    const buf = new Float64Array(R * len);
+    let o = 0;
+    for (const l of list) {
+      if (!l.delta.lowRank) continue;
+      buf.set(l.delta.lowRank[which], o);
+      o += l.delta.lowRank.R * len;
+    }
+    return buf;
+  };
+  const X = new Float64Array(sa.R * sb.R);
+  const Y = new Float64Array(sa.R * sb.R);
+  const utA = gather(A, sa.R, 'Ut', rows);
+  const vA = gather(A, sa.R, 'V', cols);
+  rowProducts(utA, sa.R, A === B ? utA : gather(B, sb.R, 'Ut', rows), sb.R, rows, X, sb.R);
+  rowProducts(vA, sa.R, A === B ? vA : gather(B, sb.R, 'V', cols), sb.R, cols, Y, sb.R);
+  return {
+    at(x, y) {
+      const ra = A[x]!.delta.lowRank?.R ?? 0;
+      const rb = B[y]!.delta.lowRank?.R ?? 0;
+      let s = 0;
+      for (let a = 0; a < ra; a++) {
+        const row = (sa.offsets[x]! + a) * sb.R + sb.offsets[y]!;
+        s += dot(X, row, Y, row, rb);
+      }
+      return s;
+    },
+  };
+}
