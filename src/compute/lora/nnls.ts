@@ -116,6 +116,9 @@ export function nonNegativeLeastSquares(G: readonly (readonly number[])[], b: re
     if (!passive.has(j)) refused.add(j);
     else refused.clear();
   }
+  // A column left out of the fit that the fitted columns span (a copy of one of them) could have taken its place.
+  const fitted = [...passive];
+  for (let i = 0; i < k; i++) if (!passive.has(i) && !dependent[i] && !('L' in cholesky(G, [...fitted, i]))) dependent[i] = true;
   return { x, dependent };
 }
 

@@ -5,7 +5,7 @@
  * rows and one over columns for every pair at once), then each pair's inner product is the sum of its R_i x R_j
  * sub-block of their elementwise product.
  */
-import { throwIfAborted } from '../errors';
+import { ModeldiffError, throwIfAborted, toModeldiffError } from '../errors';
 import { targetDelta, type KeyDelta } from './deltas';
 import { FileHandles } from './io';
 import { innerWithRows, residualDirect, type DenseRows } from './dense';
@@ -42,6 +42,12 @@ export interface PairwiseOptions {
   against?: (key: string, files: FileHandles) => DenseRows | undefined;
   signal?: AbortSignal;
   onProgress?: (p: { keysDone: number; keysTotal: number; key: string }) => void;
+  /**
+   * A LoRA whose factors turn out unreadable or non-finite while its deltas are read: it is reported here and left
+   * out of every later key (results already delivered that include it must be discarded by the caller). Without
+   * this callback the error is thrown.
+   */
+  onModelError?: (model: number, error: ModeldiffError) => void;
 }
 
 /** Rank rows stacked in one Gram block at most (the R_I x R_J products of two blocks are then <= 16 MiB). */
@@ -60,14 +66,37 @@ export function forEachKeyPairs(models: readonly LoraModel[], onKey: (k: KeyPair
   });
   const keys = [...byKey.keys()].sort();
   const files = new FileHandles();
+  const failed = new Set<number>();
   try {
     keys.forEach((key, done) => {
       throwIfAborted(opts.signal);
-      onKey(keyPairs(models, key, byKey.get(key)!, files, budget, opts.signal, opts.against?.(key, files)));
+      for (;;) {
+        const entries = byKey.get(key)!.filter((e) => !failed.has(e.model));
+        if (entries.length === 0) break;
+        try {
+          onKey(keyPairs(models, key, entries, files, budget, opts.signal, opts.against?.(key, files)));
+          break;
+        } catch (e) {
+          if (!(e instanceof MemberError)) throw e;
+          if (!opts.onModelError) throw e.error;
+          failed.add(e.model);
+          opts.onModelError(e.model, e.error);
+        }
+      }
       opts.onProgress?.({ keysDone: done + 1, keysTotal: keys.length, key });
     });
   } finally {
     files.closeAll();
+  }
+}
+
+/** A failure reading one member's delta, carried up to forEachKeyPairs with the model it belongs to. */
+class MemberError extends Error {
+  constructor(
+    readonly model: number,
+    readonly error: ModeldiffError,
+  ) {
+    super(error.message);
   }
 }
 
@@ -102,7 +131,12 @@ function keyPairs(models: readonly LoraModel[], key: string, entries: { model: n
   const load = (block: number[]): Loaded[] =>
     block.map((i) => {
       const e = entries[i]!;
-      const delta = targetDelta(models[e.model]!, e.target, files);
+      let delta: KeyDelta;
+      try {
+        delta = targetDelta(models[e.model]!, e.target, files);
+      } catch (err) {
+        throw new MemberError(e.model, toModeldiffError(err, models[e.model]!.file));
+      }
       return { delta, stats: selfStats(delta) };
     });
   for (let bi = 0; bi < blocks.length; bi++) {
