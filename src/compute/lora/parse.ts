@@ -145,7 +145,7 @@ function makeModules(g: Group, files: FileHandles, invalid: Invalid, note: Note)
     out.push({ name: g.name, kind: 'full', factors: { diff: diffB }, alpha: null, rank: null, scale: 1, shape: diffB.shape.slice(), bias: true });
     checkReadable(diffB, g.name, invalid);
   }
-  const kinds = [...g.kinds].filter((k) => !(k === 'full' && !r.has('diff')));
+  const kinds = [...g.kinds].filter((k) => !(k === 'full' && !r.has('diff'))).sort();
   if (kinds.length > 1) throw invalid(`mixes the factors of ${kinds.join(' and ')} modules`, g.name);
   if (kinds.length === 0) {
     if (!diffB) note(`has ${[...r.keys()].join(', ')} but no factors; left out`, g.name);
