@@ -148,10 +148,11 @@ export interface PairStats {
 
 /**
  * Distance and inner product of two deltas of one key, given their squared norms and magnitudes (from
- * `selfStats`): by the expansion when its error bound is small against the result, else directly.
+ * `selfStats`): by the expansion when its error bound is small against the result, else directly. `g` may come
+ * from elsewhere (a block Gram) with its own error bound factor `gFactor`.
  */
-export function pairStats(x: KeyDelta, y: KeyDelta, sx: SelfStats, sy: SelfStats, g = inner(x, y)): PairStats {
-  const bg = innerBoundFactor(x, y) * sx.mag * sy.mag;
+export function pairStats(x: KeyDelta, y: KeyDelta, sx: SelfStats, sy: SelfStats, g = inner(x, y), gFactor = innerBoundFactor(x, y)): PairStats {
+  const bg = gFactor * sx.mag * sy.mag;
   const d2 = sx.norm2 + sy.norm2 - 2 * g;
   const bound = sx.norm2Bound + sy.norm2Bound + 2 * bg + 4 * U * (sx.norm2 + sy.norm2 + 2 * Math.abs(g));
   if (d2 > 0 && bound <= TRUST * d2) return { d2, dot: g, direct: false, distanceBound: bound / (2 * Math.sqrt(d2)) };

@@ -3,14 +3,19 @@
  * hot; every sum is an ordinary float64 sum whose error bound is stated where it is used (inner.ts).
  */
 
-/** Columns processed per pass of rowProducts, so the 6 rows of a register block stay in L1. */
+/**
+ * Columns processed per pass of rowProducts, so the 6 rows of a register block stay in L1. Each entry of C is
+ * a sum of pieces of at most this many products, so its rounding error is at most γ_{KC + len/KC} (inner.ts).
+ */
 const KC = 512;
+export const ROW_PRODUCT_CHUNK = KC;
 
 /**
  * C[i*ldc + j] (+)= sum_l A[i*len + l] * B[j*len + l] for i < m, j < n: the products of the rows of A with the rows
  * of B (A Bᵀ). `accumulate` false overwrites C. Rows of A and B are read `len` long from their starts.
+ * `upper`: A and B are the same rows and only entries with j >= i are needed (some below are filled too).
  */
-export function rowProducts(A: Float64Array, m: number, B: Float64Array, n: number, len: number, C: Float64Array, ldc: number, accumulate = false): void {
+export function rowProducts(A: Float64Array, m: number, B: Float64Array, n: number, len: number, C: Float64Array, ldc: number, accumulate = false, upper = false): void {
   if (!accumulate) for (let i = 0; i < m; i++) C.fill(0, i * ldc, i * ldc + n);
   for (let l0 = 0; l0 < len; l0 += KC) {
     const l1 = Math.min(len, l0 + KC);
@@ -18,7 +23,7 @@ export function rowProducts(A: Float64Array, m: number, B: Float64Array, n: numb
     for (; i + 2 <= m; i += 2) {
       const a0 = i * len;
       const a1 = a0 + len;
-      let j = 0;
+      let j = upper ? i - (i % 4) : 0;
       for (; j + 4 <= n; j += 4) {
         const b0 = j * len;
         const b1 = b0 + len;
@@ -66,7 +71,7 @@ export function rowProducts(A: Float64Array, m: number, B: Float64Array, n: numb
     }
     for (; i < m; i++) {
       const a0 = i * len;
-      for (let j = 0; j < n; j++) {
+      for (let j = upper ? i : 0; j < n; j++) {
         const b0 = j * len;
         let s = 0;
         for (let l = l0; l < l1; l++) s += A[a0 + l]! * B[b0 + l]!;

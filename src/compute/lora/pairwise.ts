@@ -9,8 +9,8 @@ import { ModeldiffError, throwIfAborted, toModeldiffError } from '../errors';
 import { targetDelta, type KeyDelta } from './deltas';
 import { FileHandles } from './io';
 import { innerWithRows, residualDirect, type DenseRows } from './dense';
-import { innerDenseParts, pairStats, sameToRounding, selfStats, TRUST, type SelfStats } from './inner';
-import { dot, rowProducts } from './linalg';
+import { deltaRows, innerDenseParts, pairStats, sameToRounding, selfStats, TRUST, type SelfStats } from './inner';
+import { dot, ROW_PRODUCT_CHUNK, rowProducts } from './linalg';
 import { flat2 } from './parse';
 import type { LoraModel, LoraTarget } from './types';
 
@@ -29,6 +29,8 @@ export interface KeyPairs {
   same: Uint8Array;
   /** Pairs whose distance was recomputed directly (near-duplicates). */
   direct: number;
+  /** Block pairs whose inner products came from dense rows / from the low-rank factors (whichever was cheaper). */
+  gram: { dense: number; lowRank: number };
   /** Magnitude of each member's delta (bounds its rounding errors; see inner.ts). */
   mag: Float64Array;
   /** Against a dense difference D on this key (when one was given): ||D||^2, <dW_i, D>, ||dW_i - D||^2. */
@@ -121,6 +123,7 @@ function keyPairs(models: readonly LoraModel[], key: string, entries: { model: n
     d2: new Float64Array(m * m),
     same: new Uint8Array(m * m),
     direct: 0,
+    gram: { dense: 0, lowRank: 0 },
     mag: new Float64Array(m),
   };
   if (D) {
@@ -234,7 +237,9 @@ function estimateBytes(model: LoraModel, target: LoraTarget, rows: number, cols:
 /** Fills the pairs between two blocks (i < j in member order), or within one block. */
 function blockPairs(out: KeyPairs, I: number[], A: Loaded[], J: number[], B: Loaded[], same: boolean): void {
   const m = out.members.length;
-  const G = lowRankGram(A, B);
+  const dense = chooseDense(A, B, same);
+  const G = dense ? denseGram(A, B, same) : lowRankGram(A, B);
+  out.gram[dense ? 'dense' : 'lowRank']++;
   for (let x = 0; x < I.length; x++) {
     for (let y = same ? x + 1 : 0; y < J.length; y++) {
       const i = I[x]!;
@@ -242,8 +247,8 @@ function blockPairs(out: KeyPairs, I: number[], A: Loaded[], J: number[], B: Loa
       const a = A[x]!;
       const b = B[y]!;
       let g = G.at(x, y);
-      if (a.delta.dense || b.delta.dense) g += innerDenseParts(a.delta, b.delta);
-      const p = pairStats(a.delta, b.delta, a.stats, b.stats, g);
+      if (!G.complete && (a.delta.dense || b.delta.dense)) g += innerDenseParts(a.delta, b.delta);
+      const p = pairStats(a.delta, b.delta, a.stats, b.stats, g, G.boundFactor?.(a.delta, b.delta));
       const [lo, hi] = i < j ? [i, j] : [j, i];
       out.dot[lo * m + hi] = p.dot;
       out.d2[lo * m + hi] = p.d2;
@@ -253,8 +258,61 @@ function blockPairs(out: KeyPairs, I: number[], A: Loaded[], J: number[], B: Loa
   }
 }
 
+interface BlockGram {
+  at(x: number, y: number): number;
+  /** The values include the dense parts (else the caller adds them). */
+  complete: boolean;
+  /** Error bound factor of a value, when it differs from inner.ts's low-rank one. */
+  boundFactor?: (x: KeyDelta, y: KeyDelta) => number;
+}
+
+/**
+ * Dense or low-rank: the low-rank Gram costs R_x R_y (rows + cols) per pair (plus rows x cols x R for a dense part),
+ * the dense one rows x cols per pair plus building each member's rows once. For rank 32 on layers up to about
+ * 2000 wide (SDXL's attention), the dense one is cheaper.
+ */
+function chooseDense(A: Loaded[], B: Loaded[], same: boolean): boolean {
+  const { rows, cols } = A[0]!.delta;
+  const rank = (l: Loaded) => l.delta.lowRank?.R ?? 0;
+  let low = 0;
+  for (const a of A) for (const b of B) low += rank(a) * rank(b) * (rows + cols) + (a.delta.dense || b.delta.dense ? rows * cols * (rank(a) + rank(b) + 1) : 0);
+  const pairsFactor = same ? 0.5 : 1;
+  const build = [...A, ...(same ? [] : B)].reduce((s, l) => s + (rank(l) + 1) * rows * cols, 0);
+  return A.length * B.length * rows * cols * pairsFactor + build < low * pairsFactor;
+}
+
+/** Dense rows of every member built chunk by chunk (at most this many bytes at once) and multiplied. */
+const CHUNK_BYTES = 32 * 2 ** 20;
+
+/** <X, Y> for every (x in A, y in B) from the dense rows of the deltas, in row chunks. */
+function denseGram(A: Loaded[], B: Loaded[], same: boolean): BlockGram {
+  const { rows, cols } = A[0]!.delta;
+  const m1 = A.length;
+  const m2 = B.length;
+  const chunkRows = Math.max(1, Math.min(rows, Math.floor(CHUNK_BYTES / ((m1 + (same ? 0 : m2)) * cols * 8))));
+  const G = new Float64Array(m1 * m2);
+  const bufA = new Float64Array(m1 * chunkRows * cols);
+  const bufB = same ? bufA : new Float64Array(m2 * chunkRows * cols);
+  let chunks = 0;
+  for (let r0 = 0; r0 < rows; r0 += chunkRows) {
+    const n = Math.min(chunkRows, rows - r0);
+    const len = n * cols;
+    A.forEach((l, x) => deltaRows(l.delta, r0, r0 + n, bufA.subarray(x * len, (x + 1) * len)));
+    if (!same) B.forEach((l, y) => deltaRows(l.delta, r0, r0 + n, bufB.subarray(y * len, (y + 1) * len)));
+    rowProducts(bufA, m1, bufB, m2, len, G, m2, true, same);
+    chunks++;
+  }
+  const longest = chunkRows * cols;
+  return {
+    at: (x, y) => G[x * m2 + y]!,
+    complete: true,
+    // each element of a delta is off by at most γ_{R+1} times its magnitude; the sums run in KC-long pieces
+    boundFactor: (x, y) => 1.01 * 2 ** -53 * (ROW_PRODUCT_CHUNK + Math.ceil(longest / ROW_PRODUCT_CHUNK) + chunks + 2 * Math.max(x.lowRank?.R ?? 0, y.lowRank?.R ?? 0) + 8),
+  };
+}
+
 /** <L_x, L_y> of the low-rank parts of every (x in A, y in B), from two stacked products. */
-function lowRankGram(A: Loaded[], B: Loaded[]): { at(x: number, y: number): number } {
+function lowRankGram(A: Loaded[], B: Loaded[]): BlockGram {
   const stack = (list: Loaded[]) => {
     const offsets: number[] = [];
     let R = 0;
@@ -266,7 +324,7 @@ function lowRankGram(A: Loaded[], B: Loaded[]): { at(x: number, y: number): numb
   };
   const sa = stack(A);
   const sb = stack(B);
-  if (sa.R === 0 || sb.R === 0) return { at: () => 0 };
+  if (sa.R === 0 || sb.R === 0) return { at: () => 0, complete: false };
   const rows = A[0]!.delta.rows;
   const cols = A[0]!.delta.cols;
   const gather = (list: Loaded[], R: number, which: 'Ut' | 'V', len: number) => {
@@ -287,6 +345,7 @@ function lowRankGram(A: Loaded[], B: Loaded[]): { at(x: number, y: number): numb
   rowProducts(utA, sa.R, A === B ? utA : gather(B, sb.R, 'Ut', rows), sb.R, rows, X, sb.R);
   rowProducts(vA, sa.R, A === B ? vA : gather(B, sb.R, 'V', cols), sb.R, cols, Y, sb.R);
   return {
+    complete: false,
     at(x, y) {
       const ra = A[x]!.delta.lowRank?.R ?? 0;
       const rb = B[y]!.delta.lowRank?.R ?? 0;

@@ -81,6 +81,7 @@ describe('SD 1.5 LoRAs', () => {
     const oracle = files.map((f) => oracleKeyDeltas(f.path, f.manifest));
     const { keys, totals } = allPairs(models);
     assert.equal(keys.length, Object.keys(T).length);
+    assert.ok(keys.some((k) => k.gram.dense > 0) && keys.some((k) => k.gram.lowRank > 0), 'both the dense and the low-rank Gram were used');
     for (const kp of keys) {
       const m = kp.members.length;
       for (let x = 0; x < m; x++) {
@@ -108,6 +109,29 @@ describe('SD 1.5 LoRAs', () => {
       const o = oracleTotals(oracle[i]!, new Map());
       assertClose(totals.groups.get('all')!.norm2[i], o.na, REL, `total ||dW_${i}||^2`);
     }
+  });
+
+  test('a tiny memory budget (one LoRA per block) gives the same results', async () => {
+    const models = await Promise.all([fx.A, fx.Apeft, fx.B, fx.C, fx.D, fx.E].map((f) => read(f)));
+    const whole = new Map<string, KeyPairs>();
+    forEachKeyPairs(models, (kp) => whole.set(kp.key, kp));
+    let keys = 0;
+    forEachKeyPairs(
+      models,
+      (kp) => {
+        keys++;
+        const w = whole.get(kp.key)!;
+        assert.deepEqual(kp.members, w.members);
+        const scale = Math.max(...w.norm2);
+        for (let e = 0; e < kp.d2.length; e++) {
+          assert.ok(Math.abs(kp.d2[e]! - w.d2[e]!) <= 1e-12 * scale, `${kp.key} d2[${e}]`);
+          assert.ok(Math.abs(kp.dot[e]! - w.dot[e]!) <= 1e-12 * scale, `${kp.key} dot[${e}]`);
+        }
+        assert.deepEqual([...kp.same], [...w.same]);
+      },
+      { budgetBytes: 1 },
+    );
+    assert.equal(keys, whole.size);
   });
 
   test('the same delta in another file or format is found at distance 0 to rounding; different deltas are not', async () => {
