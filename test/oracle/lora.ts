@@ -48,6 +48,7 @@ const SUFFIXES: [string, string][] = [
   ['.lokr_w2', 'kw2'],
   ['.lokr_t2', 'kt2'],
   ['.alpha', 'alpha'],
+  ['.dora_scale', 'dora'],
   ['.diff', 'diff'],
 ];
 
@@ -96,8 +97,19 @@ function kron(a: T, b: T): T {
   return { shape, v: out };
 }
 
-/** The dense delta of every module in the file, flattened to [out, rest]. */
-export function oracleModuleDeltas(path: string): Map<string, DenseDelta> {
+export interface DoraInfo {
+  /** magnitudes */
+  m: Float64Array;
+  /** 'out': one per output channel; 'in': one per input channel (over all other dimensions) */
+  axis: 'out' | 'in';
+  /** machine epsilon of the magnitudes' dtype */
+  eps: number;
+  /** input channels of the layer */
+  channels: number;
+}
+
+/** The dense delta of every module in the file, flattened to [out, rest]; DoRA modules also give their magnitudes. */
+export function oracleModuleDeltas(path: string): Map<string, DenseDelta & { dora?: DoraInfo }> {
   const model = loadModel(path);
   const groups = new Map<string, Map<string, OracleTensor>>();
   for (const t of model.tensors.values()) {
@@ -175,18 +187,62 @@ export function oracleModuleDeltas(path: string): Map<string, DenseDelta> {
     const rows = d.shape[0]!;
     const v = new Float64Array(d.v.length);
     for (let i = 0; i < v.length; i++) v[i] = scale * d.v[i]!;
-    out.set(module, { rows, cols: v.length / rows, v });
+    const entry: DenseDelta & { dora?: DoraInfo } = { rows, cols: v.length / rows, v };
+    const dora = g.get('dora');
+    if (dora) {
+      const eps = ({ F32: 2 ** -23, F16: 2 ** -10, BF16: 2 ** -7, F64: 2 ** -52 } as Record<string, number>)[dora.dtype]!;
+      entry.dora = { m: dora.values, axis: dora.shape[0] === rows && dora.values.length === rows ? 'out' : 'in', eps, channels: d.shape[1]! };
+    }
+    out.set(module, entry);
   }
   return out;
 }
 
-/** The delta of every target weight: modules placed on their rows, as the manifest says. */
-export function oracleKeyDeltas(path: string, manifest: OracleManifest): Map<string, DenseDelta> {
+/** W' - W for W' = (W + dW) m / (||W + dW|| + eps), norms per output channel or per input channel. */
+function oracleDora(dW: DenseDelta, W: Float64Array, dora: DoraInfo): Float64Array {
+  const { rows, cols } = dW;
+  const merged = dW.v.map((x, i) => x + W[i]!);
+  const out = new Float64Array(merged.length);
+  if (dora.axis === 'out') {
+    for (let r = 0; r < rows; r++) {
+      const n = Math.sqrt(kahan(cols, (c) => merged[r * cols + c]! ** 2));
+      for (let c = 0; c < cols; c++) out[r * cols + c] = (merged[r * cols + c]! * dora.m[r]!) / (n + dora.eps) - W[r * cols + c]!;
+    }
+  } else {
+    const per = cols / dora.channels;
+    for (let ch = 0; ch < dora.channels; ch++) {
+      const n = Math.sqrt(kahan(rows * per, (i) => merged[Math.floor(i / per) * cols + ch * per + (i % per)]! ** 2));
+      for (let r = 0; r < rows; r++) for (let k = 0; k < per; k++) {
+        const e = r * cols + ch * per + k;
+        out[e] = (merged[e]! * dora.m[ch]!) / (n + dora.eps) - W[e]!;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The delta of every target weight: modules placed on their rows, as the manifest says. DoRA modules need the base
+ * model's file (their change depends on its weights).
+ */
+export function oracleKeyDeltas(path: string, manifest: OracleManifest, basePath?: string): Map<string, DenseDelta> {
   const modules = oracleModuleDeltas(path);
+  const baseModel = basePath ? loadModel(basePath) : undefined;
   const out = new Map<string, DenseDelta>();
   for (const [module, targets] of Object.entries(manifest)) {
-    const d = modules.get(module);
+    let d = modules.get(module);
     if (!d) throw new Error(`oracle: no module ${module} in ${path}`);
+    if (d.dora) {
+      if (!baseModel) throw new Error(`oracle: ${module} is DoRA and needs the base`);
+      const W = new Float64Array(d.v.length);
+      for (const t of targets) {
+        const base = baseModel.tensors.get(t.key)!.values;
+        const [s0, s1] = t.srcRows ?? [0, d.rows];
+        const [t0] = t.rows ?? [0, d.rows];
+        for (let r = 0; r < s1 - s0; r++) for (let c = 0; c < d.cols; c++) W[(s0 + r) * d.cols + c] = base[(t0 + r) * d.cols + c]!;
+      }
+      d = { rows: d.rows, cols: d.cols, v: oracleDora(d, W, d.dora) };
+    }
     for (const t of targets) {
       const rows = t.shape[0]!;
       const cols = t.shape.slice(1).reduce((s, x) => s * x, 1);

@@ -16,10 +16,13 @@
  *   written I W or W I (whichever identity is smaller), so kron(W1, w2a w2b) = kron(W1, w2a) kron(I, w2b) etc.
  *   The column order of a convolution's kron matches PyTorch's: dW[(i,k), (j, (l,h,w))] = W1[i,j] W2[k, (l,h,w)].
  * - full (LyCORIS `diff`): dense, as stored.
+ * - DoRA (`dora_scale` beside any of them): dense, from the base weight (dora.ts).
  */
 import { ModeldiffError } from '../errors';
+import { applyDora } from './dora';
 import type { FileHandles } from './io';
 import { readF64 } from './io';
+import { lowRankRows } from './linalg';
 import { flat2 } from './parse';
 import type { LoraModel, LoraModule, LoraTarget } from './types';
 
@@ -53,7 +56,12 @@ export function targetDelta(model: LoraModel, target: LoraTarget, files: FileHan
     list.push(c);
   }
   const pieces: { delta: ModuleDelta; contributions: LoraTarget['contributions'] }[] = [];
-  for (const [m, contributions] of byModule) pieces.push({ delta: moduleDelta(model.modules[m]!, files, model.file), contributions });
+  for (const [m, contributions] of byModule) {
+    const module = model.modules[m]!;
+    let delta = moduleDelta(module, files, model.file);
+    if (module.doraScale) delta = doraModuleDelta(module, delta, contributions, target, cols, files, model.file);
+    pieces.push({ delta, contributions });
+  }
 
   let R = 0;
   for (const p of pieces) if ('lowRank' in p.delta) R += p.delta.lowRank.R;
@@ -88,6 +96,22 @@ export function targetDelta(model: LoraModel, target: LoraTarget, files: FileHan
   }
   if (R > 0) out.lowRank = { R, Ut: Ut!, V: V! };
   return out;
+}
+
+/** A DoRA module's change: its plain delta applied to the base rows it covers, then decomposed (dora.ts). */
+function doraModuleDelta(module: LoraModule, delta: ModuleDelta, contributions: LoraTarget['contributions'], target: LoraTarget, cols: number, files: FileHandles, file: string): ModuleDelta {
+  if (!target.base) throw new ModeldiffError('LORA_UNSUPPORTED', `${module.name}: a DoRA module needs the base weight ${target.key}`, { file, details: { key: module.name } });
+  const rows = delta.rows;
+  const dense = new Float64Array(rows * cols);
+  if ('lowRank' in delta) lowRankRows(delta.lowRank.Ut, delta.lowRank.R, rows, delta.lowRank.V, cols, 0, rows, dense);
+  else dense.set(delta.dense);
+  const W = new Float64Array(rows * cols);
+  for (const c of contributions) {
+    const [s0, s1] = c.srcRows ?? [0, rows];
+    const [t0] = c.rows ?? [0, rows];
+    readF64(files, target.base, t0 * cols, (s1 - s0) * cols, W.subarray(s0 * cols, s1 * cols));
+  }
+  return { rows, cols, dense: applyDora(module, dense, W, rows, cols, files, file) };
 }
 
 /** A row-major rows x cols float64 matrix. */

@@ -16,8 +16,8 @@ export interface KeySpace {
   description: string;
   /** The base checkpoint, when there is one. */
   base?: { path: string; tensors: ReadonlyMap<string, TensorRef> };
-  /** The base's key and shape for a standard key; undefined when a base is given and lacks it. */
-  lookup(standardKey: string): { key: string; shape?: number[] } | undefined;
+  /** The base's key, shape and tensor for a standard key; undefined when a base is given and lacks it. */
+  lookup(standardKey: string): { key: string; shape?: number[]; ref?: TensorRef } | undefined;
 }
 
 /** Key space of a family's standard names, for LoRAs compared without a base. */
@@ -54,7 +54,7 @@ export function baseKeySpace(checkpoint: Checkpoint): KeySpace {
     lookup(standardKey) {
       const key = bare && standardKey.startsWith(UNET_PREFIX) ? standardKey.slice(UNET_PREFIX.length) : standardKey;
       const ref = tensors.get(key);
-      return ref ? { key, shape: ref.shape } : undefined;
+      return ref ? { key, shape: ref.shape, ref } : undefined;
     },
   };
 }

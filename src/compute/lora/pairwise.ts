@@ -29,8 +29,8 @@ export interface KeyPairs {
   same: Uint8Array;
   /** Pairs whose distance was recomputed directly (near-duplicates). */
   direct: number;
-  /** Block pairs whose inner products came from dense rows / from the low-rank factors (whichever was cheaper). */
-  gram: { dense: number; lowRank: number };
+  /** How the inner products were made: from dense rows or from the low-rank factors (whichever is cheaper), in how many block pairs. */
+  gram: { path: 'dense' | 'low-rank'; blockPairs: number };
   /** Magnitude of each member's delta (bounds its rounding errors; see inner.ts). */
   mag: Float64Array;
   /** Against a dense difference D on this key (when one was given): ||D||^2, <dW_i, D>, ||dW_i - D||^2. */
@@ -123,14 +123,22 @@ function keyPairs(models: readonly LoraModel[], key: string, entries: { model: n
     d2: new Float64Array(m * m),
     same: new Uint8Array(m * m),
     direct: 0,
-    gram: { dense: 0, lowRank: 0 },
+    gram: { path: 'low-rank', blockPairs: 0 },
     mag: new Float64Array(m),
   };
   if (D) {
     if (D.rows !== rows || D.cols !== cols) throw new Error(`${key}: the difference is ${D.rows} x ${D.cols}, the LoRAs change ${rows} x ${cols}`);
     out.against = { norm2: 0, dot: new Float64Array(m), d2: new Float64Array(m), direct: 0 };
   }
-  const blocks = partition(entries.map((e) => estimateBytes(models[e.model]!, e.target, rows, cols)), entries.map((e) => estimateRank(models[e.model]!, e.target, rows, cols)), budget);
+  const ranks = entries.map((e) => estimateRank(models[e.model]!, e.target, rows, cols));
+  const dense = preferDense(ranks, rows, cols);
+  out.gram.path = dense ? 'dense' : 'low-rank';
+  const blocks = partition(
+    entries.map((e) => estimateBytes(models[e.model]!, e.target, rows, cols)),
+    ranks,
+    budget,
+    dense ? Infinity : MAX_BLOCK_RANK,
+  );
   const load = (block: number[]): Loaded[] =>
     block.map((i) => {
       const e = entries[i]!;
@@ -151,11 +159,11 @@ function keyPairs(models: readonly LoraModel[], key: string, entries: { model: n
       out.mag[I[k]!] = x.stats.mag;
     });
     if (D) againstBlock(out, I, A, D);
-    blockPairs(out, I, A, I, A, true);
+    blockPairs(out, I, A, I, A, true, dense);
     for (let bj = bi + 1; bj < blocks.length; bj++) {
       throwIfAborted(signal);
       const J = blocks[bj]!;
-      blockPairs(out, I, A, J, load(J), false);
+      blockPairs(out, I, A, J, load(J), false, dense);
     }
   }
   return out;
@@ -187,14 +195,14 @@ export function againstBoundFactor(x: KeyDelta): number {
   return 1.01 * 2 ** -53 * (x.rows + x.cols + (x.lowRank?.R ?? 0) + 4);
 }
 
-/** Members in blocks whose factor buffers fit half the budget and whose stacked ranks fit MAX_BLOCK_RANK. */
-function partition(bytes: number[], ranks: number[], budget: number): number[][] {
+/** Members in blocks whose factor buffers fit half the budget and whose stacked ranks fit maxRank. */
+function partition(bytes: number[], ranks: number[], budget: number, maxRank: number): number[][] {
   const blocks: number[][] = [];
   let cur: number[] = [];
   let curBytes = 0;
   let curRank = 0;
   bytes.forEach((b, i) => {
-    if (cur.length > 0 && (curBytes + b > budget / 2 || curRank + ranks[i]! > MAX_BLOCK_RANK)) {
+    if (cur.length > 0 && (curBytes + b > budget / 2 || curRank + ranks[i]! > maxRank)) {
       blocks.push(cur);
       cur = [];
       curBytes = 0;
@@ -215,8 +223,8 @@ function estimateRank(model: LoraModel, target: LoraTarget, rows: number, cols: 
     if (seen.has(c.module)) continue;
     seen.add(c.module);
     const mod = model.modules[c.module]!;
-    // a LoHa/LoKr pair is kept low-rank only below rows*cols/(rows+cols)
-    r += mod.kind === 'lora' ? mod.rank ?? 0 : mod.kind === 'full' ? 0 : Math.floor((rows * cols) / (rows + cols));
+    // LoHa/LoKr pairs are kept low-rank only below rows*cols/(rows+cols); dense deltas cost as much as that rank
+    r += mod.kind === 'lora' && !mod.doraScale ? mod.rank ?? 0 : Math.floor((rows * cols) / (rows + cols));
   }
   return r;
 }
@@ -229,17 +237,16 @@ function estimateBytes(model: LoraModel, target: LoraTarget, rows: number, cols:
     seen.add(c.module);
     const mod = model.modules[c.module]!;
     // low-rank LoRA: R x (rows + cols); anything else may be dense
-    bytes += mod.kind === 'lora' ? (mod.rank ?? 0) * (rows + cols) * 8 : rows * cols * 8;
+    bytes += mod.kind === 'lora' && !mod.doraScale ? (mod.rank ?? 0) * (rows + cols) * 8 : rows * cols * 8;
   }
   return bytes;
 }
 
 /** Fills the pairs between two blocks (i < j in member order), or within one block. */
-function blockPairs(out: KeyPairs, I: number[], A: Loaded[], J: number[], B: Loaded[], same: boolean): void {
+function blockPairs(out: KeyPairs, I: number[], A: Loaded[], J: number[], B: Loaded[], same: boolean, dense: boolean): void {
   const m = out.members.length;
-  const dense = chooseDense(A, B, same);
   const G = dense ? denseGram(A, B, same) : lowRankGram(A, B);
-  out.gram[dense ? 'dense' : 'lowRank']++;
+  out.gram.blockPairs++;
   for (let x = 0; x < I.length; x++) {
     for (let y = same ? x + 1 : 0; y < J.length; y++) {
       const i = I[x]!;
@@ -267,18 +274,20 @@ interface BlockGram {
 }
 
 /**
- * Dense or low-rank: the low-rank Gram costs R_x R_y (rows + cols) per pair (plus rows x cols x R for a dense part),
- * the dense one rows x cols per pair plus building each member's rows once. For rank 32 on layers up to about
- * 2000 wide (SDXL's attention), the dense one is cheaper.
+ * Dense or low-rank, for all pairs of a key: the low-rank Gram costs R_x R_y (rows + cols) per pair, the dense one
+ * rows x cols per pair plus building every member's rows once (R rows x cols each). For rank 32 on layers up to
+ * about 2000 wide (SDXL's attention) the dense one is cheaper; for narrow ranks on wide layers the low-rank one.
+ * A member without a low-rank form (LoHa/LoKr kept dense, full, DoRA) counts with rank rows*cols/(rows+cols).
  */
-function chooseDense(A: Loaded[], B: Loaded[], same: boolean): boolean {
-  const { rows, cols } = A[0]!.delta;
-  const rank = (l: Loaded) => l.delta.lowRank?.R ?? 0;
-  let low = 0;
-  for (const a of A) for (const b of B) low += rank(a) * rank(b) * (rows + cols) + (a.delta.dense || b.delta.dense ? rows * cols * (rank(a) + rank(b) + 1) : 0);
-  const pairsFactor = same ? 0.5 : 1;
-  const build = [...A, ...(same ? [] : B)].reduce((s, l) => s + (rank(l) + 1) * rows * cols, 0);
-  return A.length * B.length * rows * cols * pairsFactor + build < low * pairsFactor;
+function preferDense(ranks: number[], rows: number, cols: number): boolean {
+  const m = ranks.length;
+  if (m < 2) return false;
+  const sum = ranks.reduce((s, r) => s + r, 0);
+  let sumSquares = 0;
+  for (const r of ranks) sumSquares += r * r;
+  const low = ((sum * sum - sumSquares) / 2) * (rows + cols);
+  const dense = ((m * (m - 1)) / 2) * rows * cols + sum * rows * cols;
+  return dense < low;
 }
 
 /** Dense rows of every member built chunk by chunk (at most this many bytes at once) and multiplied. */

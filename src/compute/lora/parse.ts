@@ -182,14 +182,21 @@ function makeModules(g: Group, files: FileHandles, invalid: Invalid, note: Note)
   const dora = r.get('dora_scale');
   if (dora) {
     checkReadable(dora, g.name, invalid);
-    const [rows, cols] = flat2(geometry.shape);
-    const onOut = dora.shape[0] === rows && dora.numel === rows;
-    const onIn = dora.numel === cols && (dora.shape[0] === 1 || dora.shape.length === 1);
-    if (!onOut && !onIn) throw invalid(`dora_scale has shape [${dora.shape.join(', ')}], which is neither per output row (${rows}) nor per input column (${cols})`, g.name);
+    if (kind === 'full') throw invalid('a full-difference module cannot have a dora_scale', g.name);
+    const rows = geometry.shape[0]!;
+    const channels = geometry.shape[1]!;
+    if (!doraAxis(dora, rows, channels)) throw invalid(`dora_scale has shape [${dora.shape.join(', ')}], which is neither per output channel (${rows}) nor per input channel (${channels})`, g.name);
     module.doraScale = dora;
   }
   out.push(module);
   return out;
+}
+
+/** Which way a DoRA magnitude vector normalises: per output channel ([out, 1, ...]) or per input channel ([1, in, ...]). */
+export function doraAxis(dora: TensorRef, outChannels: number, inChannels: number): 'out' | 'in' | undefined {
+  if (dora.shape[0] === outChannels && dora.numel === outChannels) return 'out';
+  if ((dora.shape[0] === 1 || dora.shape.length === 1) && dora.numel === inChannels) return 'in';
+  return undefined;
 }
 
 function checkReadable(ref: TensorRef, module: string, invalid: Invalid): void {
@@ -306,6 +313,10 @@ function resolveTargets(located: { module: LoraModule; index: number; loc: Modul
       continue;
     }
     if (module.bias) spec = { ...spec, key: spec.key.replace(/\.weight$/, '.bias') };
+    if (module.doraScale && !space.base) {
+      note('is a DoRA module: its change depends on the base weights, so it is compared only against a base model; left out', module.name);
+      continue;
+    }
     const placed = place(module, spec, space);
     if (typeof placed === 'string') {
       note(`${placed}; left out`, module.name);
@@ -320,6 +331,7 @@ function resolveTargets(located: { module: LoraModule; index: number; loc: Modul
       const overlaps = placed.contributions.some((c) => existing.contributions.some((e) => rangesOverlap(c.rows, e.rows)));
       if (overlaps) note(`changes rows of ${placed.key} that another module of the file also changes; both changes are added`, module.name);
       existing.contributions.push(...placed.contributions.map((c) => ({ ...c, module: index })));
+      if (placed.base) existing.base = placed.base;
     } else {
       byKey.set(placed.key, { ...placed, contributions: placed.contributions.map((c) => ({ ...c, module: index })) });
     }
@@ -367,5 +379,7 @@ function place(module: LoraModule, spec: TargetSpec, space: KeySpace): LoraTarge
     if (!same) return `makes a [${shape.join(', ')}] change, but ${found.key} in the base is [${baseShape.join(', ')}]`;
     shape = baseShape.slice();
   }
-  return { key: found.key, component: componentOfStandardKey(spec.key), shape, contributions };
+  const target: LoraTarget = { key: found.key, component: componentOfStandardKey(spec.key), shape, contributions };
+  if (module.doraScale && found.ref) target.base = found.ref;
+  return target;
 }

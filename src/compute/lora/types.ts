@@ -33,7 +33,7 @@ export interface LoraModule {
   scale: number;
   /** Shape of the delta this module makes, as the layer's weight is shaped: [out, in] or [out, in, kh, kw]. */
   shape: number[];
-  /** DoRA magnitude vector: the delta then depends on the base weight (see dora.ts). */
+  /** DoRA magnitude vector: the delta then depends on the base weight (see deltas.ts). */
   doraScale?: TensorRef;
   /** The delta is of the layer's bias (LyCORIS full `diff_b`), not of its weight. */
   bias?: true;
@@ -61,6 +61,8 @@ export interface LoraTarget {
   /** Full shape of the target weight: from the base when there is one, else inferred from the module(s). */
   shape: number[];
   contributions: LoraContribution[];
+  /** The base weight, when a DoRA module needs it to make its change. */
+  base?: TensorRef;
 }
 
 /** A problem with one key of one file, reported and left out; the rest of the file is still used. */
