@@ -191,7 +191,8 @@ export function oracleModuleDeltas(path: string): Map<string, DenseDelta & { dor
     const dora = g.get('dora');
     if (dora) {
       const eps = ({ F32: 2 ** -23, F16: 2 ** -10, BF16: 2 ** -7, F64: 2 ** -52 } as Record<string, number>)[dora.dtype]!;
-      entry.dora = { m: dora.values, axis: dora.shape[0] === rows && dora.values.length === rows ? 'out' : 'in', eps, channels: d.shape[1]! };
+      const axis = dora.shape[0] === rows && dora.values.length === rows ? 'out' : 'in';
+      entry.dora = { m: dora.values, axis, eps, channels: axis === 'in' ? dora.values.length : rows };
     }
     out.set(module, entry);
   }

@@ -154,6 +154,9 @@ export function attributeLoras(checkpoint: Checkpoint, space: KeySpace, models: 
     explained: s.norm2D > 0 ? 1 - Math.max(0, s.res2) / s.norm2D : 0,
     residualFrom: s.from,
   });
+  for (const m of models) {
+    if (m.modules.some((x) => x.doraScale)) notes.push(`${basename(m.file)} has DoRA modules, whose change is not proportional to the strength: its strength scales the change it makes at strength 1`);
+  }
   for (let i = 0; i < k; i++) if (overall.dependent[i]) notes.push(`${basename(models[i]!.file)} changes the weights as a combination of the other LoRAs (a duplicate?): its strength is not identifiable and is reported as 0`);
   return {
     checkpoint: checkpoint.path,
