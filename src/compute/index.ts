@@ -16,3 +16,27 @@ export * from './analysis';
 export { startHashPass, type HashPass, type HashPassOptions } from './pipeline/hashPass';
 export { writeReport, DEFAULT_LAYERS_BUDGET_MIB, DEFAULT_DIFFERENCES_BUDGET_MIB, pairPriority, type ReportOptions, type ReportRenderer } from './output/report';
 export { copyFileAtomic, writeFileAtomic } from './io/atomicWrite';
+// LoRAs as models (issue 13): read onto a base's keys, all pairs by their deltas, attribution to a checkpoint.
+export {
+  readLora,
+  looksLikeLora,
+  baseKeySpace,
+  standardKeySpace,
+  forEachKeyPairs,
+  PairTotals,
+  attributeLoras,
+  differenceRows,
+  FAMILY_LABEL as LORA_FAMILY_LABEL,
+  type KeySpace,
+  type KeyPairs,
+  type GroupTotals,
+  type PairwiseOptions,
+  type ReadLoraOptions,
+  type Attribution,
+  type AttributeOptions,
+  type LoraModel,
+  type LoraTarget,
+  type LoraModule,
+  type LoraNote,
+  type LoraFamily,
+} from './lora/index';

@@ -6,9 +6,9 @@
  * (cancellation), recomputed directly from D and the deltas.
  */
 import { basename } from 'node:path';
-import type { Checkpoint, TensorRef } from '../checkpoint';
-import { ModeldiffError } from '../errors';
-import { loadModel } from '../model';
+import type { Checkpoint, TensorRef } from '../model/checkpoint';
+import { ModeldiffError } from '../../shared/errors';
+import { loadModel } from '../model/loadModel';
 import { targetDelta } from './deltas';
 import { differenceRows, residualDirect } from './dense';
 import { FileHandles } from './io';

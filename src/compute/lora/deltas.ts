@@ -18,7 +18,7 @@
  * - full (LyCORIS `diff`): dense, as stored.
  * - DoRA (`dora_scale` beside any of them): dense, from the base weight (dora.ts).
  */
-import { ModeldiffError } from '../errors';
+import { ModeldiffError } from '../../shared/errors';
 import { applyDora } from './dora';
 import type { FileHandles } from './io';
 import { readF64 } from './io';

@@ -3,8 +3,8 @@
  * quantities of LoRA deltas against it: <X, D> for several deltas in one pass over D, ||D||^2, and
  * ||D - sum_i s_i X_i||^2 computed directly. D is never held whole: at most `blockRows` rows at a time.
  */
-import type { TensorRef } from '../checkpoint';
-import { ModeldiffError } from '../errors';
+import type { TensorRef } from '../model/checkpoint';
+import { ModeldiffError } from '../../shared/errors';
 import type { KeyDelta } from './deltas';
 import { deltaRows, innerLowRankDense } from './inner';
 import { FileHandles, readableAsF64, readF64 } from './io';

@@ -4,8 +4,8 @@
  * [1, in, ...]), plus eps, the machine epsilon of m's dtype, as LyCORIS's apply_weight_decompose computes it. The
  * change it makes, W' - W, depends on the base weight W and is dense: it is built here from W's rows.
  */
-import type { DType } from '../dtypes';
-import { ModeldiffError } from '../errors';
+import type { DType } from '../model/dtypes';
+import { ModeldiffError } from '../../shared/errors';
 import { readF64, type FileHandles } from './io';
 import { doraAxis } from './parse';
 import type { LoraModule } from './types';

@@ -4,7 +4,7 @@
 //   const loras = files.map(async (f) => readLora(await openCheckpoint(f), { space }));   // LORA_* errors per file
 //   forEachKeyPairs(loras, (kp) => totals.add(kp, kp.component));                       // all pairs, key by key
 //   attributeLoras(await openCheckpoint(ckpt), space, loras);                            // strengths in ckpt - base
-import type { Checkpoint } from '../checkpoint';
+import type { Checkpoint } from '../model/checkpoint';
 import { splitTensorName } from './names';
 
 export { readLora, flat2, type ReadLoraOptions } from './parse';

@@ -1,8 +1,8 @@
-import type { TensorRef } from '../checkpoint';
-import { bytesPerElement } from '../dtypes';
+import type { TensorRef } from '../model/checkpoint';
+import { bytesPerElement } from '../model/dtypes';
 import { decodableToF64, decodeToF64 } from '../engine/decodeF64';
-import { FileHandles } from '../engine/fileHandles';
-import { ModeldiffError } from '../errors';
+import { FileHandles } from '../io/fileHandles';
+import { ModeldiffError } from '../../shared/errors';
 import { readTensorElements } from '../io/tensorBytes';
 
 export { FileHandles };

@@ -4,9 +4,9 @@
  * LoRA of the family then lands on the same names, so two LoRAs compare without a base).
  */
 import { basename } from 'node:path';
-import type { Checkpoint, TensorRef } from '../checkpoint';
-import { ModeldiffError } from '../errors';
-import { loadModel } from '../model';
+import type { Checkpoint, TensorRef } from '../model/checkpoint';
+import { ModeldiffError } from '../../shared/errors';
+import { loadModel } from '../model/loadModel';
 import { FAMILY_LABEL, UNET_PREFIX } from './targets';
 import type { LoraFamily } from './types';
 

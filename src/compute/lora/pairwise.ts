@@ -5,7 +5,7 @@
  * rows and one over columns for every pair at once), then each pair's inner product is the sum of its R_i x R_j
  * sub-block of their elementwise product.
  */
-import { ModeldiffError, throwIfAborted, toModeldiffError } from '../errors';
+import { throwIfAborted, toModeldiffError, type ModeldiffError } from '../../shared/errors';
 import { targetDelta, type KeyDelta } from './deltas';
 import { FileHandles } from './io';
 import { innerWithRows, residualDirect, type DenseRows } from './dense';

@@ -7,8 +7,8 @@
  * that are merely not usable (unknown layer name, a layer the base lacks or has in another shape, an unsupported
  * network type) are left out with a note naming the module, and the rest of the file is used.
  */
-import type { Checkpoint, TensorRef } from '../checkpoint';
-import { ModeldiffError } from '../errors';
+import type { Checkpoint, TensorRef } from '../model/checkpoint';
+import { ModeldiffError } from '../../shared/errors';
 import { guessFamily } from './family';
 import { FileHandles, readableAsF64, readF64 } from './io';
 import type { KeySpace } from './keySpace';

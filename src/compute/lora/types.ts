@@ -1,4 +1,4 @@
-import type { TensorRef } from '../checkpoint';
+import type { TensorRef } from '../model/checkpoint';
 
 /** Base-model families whose LoRAs are mapped onto single-file keys. */
 export type LoraFamily = 'sd1' | 'sd2' | 'sdxl-base' | 'sdxl-refiner' | 'flux' | 'sd3';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { openCheckpoint } from '../../../src/compute/index';
-import { attributeLoras, baseKeySpace, forEachKeyPairs, PairTotals, readLora, type KeyPairs, type LoraModel } from '../../../src/compute/lora/index';
+import { attributeLoras, baseKeySpace, differenceRows, forEachKeyPairs, PairTotals, readLora, type KeyPairs, type LoraModel } from '../../../src/compute/lora/index';
+import type { TensorRef } from '../../../src/compute/model/checkpoint';
 import { assertClose } from '../../helpers/expectClose';
 import { tmpDir } from '../../helpers/tmp';
 import { loadModel } from '../../oracle/float64';
@@ -198,9 +199,8 @@ describe('SD 1.5 LoRAs', () => {
 
   test('a LoRA against the difference of two checkpoints equals the oracle ||D - dW||^2', async () => {
     const space = baseKeySpace(await openCheckpoint(fx.base));
-    const ckpt = new Map<string, import('../../../src/compute/checkpoint').TensorRef>();
+    const ckpt = new Map<string, TensorRef>();
     for (const t of (await openCheckpoint(fx.merged)).tensors) ckpt.set(t.name, t);
-    const { differenceRows } = await import('../../../src/compute/lora/index');
     const models = await Promise.all([fx.A, fx.B].map(async (f) => readLora(await openCheckpoint(f.path), { space })));
     const got = new Map<string, KeyPairs>();
     forEachKeyPairs(models, (kp) => got.set(kp.key, kp), { against: (key, files) => differenceRows(key, ckpt.get(key)!, space.base!.tensors.get(key)!, files) });
