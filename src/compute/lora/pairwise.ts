@@ -33,6 +33,11 @@ export interface KeyPairs {
   gram: { path: 'dense' | 'low-rank'; blockPairs: number };
   /** Magnitude of each member's delta (bounds its rounding errors; see inner.ts). */
   mag: Float64Array;
+  /**
+   * LoRAs that change this key as a weight of another shape (trained for another family): not comparable with the
+   * members here. They come in a KeyPairs of their own for the same key.
+   */
+  incomparable: number[];
   /** Against a dense difference D on this key (when one was given): ||D||^2, <dW_i, D>, ||dW_i - D||^2. */
   against?: { norm2: number; dot: Float64Array; d2: Float64Array; direct: number };
 }
@@ -55,7 +60,10 @@ export interface PairwiseOptions {
 /** Rank rows stacked in one Gram block at most (the R_I x R_J products of two blocks are then <= 16 MiB). */
 const MAX_BLOCK_RANK = 1024;
 
-/** Calls onKey for every target key of any of the models, in key order. Models must share one key space. */
+/**
+ * Calls onKey for every target key of any of the models, in key order (once per shape the key is changed as).
+ * Models should share one key space (one family, one base).
+ */
 export function forEachKeyPairs(models: readonly LoraModel[], onKey: (k: KeyPairs) => void, opts: PairwiseOptions = {}): void {
   const budget = opts.budgetBytes ?? 256 * 2 ** 20;
   const byKey = new Map<string, { model: number; target: LoraTarget }[]>();
@@ -76,7 +84,21 @@ export function forEachKeyPairs(models: readonly LoraModel[], onKey: (k: KeyPair
         const entries = byKey.get(key)!.filter((e) => !failed.has(e.model));
         if (entries.length === 0) break;
         try {
-          onKey(keyPairs(models, key, entries, files, budget, opts.signal, opts.against?.(key, files)));
+          const D = opts.against?.(key, files);
+          // LoRAs that change the key as weights of different shapes (different families) are not comparable there
+          const shapes = new Map<string, { model: number; target: LoraTarget }[]>();
+          for (const e of entries) {
+            const s = flat2(e.target.shape).join('x');
+            let list = shapes.get(s);
+            if (!list) shapes.set(s, (list = []));
+            list.push(e);
+          }
+          const results = [...shapes.values()].map((group) => {
+            const others = entries.filter((e) => !group.includes(e)).map((e) => e.model);
+            const [rows, cols] = flat2(group[0]!.target.shape);
+            return keyPairs(models, key, group, files, budget, opts.signal, D && D.rows === rows && D.cols === cols ? D : undefined, others);
+          });
+          results.forEach(onKey);
           break;
         } catch (e) {
           if (!(e instanceof MemberError)) throw e;
@@ -107,13 +129,10 @@ interface Loaded {
   stats: SelfStats;
 }
 
-function keyPairs(models: readonly LoraModel[], key: string, entries: { model: number; target: LoraTarget }[], files: FileHandles, budget: number, signal?: AbortSignal, D?: DenseRows): KeyPairs {
+/** The pairs among LoRAs that change `key` as weights of one shape (`others` change it with another shape). */
+function keyPairs(models: readonly LoraModel[], key: string, entries: { model: number; target: LoraTarget }[], files: FileHandles, budget: number, signal: AbortSignal | undefined, D: DenseRows | undefined, others: number[]): KeyPairs {
   const m = entries.length;
   const [rows, cols] = flat2(entries[0]!.target.shape);
-  for (const e of entries) {
-    const [r, c] = flat2(e.target.shape);
-    if (r !== rows || c !== cols) throw new Error(`${key}: ${models[e.model]!.file} changes it as ${r} x ${c}, ${models[entries[0]!.model]!.file} as ${rows} x ${cols}`);
-  }
   const out: KeyPairs = {
     key,
     component: entries[0]!.target.component,
@@ -125,6 +144,7 @@ function keyPairs(models: readonly LoraModel[], key: string, entries: { model: n
     direct: 0,
     gram: { path: 'low-rank', blockPairs: 0 },
     mag: new Float64Array(m),
+    incomparable: others,
   };
   if (D) {
     if (D.rows !== rows || D.cols !== cols) throw new Error(`${key}: the difference is ${D.rows} x ${D.cols}, the LoRAs change ${rows} x ${cols}`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ModeldiffError, openCheckpoint } from '../../../src/compute/index';
-import { baseKeySpace, forEachKeyPairs, readLora, type KeyPairs, type KeySpace } from '../../../src/compute/lora/index';
+import { baseKeySpace, forEachKeyPairs, PairTotals, readLora, type KeyPairs, type KeySpace } from '../../../src/compute/lora/index';
 import { factor, kohyaLora, randomFactor, scalar, writeLora, type ModuleSpec } from '../../fixtures/lora';
 import { base, layout, materialize } from '../../fixtures/synth';
 import { tmpDir } from '../../helpers/tmp';
@@ -111,6 +111,26 @@ describe('modules that cannot be used are left out with a note naming them; the 
     // without a base the deep block is a valid SD 1.x name, and the wider to_k a layer of its own shape
     const free = readLora(await openCheckpoint(path));
     assert.equal(free.targets.length, 3);
+  });
+
+  test('two LoRAs that change a key as weights of different shapes are not comparable (null), never 0', async () => {
+    const K2 = 'lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k';
+    const sd1 = file('ctx768.safetensors', [good(Q, 30), kohyaLora({ name: K2, target: [], out: 20, in: 24, rank: 2, dtype: 'F16', seed: 31 })]);
+    const sd2 = file('ctx1024.safetensors', [good(Q, 32), kohyaLora({ name: K2, target: [], out: 20, in: 32, rank: 2, dtype: 'F16', seed: 33 })]);
+    const models = await Promise.all([sd1, sd2].map(async (p) => readLora(await openCheckpoint(p), { family: 'sd1' })));
+    const totals = new PairTotals(2);
+    const seen: KeyPairs[] = [];
+    forEachKeyPairs(models, (kp) => {
+      seen.push(kp);
+      totals.add(kp, kp.key.includes('attn2') ? 'attn2' : 'attn1');
+      totals.add(kp, 'all');
+    });
+    const k2 = seen.filter((k) => k.key.includes('attn2'));
+    assert.deepEqual(k2.map((k) => [k.members, k.incomparable]), [[[0], [1]], [[1], [0]]]);
+    assert.equal(totals.distance('attn2', 0, 1), null);
+    assert.equal(totals.distance('all', 0, 1), null);
+    assert.equal(totals.sameDelta('all', 0, 1), false);
+    assert.ok(totals.distance('attn1', 0, 1)! > 0);
   });
 
   test('a LoRA whose factors hold NaN is reported while the others are compared', async () => {
