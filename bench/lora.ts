@@ -5,11 +5,11 @@
 //
 //   node --import tsx bench/lora.ts                 # N=300, 1/16 width, all 922 targets
 //   BENCH_LORA_N=300 BENCH_LORA_SCALE=1 BENCH_LORA_KEYS=4 node --import tsx bench/lora.ts   # full width, 4 targets
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openCheckpoint } from '../src/compute/index';
 import { forEachKeyPairs, PairTotals, readLora, type LoraModel } from '../src/compute/lora/index';
-import { encode, quantize, writeSafetensors, type WriterTensor } from '../test/fixtures/safetensorsWriter';
+import { encode, f16Bits, writeSafetensors, type WriterTensor } from '../test/fixtures/safetensorsWriter';
 import { layout, rngFor } from '../test/fixtures/synth';
 
 const root = resolve(__dirname, '..');
@@ -65,33 +65,35 @@ function representative(all: Module[], k: number): Module[] {
 function benchFolder(modules: Module[]): string {
   const dir = join(root, '.bench', `lora-sdxl-w${SCALE}-r${RANK}-k${KEYS}-n${N}`);
   const marker = join(dir, '.complete');
-  const spec = `v2 n=${N} scale=${SCALE} rank=${RANK} keys=${KEYS}`;
+  const spec = `v3 n=${N} scale=${SCALE} rank=${RANK} keys=${KEYS}`;
   if (existsSync(marker) && readFileSync(marker, 'utf8') === spec) return dir;
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < N; i++) {
     const file = join(dir, `lora${String(i).padStart(3, '0')}.safetensors`);
+    if (existsSync(file)) continue; // written whole (renamed into place) by an earlier, interrupted run
     // every tenth LoRA is the previous one re-factored (up x 2, down / 2): the same delta in other bytes
     const seed = i % 10 === 9 ? i - 1 : i;
-    const k = i % 10 === 9 ? 2 : 1;
+    const exponentStep = i % 10 === 9 ? 1 : 0;
     const tensors: WriterTensor[] = [];
     for (const m of modules) {
       const rng = rngFor(seed, 'bench-lora', m.name);
-      const gen = (n: number, f: number) => {
-        const v = new Float64Array(n);
-        // away from 0 (no F16 subnormals), so that the re-factored copies are exact
+      // F16 bits of N(0, 0.05) values kept 0.002 away from 0, so that x2 and /2 are exact (a step of the exponent)
+      const gen = (n: number, step: number) => {
+        const bits = new Uint16Array(n);
         for (let e = 0; e < n; e++) {
           const x = 0.05 * rng.normal();
-          v[e] = x + Math.sign(x || 1) * 0.002;
+          bits[e] = f16Bits(x + Math.sign(x || 1) * 0.002) + step * 1024;
         }
-        return encode('F16', quantize('F16', v).map((x) => x * f));
+        return new Uint8Array(bits.buffer);
       };
-      const down = gen(RANK * m.in, 1 / k);
-      const up = gen(m.out * RANK, k);
+      const down = gen(RANK * m.in, -exponentStep);
+      const up = gen(m.out * RANK, exponentStep);
       tensors.push({ name: `${m.name}.lora_down.weight`, dtype: 'F16', shape: [RANK, m.in], data: down });
       tensors.push({ name: `${m.name}.lora_up.weight`, dtype: 'F16', shape: [m.out, RANK], data: up });
       tensors.push({ name: `${m.name}.alpha`, dtype: 'F16', shape: [], data: encode('F16', [RANK / 2]) });
     }
-    writeSafetensors(file, tensors, { style: 'dtype-then-name', metadata: { ss_network_module: 'networks.lora', ss_base_model_version: 'sdxl_base_v1-0' } });
+    writeSafetensors(`${file}.partial`, tensors, { style: 'dtype-then-name', metadata: { ss_network_module: 'networks.lora', ss_base_model_version: 'sdxl_base_v1-0' } });
+    renameSync(`${file}.partial`, file);
     process.stderr.write(`\rgenerating ${dir}: ${i + 1}/${N}`);
   }
   process.stderr.write('\n');
