@@ -110,6 +110,10 @@ export function readLora(ckpt: Checkpoint, opts: ReadLoraOptions = {}): LoraMode
     familyFrom = guess.from;
     space = standardKeySpace(family);
   }
+  const withoutAlpha = modules.filter((m) => m.kind !== 'full' && m.alpha === null).length;
+  if (withoutAlpha > 0) {
+    note(`${withoutAlpha} module(s) store no alpha: scale 1 (alpha = rank) is assumed, as diffusers applies such files; a PEFT adapter's lora_alpha in adapter_config.json is not read`);
+  }
   const targets = resolveTargets(located, family, space, note);
   if (targets.length === 0) {
     const on = opts.space ? `onto ${space.description}` : `onto ${FAMILY_LABEL[family]} layers`;

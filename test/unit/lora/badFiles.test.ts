@@ -104,6 +104,7 @@ describe('modules that cannot be used are left out with a note naming them; the 
       /^lora_unet_down_blocks_0_attentions_0_transformer_blocks_5_attn1_to_q \| the base has no model\.diffusion_model\.input_blocks\.1\.1\.transformer_blocks\.5\.attn1\.to_q\.weight; left out$/,
       /^lora_unet_foo_bar \| no SD 1\.x diffusion-model layer is called "foo\.bar"; left out$/,
       /^something_else \| not a module name this version knows/,
+      /^- \| 4 module\(s\) store no alpha: scale 1 \(alpha = rank\) is assumed/,
     ];
     assert.equal(notes.length, expect.length, notes.join('\n'));
     for (const re of expect) assert.ok(notes.some((n) => re.test(n)), `no note like ${re} in\n${notes.join('\n')}`);

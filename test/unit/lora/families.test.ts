@@ -15,6 +15,8 @@ import { tmpDir } from '../../helpers/tmp';
 import { oracleDistance2, oracleInner, oracleKeyDeltas, type OracleManifest, type OracleTarget } from '../../oracle/lora';
 
 const dir = tmpDir('lora-families-');
+/** Notes other than the one saying that PEFT modules carry no alpha (expected for the diffusers-named copies). */
+const problems = (m: LoraModel) => m.notes.filter((n) => !/store no alpha/.test(n.message));
 const REL = 1e-6;
 
 interface Whole {
@@ -133,7 +135,7 @@ describe('SDXL', () => {
     const space = baseKeySpace(await openCheckpoint(basePath));
     assert.equal(space.family, 'sdxl-base');
     const withBase = await Promise.all([files.kohya, files.split, other].map(async (f) => readLora(await openCheckpoint(f.path), { space })));
-    for (const m of withBase) assert.deepEqual(m.notes, [], m.file);
+    for (const m of withBase) assert.deepEqual(problems(m), [], m.file);
     checkAgainstOracle(withBase, [files.kohya, files.split, other]);
   });
 });
@@ -186,7 +188,7 @@ describe('FLUX.1', () => {
     assert.match(space.description, /bare keys/);
     const paths = [files.kohya, files.split];
     const models = await Promise.all(paths.map(async (f) => readLora(await openCheckpoint(f.path), { space })));
-    for (const m of models) assert.deepEqual(m.notes, [], m.file);
+    for (const m of models) assert.deepEqual(problems(m), [], m.file);
     assert.ok(models[0]!.targets.every((t) => !t.key.startsWith('model.')), 'keys of a bare-key base');
     const linear1 = models[1]!.targets.find((t) => t.key === 'single_blocks.0.linear1.weight')!;
     assert.deepEqual(linear1.contributions.map((c) => c.rows).sort((a, b) => a![0] - b![0]), [[0, 96], [96, 192], [192, 288], [288, 672]]);
@@ -230,7 +232,7 @@ describe('SD3', () => {
     const space = baseKeySpace(await openCheckpoint(basePath));
     assert.equal(space.family, 'sd3');
     const withBase = await Promise.all(paths.map(async (f) => readLora(await openCheckpoint(f.path), { space })));
-    for (const m of withBase) assert.deepEqual(m.notes, [], m.file);
+    for (const m of withBase) assert.deepEqual(problems(m), [], m.file);
     assert.ok(checkAgainstOracle(withBase, paths).sameDelta('all', 0, 1));
   });
 });
