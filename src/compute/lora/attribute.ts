@@ -15,10 +15,8 @@ import { FileHandles } from './io';
 import type { KeySpace } from './keySpace';
 import { leastSquares, nonNegativeLeastSquares, residualSquared } from './nnls';
 import { forEachKeyPairs, type KeyPairs, type PairwiseOptions } from './pairwise';
-import { flat2 } from './parse';
 import type { LoraModel, LoraTarget } from './types';
 
-const U = 2 ** -53;
 /** The expanded residual is used when its rounding bound is at most this share of it. */
 const RESIDUAL_TRUST = 1e-8;
 
@@ -115,10 +113,7 @@ export function attributeLoras(checkpoint: Checkpoint, space: KeySpace, models: 
     norm2D += a.norm2;
     comp.norm2D += a.norm2;
     for (const i of p.members) keysPerLora[i]++;
-    const t = restricted[p.members[0]!]!.targets.find((x) => x.key === p.key)!;
-    const [rows, cols] = flat2(t.shape);
-    const rmax = Math.max(...p.members.map((i) => rankOf(restricted[i]!, p.key)));
-    records.push({ key: p.key, component: p.component, members: p.members, mag: p.mag, normD: Math.sqrt(a.norm2), factor: 1.01 * U * (rows + cols + rmax * rmax + 2 * rmax + 4) });
+    records.push({ key: p.key, component: p.component, members: p.members, mag: p.mag, normD: Math.sqrt(a.norm2), factor: p.boundFactor });
   };
   forEachKeyPairs(restricted, onKey, {
     ...opts,
@@ -168,14 +163,6 @@ export function attributeLoras(checkpoint: Checkpoint, space: KeySpace, models: 
     components: compFits.map(({ component, c }, idx) => ({ component, keys: c.keys, ...summary(summaries[idx + 1]!) })),
     notes,
   };
-}
-
-function rankOf(model: LoraModel, key: string): number {
-  const t = model.targets.find((x) => x.key === key);
-  if (!t) return 0;
-  let r = 0;
-  for (const m of new Set(t.contributions.map((c) => c.module))) r += model.modules[m]!.rank ?? 0;
-  return Math.max(r, 1);
 }
 
 /** ||D - sum s_i dW_i||^2 recomputed key by key for the fits whose expanded residual cannot be trusted. */

@@ -9,7 +9,7 @@ import { throwIfAborted, toModeldiffError, type ModeldiffError } from '../../sha
 import { targetDelta, type KeyDelta } from './deltas';
 import { FileHandles } from './io';
 import { innerWithRows, residualDirect, type DenseRows } from './dense';
-import { deltaRows, innerDenseParts, pairStats, sameToRounding, selfStats, TRUST, type SelfStats } from './inner';
+import { deltaRows, innerBoundFactor, innerDenseParts, pairStats, sameToRounding, selfStats, TRUST, type SelfStats } from './inner';
 import { dot, ROW_PRODUCT_CHUNK, rowProducts } from './linalg';
 import { flat2 } from './parse';
 import type { LoraModel, LoraTarget } from './types';
@@ -33,6 +33,11 @@ export interface KeyPairs {
   gram: { path: 'dense' | 'low-rank'; blockPairs: number };
   /** Magnitude of each member's delta (bounds its rounding errors; see inner.ts). */
   mag: Float64Array;
+  /**
+   * The largest rounding-bound factor used on this key: every norm, inner product (and <dW, D>, ||D||^2) is off by
+   * at most boundFactor times the product of the two magnitudes (||D|| for D).
+   */
+  boundFactor: number;
   /**
    * LoRAs that change this key as a weight of another shape (trained for another family): not comparable with the
    * members here. They come in a KeyPairs of their own for the same key.
@@ -144,6 +149,7 @@ function keyPairs(models: readonly LoraModel[], key: string, entries: { model: n
     direct: 0,
     gram: { path: 'low-rank', blockPairs: 0 },
     mag: new Float64Array(m),
+    boundFactor: 0,
     incomparable: others,
   };
   if (D) {
@@ -177,6 +183,7 @@ function keyPairs(models: readonly LoraModel[], key: string, entries: { model: n
     A.forEach((x, k) => {
       out.norm2[I[k]!] = x.stats.norm2;
       out.mag[I[k]!] = x.stats.mag;
+      out.boundFactor = Math.max(out.boundFactor, innerBoundFactor(x.delta, x.delta), againstBoundFactor(x.delta));
     });
     if (D) againstBlock(out, I, A, D);
     blockPairs(out, I, A, I, A, true, dense);
@@ -275,7 +282,9 @@ function blockPairs(out: KeyPairs, I: number[], A: Loaded[], J: number[], B: Loa
       const b = B[y]!;
       let g = G.at(x, y);
       if (!G.complete && (a.delta.dense || b.delta.dense)) g += innerDenseParts(a.delta, b.delta);
-      const p = pairStats(a.delta, b.delta, a.stats, b.stats, g, G.boundFactor?.(a.delta, b.delta));
+      const factor = G.boundFactor?.(a.delta, b.delta) ?? innerBoundFactor(a.delta, b.delta);
+      out.boundFactor = Math.max(out.boundFactor, factor);
+      const p = pairStats(a.delta, b.delta, a.stats, b.stats, g, factor);
       const [lo, hi] = i < j ? [i, j] : [j, i];
       out.dot[lo * m + hi] = p.dot;
       out.d2[lo * m + hi] = p.d2;
