@@ -1,9 +1,16 @@
 // LoRAs as models: what the engine, the CLI and the panel call.
 //
-//   const space = base ? baseKeySpace(await openCheckpoint(base)) : undefined;
-//   const loras = files.map(async (f) => readLora(await openCheckpoint(f), { space }));   // LORA_* errors per file
-//   forEachKeyPairs(loras, (kp) => totals.add(kp, kp.component));                       // all pairs, key by key
-//   attributeLoras(await openCheckpoint(ckpt), space, loras);                            // strengths in ckpt - base
+// 1. Read:   space = base ? baseKeySpace(await openCheckpoint(base)) : undefined
+//            model = readLora(await openCheckpoint(file), { space })   // LORA_INVALID / LORA_UNSUPPORTED per file
+//            model.notes: modules left out (unknown name, not in the base, DoRA without a base...), naming file and key
+//            Without a base every LoRA lands on its family's standard keys (model.family): compare within a family.
+// 2. Pairs:  forEachKeyPairs(models, (kp) => totals.add(kp, groupOf(kp.key, kp.component)), { onModelError, onProgress, signal })
+//            kp has norm2, dot, d2 (exact float64, near-duplicates recomputed directly), same (equal to rounding);
+//            PairTotals gives distance (null = not comparable) and sameDelta per group (component, merge block...).
+// 3. Against a checkpoint difference: forEachKeyPairs(models, onKey, { against: (key, files) => differenceRows(key,
+//            ckptRef, baseRef, files) }) fills kp.against (||D||^2, <dW, D>, ||D - dW||^2) on the LoRAs' keys; keys
+//            only the checkpoints change add their ||D||^2 from the checkpoint comparison.
+// 4. Attribute: attributeLoras(await openCheckpoint(ckpt), space, models) -> strengths, relResidual, explained.
 import type { Checkpoint } from '../model/checkpoint';
 import { splitTensorName } from './names';
 
