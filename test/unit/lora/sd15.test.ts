@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { openCheckpoint } from '../../../src/compute/index';
-import { attributeLoras, baseKeySpace, differenceRows, forEachKeyPairs, PairTotals, readLora, type KeyPairs, type LoraModel } from '../../../src/compute/lora/index';
+import { attributeLoras, baseKeySpace, differenceRows, forEachKeyPairs, looksLikeLora, PairTotals, readLora, type KeyPairs, type LoraModel } from '../../../src/compute/lora/index';
 import type { TensorRef } from '../../../src/compute/model/checkpoint';
 import { assertClose } from '../../helpers/expectClose';
 import { tmpDir } from '../../helpers/tmp';
@@ -50,6 +50,8 @@ describe('SD 1.5 LoRAs', () => {
       assert.equal(m.alpha, 2);
       assert.equal(m.scale, 0.5);
     }
+    assert.ok(looksLikeLora(await openCheckpoint(fx.A.path)));
+    assert.ok(!looksLikeLora(await openCheckpoint(fx.base)));
     const withBase = await read(fx.A, true);
     assert.deepEqual(withBase.targets.map((t) => [t.key, t.shape]), a.targets.map((t) => [t.key, t.shape]));
     assert.match(withBase.familyFrom, /base base\.safetensors \(SD 1\.x\)/);
