@@ -21,6 +21,8 @@ export function describeComponent(c: ComponentDiff): string {
       if (c.mismatched) why.push(`${c.mismatched} shape mismatches`);
       return `equal values on ${c.shared} shared tensors${why.length ? ` (${why.join(', ')})` : ''}`;
     }
+    case 'same_delta':
+      return `same delta (L2 ${distanceText(c.l2)}, equal to float rounding) on ${c.shared} changed weights`;
     case 'changed': {
       const measured = c.shared - c.non_finite - (c.bytes_only ?? 0);
       const parts = [`L2 ${distanceText(c.l2)}${measured < c.shared ? ` over ${measured} measured tensors` : ''}`, `${c.changed}/${c.shared} tensors changed`];
@@ -81,6 +83,19 @@ function leastPairs(pairs: readonly PairResult[], kept: (p: PairResult) => boole
   return out;
 }
 
+/**
+ * Groups of LoRAs that make the same change to every weight (distance 0 to float rounding on every component),
+ * whatever their bytes, format or factorisation.
+ */
+export function sameDeltaGroups(result: CompareResult): number[][] {
+  const sets = new UnionFind(result.models.length);
+  for (const p of result.pairs) {
+    const cs = Object.values(p.components);
+    if (cs.length && cs.every((c) => c.status === 'same_delta')) sets.union(p.a, p.b);
+  }
+  return sets.groups().filter((g) => g.length > 1);
+}
+
 export function summary(result: CompareResult, opts: { allPairs?: boolean } = {}): string {
   const lines: string[] = [];
   const names = result.models.map((m) => shown(modelLabel(m)));
@@ -105,6 +120,12 @@ export function summary(result: CompareResult, opts: { allPairs?: boolean } = {}
     lines.push('', 'Errors');
     const failed = errorNames(result);
     result.errors.forEach((e, i) => lines.push(`  ${failed[i]}: ${shown(e.message)}`));
+  }
+  if (result.models.some((m) => m.lora)) {
+    const groups = sameDeltaGroups(result);
+    const name = (i: number) => `[${i}] ${names[i]}`;
+    lines.push('', 'Same delta (LoRAs that change every weight alike, to float rounding, whatever their bytes)');
+    lines.push(groups.length ? groups.map((g) => `  ${g.map(name).join(' = ')}`).join('\n') : '  none');
   }
   if (result.pairs.length && (opts.allPairs || result.pairs.length <= SUMMARY_ALL_PAIRS_UP_TO)) {
     lines.push('', 'Pairs');

@@ -5,6 +5,7 @@
  * - `self`      the diagonal;
  * - `identical` bit-identical component: its own mark "=", never a plain 0;
  * - `equal`     all values equal but bytes, dtypes or key sets differ ("=v");
+ * - `same`      LoRA deltas equal to float rounding, whatever their factors' bytes ("≈");
  * - `value`     a finite distance;
  * - `na`        present in both models but not comparable (no shared key of equal shape, or no finite value): "n/a";
  * - `absent`    the component is missing from one or both models: "–".
@@ -14,7 +15,7 @@ import type { CompareResult, ComponentDiff } from './result';
 /** The two distances of result.json: L2, and cosine similarity. */
 export type DistanceMetric = 'l2' | 'cosine';
 
-export type CellKind = 'self' | 'identical' | 'equal' | 'value' | 'na' | 'absent';
+export type CellKind = 'self' | 'identical' | 'equal' | 'same' | 'value' | 'na' | 'absent';
 
 /** Turns a metric value into a distance (0 = same): L2 as is, cosine similarity as 1 - cos. */
 export function toDistance(metric: DistanceMetric, value: number): number {
@@ -34,6 +35,8 @@ export function classifyDiff(
       return { kind: 'identical', value, distance: 0 };
     case 'equal_values':
       return { kind: 'equal', value, distance: 0 };
+    case 'same_delta':
+      return { kind: 'same', value, distance: value === null ? 0 : toDistance(metric, value) };
     case 'only_in_a':
     case 'only_in_b':
       return { kind: 'absent', value: null, distance: null };
@@ -55,6 +58,8 @@ export function cellMark(kind: CellKind, value: number | null, valueText: (v: nu
       return '=';
     case 'equal':
       return '=v';
+    case 'same':
+      return '≈';
     case 'na':
       return 'n/a';
     case 'absent':
@@ -69,13 +74,14 @@ export const CELL_WORD: Readonly<Record<CellKind, string>> = {
   self: '',
   identical: 'identical',
   equal: 'equal_values',
+  same: 'same_delta',
   value: '',
   na: 'n/a',
   absent: 'absent',
 };
 
 /** What the marks mean, for a figure's legend. */
-export const CELL_LEGEND = '"=" identical, "=v" equal values, "n/a" not comparable, "–" absent';
+export const CELL_LEGEND = '"=" identical, "=v" equal values, "≈" same LoRA delta (to float rounding), "n/a" not comparable, "–" absent';
 
 /**
  * The distances a component's matrix draws, as a condensed upper triangle for src/shared/clustering.ts: identical and

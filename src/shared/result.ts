@@ -100,7 +100,38 @@ export interface ModelInfo {
   tensorHealth: TensorHealth;
   /** Only when hashes were asked for (compare --hashes): computed during the run, or found in the hash cache. */
   hashes?: ModelHashSummary;
+  /**
+   * Present when the file is a LoRA / LyCORIS network: it is compared by the change it makes to the base's weights
+   * (its effective delta), never by its raw factors. Its `components` then count the base weights it changes.
+   */
+  lora?: LoraInfo;
 }
+
+/** What a LoRA file is, as read (src/compute/lora). */
+export interface LoraInfo {
+  /** The base family it was mapped onto: "SDXL", "SD 1.x", "FLUX.1"... */
+  family: string;
+  /** How the family was decided (the base, metadata, module names). */
+  familyFrom: string;
+  /** The key space its targets are expressed in: a base checkpoint or a family's standard keys. */
+  keySpace: string;
+  /** Naming convention of its modules: kohya, peft, diffusers... */
+  naming: string;
+  /** Network modules by kind (lora, loha, lokr, full). */
+  modules: Record<string, number>;
+  /** Distinct ranks of its low-rank modules, ascending. */
+  ranks: number[];
+  /** Distinct alpha / rank scales, ascending (1 where no alpha is stored). */
+  scales: number[];
+  dora: boolean;
+  /** Base weights it changes, in all and per component. */
+  targets: number;
+  targetsByComponent: Record<string, number>;
+  /** The first target keys per component (at most MAX_LORA_TARGETS_LISTED each), for the tree. */
+  targetKeys: Record<string, string[]>;
+}
+
+export const MAX_LORA_TARGETS_LISTED = 50;
 
 /** A model's hashes as the community tools define them (see src/compute/analysis/hashes.ts); null where not computable. */
 export interface ModelHashSummary {
@@ -149,6 +180,7 @@ export interface FileError extends SerializedError {
 export type ComponentStatus =
   | 'identical' // same keys, bitwise-equal bytes, same dtypes
   | 'equal_values' // all shared values equal, but bytes, dtypes or key sets differ
+  | 'same_delta' // LoRAs (or a LoRA and a checkpoint difference): equal changes to float rounding, whatever the bytes
   | 'changed'
   | 'only_in_a'
   | 'only_in_b'
@@ -241,6 +273,8 @@ export interface CompareOptionsEcho {
   memoryBudgetMiB: number;
   /** PyTorch files were read in extract-weights mode (src/compute/readers/pytorch/extractWeights.ts): re-open them the same way */
   extractWeights?: boolean;
+  /** The base checkpoint LoRAs were mapped onto and checkpoints measured from (compare --base), when one was given. */
+  base?: string;
 }
 
 export interface CompareResult {

@@ -44,7 +44,18 @@ export interface KeyPairs {
    */
   incomparable: number[];
   /** Against a dense difference D on this key (when one was given): ||D||^2, <dW_i, D>, ||dW_i - D||^2. */
-  against?: { norm2: number; dot: Float64Array; d2: Float64Array; direct: number };
+  against?: AgainstStats;
+  /** Against each of several differences (PairwiseOptions.againstEach), in their order; undefined where shapes differ. */
+  againstEach?: (AgainstStats | undefined)[];
+}
+
+/** Deltas of a key against one dense difference D: ||D||^2, <dW_i, D>, ||dW_i - D||^2 per member. */
+export interface AgainstStats {
+  norm2: number;
+  dot: Float64Array;
+  d2: Float64Array;
+  /** members whose distance to D was recomputed directly (near-equal: cancellation) */
+  direct: number;
 }
 
 export interface PairwiseOptions {
@@ -52,6 +63,8 @@ export interface PairwiseOptions {
   budgetBytes?: number;
   /** A dense difference to measure every delta of a key against (e.g. checkpoint - base), or undefined for none. */
   against?: (key: string, files: FileHandles) => DenseRows | undefined;
+  /** Several dense differences at once (e.g. each checkpoint - base); a key's deltas are loaded once for all of them. */
+  againstEach?: (key: string, files: FileHandles) => (DenseRows | undefined)[];
   signal?: AbortSignal;
   onProgress?: (p: { keysDone: number; keysTotal: number; key: string }) => void;
   /**
@@ -90,6 +103,7 @@ export function forEachKeyPairs(models: readonly LoraModel[], onKey: (k: KeyPair
         if (entries.length === 0) break;
         try {
           const D = opts.against?.(key, files);
+          const Ds = opts.againstEach?.(key, files);
           // LoRAs that change the key as weights of different shapes (different families) are not comparable there
           const shapes = new Map<string, { model: number; target: LoraTarget }[]>();
           for (const e of entries) {
@@ -101,7 +115,8 @@ export function forEachKeyPairs(models: readonly LoraModel[], onKey: (k: KeyPair
           const results = [...shapes.values()].map((group) => {
             const others = entries.filter((e) => !group.includes(e)).map((e) => e.model);
             const [rows, cols] = flat2(group[0]!.target.shape);
-            return keyPairs(models, key, group, files, budget, opts.signal, D && D.rows === rows && D.cols === cols ? D : undefined, others);
+            const fits = (d: DenseRows | undefined) => (d && d.rows === rows && d.cols === cols ? d : undefined);
+            return keyPairs(models, key, group, files, budget, opts.signal, fits(D), others, Ds?.map(fits));
           });
           results.forEach(onKey);
           break;
@@ -135,7 +150,17 @@ interface Loaded {
 }
 
 /** The pairs among LoRAs that change `key` as weights of one shape (`others` change it with another shape). */
-function keyPairs(models: readonly LoraModel[], key: string, entries: { model: number; target: LoraTarget }[], files: FileHandles, budget: number, signal: AbortSignal | undefined, D: DenseRows | undefined, others: number[]): KeyPairs {
+function keyPairs(
+  models: readonly LoraModel[],
+  key: string,
+  entries: { model: number; target: LoraTarget }[],
+  files: FileHandles,
+  budget: number,
+  signal: AbortSignal | undefined,
+  D: DenseRows | undefined,
+  others: number[],
+  Ds?: (DenseRows | undefined)[],
+): KeyPairs {
   const m = entries.length;
   const [rows, cols] = flat2(entries[0]!.target.shape);
   const out: KeyPairs = {
@@ -154,8 +179,9 @@ function keyPairs(models: readonly LoraModel[], key: string, entries: { model: n
   };
   if (D) {
     if (D.rows !== rows || D.cols !== cols) throw new Error(`${key}: the difference is ${D.rows} x ${D.cols}, the LoRAs change ${rows} x ${cols}`);
-    out.against = { norm2: 0, dot: new Float64Array(m), d2: new Float64Array(m), direct: 0 };
+    out.against = emptyAgainst(m);
   }
+  if (Ds) out.againstEach = Ds.map((d) => (d ? emptyAgainst(m) : undefined));
   const ranks = entries.map((e) => estimateRank(models[e.model]!, e.target, rows, cols));
   const dense = preferDense(ranks, rows, cols);
   out.gram.path = dense ? 'dense' : 'low-rank';
@@ -185,7 +211,8 @@ function keyPairs(models: readonly LoraModel[], key: string, entries: { model: n
       out.mag[I[k]!] = x.stats.mag;
       out.boundFactor = Math.max(out.boundFactor, innerBoundFactor(x.delta, x.delta), againstBoundFactor(x.delta));
     });
-    if (D) againstBlock(out, I, A, D);
+    if (D) againstBlock(out.against!, I, A, D);
+    Ds?.forEach((d, c) => d && againstBlock(out.againstEach![c]!, I, A, d));
     blockPairs(out, I, A, I, A, true, dense);
     for (let bj = bi + 1; bj < blocks.length; bj++) {
       throwIfAborted(signal);
@@ -197,9 +224,8 @@ function keyPairs(models: readonly LoraModel[], key: string, entries: { model: n
 }
 
 /** <dW_i, D> and ||dW_i - D||^2 for one block (D is read once per block), with the cancellation guard of inner.ts. */
-function againstBlock(out: KeyPairs, I: number[], A: Loaded[], D: DenseRows): void {
+function againstBlock(o: AgainstStats, I: number[], A: Loaded[], D: DenseRows): void {
   const got = innerWithRows(A.map((a) => a.delta), D);
-  const o = out.against!;
   o.norm2 = got.norm2;
   const normD = Math.sqrt(got.norm2);
   A.forEach((a, k) => {
@@ -215,6 +241,10 @@ function againstBlock(out: KeyPairs, I: number[], A: Loaded[], D: DenseRows): vo
     o.dot[i] = g;
     o.d2[i] = d2;
   });
+}
+
+function emptyAgainst(m: number): AgainstStats {
+  return { norm2: 0, dot: new Float64Array(m), d2: new Float64Array(m), direct: 0 };
 }
 
 /** Error bound factor of <X, D> and of ||D||^2 computed row by row (to multiply by magnitudes). */

@@ -20,6 +20,7 @@ import { OutputStaging } from '../output/outputFolder';
 import { currentIdentity, fileChanged, sameIdentity } from '../io/regularFile';
 import { startHashPass, type HashPass, type HashPassOptions } from './hashPass';
 import { phaseLog, type PhaseLog } from './phaseLog';
+import { compareWithLoras, openInputs } from './loraCompare';
 
 export interface CompareOptions {
   /**
@@ -63,6 +64,11 @@ export interface CompareOptions {
   taskWork?: number;
   /** add these shard output folders together instead of computing (`modeldiff merge`) */
   mergeFrom?: string[];
+  /**
+   * A base checkpoint, for inputs that include LoRAs (pipeline/loraCompare.ts): LoRAs are mapped onto its keys and
+   * checkpoints among the inputs are measured as their difference from it. Without LoRAs among the inputs it is unused.
+   */
+  base?: string;
 }
 
 export interface Progress {
@@ -146,6 +152,16 @@ async function runCompare(inputs: string[], opts: CompareOptions): Promise<Compa
     const paths = await findModels(inputs);
     throwIfAborted(opts.signal);
     phases.mark('scan', `${paths.length} files`);
+
+    // LoRAs are compared by the change they make, not tensor by tensor: their own run
+    const opened = await openInputs(paths, opts);
+    if (opened.opened.some((x) => x.lora)) {
+      const result = await compareWithLoras(opened.opened, opened.failed, opts, staging.dir, { report, elapsed });
+      throwIfAborted(opts.signal);
+      staging.commit();
+      report({ phase: 'done', bytesDone: result.stats.bytesTotal, bytesTotal: result.stats.bytesTotal, etaSeconds: 0 });
+      return result;
+    }
 
     report({ phase: 'reading headers', bytesDone: 0, bytesTotal: 0, etaSeconds: null, message: `${paths.length} models` });
     const errors: FileError[] = [];

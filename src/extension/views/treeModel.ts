@@ -312,7 +312,7 @@ export function pairSummary(result: CompareResult, p: PairResult): string {
   if (cs.length && cs.every((d) => d.status === 'identical')) return 'identical';
   const counts = new Map<string, number>();
   for (const d of cs) counts.set(d.status, (counts.get(d.status) ?? 0) + 1);
-  const order = ['changed', 'equal_values', 'identical', 'not_comparable', 'only_in_a', 'only_in_b'];
+  const order = ['changed', 'same_delta', 'equal_values', 'identical', 'not_comparable', 'only_in_a', 'only_in_b'];
   return order.filter((s) => counts.has(s)).map((s) => `${counts.get(s)} ${statusLabel(s)}`).join(' · ');
 }
 
@@ -320,6 +320,8 @@ export function statusLabel(s: string): string {
   switch (s) {
     case 'equal_values':
       return 'equal values';
+    case 'same_delta':
+      return 'same delta';
     case 'not_comparable':
       return 'not comparable';
     case 'only_in_a':
@@ -334,6 +336,7 @@ export function statusLabel(s: string): string {
 const STATUS_ICON: Record<string, string> = {
   identical: 'pass-filled',
   equal_values: 'pass',
+  same_delta: 'pass',
   changed: 'diff-modified',
   only_in_a: 'diff-removed',
   only_in_b: 'diff-added',

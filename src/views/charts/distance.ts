@@ -19,7 +19,7 @@ export interface DistanceCell {
 }
 
 /** A cell drawn with a colour: it has a distance. */
-const drawn = (c: DistanceCell) => c.kind === 'identical' || c.kind === 'equal' || c.kind === 'value';
+const drawn = (c: DistanceCell) => c.kind === 'identical' || c.kind === 'equal' || c.kind === 'same' || c.kind === 'value';
 
 /** Every off-diagonal cell of the component's matrix (both triangles). */
 export function distanceCells(result: CompareResult, component: string, metric: DistanceMetric): DistanceCell[] {
@@ -69,13 +69,13 @@ export function distanceHeatmapOption(result: CompareResult, component: string, 
       {
         type: 'heatmap',
         name: metricName,
-        data: values.map((c) => [c.b, c.a, c.value!, c.kind === 'identical' ? 1 : c.kind === 'equal' ? 2 : 0]),
+        data: values.map((c) => [c.b, c.a, c.value!, c.kind === 'identical' ? 1 : c.kind === 'equal' ? 2 : c.kind === 'same' ? 3 : 0]),
         progressive: 0,
         itemStyle: { borderColor: p.background, borderWidth: 1 },
         label: {
           show: labels,
           fontSize: p.fontSize - 3,
-          formatter: (q: { value: [number, number, number, number] }) => cellMark(q.value[3] === 1 ? 'identical' : q.value[3] === 2 ? 'equal' : 'value', q.value[2], (v) => formatNumber(v, 3)),
+          formatter: (q: { value: [number, number, number, number] }) => cellMark(q.value[3] === 1 ? 'identical' : q.value[3] === 2 ? 'equal' : q.value[3] === 3 ? 'same' : 'value', q.value[2], (v) => formatNumber(v, 3)),
         },
       },
       {

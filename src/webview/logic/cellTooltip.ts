@@ -44,6 +44,8 @@ export function cellTooltip(cell: MatrixCell, models: readonly ModelInfo[], comp
       ? '= identical'
       : cell.kind === 'equal'
         ? '=v equal values'
+        : cell.kind === 'same'
+          ? '≈ same delta (equal to float rounding)'
         : cell.kind === 'na'
           ? 'n/a: not comparable'
           : cell.kind === 'absent'

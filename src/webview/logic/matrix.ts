@@ -79,6 +79,7 @@ export function cellMark(cell: MatrixCell, valueText: (v: number) => string): st
 export const STATUS_TEXT: Record<ComponentStatus | 'self' | 'missing', string> = {
   identical: 'identical (bit for bit)',
   equal_values: 'equal values (bytes, dtypes or key sets differ)',
+  same_delta: 'same delta (LoRA weight changes equal to float rounding)',
   changed: 'changed',
   only_in_a: 'only in A',
   only_in_b: 'only in B',

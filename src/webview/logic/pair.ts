@@ -99,7 +99,7 @@ export function distancesFrom(
 ): (number | null)[] {
   return cells.map((c) => {
     if (c.kind === 'self') return metric === 'l2' ? 0 : 1;
-    if (c.kind === 'identical' || c.kind === 'equal') return c.value ?? (metric === 'l2' ? 0 : 1);
+    if (c.kind === 'identical' || c.kind === 'equal' || c.kind === 'same') return c.value ?? (metric === 'l2' ? 0 : 1);
     if (c.kind === 'value') return c.value;
     return null;
   });

@@ -92,7 +92,7 @@ export function cellColorIndex(c: MatrixCell, scale: DistanceScale): number {
 export function cellColor(c: MatrixCell, scale: DistanceScale, p: HeatmapPalette): Rgba {
   const i = cellColorIndex(c, scale);
   if (i < SCALE_STEPS) return p.scale[i]!;
-  return c.kind === 'identical' ? p.identical : c.kind === 'equal' ? p.equal : c.kind === 'na' ? p.na : c.kind === 'self' ? p.self : p.absent;
+  return c.kind === 'identical' ? p.identical : c.kind === 'equal' || c.kind === 'same' ? p.equal : c.kind === 'na' ? p.na : c.kind === 'self' ? p.self : p.absent;
 }
 
 export interface HeatmapView {

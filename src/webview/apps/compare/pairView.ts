@@ -32,6 +32,7 @@ type DiffRow = ReturnType<typeof differenceRows>[number];
 const STATUS_LABEL: Record<string, string> = {
   identical: '= identical',
   equal_values: '=v equal values',
+  same_delta: '≈ same delta',
   changed: 'changed',
   only_in_a: 'only in A',
   only_in_b: 'only in B',
