@@ -156,8 +156,9 @@ export function modelHealth(info: ModelInfo, model: LoadedModel | null, error?: 
   const th = info.tensorHealth ?? { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 };
   const componentOfKey = (k: string) => model?.tensors.get(k)?.component ?? familyComponentOf(info.arch, k) ?? 'other';
   const benign = th.allZero.filter((k) => !isModelComponent(componentOfKey(k)));
-  // a part of a model (a bare transformer, a VAE file) lacks nothing; results written before roles count as checkpoints
-  const missing = (info.role ?? 'checkpoint') === 'checkpoint' ? (EXPECTED_COMPONENTS[info.arch] ?? []).filter((c) => !info.components[c]) : [];
+  // a part of a model (a bare transformer, a VAE file) lacks nothing; results written before roles count as checkpoints;
+  // a LoRA changes some weights of a model: it is not expected to hold every component either
+  const missing = !info.lora && (info.role ?? 'checkpoint') === 'checkpoint' ? (EXPECTED_COMPONENTS[info.arch] ?? []).filter((c) => !info.components[c]) : [];
   const h: ModelHealth = {
     model: info.index,
     file: info.file,
@@ -200,6 +201,7 @@ export function modelHealth(info: ModelInfo, model: LoadedModel | null, error?: 
   if (h.wasted && h.wasted.wideInHalfTensors > 0 && h.wasted.wideInHalfSavings * 100 >= info.sizeBytes) findings.push({ severity: 'info', message: `${h.wasted.wideInHalfTensors} fp32 tensors in a ${h.wasted.dominantFloat} model: ${MiB(h.wasted.wideInHalfSavings)} would be saved in F16` });
   findings.push(...storageFindings(th, model));
   if (error) findings.push({ severity: 'warning', message: `the file could not be opened again: ${error}` });
+  if (info.lora) for (const note of info.notes) findings.push({ severity: 'info', message: note });
   const rank = { error: 0, warning: 1, info: 2 } as const;
   findings.sort((a, b) => rank[a.severity] - rank[b.severity]);
   h.status = findings.some((f) => f.severity === 'error') ? 'error' : findings.some((f) => f.severity === 'warning') ? 'warning' : 'ok';
@@ -273,6 +275,11 @@ export async function checkHealth(source: string | ResultSource, opts: { signal?
   for (const info of result.models) {
     let model: LoadedModel | null = null;
     let error: string | undefined;
+    // a LoRA's tensors are factors, not weights: its checks were made when it was read (its notes)
+    if (info.lora) {
+      out.push(modelHealth(info, null));
+      continue;
+    }
     try {
       const ck = await openCheckpoint(info.path, opts.signal, { extractWeights: !!result.options.extractWeights });
       if (ck.sizeBytes !== info.sizeBytes) error = `its size changed since the comparison (${info.sizeBytes} -> ${ck.sizeBytes} bytes)`;

@@ -32,6 +32,7 @@ import { writeModelMap, writeResultJson } from '../output/resultFiles';
 import { TOOL_VERSION } from '../output/toolVersion';
 import { openCheckpoint } from '../readers/registry';
 import type { CompareOptions, Progress } from './compare';
+import { startHashPass } from './hashPass';
 
 /** An input file, opened (header only), with what it is. */
 export interface OpenedInput {
@@ -359,6 +360,15 @@ export async function compareWithLoras(inputs: OpenedInput[], failed: { path: st
   }
   for (const m of loras) for (const t of m.targets) for (const c of t.contributions) for (const f of Object.values(m.modules[c.module]!.factors)) if (f) bytesUsed.add(f);
 
+  if (opts.hashes) {
+    // file hashes (AutoV2... as model sites list LoRAs); component hashes mean nothing for factor tensors
+    report({ phase: 'hashing', bytesDone: bytesTotal, bytesTotal, etaSeconds: null, message: `hashing ${infos.length} files` });
+    const hashing = startHashPass(infos.map((m) => m.path), { inThread: opts.workers === 0, extractWeights: !!opts.extractWeights, ...opts.hashes, components: false }, opts.signal);
+    const list = await hashing.done;
+    infos.forEach((m, i) => {
+      if (list[i]) m.hashes = list[i];
+    });
+  }
   report({ phase: 'writing', bytesDone: bytesTotal, bytesTotal, etaSeconds: 0 });
   const isLora = order.map((m) => m.kind === 'lora');
   const pairs: PairResult[] = [];

@@ -1,5 +1,6 @@
 import Piscina from 'piscina';
-import { cancelled, throwIfAborted } from '../../shared/errors';
+import { cancelled, ModeldiffError, throwIfAborted } from '../../shared/errors';
+import { looksLikeLora } from '../lora/index';
 import { createKernels } from '../kernels';
 import { makePlan } from '../engine/plan';
 import { runPairTask, type PairKeyStats, type PairTask } from '../engine/pairTask';
@@ -27,7 +28,12 @@ export async function pairMetrics(
   opts: { components?: string[] | null; includeEma?: boolean; signal?: AbortSignal; inThread?: boolean; kernels?: 'wasm' | 'reference'; extractWeights?: boolean } = {},
 ): Promise<PairMetrics> {
   const open = (path: string) => openCheckpoint(path, opts.signal, { extractWeights: opts.extractWeights });
-  const models = [loadModel(await open(pathA), 0), loadModel(await open(pathB), 1)];
+  const checkpoints = [await open(pathA), await open(pathB)];
+  // element by element, a LoRA's factors are not its change: its distances come from `compare` (pipeline/loraCompare.ts)
+  for (const c of checkpoints) {
+    if (looksLikeLora(c)) throw new ModeldiffError('USAGE', 'this is a LoRA: the drill-down reads weights element by element, and a LoRA stores factors of its change, not weights. Its distances to other LoRAs or checkpoints (by its effective delta) come from `modeldiff compare`, per weight in the per-layer table', { file: c.path });
+  }
+  const models = [loadModel(checkpoints[0]!, 0), loadModel(checkpoints[1]!, 1)];
   throwIfAborted(opts.signal);
   const plan = makePlan(models, { components: opts.components ?? null, includeEma: opts.includeEma ?? true });
   const task: PairTask = {
