@@ -23,6 +23,7 @@ export { differenceRows, innerWithRows, residualDirect, type DenseRows } from '.
 export { forEachKeyPairs, type KeyPairs, type PairwiseOptions } from './pairwise';
 export { PairTotals, type GroupTotals } from './totals';
 export { attributeLoras, type Attribution, type AttributeOptions, type FitSummary } from './attribute';
+export { attributeFiles, type AttributeFilesOptions, type AttributeFilesResult } from './attributeFiles';
 export { leastSquares, nonNegativeLeastSquares } from './nnls';
 export { FAMILY_LABEL } from './targets';
 export { FileHandles } from './io';
