@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { before, test } from 'node:test';
+import { validate } from '../helpers/jsonSchema';
 import { tmpDir } from '../helpers/tmp';
 import { makeSd15Fixture, type Sd15Fixture } from '../unit/lora/sd15Fixture';
 
@@ -80,6 +81,10 @@ test('compare --base on LoRAs and checkpoints: result.json with LoRA models and 
   assert.match(r.stdout, /measured from the base/);
   const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
   assert.equal(result.models.filter((m: { lora?: unknown }) => m.lora).length, 2);
+  assert.deepEqual(validate(JSON.parse(readFileSync(resolve(__dirname, '../../schema/result.schema.json'), 'utf8')), result), []);
+  const folder = cli('compare', loras, '--out', join(dir, 'out-loras'));
+  assert.equal(folder.status, 0, folder.stderr);
+  assert.deepEqual(validate(JSON.parse(readFileSync(resolve(__dirname, '../../schema/result.schema.json'), 'utf8')), JSON.parse(readFileSync(join(dir, 'out-loras', 'result.json'), 'utf8'))), []);
   const noBase = cli('compare', fx.A.path, fx.merged, '--out', join(dir, 'out2'));
   assert.equal(noBase.status, 2);
   assert.match(noBase.stderr, /--base <checkpoint>/);
