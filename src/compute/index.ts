@@ -16,6 +16,7 @@ export * from './analysis';
 export { startHashPass, type HashPass, type HashPassOptions } from './pipeline/hashPass';
 export { writeReport, DEFAULT_LAYERS_BUDGET_MIB, DEFAULT_DIFFERENCES_BUDGET_MIB, pairPriority, type ReportOptions, type ReportRenderer } from './output/report';
 export { copyFileAtomic, writeFileAtomic } from './io/atomicWrite';
+export { attributeInWorker } from './workers/attributeInWorker';
 // LoRAs as models (issue 13): read onto a base's keys, all pairs by their deltas, attribution to a checkpoint.
 export {
   readLora,

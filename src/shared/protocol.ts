@@ -37,6 +37,29 @@ export interface ProgressMessage {
   message?: string;
 }
 
+/**
+ * Which checkpoint a LoRA attribution uses: a model of the result (its index), the base the comparison was run
+ * with (`comparison-base`, only for the base), or a file the user picks in a dialog (`choose`).
+ */
+export type AttributionModelRef = number | 'comparison-base' | 'choose';
+
+/** The strength of each LoRA of the result in (checkpoint - base) (modeldiff attribute). */
+export interface LoraAttributionMessage {
+  checkpoint: string;
+  base: string;
+  nonNegative: boolean;
+  /** `model`: index of the LoRA in the result */
+  loras: { model: number; file: string; strength: number; keys: number; dependent: boolean }[];
+  /** ||checkpoint - base - sum s_i dW_i|| / ||checkpoint - base|| over the weights the LoRAs change */
+  relResidual: number;
+  /** share of ||checkpoint - base||^2 the fit explains on those weights */
+  explained: number;
+  keys: number;
+  notes: string[];
+  /** LoRA files that could not be used, with the reason */
+  errors: { file: string; message: string }[];
+}
+
 /** Webview -> host notifications and requests. */
 export interface WebviewToHost {
   ready: { protocolVersion: number };
@@ -52,6 +75,8 @@ export interface WebviewToHost {
   'analysis/run': { computeHashes?: boolean; timeEmbed?: TimeEmbedPlacement };
   /** notification: the panel has drawn the result it was sent (the host starts the analyses then, not before) */
   'result/drawn': { models: number; outDir: string };
+  /** request: the strength of each LoRA of the result in (checkpoint - base); null back when the user cancels a dialog */
+  'lora/attribute': { checkpoint: Exclude<AttributionModelRef, 'comparison-base'>; base: AttributionModelRef; nonNegative: boolean };
 }
 
 /** Host -> webview notifications. */
@@ -83,6 +108,7 @@ export interface RequestResults {
   'layers/get': LayerRowMessage[];
   'export/save': { saved: boolean; path?: string };
   'recipe/get': RecipeEstimate;
+  'lora/attribute': LoraAttributionMessage | null;
 }
 
 export type WebviewMessage =

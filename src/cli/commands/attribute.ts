@@ -1,48 +1,45 @@
 /** `modeldiff attribute`: which LoRAs, at what strengths, make up (checkpoint - base). */
 import { basename, resolve } from 'node:path';
-import { attributeFiles, type AttributeFilesResult } from '../../compute';
+import { attributeFiles, ModeldiffError, type AttributeFilesResult } from '../../compute';
 import { formatDuration } from '../../shared/format';
-import { intFlag, parseArgs, stringFlag } from '../args';
+import { intFlag, parseCommand, stringFlag, type CommandSpec } from '../args';
 import { EXIT } from '../exitCodes';
 import { distanceText } from '../summary';
-import { json, lpad, pad, usage } from './common';
+import { EXTRACT_WEIGHTS_OPTION, JSON_OPTION, MEMORY_MIB } from '../options';
+import { json, lpad, pad } from './common';
 
-const LINE = 'modeldiff attribute <checkpoint> --base <checkpoint> <lora files or folders...> [--unconstrained] [--memory MiB] [--extract-weights] [--json]';
-
-export const ATTRIBUTE_HELP = `usage: ${LINE}
-
-The strength of each LoRA in (checkpoint - base): least squares of the difference by the LoRAs' effective weight
-changes (dW = up @ down * alpha / rank; LoHa, LoKr, DoRA and full modules as LyCORIS defines them), over the
-weights the LoRAs change, in float64. Strengths are >= 0 unless --unconstrained. The residual says how much of
-the difference on those weights the LoRAs leave unexplained; a checkpoint merged from the base and these LoRAs
-has a residual near 0 (the rounding of its stored weights).
-
-Options:
-  --base <checkpoint>   the model the checkpoint was made from (required)
-  --unconstrained       allow negative strengths (a LoRA subtracted)
-  --memory MiB          bound on the factor buffers held at once (default 256)
-  --extract-weights     read .ckpt/.pt files that pickle inert objects beside the weights (see compare)
-  --json                print {"loras":[{"file","path","strength","keys","dependent"}],"relResidual","explained",...}
-  -h, --help            this text
-
-Folders are searched for LoRA files (checkpoints in them are skipped); a file that cannot be used is listed and
-the others are attributed. Exit codes: 0 done, 1 some LoRA files could not be used, 2 usage, 3 failure
-(the checkpoint or the base cannot be read), 130 cancelled.`;
+export const attributeSpec: CommandSpec = {
+  name: 'attribute',
+  brief: 'the strength of each LoRA in (checkpoint - base)',
+  usage: ['<checkpoint> --base <checkpoint> <lora files or folders...> [--unconstrained] [--json]'],
+  summary: 'The strength of each LoRA in (checkpoint - base), by least squares over the weights the LoRAs change.',
+  description:
+    'Least squares of the difference by the LoRAs\' effective weight changes (dW = up @ down * alpha / rank; LoHa, LoKr,\n' +
+    'DoRA and full modules as LyCORIS defines them), in float64. Strengths are >= 0 unless --unconstrained. The residual\n' +
+    'says how much of the difference on those weights the LoRAs leave unexplained; a checkpoint merged from the base and\n' +
+    'these LoRAs has a residual near 0. Folders are searched for LoRA files (checkpoints in them are skipped).',
+  positionals: { min: 2, max: Infinity },
+  options: {
+    base: { type: 'string', arg: 'checkpoint', help: 'the model the checkpoint was made from (required)' },
+    unconstrained: { type: 'boolean', help: 'allow negative strengths (a LoRA subtracted)' },
+    memory: { type: 'string', arg: 'MiB', help: `bound on the factor buffers held at once, ${MEMORY_MIB.min} to ${MEMORY_MIB.max} (default 256)` },
+    'extract-weights': EXTRACT_WEIGHTS_OPTION,
+    json: { ...JSON_OPTION, help: 'print {"loras":[{"file","path","strength","keys","dependent"}],"relResidual","explained",...}' },
+  },
+  exitNotes: '1: some LoRA files could not be used (listed; the others are attributed); 3: the checkpoint or the base cannot be read',
+};
 
 export async function attributeCommand(argv: string[], signal: AbortSignal): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(ATTRIBUTE_HELP + '\n');
-    return EXIT.ok;
-  }
-  const p = parseArgs(argv, ['json', 'unconstrained', 'extract-weights'], ['base', 'memory']);
+  const p = parseCommand(attributeSpec, argv);
+  if (!p) return EXIT.ok;
   const base = stringFlag(p, 'base');
+  if (!base) throw new ModeldiffError('USAGE', '--base <checkpoint> is required: the model the checkpoint was made from');
   const [checkpoint, ...loras] = p.positional;
-  if (!checkpoint || !base || loras.length === 0) return usage(`${LINE}\n(modeldiff attribute --help says more)`);
-  const memory = intFlag(p, 'memory', 16);
+  const memory = intFlag(p, 'memory', MEMORY_MIB.min, MEMORY_MIB.max);
   const progress = keyProgress();
   let r: AttributeFilesResult;
   try {
-    r = await attributeFiles(resolve(checkpoint), resolve(base), loras, {
+    r = await attributeFiles(resolve(checkpoint!), resolve(base), loras, {
       allowNegative: p.flags.has('unconstrained'),
       memoryBudgetMiB: memory,
       extractWeights: p.flags.has('extract-weights'),

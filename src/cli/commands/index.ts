@@ -1,6 +1,7 @@
 // Every command of the CLI, in the order `modeldiff --help` lists them; main.ts dispatches to these.
 import type { CommandSpec } from '../args';
 import { analyzeCommand, analyzeSpec } from './analyze';
+import { attributeCommand, attributeSpec } from './attribute';
 import { breakdownCommand, breakdownSpec } from './breakdown';
 import { chartsCommand, chartsSpec } from './charts';
 import { compareCommand, compareSpec } from './compare';
@@ -41,4 +42,5 @@ export const COMMANDS: readonly Command[] = [
   { spec: analyzeSpec, run: analyzeCommand, cancellable: true },
   { spec: reportSpec, run: reportCommand, cancellable: true },
   { spec: chartsSpec, run: chartsCommand, cancellable: true },
+  { spec: attributeSpec, run: attributeCommand, cancellable: true },
 ];

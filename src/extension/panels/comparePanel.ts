@@ -14,6 +14,7 @@ import type { Session, LoadedResult } from '../session';
 import { Disposable } from '../util/disposable';
 import type { FocusTarget } from '../views/treeModel';
 import { HostIpc } from './ipc';
+import { loraAttribution } from './loraAttribution';
 import { safeExportName } from './exportName';
 import { renderWebview, webviewOptions } from './webviewContent';
 
@@ -92,6 +93,11 @@ export class ComparePanel extends Disposable {
         'layers/get': (p) => this.layers(p),
         'export/save': (p) => saveExport(p, session),
         'recipe/get': (p) => analysis.recipe(p.model, p.parents),
+        'lora/attribute': (p) => {
+          const r = this.shown ?? session.current;
+          if (!r) throw new Error('no comparison result is loaded');
+          return loraAttribution(r.result, p);
+        },
       },
       {
         ready: () => this.onReady(),

@@ -26,7 +26,7 @@ export interface NotificationHandlers {
   'result/drawn'?: (params: WebviewToHost['result/drawn']) => void;
 }
 
-const REQUESTS: ReadonlySet<string> = new Set<keyof RequestResults>(['layers/get', 'export/save', 'recipe/get']);
+const REQUESTS: ReadonlySet<string> = new Set<keyof RequestResults>(['layers/get', 'export/save', 'recipe/get', 'lora/attribute']);
 /** Host messages where only the newest matters: a queued older one is replaced. */
 const LATEST_ONLY: ReadonlySet<string> = new Set<keyof HostToWebview>(['progress/didChange', 'result/didChange', 'inspect/didChange', 'focus/didChange', 'analysis/didChange']);
 const EXPORT_KINDS: ReadonlySet<string> = new Set(['png', 'svg', 'csv', 'json']);
@@ -75,6 +75,12 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | string {
     case 'analysis/run':
       if (params.computeHashes !== undefined && typeof params.computeHashes !== 'boolean') return 'analysis/run: computeHashes must be a boolean';
       if (params.timeEmbed !== undefined && params.timeEmbed !== 'BASE' && params.timeEmbed !== 'IN00') return 'analysis/run: timeEmbed must be BASE or IN00';
+      break;
+    case 'lora/attribute':
+      if (!isIndex(params.checkpoint) && params.checkpoint !== 'choose') return 'lora/attribute: checkpoint must be a model index or "choose"';
+      if (!isIndex(params.base) && params.base !== 'choose' && params.base !== 'comparison-base') return 'lora/attribute: base must be a model index, "comparison-base" or "choose"';
+      if (isIndex(params.base) && params.base === params.checkpoint) return 'lora/attribute: the checkpoint and the base must differ';
+      if (typeof params.nonNegative !== 'boolean') return 'lora/attribute: nonNegative must be a boolean';
       break;
     default:
       return `unknown method ${JSON.stringify(method.slice(0, 60))}`;

@@ -68,6 +68,8 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
     if (component) {
       const m = r.result.models[component.model];
       if (!m) return [];
+      // a LoRA's component lists the weights it changes (from result.json), not its factor tensors
+      if (m.lora) return childNodes(r.result, node);
       try {
         const nodes = childNodes(r.result, node, await this.modelTensors(m.path));
         return nodes.length ? nodes : [{ kind: 'message', id: `${nodeId(node)}/none`, text: 'no tensors' }];

@@ -20,6 +20,8 @@ export type TreeNode =
   | { kind: 'model'; model: number }
   | { kind: 'component'; model: number; component: string }
   | { kind: 'tensor'; model: number; component: string; name: string; dtype: string; shape: number[]; index?: number; count?: number }
+  /** a weight of the base that a LoRA changes (its target), under the LoRA's component */
+  | { kind: 'loraTarget'; model: number; component: string; key: string }
   | { kind: 'declaredParents'; model: number }
   | { kind: 'declaredParent'; model: number; index: number }
   | { kind: 'health'; model: number }
@@ -168,6 +170,14 @@ function allChildren(result: CompareResult, node: TreeNode, tensors?: TensorEntr
     case 'health':
       return (healthOf(analysis, node.model)?.findings ?? []).map((_, index) => ({ kind: 'finding', model: node.model, index }));
     case 'component': {
+      const lora = result.models[node.model]?.lora;
+      if (lora) {
+        const keys = lora.targetKeys[node.component] ?? [];
+        const more = (lora.targetsByComponent[node.component] ?? 0) - keys.length;
+        const out: TreeNode[] = keys.map((key) => ({ kind: 'loraTarget', model: node.model, component: node.component, key }));
+        if (more > 0) out.push({ kind: 'message', id: `m/${node.model}/c/${node.component}/more`, text: `and ${more} more weights (result.json lists the first ${keys.length})` });
+        return out;
+      }
       const list = (tensors ?? []).filter((t) => t.component === node.component);
       return list.map((t, index) => ({ kind: 'tensor', model: node.model, component: node.component, name: t.name, dtype: t.dtype, shape: t.shape, index, count: list.length }));
     }
@@ -223,6 +233,8 @@ export function parentNode(node: TreeNode, result: CompareResult): TreeNode | un
       return holder(null, node.model, n);
     case 'component':
       return { kind: 'model', model: node.model };
+    case 'loraTarget':
+      return { kind: 'component', model: node.model, component: node.component };
     case 'tensor': {
       const component: TreeNode = { kind: 'component', model: node.model, component: node.component };
       return node.index !== undefined && node.count !== undefined ? holder(component, node.index, node.count) : component;
@@ -269,6 +281,8 @@ export function nodeId(node: TreeNode): string {
       return `m/${node.model}/c/${node.component}`;
     case 'tensor':
       return `m/${node.model}/c/${node.component}/t/${node.name}`;
+    case 'loraTarget':
+      return `m/${node.model}/c/${node.component}/w/${node.key}`;
     case 'declaredParents':
       return `m/${node.model}/parents`;
     case 'declaredParent':
@@ -354,18 +368,40 @@ export function describeNode(result: CompareResult, node: TreeNode, analysis?: A
       return describeAnalysisNode(result, node, analysis);
     case 'model': {
       const m = result.models[node.model]!;
+      const l = m.lora;
       return {
         id,
         label: m.file,
         description: m.archDetail,
-        tooltip: `${m.path}\n${m.archDetail}\n${m.role ? `${FILE_ROLE_LABEL[m.role]}\n` : ''}${m.format}, ${formatBytes(m.sizeBytes)}, ${m.tensorCount} tensors, ${formatCount(m.paramCount)} parameters`,
+        tooltip:
+          `${m.path}\n${m.archDetail}\n${m.role ? `${FILE_ROLE_LABEL[m.role]}\n` : ''}${m.format}, ${formatBytes(m.sizeBytes)}, ${m.tensorCount} tensors, ${formatCount(m.paramCount)} parameters` +
+          (l
+            ? `\nLoRA for ${l.family} (${l.familyFrom}); ${l.naming} names; modules ${Object.entries(l.modules).map(([k, n]) => `${k}×${n}`).join(' ')}` +
+              `${l.ranks.length ? `; rank ${l.ranks.join(', ')}` : ''}; alpha/rank ${l.scales.map((s) => formatDistance(s)).join(', ')}${l.dora ? '; DoRA' : ''}\n` +
+              `changes ${l.targets} weights of ${l.keySpace}: ${Object.entries(l.targetsByComponent).map(([c, n]) => `${c} ${n}`).join(', ')}`
+            : ''),
         collapsible: 'collapsed',
         contextValue: 'model',
-        icon: 'file-binary',
+        icon: l ? 'extensions' : 'file-binary',
         focus: { model: node.model },
       };
     }
     case 'component': {
+      const lora = result.models[node.model]?.lora;
+      if (lora) {
+        const count = lora.targetsByComponent[node.component] ?? 0;
+        const s = result.models[node.model]!.components[node.component];
+        return {
+          id,
+          label: node.component,
+          description: `changes ${count} weight${count === 1 ? '' : 's'}${s ? ` · ${formatCount(s.params)} params · factors ${dtypeMix(s)}` : ''}`,
+          tooltip: `${node.component}: this LoRA changes ${count} weights of ${lora.keySpace}${s ? `\nfactors: ${formatBytes(s.bytes)}, ${dtypeMix(s)}` : ''}`,
+          collapsible: count ? 'collapsed' : 'none',
+          contextValue: 'component.lora',
+          icon: 'symbol-namespace',
+          focus: { model: node.model, component: node.component },
+        };
+      }
       const s = result.models[node.model]?.components[node.component];
       const same = identicalTo(result, node.model, node.component).map(file);
       const desc = s ? [`${formatCount(s.params)} params`, dtypeMix(s)] : [];
@@ -383,6 +419,16 @@ export function describeNode(result: CompareResult, node: TreeNode, analysis?: A
         focus: { model: node.model, component: node.component },
       };
     }
+    case 'loraTarget':
+      return {
+        id,
+        label: node.key,
+        description: 'changed by this LoRA',
+        tooltip: `${node.key}\na weight of ${result.models[node.model]?.lora?.keySpace ?? 'the base'} that this LoRA changes`,
+        collapsible: 'none',
+        contextValue: 'loraTarget',
+        icon: 'symbol-array',
+      };
     case 'tensor':
       return {
         id,

@@ -95,6 +95,23 @@ test('recipe/get and analysis/run are checked field by field and dispatched', as
   assert.equal(typeof parseWebviewMessage({ method: 'analysis/run', params: { computeHashes: 'yes' } }), 'string');
 });
 
+test('lora/attribute is checked field by field and dispatched', async () => {
+  const { ipc, sent } = harness({ 'lora/attribute': (p) => ({ checkpoint: String(p.checkpoint), base: String(p.base) }) as never });
+  await ipc.receive(ready);
+  await ipc.receive({ method: 'lora/attribute', params: { checkpoint: 3, base: 'comparison-base', nonNegative: true }, id: 4 });
+  assert.deepEqual(sent.at(-1), { method: 'response', id: 4, ok: true, value: { checkpoint: '3', base: 'comparison-base' } });
+  for (const params of [
+    { checkpoint: 1, base: 1, nonNegative: true },
+    { checkpoint: 'comparison-base', base: 0, nonNegative: true },
+    { checkpoint: 'choose', base: 'somewhere', nonNegative: true },
+    { checkpoint: -1, base: 0, nonNegative: true },
+    { checkpoint: 0, base: 'choose', nonNegative: 'yes' },
+  ]) {
+    assert.equal(typeof parseWebviewMessage({ method: 'lora/attribute', params, id: 1 }), 'string', JSON.stringify(params));
+  }
+  assert.notEqual(typeof parseWebviewMessage({ method: 'lora/attribute', params: { checkpoint: 'choose', base: 'choose', nonNegative: false }, id: 1 }), 'string');
+});
+
 test('after dispose nothing is posted', async () => {
   const { ipc, sent } = harness();
   await ipc.receive(ready);

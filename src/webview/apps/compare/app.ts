@@ -2,6 +2,7 @@
  * The comparison panel: progress while the engine runs, then the heatmap, network, distance-from-one-model line,
  * errors, the selected pair's summary, differences, histograms and per-layer table, and the analyses (analysis/).
  */
+import { LoraCard } from './loraCard';
 import type { CompareResult } from '../../../shared/result';
 import type { HostToWebview, LayerRowMessage, ProgressMessage } from '../../../shared/protocol';
 import { buildMatrix, componentsOf } from '../../logic/matrix';
@@ -74,6 +75,7 @@ export class CompareApp {
   private readonly line: ChartCard;
   private readonly pairView: PairView;
   private readonly analysis: AnalysisView;
+  private readonly loraCard = new LoraCard((checkpoint, base, nonNegative) => this.ipc.request('lora/attribute', { checkpoint, base, nonNegative }, 60 * 60_000));
   private layerCache = new Map<string, Promise<LayerRowMessage[]>>();
 
   constructor(private readonly ipc: HostIpc) {
@@ -150,6 +152,7 @@ export class CompareApp {
       h('div', { class: 'md-grid2' }, this.heatmap.card.root, this.network.card.root),
       this.line.root,
       this.pairView.root,
+      this.loraCard.card.root,
       this.analysis.root,
     );
     this.renderWaiting();
@@ -307,6 +310,7 @@ export class CompareApp {
     this.renderHeader();
     this.renderErrors();
     this.renderModels(result);
+    this.loraCard.setResult(result);
     const n = result.models.length;
     if (n < 2) {
       this.main.hidden = true;
