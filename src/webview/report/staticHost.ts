@@ -129,6 +129,11 @@ export function installStaticHost(): void {
           throw new Error('a report cannot fit new parents; use the VS Code panel or `modeldiff recipe`');
         });
         return;
+      case 'lora/attribute':
+        answer(m.id!, () => {
+          throw new Error('a report cannot read model files; use the VS Code panel or `modeldiff attribute <checkpoint> --base <base> <loras...>`');
+        });
+        return;
       default:
         return;
     }

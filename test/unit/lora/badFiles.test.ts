@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { ModeldiffError, openCheckpoint } from '../../../src/compute/index';
+import { compareModels, ModeldiffError, openCheckpoint } from '../../../src/compute/index';
 import { baseKeySpace, forEachKeyPairs, PairTotals, readLora, type KeyPairs, type KeySpace } from '../../../src/compute/lora/index';
 import { factor, kohyaLora, randomFactor, scalar, writeLora, type ModuleSpec } from '../../fixtures/lora';
 import { base, layout, materialize } from '../../fixtures/synth';
@@ -149,5 +149,17 @@ describe('modules that cannot be used are left out with a note naming them; the 
     assert.match(errors[0]![1].message, /lora_up\.weight holds NaN at element 3/);
     assert.deepEqual(got.map((k) => k.members), [[0, 2]]);
     assert.throws(() => forEachKeyPairs(models, () => {}), (e: unknown) => e instanceof ModeldiffError && e.code === 'LORA_INVALID' && e.file === paths[1]);
+  });
+
+  test('compare: a LoRA whose factors hold NaN is listed among the errors and the others are compared without it', async () => {
+    const bad = good(Q, 30);
+    bad.factors = bad.factors.map((f) => (f.suffix === '.lora_down.weight' ? factor(f.suffix, f.shape, f.values.map((x, i) => (i === 1 ? NaN : x)), f.dtype) : f));
+    const paths = [file('c1.safetensors', [good(Q, 31)]), file('c2.safetensors', [bad]), file('c3.safetensors', [good(Q, 32)]), file('c4.safetensors', [good('lora_unet_invalid_name', 33)])];
+    const r = await compareModels(paths, { outDir: join(dir, 'out-nan'), workers: 0 });
+    assert.deepEqual(r.models.map((m) => m.file), ['c1.safetensors', 'c3.safetensors']);
+    assert.deepEqual(r.errors.map((e) => [e.file, e.code]).sort(), [['c2.safetensors', 'LORA_INVALID'], ['c4.safetensors', 'LORA_INVALID']]);
+    assert.match(r.errors.find((e) => e.file === 'c2.safetensors')!.message, /lora_down\.weight holds NaN at element 1/);
+    assert.equal(r.pairs.length, 1);
+    assert.equal(r.pairs[0]!.components['unet']!.status, 'changed');
   });
 });
