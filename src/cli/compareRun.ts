@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { compareModels, findModels, HashCache, KNOWN_COMPONENTS, MODEL_EXTENSIONS, ModeldiffError, type CompareOptions, type CompareResult } from '../compute';
-import { intFlag, listFlag, type Parsed } from './args';
+import { intFlag, listFlag, stringFlag, type Parsed } from './args';
 import { hashCachePath } from './commands/common';
 import { MAX_WORKERS, MEMORY_MIB } from './options';
 import { checkInputs, checkOutputFolder } from './paths';
@@ -21,6 +21,8 @@ export interface CompareSettings {
   extractWeights: boolean;
   /** ignore a checkpoint an interrupted run left (compare --fresh) */
   fresh: boolean;
+  /** --base: the checkpoint LoRAs among the inputs were trained on (compute/pipeline/loraCompare.ts) */
+  base: string | undefined;
 }
 
 /** The compare options of a command line, every value checked (a usage error otherwise). */
@@ -33,6 +35,7 @@ export function compareSettings(p: Parsed): CompareSettings {
     hashCache: p.flags.has('hashes') ? hashCachePath(p) : undefined,
     extractWeights: p.flags.has('extract-weights'),
     fresh: p.flags.has('fresh'),
+    base: stringFlag(p, 'base'),
   };
 }
 
@@ -67,6 +70,7 @@ function checkpointSeconds(): number | undefined {
  */
 export async function compareWithProgress(inputs: string[], outDir: string, s: CompareSettings, outOption: string, signal: AbortSignal): Promise<CompareResult> {
   checkInputs(inputs);
+  if (s.base !== undefined) checkInputs([s.base]);
   checkOutputFolder(outDir, outOption);
   const paths = inputs.map((f) => resolve(f));
   const found = await findModels(paths);
@@ -82,6 +86,7 @@ export async function compareWithProgress(inputs: string[], outDir: string, s: C
       signal,
       onProgress: bar.update,
       minModels: 2,
+      ...(s.base !== undefined ? { base: resolve(s.base) } : {}),
     });
   } finally {
     bar.done();

@@ -30,4 +30,9 @@ export const COMPARE_OPTIONS: Record<string, OptionSpec> = {
   hashes: { type: 'boolean', help: 'also SHA-256/AutoV2, legacy, AutoV3 and per-component hashes, computed during the run\nand cached by (path, size, mtime)' },
   ...CACHE_OPTIONS,
   'extract-weights': EXTRACT_WEIGHTS_OPTION,
+  base: {
+    type: 'string',
+    arg: 'checkpoint',
+    help: 'for inputs with LoRAs: the checkpoint they were trained on. LoRAs are compared by the change\nthey make to its weights (without --base, on their family\'s standard keys); checkpoints among\nthe inputs are measured as (checkpoint - base)',
+  },
 };

@@ -50,13 +50,13 @@ test('attribute prints a table; --unconstrained fits without the sign constraint
 test('attribute: --help, usage errors (2), a file that is not a LoRA (1), an unreadable checkpoint (3)', () => {
   const h = cli('attribute', '--help');
   assert.equal(h.status, 0);
-  assert.match(h.stdout, /^usage: modeldiff attribute <checkpoint> --base/);
+  assert.match(h.stdout, /^Usage: modeldiff attribute <checkpoint> --base/);
   assert.match(h.stdout, /--unconstrained/);
   assert.equal(cli('attribute', fx.merged, fx.A.path).status, 2, 'no --base');
   assert.equal(cli('attribute', fx.merged, '--base', fx.base).status, 2, 'no LoRA');
   const m = cli('attribute', fx.merged, '--base', fx.base, fx.A.path, '--memory', 'lots');
   assert.equal(m.status, 2);
-  assert.match(m.stderr, /--memory needs a whole number/);
+  assert.match(m.stderr, /--memory is a whole number/);
   assert.equal(cli('attribute', fx.merged, '--base', fx.base, fx.A.path, '--strength').status, 2, 'unknown option');
   // the checkpoint itself among the LoRAs is skipped; another checkpoint named on its own is an error
   const itself = cli('attribute', fx.merged, '--base', fx.base, fx.A.path, fx.merged);

@@ -103,7 +103,7 @@ export function equalNotIdenticalLists(m: DistanceMatrix): number[][] {
 
 function drawable(m: DistanceMatrix, a: number, b: number): boolean {
   const k = m.cells[a]![b]!.kind;
-  return k === 'identical' || k === 'equal' || k === 'value';
+  return k === 'identical' || k === 'equal' || k === 'same' || k === 'value';
 }
 
 /** The pairs that get an edge under a mode, as [a, b] with a < b. */
@@ -158,16 +158,16 @@ export function buildGraph(result: CompareResult, m: DistanceMatrix, opts: Graph
     if (c.kind !== 'value') length = minLength * 0.6;
     else if (span > 0) length = minLength + ((d - m.min!) / span) * (maxLength - minLength);
     else length = (minLength + maxLength) / 2;
-    const label = c.kind === 'identical' ? '=' : c.kind === 'equal' ? '=v' : formatNumber(c.value, 4);
+    const label = c.kind === 'identical' ? '=' : c.kind === 'equal' ? '=v' : c.kind === 'same' ? '≈' : formatNumber(c.value, 4);
     const title = [
       `#${a} – #${b}`,
-      `${m.component}: ${c.kind === 'value' ? formatNumber(c.value, 6) : c.kind === 'identical' ? 'bit-identical' : 'equal values (not bit-identical)'}`,
+      `${m.component}: ${c.kind === 'value' ? formatNumber(c.value, 6) : c.kind === 'identical' ? 'bit-identical' : c.kind === 'same' ? 'same LoRA delta (to float rounding)' : 'equal values (not bit-identical)'}`,
       same.length ? `bit-identical components: ${same.join(', ')}` : '',
     ]
       .filter(Boolean)
       .join('\n');
     const hidden = c.kind === 'value' && opts.threshold !== null && d > opts.threshold;
-    edges.push({ id: `${a}-${b}`, from: a, to: b, kind: c.kind as EdgeKind, distance: d, value: c.value, label, title, length, hidden });
+    edges.push({ id: `${a}-${b}`, from: a, to: b, kind: (c.kind === 'same' ? 'equal' : c.kind) as EdgeKind, distance: d, value: c.value, label, title, length, hidden });
   }
   return { nodes, edges, groups };
 }

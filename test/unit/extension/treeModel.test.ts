@@ -247,3 +247,33 @@ test('paged and grouped trees: ids unique, parents invert children', () => {
   walk(rootNodes(r));
   assert.ok(seen.size > 7140);
 });
+
+test('a LoRA lists the weights it changes under its components, with its kind, ranks and key space', () => {
+  const r = sampleResult();
+  const m = r.models[1]!;
+  m.archDetail = 'SD 1.x LoRA (kohya; 3 LoRA modules, rank 4) changing 3 weights';
+  m.lora = {
+    family: 'SD 1.x',
+    familyFrom: 'the base',
+    keySpace: 'base base.safetensors (SD 1.x)',
+    naming: 'kohya',
+    modules: { lora: 3 },
+    ranks: [4],
+    scales: [0.5],
+    dora: false,
+    targets: 3,
+    targetsByComponent: { unet: 3 },
+    targetKeys: { unet: ['model.diffusion_model.a.weight', 'model.diffusion_model.b.weight'] },
+  };
+  const model = describeNode(r, { kind: 'model', model: 1 });
+  assert.match(model.tooltip!, /LoRA for SD 1\.x \(the base\); kohya names; modules lora×3; rank 4; alpha\/rank 0\.5/);
+  assert.match(model.tooltip!, /changes 3 weights of base base\.safetensors \(SD 1\.x\): unet 3/);
+  const comp = describeNode(r, { kind: 'component', model: 1, component: 'unet' });
+  assert.match(comp.description!, /^changes 3 weights/);
+  const kids = childNodes(r, { kind: 'component', model: 1, component: 'unet' });
+  assert.deepEqual(kids.map((k) => k.kind), ['loraTarget', 'loraTarget', 'message']);
+  assert.equal(describeNode(r, kids[0]!).label, 'model.diffusion_model.a.weight');
+  assert.match(describeNode(r, kids[2]!).label, /and 1 more weights/);
+  assert.deepEqual(parentNode(kids[0]!, r), { kind: 'component', model: 1, component: 'unet' });
+  assert.equal(nodeId(kids[0]!), 'm/1/c/unet/w/model.diffusion_model.a.weight');
+});

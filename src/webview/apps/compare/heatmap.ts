@@ -34,7 +34,8 @@ import type { EChartsOption } from '../../shared/echarts';
 import { publishCellGeometry } from '../../shared/cellGeometry';
 
 export const SCALE_STEPS = 64;
-const SPECIAL = { identical: SCALE_STEPS, equal: SCALE_STEPS + 1, na: SCALE_STEPS + 2, absent: SCALE_STEPS + 3, self: SCALE_STEPS + 4 } as const;
+// a LoRA pair with the same delta (to float rounding) is coloured as equal values; its mark is its own (≈)
+const SPECIAL = { identical: SCALE_STEPS, equal: SCALE_STEPS + 1, same: SCALE_STEPS + 1, na: SCALE_STEPS + 2, absent: SCALE_STEPS + 3, self: SCALE_STEPS + 4 } as const;
 /** Cell marks are printed up to this many models. */
 const LABEL_LIMIT = 16;
 /** The table twin is built with the chart up to this many models; past it, when the Table button asks for it. */
