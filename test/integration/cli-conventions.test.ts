@@ -37,7 +37,7 @@ async function inProcess(...args: string[]): Promise<{ status: number; stdout: s
   }
 }
 
-const COMMANDS = ['compare', 'merge', 'layers', 'pair', 'inspect', 'breakdown', 'recipe', 'hashes', 'health', 'family', 'lineage', 'analyze', 'report', 'charts'];
+const COMMANDS = ['compare', 'merge', 'layers', 'pair', 'inspect', 'breakdown', 'recipe', 'hashes', 'health', 'family', 'lineage', 'analyze', 'report', 'charts', 'attribute'];
 const HOSTILE = 'm\n  fake.safetensors: identical\x1b]0;pwned\x07.safetensors';
 
 before(() => {
