@@ -25,6 +25,9 @@ export function standardKeySpace(family: LoraFamily): KeySpace {
   return { family, description: `standard ${FAMILY_LABEL[family]} keys (no base model)`, lookup: (key) => ({ key }) };
 }
 
+/** Architectures whose LoRA module names map by the SD tables (FLUX.1 and SD3 are found by their marks above). */
+const SD_ARCHES: ReadonlySet<string> = new Set(['sd1', 'sd2', 'sdxl-base', 'sdxl-refiner']);
+
 const FLUX_MARK = 'double_blocks.0.img_attn.qkv.weight';
 const SD3_MARK = 'joint_blocks.0.x_block.attn.qkv.weight';
 
@@ -40,7 +43,7 @@ export function baseKeySpace(checkpoint: Checkpoint): KeySpace {
   let family: LoraFamily;
   if (has(FLUX_MARK)) family = 'flux';
   else if (has(SD3_MARK)) family = 'sd3';
-  else if (loaded.info.arch !== 'generic') family = loaded.info.arch;
+  else if (SD_ARCHES.has(loaded.info.arch)) family = loaded.info.arch as LoraFamily;
   else {
     throw new ModeldiffError('LORA_INVALID', 'the base model is neither SD 1.x/2.x, SDXL, FLUX.1 nor SD3, so LoRA module names cannot be mapped onto it', {
       file: checkpoint.path,
