@@ -153,14 +153,18 @@ async function runCompare(inputs: string[], opts: CompareOptions): Promise<Compa
     throwIfAborted(opts.signal);
     phases.mark('scan', `${paths.length} files`);
 
-    // LoRAs are compared by the change they make, not tensor by tensor: their own run
-    const opened = await openInputs(paths, opts);
-    if (opened.opened.some((x) => x.lora)) {
-      const result = await compareWithLoras(opened.opened, opened.failed, opts, staging.dir, { report, elapsed });
-      throwIfAborted(opts.signal);
-      staging.commit();
-      report({ phase: 'done', bytesDone: result.stats.bytesTotal, bytesTotal: result.stats.bytesTotal, etaSeconds: 0 });
-      return result;
+    // LoRAs are compared by the change they make, not tensor by tensor: their own run. (A block, so that the headers
+    // opened to tell are not kept through a checkpoint run: at 1,000 models they are most of the header memory.)
+    {
+      const opened = await openInputs(paths, opts);
+      if (opened.opened.some((x) => x.lora)) {
+        if (opts.shard || opts.mergeFrom) throw new ModeldiffError('USAGE', 'LoRAs are compared in one run: --shard and merge are for checkpoints');
+        const result = await compareWithLoras(opened.opened, opened.failed, opts, staging.dir, { report, elapsed });
+        throwIfAborted(opts.signal);
+        staging.commit();
+        report({ phase: 'done', bytesDone: result.stats.bytesTotal, bytesTotal: result.stats.bytesTotal, etaSeconds: 0 });
+        return result;
+      }
     }
 
     report({ phase: 'reading headers', bytesDone: 0, bytesTotal: 0, etaSeconds: null, message: `${paths.length} models` });
