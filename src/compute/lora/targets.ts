@@ -6,7 +6,7 @@
  */
 import { diffusersToLdm, type DiffusersArch } from '../keys/diffusersMap';
 import type { ModuleLocation } from './names';
-import { FLUX_SINGLE_MODULE, fluxDiffusersModule, SD3_SINGLE_MODULE, sd3DiffusersModule } from './transformerMaps';
+import { FLUX_SINGLE_MODULE, SD3_SINGLE_MODULE, transformerModule } from './transformerMaps';
 import type { LoraFamily } from './types';
 
 export const UNET_PREFIX = 'model.diffusion_model.';
@@ -44,8 +44,8 @@ function unetTarget(family: LoraFamily, loc: ModuleLocation): TargetSpec | strin
       const ok = (family === 'flux' ? FLUX_SINGLE_MODULE : SD3_SINGLE_MODULE).test(loc.path);
       return ok ? { key: `${UNET_PREFIX}${loc.path}.weight` } : unknown;
     }
-    const m = family === 'flux' ? fluxDiffusersModule(loc.path) : sd3DiffusersModule(loc.path);
-    if (!m) return unknown;
+    const m = transformerModule(family, loc.path);
+    if (!m || !(family === 'flux' ? FLUX_SINGLE_MODULE : SD3_SINGLE_MODULE).test(m.path)) return unknown;
     const spec: TargetSpec = { key: `${UNET_PREFIX}${m.path}.weight` };
     if (m.part) spec.part = m.part;
     if (m.swapHalves) spec.swapHalves = true;
