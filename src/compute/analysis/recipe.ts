@@ -22,6 +22,7 @@ import { pairIndex, primaryComponent, type CompareResult } from '../../shared/re
 import { COMPONENT_SLOTS, DEFAULT_TIME_EMBED, makeScheme, orderLabels, unetLayoutOf, type BlockNaming, type TimeEmbedPlacement } from './groups';
 import { openSource, withLayers, type ResultSource } from './layers';
 import { RECIPE_FIT_MAX_REL_RESIDUAL, type MixtureFit, type RecipeEstimate } from '../../shared/analysis';
+import { choleskySolve } from '../math/choleskySolve';
 
 export const MAX_PARENTS = 12;
 
@@ -45,19 +46,7 @@ function solveSpd(G: number[][], c: number[]): number[] | null {
       } else L[i]![j] = s / L[j]![j]!;
     }
   }
-  const y = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    let s = c[i]!;
-    for (let k = 0; k < i; k++) s -= L[i]![k]! * y[k]!;
-    y[i] = s / L[i]![i]!;
-  }
-  const x = new Array<number>(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i]!;
-    for (let k = i + 1; k < n; k++) s -= L[k]![i]! * x[k]!;
-    x[i] = s / L[i]![i]!;
-  }
-  return x;
+  return choleskySolve(L, c);
 }
 
 /** ||M - sum w_i P_i||^2 for weights summing to 1, from squared distances (clamped at 0 against rounding). */

@@ -6,6 +6,8 @@
  * get a strength of its own: it is marked dependent and kept at 0, and the fit is the same whichever copy is used.
  */
 
+import { choleskySolve } from '../math/choleskySolve';
+
 /** A column whose part outside the span of the others is below this share of its squared norm is dependent. */
 const DEPENDENT = 1e-10;
 
@@ -33,28 +35,11 @@ function cholesky(G: readonly (readonly number[])[], set: readonly number[]): { 
   return { L };
 }
 
-function solveWith(L: number[][], rhs: number[]): number[] {
-  const n = rhs.length;
-  const y = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    let s = rhs[i]!;
-    for (let k = 0; k < i; k++) s -= L[i]![k]! * y[k]!;
-    y[i] = s / L[i]![i]!;
-  }
-  const x = new Array<number>(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i]!;
-    for (let k = i + 1; k < n; k++) s -= L[k]![i]! * x[k]!;
-    x[i] = s / L[i]![i]!;
-  }
-  return x;
-}
-
 /** Solves G_SS z = b_S for the columns in S (which must be independent). */
 function solveOn(G: readonly (readonly number[])[], b: readonly number[], S: readonly number[]): number[] {
   const c = cholesky(G, S);
   if (!('L' in c)) throw new Error('internal: a dependent column entered the fit');
-  return solveWith(c.L, S.map((i) => b[i]!));
+  return choleskySolve(c.L, S.map((i) => b[i]!));
 }
 
 /** Unconstrained least squares: columns taken in order, each dependent one skipped. */
