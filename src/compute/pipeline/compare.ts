@@ -21,6 +21,7 @@ import { currentIdentity, fileChanged, sameIdentity } from '../io/regularFile';
 import { startHashPass, type HashPass, type HashPassOptions } from './hashPass';
 import { phaseLog, type PhaseLog } from './phaseLog';
 import { compareWithLoras, openInputs } from './loraCompare';
+import { looksLikeLora } from '../lora/index';
 
 export interface CompareOptions {
   /**
@@ -153,23 +154,20 @@ async function runCompare(inputs: string[], opts: CompareOptions): Promise<Compa
     throwIfAborted(opts.signal);
     phases.mark('scan', `${paths.length} files`);
 
-    // LoRAs are compared by the change they make, not tensor by tensor: their own run. (A block, so that the headers
-    // opened to tell are not kept through a checkpoint run: at 1,000 models they are most of the header memory.)
-    {
-      const opened = await openInputs(paths, opts);
-      if (opened.opened.some((x) => x.lora)) {
-        if (opts.shard || opts.mergeFrom) throw new ModeldiffError('USAGE', 'LoRAs are compared in one run: --shard and merge are for checkpoints');
-        const result = await compareWithLoras(opened.opened, opened.failed, opts, staging.dir, { report, elapsed });
-        throwIfAborted(opts.signal);
-        staging.commit();
-        report({ phase: 'done', bytesDone: result.stats.bytesTotal, bytesTotal: result.stats.bytesTotal, etaSeconds: 0 });
-        return result;
-      }
-    }
-
     report({ phase: 'reading headers', bytesDone: 0, bytesTotal: 0, etaSeconds: null, message: `${paths.length} models` });
     const errors: FileError[] = [];
     const models = await openModels(paths, errors, opts);
+    // LoRAs are compared by the change they make, not tensor by tensor: their own run, which opens its inputs again
+    // (only when there is a LoRA among them, so a folder of checkpoints has its headers read once)
+    if (models === 'lora') {
+      if (opts.shard || opts.mergeFrom) throw new ModeldiffError('USAGE', 'LoRAs are compared in one run: --shard and merge are for checkpoints');
+      const opened = await openInputs(paths, opts);
+      const result = await compareWithLoras(opened.opened, opened.failed, opts, staging.dir, { report, elapsed });
+      throwIfAborted(opts.signal);
+      staging.commit();
+      report({ phase: 'done', bytesDone: result.stats.bytesTotal, bytesTotal: result.stats.bytesTotal, etaSeconds: 0 });
+      return result;
+    }
     phases.mark('headers', `${models.length} models`);
     hashing = opts.hashes ? startHashPass(models.map((m) => m.info.path), { inThread: workers === 0, extractWeights: !!opts.extractWeights, ...opts.hashes }, opts.signal) : null;
     // observed now, so a failure before it is awaited below is not an unhandled rejection
@@ -200,7 +198,8 @@ async function runCompare(inputs: string[], opts: CompareOptions): Promise<Compa
  * Reads every model's header. A file that cannot be read is listed in `errors`; a file given twice (the same path,
  * or a hard link or symlink to it) is read once, with a note, and never compared with itself.
  */
-async function openModels(paths: string[], errors: FileError[], opts: CompareOptions): Promise<LoadedModel[]> {
+/** The models of a checkpoint run, or 'lora' as soon as one input is a LoRA (compared by its delta instead). */
+async function openModels(paths: string[], errors: FileError[], opts: CompareOptions): Promise<LoadedModel[] | 'lora'> {
   const models: LoadedModel[] = [];
   const byInodes = new Map<string, LoadedModel>();
   const shared = new SharedHeaders();
@@ -208,6 +207,7 @@ async function openModels(paths: string[], errors: FileError[], opts: CompareOpt
     throwIfAborted(opts.signal);
     try {
       const checkpoint = await openCheckpoint(path, opts.signal, { extractWeights: opts.extractWeights });
+      if (looksLikeLora(checkpoint)) return 'lora';
       const inodes = inodesKey(checkpoint.files);
       const same = byInodes.get(inodes);
       if (same) {
