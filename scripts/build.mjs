@@ -21,6 +21,7 @@ const entries = [
   { in: 'src/compute/workers/hashWorker.ts', out: 'dist/hashWorker.js' },
   { in: 'src/compute/workers/analysisWorker.ts', out: 'dist/analysisWorker.js' },
   { in: 'src/compute/workers/loraWorker.ts', out: 'dist/loraWorker.js' },
+  { in: 'src/compute/workers/loraCompareWorker.ts', out: 'dist/loraCompareWorker.js' },
   // piscina starts its own bootstrap from `${__dirname}/worker.js`; bundling piscina means shipping it beside us.
   { in: 'node_modules/piscina/dist/worker.js', out: 'dist/worker.js' },
   { in: 'src/extension/extension.ts', out: 'dist/extension.js' },

@@ -1,6 +1,6 @@
 /** `modeldiff attribute`: which LoRAs, at what strengths, make up (checkpoint - base). */
 import { basename, resolve } from 'node:path';
-import { attributeFiles, ModeldiffError, type AttributeFilesResult } from '../../compute';
+import { attributeInWorker, ModeldiffError, type AttributeFilesResult } from '../../compute';
 import { formatDuration } from '../../shared/format';
 import { intFlag, parseCommand, stringFlag, type CommandSpec } from '../args';
 import { EXIT } from '../exitCodes';
@@ -39,13 +39,11 @@ export async function attributeCommand(argv: string[], signal: AbortSignal): Pro
   const progress = keyProgress();
   let r: AttributeFilesResult;
   try {
-    r = await attributeFiles(resolve(checkpoint!), resolve(base), loras, {
-      allowNegative: p.flags.has('unconstrained'),
-      memoryBudgetMiB: memory,
-      extractWeights: p.flags.has('extract-weights'),
-      signal,
-      onProgress: progress.update,
-    });
+    // in a thread of its own: the fit's long synchronous steps would otherwise hold back progress and Ctrl-C
+    r = await attributeInWorker(
+      { checkpoint: resolve(checkpoint!), base: resolve(base), loras, allowNegative: p.flags.has('unconstrained'), memoryBudgetMiB: memory, extractWeights: p.flags.has('extract-weights') },
+      { signal, onProgress: progress.update },
+    );
   } finally {
     progress.done();
   }

@@ -20,7 +20,8 @@ import { OutputStaging } from '../output/outputFolder';
 import { currentIdentity, fileChanged, sameIdentity } from '../io/regularFile';
 import { startHashPass, type HashPass, type HashPassOptions } from './hashPass';
 import { phaseLog, type PhaseLog } from './phaseLog';
-import { compareWithLoras, openInputs } from './loraCompare';
+import { runLoraCompare } from './loraCompare';
+import { loraCompareInWorker } from '../workers/loraCompareInWorker';
 import { looksLikeLora } from '../lora/index';
 
 export interface CompareOptions {
@@ -161,8 +162,8 @@ async function runCompare(inputs: string[], opts: CompareOptions): Promise<Compa
     // (only when there is a LoRA among them, so a folder of checkpoints has its headers read once)
     if (models === 'lora') {
       if (opts.shard || opts.mergeFrom) throw new ModeldiffError('USAGE', 'LoRAs are compared in one run: --shard and merge are for checkpoints');
-      const opened = await openInputs(paths, opts);
-      const result = await compareWithLoras(opened.opened, opened.failed, opts, staging.dir, { report, elapsed });
+      // (in a thread of its own unless told to stay in this one: its long synchronous steps would block progress and Ctrl-C)
+      const result = workers === 0 ? await runLoraCompare(paths, opts, staging.dir, { report, elapsed }) : await loraCompareInWorker(paths, opts, staging.dir, { report, elapsed });
       throwIfAborted(opts.signal);
       staging.commit();
       report({ phase: 'done', bytesDone: result.stats.bytesTotal, bytesTotal: result.stats.bytesTotal, etaSeconds: 0 });

@@ -62,6 +62,12 @@ export async function openInputs(paths: string[], opts: Pick<CompareOptions, 'si
   return { opened, failed };
 }
 
+/** A compare run whose inputs include LoRAs, from their paths: opens them, then compareWithLoras. */
+export async function runLoraCompare(paths: string[], opts: CompareOptions, outDir: string, ctx: Ctx): Promise<CompareResult> {
+  const { opened, failed } = await openInputs(paths, opts);
+  return compareWithLoras(opened, failed, opts, outDir, ctx);
+}
+
 interface Ctx {
   report: (p: Omit<Progress, 'elapsedSeconds'>) => void;
   elapsed: () => number;

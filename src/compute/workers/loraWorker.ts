@@ -15,6 +15,7 @@ export interface LoraWorkerInput {
   loras: string[];
   allowNegative: boolean;
   memoryBudgetMiB?: number;
+  extractWeights?: boolean;
 }
 
 export type LoraWorkerMessage =
@@ -30,6 +31,7 @@ if (parentPort) {
   attributeFiles(input.checkpoint, input.base, input.loras, {
     allowNegative: input.allowNegative,
     ...(input.memoryBudgetMiB ? { memoryBudgetMiB: input.memoryBudgetMiB } : {}),
+    ...(input.extractWeights ? { extractWeights: true } : {}),
     signal: controller.signal,
     onProgress: ({ keysDone, keysTotal }) => post({ type: 'progress', keysDone, keysTotal }),
   }).then(
