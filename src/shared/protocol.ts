@@ -56,8 +56,13 @@ export interface LoraAttributionMessage {
   explained: number;
   keys: number;
   notes: string[];
-  /** LoRA files that could not be used, with the reason */
-  errors: { file: string; message: string }[];
+  /** LoRA files that could not be used, with the reason (`model`: index of the LoRA in the result, when it is one) */
+  errors: { model?: number; file: string; message: string }[];
+}
+
+/** The answer to `lora/attribute` when the user dismissed the dialog that picks the checkpoint or the base file. */
+export interface LoraAttributionDismissed {
+  dismissed: 'checkpoint' | 'base';
 }
 
 /** Webview -> host notifications and requests. */
@@ -75,7 +80,7 @@ export interface WebviewToHost {
   'analysis/run': { computeHashes?: boolean; timeEmbed?: TimeEmbedPlacement };
   /** notification: the panel has drawn the result it was sent (the host starts the analyses then, not before) */
   'result/drawn': { models: number; outDir: string };
-  /** request: the strength of each LoRA of the result in (checkpoint - base); null back when the user cancels a dialog */
+  /** request: the strength of each LoRA of the result in (checkpoint - base); { dismissed } back when the user closes a file dialog */
   'lora/attribute': { checkpoint: Exclude<AttributionModelRef, 'comparison-base'>; base: AttributionModelRef; nonNegative: boolean };
 }
 
@@ -108,7 +113,7 @@ export interface RequestResults {
   'layers/get': LayerRowMessage[];
   'export/save': { saved: boolean; path?: string };
   'recipe/get': RecipeEstimate;
-  'lora/attribute': LoraAttributionMessage | null;
+  'lora/attribute': LoraAttributionMessage | LoraAttributionDismissed;
 }
 
 export type WebviewMessage =

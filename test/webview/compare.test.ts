@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator } from 'playwright-core';
-import { artifactPath, chromiumMissingReason, CSP, launchBrowser, openWebview, THEMES, waitFor } from './harness';
+import { artifactPath, choose, chromiumMissingReason, CSP, launchBrowser, openWebview, THEMES, waitFor } from './harness';
 import type { Harness, PostedMessage } from './harness';
 import { HOSTILE_KEY, HOSTILE_SCRIPT, layerRows, makeResult, MODEL_FILES } from './fixture';
 
@@ -69,14 +69,6 @@ async function pixel(h: Harness, x: number, y: number): Promise<[number, number,
     },
     [x, y] as const,
   );
-}
-
-/** Picks an option of a vscode-single-select the way a person does: open it, click the entry in its list. */
-async function choose(h: Harness, selectId: string, label: string): Promise<void> {
-  // room below for the dropdown, which opens downwards
-  await h.page.locator(`#${selectId}`).evaluate((el: any) => el.scrollIntoView({ block: 'center' }));
-  await h.page.locator(`#${selectId}`).click();
-  await h.page.locator(`#${selectId} li[role="option"]`).filter({ hasText: new RegExp(`^\\s*${label}\\s*$`) }).click();
 }
 
 function near(a: [number, number, number], hex: string, tol = 6): boolean {

@@ -271,6 +271,15 @@ export async function waitFor(fn: () => Promise<boolean>, what: string, timeoutM
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Picks an option of a vscode-single-select the way a person does: open it, click the entry labelled `label`. */
+export async function choose(h: Harness, selectId: string, label: string): Promise<void> {
+  // room below for the dropdown, which opens downwards
+  await h.page.locator(`#${selectId}`).evaluate((el: any) => el.scrollIntoView({ block: 'center' }));
+  await h.page.locator(`#${selectId}`).click();
+  const exact = new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+  await h.page.locator(`#${selectId} li[role="option"]`).filter({ hasText: exact }).click();
+}
+
 /** "#1f1f1f" as the browser computes it: "rgb(31, 31, 31)". */
 export function cssRgb(hex: string): string {
   const n = Number.parseInt(hex.replace('#', ''), 16);

@@ -47,6 +47,8 @@ export async function attributeFiles(checkpointPath: string, basePath: string, i
   const given = new Set(inputs.map((p) => resolve(p)));
   const skip = new Set([resolve(checkpointPath), resolve(basePath)]);
   let models: LoraModel[] = [];
+  // modules of a LoRA that the base lacks (or has in another shape) are left out of the fit: said per LoRA
+  const leftOutNotes = new Map<string, string>();
   for (const path of await findModels(inputs.map((p) => resolve(p)))) {
     throwIfAborted(opts.signal);
     if (skip.has(path)) continue;
@@ -57,7 +59,10 @@ export async function attributeFiles(checkpointPath: string, basePath: string, i
         if (given.has(path)) throw new ModeldiffError('USAGE', 'not a LoRA: none or few of its tensors are named as LoRA / LyCORIS factors');
         continue;
       }
-      models.push(readLora(c, { space }));
+      const model = readLora(c, { space });
+      const leftOut = model.notes.filter((n) => n.key !== undefined && / left out$/.test(n.message));
+      if (leftOut.length) leftOutNotes.set(model.file, `${basename(path)}: ${leftOut.length} module${leftOut.length > 1 ? 's' : ''} left out (first: ${leftOut[0]!.key}: ${leftOut[0]!.message})`);
+      models.push(model);
     } catch (e) {
       fail(path, e);
     }
@@ -71,6 +76,7 @@ export async function attributeFiles(checkpointPath: string, basePath: string, i
         signal: opts.signal,
         onProgress: opts.onProgress,
       });
+      attribution.notes.unshift(...models.flatMap((m) => leftOutNotes.get(m.file) ?? []));
       return { attribution, errors };
     } catch (e) {
       const err = toModeldiffError(e);
