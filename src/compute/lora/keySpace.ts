@@ -5,6 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { Checkpoint, TensorRef } from '../model/checkpoint';
+import type { Arch } from '../../shared/result';
 import { ModeldiffError } from '../../shared/errors';
 import { loadModel } from '../model/loadModel';
 import { FAMILY_LABEL, UNET_PREFIX } from './targets';
@@ -14,8 +15,8 @@ export interface KeySpace {
   family: LoraFamily;
   /** For people: "base sd_xl_base_1.0.safetensors (SDXL)" or "standard SDXL keys (no base)". */
   description: string;
-  /** The base checkpoint, when there is one. */
-  base?: { path: string; tensors: ReadonlyMap<string, TensorRef> };
+  /** The base checkpoint, when there is one, and the architecture recognised from its keys. */
+  base?: { path: string; tensors: ReadonlyMap<string, TensorRef>; arch: Arch };
   /** The base's key, shape and tensor for a standard key; undefined when a base is given and lacks it. */
   lookup(standardKey: string): { key: string; shape?: number[]; ref?: TensorRef } | undefined;
 }
@@ -53,7 +54,7 @@ export function baseKeySpace(checkpoint: Checkpoint): KeySpace {
   return {
     family,
     description: `base ${basename(checkpoint.path)} (${FAMILY_LABEL[family]}${bare ? ', diffusion model only, bare keys' : ''})`,
-    base: { path: checkpoint.path, tensors },
+    base: { path: checkpoint.path, tensors, arch: loaded.info.arch },
     lookup(standardKey) {
       const key = bare && standardKey.startsWith(UNET_PREFIX) ? standardKey.slice(UNET_PREFIX.length) : standardKey;
       const ref = tensors.get(key);

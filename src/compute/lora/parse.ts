@@ -383,7 +383,7 @@ function place(module: LoraModule, spec: TargetSpec, space: KeySpace): LoraTarge
     if (!same) return `makes a [${shape.join(', ')}] change, but ${found.key} in the base is [${baseShape.join(', ')}]`;
     shape = baseShape.slice();
   }
-  const target: LoraTarget = { key: found.key, component: componentOfStandardKey(spec.key), shape, contributions };
+  const target: LoraTarget = { key: found.key, component: componentOfStandardKey(spec.key, space.family), shape, contributions };
   if (module.doraScale && found.ref) target.base = found.ref;
   return target;
 }

@@ -99,9 +99,12 @@ export const FAMILY_LABEL: Record<LoraFamily, string> = {
   sd3: 'SD3',
 };
 
-/** Component of a standard key, named as the engine names SD components; FLUX/SD3 encoders by their ComfyUI names. */
-export function componentOfStandardKey(key: string): string {
-  if (key.startsWith(UNET_PREFIX)) return 'unet';
+/**
+ * Component of a standard key, named as the engine names the family's components: the diffusion model is the
+ * `unet` of SD 1.x/2.x/SDXL and the `transformer` of FLUX.1/SD3; FLUX/SD3 encoders by their ComfyUI names.
+ */
+export function componentOfStandardKey(key: string, family: LoraFamily): string {
+  if (key.startsWith(UNET_PREFIX)) return family === 'flux' || family === 'sd3' ? 'transformer' : 'unet';
   if (key.startsWith('cond_stage_model.')) return 'te';
   if (key.startsWith('conditioner.embedders.0.')) return 'te0';
   if (key.startsWith('conditioner.embedders.1.')) return 'te1';

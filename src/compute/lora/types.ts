@@ -56,7 +56,7 @@ export interface LoraContribution {
 export interface LoraTarget {
   /** The weight's key in the base model's single-file key space (canonical names, as the engine compares them). */
   key: string;
-  /** Component of that key (unet, te, te0, te1, clip_l, clip_g, t5xxl). */
+  /** Component of that key (unet, transformer, te, te0, te1, clip_l, clip_g, t5xxl). */
   component: string;
   /** Full shape of the target weight: from the base when there is one, else inferred from the module(s). */
   shape: number[];

@@ -14,15 +14,16 @@
  */
 import { basename, join } from 'node:path';
 import { ModeldiffError, throwIfAborted, toModeldiffError } from '../../shared/errors';
-import { MAX_LISTED_DIFFERENCES, MAX_LORA_TARGETS_LISTED, pairIndex, RESULT_SCHEMA_VERSION, type Arch, type CompareResult, type ComponentDiff, type ComponentStats, type FileError, type LoraInfo, type ModelInfo, type PairResult } from '../../shared/result';
+import { MAX_LISTED_DIFFERENCES, MAX_LORA_TARGETS_LISTED, pairIndex, RESULT_SCHEMA_VERSION, type CompareResult, type ComponentDiff, type ComponentStats, type FileError, type LoraInfo, type ModelInfo, type PairResult } from '../../shared/result';
 import { sortComponents } from '../keys/components';
 import { differenceRows, innerWithRows, type DenseRows } from '../lora/dense';
+import { loraArch } from '../lora/family';
 import { FileHandles, readableAsF64 } from '../lora/io';
 import { baseKeySpace, type KeySpace } from '../lora/keySpace';
 import { forEachKeyPairs, type KeyPairs } from '../lora/pairwise';
 import { readLora } from '../lora/parse';
 import { FAMILY_LABEL } from '../lora/targets';
-import type { LoraFamily, LoraModel } from '../lora/types';
+import type { LoraModel } from '../lora/types';
 import { looksLikeLora } from '../lora/index';
 import type { Checkpoint, TensorRef } from '../model/checkpoint';
 import { boundedMetadata } from '../model/limits';
@@ -456,8 +457,6 @@ function componentDiff(s: Sums, p: number, bothLoras: boolean): ComponentDiff | 
   return { status, l2, cosine, identical: false, equal_values: status === 'equal_values', shared, only_a: onlyA, only_b: onlyB, mismatched, dtype_diff: 0, changed, non_finite: 0, bytes_only: 0 };
 }
 
-const ARCH_OF: Record<LoraFamily, Arch> = { sd1: 'sd1', sd2: 'sd2', 'sdxl-base': 'sdxl-base', 'sdxl-refiner': 'sdxl-refiner', flux: 'generic', sd3: 'generic' };
-
 /** A LoRA as a model of the result: its components are the components of the weights it changes. */
 export function loraInfo(ckpt: Checkpoint, model: LoraModel, space: KeySpace | undefined, index: number): ModelInfo {
   const byComponent = new Map<string, { targets: number; params: number; modules: Set<number> }>();
@@ -510,19 +509,20 @@ export function loraInfo(ckpt: Checkpoint, model: LoraModel, space: KeySpace | u
   const kindText = Object.entries(kinds).map(([k, c]) => (k === 'lora' ? `${c} LoRA` : `${c} ${k === 'loha' ? 'LoHa' : k === 'lokr' ? 'LoKr' : 'full'}`)).join(', ');
   const rankText = rankList.length === 0 ? '' : rankList.length === 1 ? `, rank ${rankList[0]}` : `, ranks ${rankList[0]}-${rankList[rankList.length - 1]}`;
   const metadata = boundedMetadata(ckpt.metadata);
+  const arch = loraArch(model.family, ckpt.metadata, model.targets.map((t) => t.key), space?.base?.arch);
   return {
     index,
     file: basename(ckpt.path),
     path: ckpt.path,
     format: ckpt.format,
-    arch: ARCH_OF[model.family],
-    archDetail: `${FAMILY_LABEL[model.family]} LoRA (${model.naming}; ${kindText} module${model.modules.length > 1 ? 's' : ''}${rankText}${lora.dora ? ', DoRA' : ''}) changing ${model.targets.length} weights`,
+    arch: arch.arch,
+    archDetail: `${arch.label} LoRA (${model.naming}; ${kindText} module${model.modules.length > 1 ? 's' : ''}${rankText}${lora.dora ? ', DoRA' : ''}) changing ${model.targets.length} weights`,
     sizeBytes: ckpt.sizeBytes,
     tensorCount: ckpt.tensors.length,
     paramCount: ckpt.tensors.reduce((s, t) => s + t.numel, 0),
     components,
     metadata: metadata.metadata,
-    notes: [...ckpt.notes, ...model.notes.map((x) => (x.key ? `${x.key}: ${x.message}` : x.message)), ...(metadata.note ? [metadata.note] : [])],
+    notes: [...ckpt.notes, ...(arch.assumed ? [arch.assumed] : []), ...model.notes.map((x) => (x.key ? `${x.key}: ${x.message}` : x.message)), ...(metadata.note ? [metadata.note] : [])],
     tensorHealth: { nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 },
     lora,
   };

@@ -191,7 +191,7 @@ describe('FLUX.1', () => {
     const paths = [files.kohya, files.split];
     const models = await Promise.all(paths.map(async (f) => readLora(await openCheckpoint(f.path), { space })));
     for (const m of models) assert.deepEqual(problems(m), [], m.file);
-    assert.ok(models[0]!.targets.every((t) => t.key.startsWith('model.diffusion_model.') || t.component !== 'unet'), 'the base\'s canonical keys');
+    assert.ok(models[0]!.targets.every((t) => t.key.startsWith('model.diffusion_model.') || t.component !== 'transformer'), 'the base\'s canonical keys');
     const linear1 = models[1]!.targets.find((t) => t.key === 'model.diffusion_model.single_blocks.0.linear1.weight')!;
     assert.deepEqual(linear1.contributions.map((c) => c.rows).sort((a, b) => a![0] - b![0]), [[0, 96], [96, 192], [192, 288], [288, 672]]);
     assert.ok(checkAgainstOracle(models, paths).sameDelta('all', 0, 1));
@@ -227,7 +227,7 @@ describe('SD3', () => {
     const paths = [files.kohya, files.split];
     const free = await Promise.all(paths.map(async (f) => readLora(await openCheckpoint(f.path))));
     for (const m of free) assert.equal(m.family, 'sd3', `${m.file}: ${m.familyFrom}`);
-    assert.deepEqual(free[0]!.targets.map((t) => t.component).sort(), ['clip_g', 'clip_l', 't5xxl', 'unet', 'unet', 'unet', 'unet']);
+    assert.deepEqual(free[0]!.targets.map((t) => t.component).sort(), ['clip_g', 'clip_l', 't5xxl', 'transformer', 'transformer', 'transformer', 'transformer']);
     const totals = checkAgainstOracle(free, paths);
     assert.ok(totals.sameDelta('all', 0, 1), `distance ${totals.distance('all', 0, 1)}`);
 
