@@ -40,6 +40,14 @@ export class FileHandles {
     }
   }
 
+  /** Closes one file (a caller that has dealt with its change verifies the others). */
+  forget(path: string): void {
+    const fd = this.fds.get(path);
+    if (fd === undefined) return;
+    closeSync(fd);
+    this.fds.delete(path);
+  }
+
   closeAll(): void {
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();

@@ -99,6 +99,23 @@ export async function currentIdentity(path: string): Promise<FileIdentity | null
   }
 }
 
+/** The first of `files` that is no longer the version read (rewritten, replaced, deleted), as FILE_CHANGED; else null. */
+export async function changedSinceRead(files: readonly FileRecord[]): Promise<ModeldiffError | null> {
+  for (const f of files) {
+    const now = await currentIdentity(f.path);
+    if (now && sameIdentity(now, f.identity)) continue;
+    return fileChanged(f.path, now ? 'the file changed while it was read' : 'the file was deleted or moved while it was read');
+  }
+  return null;
+}
+
+/** path -> the version read, for FileHandles to check every file against when it opens and verifies them. */
+export function identitiesOf(files: readonly FileRecord[]): Record<string, FileIdentity> {
+  const out: Record<string, FileIdentity> = {};
+  for (const f of files) out[f.path] = f.identity;
+  return out;
+}
+
 /** Reads the whole of a small regular file, at most `limit` bytes and never more than its size when it was opened. */
 export async function readSmallFile(path: string, limit: number, tooLarge: (size: number) => ModeldiffError): Promise<{ bytes: Uint8Array; record: FileRecord }> {
   const { handle, identity } = await openRegularFile(path);

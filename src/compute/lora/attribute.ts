@@ -141,7 +141,7 @@ export function attributeLoras(checkpoint: Checkpoint, space: KeySpace, models: 
     ...compFits.map(({ component, c, fit }) => ({ x: fit.x, norm2D: c.norm2D, res2: residualSquared(c.norm2D, c.G, c.b, fit.x), from: 'expansion' as const, component })),
   ];
   const redo = summaries.filter((s) => !(s.res2 > 0 && boundFor(s.x, s.component) <= RESIDUAL_TRUST * s.res2));
-  if (redo.length) directResiduals(restricted, records, redo, ckpt, base.tensors);
+  if (redo.length) directResiduals(restricted, records, redo, ckpt, base.tensors, opts.identities);
 
   const summary = (s: (typeof summaries)[number]): FitSummary => ({
     strengths: s.x,
@@ -172,12 +172,13 @@ function directResiduals(
   redo: { x: number[]; res2: number; from: 'expansion' | 'direct'; component?: string }[],
   ckpt: Map<string, TensorRef>,
   base: ReadonlyMap<string, TensorRef>,
+  identities: PairwiseOptions['identities'],
 ): void {
   for (const r of redo) {
     r.res2 = 0;
     r.from = 'direct';
   }
-  const files = new FileHandles();
+  const files = new FileHandles(identities);
   try {
     for (const rec of records) {
       const fits = redo.filter((r) => r.component === undefined || r.component === rec.component);
@@ -187,6 +188,7 @@ function directResiduals(
       const deltas = used.map((i) => targetDelta(models[i]!, models[i]!.targets.find((t: LoraTarget) => t.key === rec.key)!, files));
       for (const f of fits) f.res2 += residualDirect(deltas, used.map((i) => f.x[i]!), D);
     }
+    files.verify();
   } finally {
     files.closeAll();
   }

@@ -8,6 +8,8 @@ import { ModeldiffError, throwIfAborted, toModeldiffError } from '../../shared/e
 import type { FileError } from '../../shared/result';
 import { findModels } from '../readers/findModels';
 import { openCheckpoint } from '../readers/registry';
+import { changedSinceRead, identitiesOf } from '../io/regularFile';
+import type { Checkpoint } from '../model/checkpoint';
 import { attributeLoras, type Attribution } from './attribute';
 import { looksLikeLora } from './index';
 import { baseKeySpace } from './keySpace';
@@ -39,6 +41,7 @@ export async function attributeFiles(checkpointPath: string, basePath: string, i
   const space = baseKeySpace(baseCkpt);
 
   const errors: FileError[] = [];
+  const opened = new Map<string, Checkpoint>();
   const fail = (path: string, e: unknown) => {
     const err = toModeldiffError(e, path);
     if (err.code === 'CANCELLED') throw err;
@@ -60,6 +63,7 @@ export async function attributeFiles(checkpointPath: string, basePath: string, i
         continue;
       }
       const model = readLora(c, { space });
+      opened.set(model.file, c);
       const leftOut = model.notes.filter((n) => n.key !== undefined && / left out$/.test(n.message));
       if (leftOut.length) leftOutNotes.set(model.file, `${basename(path)}: ${leftOut.length} module${leftOut.length > 1 ? 's' : ''} left out (first: ${leftOut[0]!.key}: ${leftOut[0]!.message})`);
       models.push(model);
@@ -70,17 +74,30 @@ export async function attributeFiles(checkpointPath: string, basePath: string, i
   for (;;) {
     if (models.length === 0) throw new ModeldiffError('USAGE', `no LoRA to attribute${errors.length ? ` (${errors.length} input${errors.length > 1 ? 's' : ''} could not be used: ${errors[0]!.file}: ${errors[0]!.message})` : ''}`);
     try {
+      // every file is read as the version its header was read from, checked when opened, when read, and after the fit
+      const identities = identitiesOf([...baseCkpt.files, ...ckpt.files, ...models.flatMap((m) => opened.get(m.file)!.files)]);
       const attribution = attributeLoras(ckpt, space, models, {
         allowNegative: opts.allowNegative,
         budgetBytes: (opts.memoryBudgetMiB ?? 256) * 2 ** 20,
         signal: opts.signal,
         onProgress: opts.onProgress,
+        identities,
       });
+      for (const c of [baseCkpt, ckpt]) {
+        const changed = await changedSinceRead(c.files);
+        if (changed) throw changed;
+      }
+      const changed = (await Promise.all(models.map(async (m) => ({ m, err: await changedSinceRead(opened.get(m.file)!.files) })))).filter((x) => x.err);
+      if (changed.length) {
+        for (const { m, err } of changed) fail(m.file, err);
+        models = models.filter((m) => !changed.some((x) => x.m === m));
+        continue;
+      }
       attribution.notes.unshift(...models.flatMap((m) => leftOutNotes.get(m.file) ?? []));
       return { attribution, errors };
     } catch (e) {
       const err = toModeldiffError(e);
-      const bad = err.code === 'CANCELLED' ? -1 : models.findIndex((m) => m.file === err.file);
+      const bad = err.code === 'CANCELLED' ? -1 : models.findIndex((m) => m.file === err.file || opened.get(m.file)!.files.some((f) => f.path === err.file));
       if (bad < 0) throw err;
       fail(models[bad]!.file, err);
       models = models.filter((_, i) => i !== bad);

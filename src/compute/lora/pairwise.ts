@@ -8,6 +8,7 @@
 import { throwIfAborted, toModeldiffError, type ModeldiffError } from '../../shared/errors';
 import { targetDelta, type KeyDelta } from './deltas';
 import { FileHandles } from './io';
+import type { FileIdentity } from '../io/regularFile';
 import { innerWithRows, residualDirect, type DenseRows } from './dense';
 import { deltaRows, innerBoundFactor, innerDenseParts, pairStats, sameToRounding, selfStats, TRUST, type SelfStats } from './inner';
 import { dot, ROW_PRODUCT_CHUNK, rowProducts } from './linalg';
@@ -66,6 +67,12 @@ export interface PairwiseOptions {
   /** Several dense differences at once (e.g. each checkpoint - base); a key's deltas are loaded once for all of them. */
   againstEach?: (key: string, files: FileHandles) => (DenseRows | undefined)[];
   signal?: AbortSignal;
+  /**
+   * The version of each file its header was read from (path -> identity): a file is checked when it is first opened
+   * and again when every key is done, and one rewritten, replaced or deleted in between fails as FILE_CHANGED (a
+   * LoRA's through onModelError, any other file's thrown).
+   */
+  identities?: Readonly<Record<string, FileIdentity>>;
   onProgress?: (p: { keysDone: number; keysTotal: number; key: string }) => void;
   /**
    * A LoRA whose factors turn out unreadable or non-finite while its deltas are read: it is reported here and left
@@ -93,7 +100,7 @@ export function forEachKeyPairs(models: readonly LoraModel[], onKey: (k: KeyPair
     }
   });
   const keys = [...byKey.keys()].sort();
-  const files = new FileHandles();
+  const files = new FileHandles(opts.identities);
   const failed = new Set<number>();
   try {
     keys.forEach((key, done) => {
@@ -129,9 +136,28 @@ export function forEachKeyPairs(models: readonly LoraModel[], onKey: (k: KeyPair
       }
       opts.onProgress?.({ keysDone: done + 1, keysTotal: keys.length, key });
     });
+    // every read done: the files read are still the versions the headers were read from
+    for (;;) {
+      try {
+        files.verify();
+        break;
+      } catch (e) {
+        const err = toModeldiffError(e);
+        const model = err.code === 'FILE_CHANGED' ? models.findIndex((m, i) => !failed.has(i) && readsFrom(m, err.file)) : -1;
+        if (model < 0 || !opts.onModelError) throw err;
+        failed.add(model);
+        files.forget(err.file!);
+        opts.onModelError(model, err);
+      }
+    }
   } finally {
     files.closeAll();
   }
+}
+
+/** Whether a LoRA's factors are read from `file`. */
+function readsFrom(m: LoraModel, file: string | undefined): boolean {
+  return file !== undefined && (m.file === file || m.modules.some((x) => Object.values(x.factors).some((f) => f?.file === file)));
 }
 
 /** A failure reading one member's delta, carried up to forEachKeyPairs with the model it belongs to. */

@@ -11,6 +11,7 @@ import type { Checkpoint, TensorRef } from '../model/checkpoint';
 import { ModeldiffError } from '../../shared/errors';
 import { guessFamily } from './family';
 import { FileHandles, readableAsF64, readF64 } from './io';
+import { identitiesOf } from '../io/regularFile';
 import type { KeySpace } from './keySpace';
 import { standardKeySpace } from './keySpace';
 import { locateModule, splitTensorName, type ModuleLocation, type TensorRole, type UnsupportedRole } from './names';
@@ -78,7 +79,7 @@ export function readLora(ckpt: Checkpoint, opts: ReadLoraOptions = {}): LoraMode
   if (unrecognised.length > 0) note(`${unrecognised.length} tensor(s) are not LoRA factors and are ignored (first: ${unrecognised[0]})`);
 
   // 2. modules: kind, shapes, alpha
-  const files = new FileHandles();
+  const files = new FileHandles(identitiesOf(ckpt.files));
   const modules: LoraModule[] = [];
   try {
     for (const g of [...groups.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {

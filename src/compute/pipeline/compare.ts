@@ -17,7 +17,7 @@ import { RESULT_SCHEMA_VERSION, type CompareResult, type FileError, type ModelHa
 import { findModels } from '../readers/findModels';
 import { TOOL_VERSION } from '../output/toolVersion';
 import { OutputStaging } from '../output/outputFolder';
-import { currentIdentity, fileChanged, sameIdentity } from '../io/regularFile';
+import { changedSinceRead } from '../io/regularFile';
 import { startHashPass, type HashPass, type HashPassOptions } from './hashPass';
 import { phaseLog, type PhaseLog } from './phaseLog';
 import { runLoraCompare } from './loraCompare';
@@ -250,12 +250,8 @@ function modelOfFault(err: ModeldiffError, models: LoadedModel[]): number {
 async function changedModels(models: LoadedModel[]): Promise<{ model: number; err: ModeldiffError }[]> {
   const out: { model: number; err: ModeldiffError }[] = [];
   for (let i = 0; i < models.length; i++) {
-    for (const f of models[i]!.files) {
-      const now = await currentIdentity(f.path);
-      if (now && sameIdentity(now, f.identity)) continue;
-      out.push({ model: i, err: fileChanged(f.path, now ? 'the file changed while it was read' : 'the file was deleted or moved while it was read') });
-      break;
-    }
+    const err = await changedSinceRead(models[i]!.files);
+    if (err) out.push({ model: i, err });
   }
   return out;
 }

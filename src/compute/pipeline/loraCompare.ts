@@ -32,6 +32,7 @@ import { LayersWriter } from '../output/layersFile';
 import { writeModelMap, writeResultJson } from '../output/resultFiles';
 import { TOOL_VERSION } from '../output/toolVersion';
 import { openCheckpoint } from '../readers/registry';
+import { changedSinceRead, identitiesOf } from '../io/regularFile';
 import type { CompareOptions, Progress } from './compare';
 import { startHashPass } from './hashPass';
 
@@ -113,8 +114,9 @@ export async function compareWithLoras(inputs: OpenedInput[], failed: { path: st
 
   let space: KeySpace | undefined;
   let baseComponents = new Map<string, string>();
+  let baseCkpt: Checkpoint | undefined;
   if (opts.base) {
-    const baseCkpt = await openCheckpoint(opts.base, opts.signal, { extractWeights: opts.extractWeights });
+    baseCkpt = await openCheckpoint(opts.base, opts.signal, { extractWeights: opts.extractWeights });
     if (looksLikeLora(baseCkpt)) throw new ModeldiffError('USAGE', `--base must be a checkpoint, and ${basename(opts.base)} is a LoRA`, { file: opts.base });
     space = baseKeySpace(baseCkpt);
     baseComponents = new Map([...loadModel(baseCkpt, 0).tensors].map(([k, v]) => [k, v.component]));
@@ -189,7 +191,12 @@ export async function compareWithLoras(inputs: OpenedInput[], failed: { path: st
   let deltas = 0;
   const bytesUsed = new Set<TensorRef>();
   const dropped = new Set<number>();
-  const files = new FileHandles();
+  // every file is read as the version its header was read from, as in a checkpoint run (io/fileHandles.ts)
+  const identities = identitiesOf([...inputs.flatMap((x) => x.checkpoint.files), ...(baseCkpt?.files ?? [])]);
+  const files = new FileHandles(identities);
+  /** The input one of whose files a per-file fault names (undefined: the base, or not a file's fault). */
+  const inputOf = (err: ModeldiffError) =>
+    !err.file || baseCkpt?.files.some((f) => f.path === err.file) ? undefined : inputs.find((x) => x.path === err.file || x.checkpoint.files.some((f) => f.path === err.file));
   try {
     // The row of one key, filled by its KeyPairs (one per shape the LoRAs change it as) and by the checkpoints.
     let row: { key: string; k: number; l2: Float32Array; cos: Float32Array; ckptDone: boolean } | null = null;
@@ -328,6 +335,7 @@ export async function compareWithLoras(inputs: OpenedInput[], failed: { path: st
     forEachKeyPairs(loras, onKey, {
       budgetBytes: (opts.memoryBudgetMiB ?? 256) * 2 ** 20,
       signal: opts.signal,
+      identities,
       againstEach: ckpts.length
         ? (key, fh) => {
             const b = space!.base!.tensors.get(key);
@@ -353,14 +361,18 @@ export async function compareWithLoras(inputs: OpenedInput[], failed: { path: st
       startRow(key);
       flush();
     }
+    files.verify();
     layers.close();
   } catch (e) {
     layers.abandon();
     if (e instanceof DropLora) {
       const path = inputs.find((x) => x.checkpoint.path === loras[e.lora]!.file)!.path;
-      const rest = inputs.filter((x) => x.path !== path);
-      return compareWithLoras(rest, [...failed, { path, error: e.error }], opts, outDir, ctx);
+      return compareWithLoras(inputs.filter((x) => x.path !== path), [...failed, { path, error: e.error }], opts, outDir, ctx);
     }
+    // a checkpoint changed while it was read: the run is made again without it (the base: the run fails, naming it)
+    const err = toModeldiffError(e);
+    const input = err.code === 'FILE_CHANGED' ? inputOf(err) : undefined;
+    if (input) return compareWithLoras(inputs.filter((x) => x !== input), [...failed, { path: input.path, error: err }], opts, outDir, ctx);
     throw e;
   } finally {
     files.closeAll();
@@ -375,6 +387,19 @@ export async function compareWithLoras(inputs: OpenedInput[], failed: { path: st
     infos.forEach((m, i) => {
       if (list[i]) m.hashes = list[i];
     });
+  }
+  // Checked again before the results are kept: a file rewritten after its last read is not the file compared.
+  if (baseCkpt) {
+    const err = await changedSinceRead(baseCkpt.files);
+    if (err) throw err;
+  }
+  const changed: { path: string; error: ModeldiffError }[] = [];
+  for (const x of inputs) {
+    const err = await changedSinceRead(x.checkpoint.files);
+    if (err) changed.push({ path: x.path, error: err });
+  }
+  if (changed.length) {
+    return compareWithLoras(inputs.filter((x) => !changed.some((c) => c.path === x.path)), [...failed, ...changed], opts, outDir, ctx);
   }
   report({ phase: 'writing', bytesDone: bytesTotal, bytesTotal, etaSeconds: 0 });
   const isLora = order.map((m) => m.kind === 'lora');
