@@ -41,6 +41,7 @@ const EXPORTS = [
   'sqDiff',
   'dot',
   'pairStats',
+  'rowProductsF64',
   'memory',
 ];
 const VARIANTS = [

@@ -25,10 +25,25 @@ const DECODERS: Partial<Record<DType, { size: number; get: Decoder }>> = {
 
 /** Decodes `count` elements of little-endian `dtype` bytes into float64 (64-bit integers beyond 2^53 round). */
 export function decodeToF64(dtype: DType, bytes: Uint8Array, count: number, out: Float64Array): void {
+  if (dtype === 'F16' || dtype === 'BF16') {
+    // a table of all 65,536 codes: a lookup per element instead of a decoder call (LoRA factors are mostly these)
+    const table = dtype === 'F16' ? (halfTable ??= codeTable(halfToNumber)) : (bf16Table ??= codeTable(bf16ToNumber));
+    for (let i = 0; i < count; i++) out[i] = table[bytes[2 * i]! | (bytes[2 * i + 1]! << 8)]!;
+    return;
+  }
   const d = DECODERS[dtype];
   if (!d) throw new Error(`no float64 decoder for ${dtype}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, count * d.size);
   for (let i = 0; i < count; i++) out[i] = d.get(view, i);
+}
+
+let halfTable: Float64Array | undefined;
+let bf16Table: Float64Array | undefined;
+
+function codeTable(decode: (code: number) => number): Float64Array {
+  const t = new Float64Array(65536);
+  for (let c = 0; c < 65536; c++) t[c] = decode(c);
+  return t;
 }
 
 function halfToNumber(h: number): number {

@@ -1,7 +1,7 @@
 import { binary16, bfloat16, float8e4m3fn, float8e5m2 } from './floatFormats';
 import type { GgmlQuantType } from '../quant/encoding';
 import { dequant4bitRef, dequantGgmlRef, dequantScaledFp8Ref } from '../quant/dequantRef';
-import { GRAM_F32_CHAIN, type Kernels } from './types';
+import { GRAM_F32_CHAIN, ROW_PRODUCT_PIECE, type Kernels } from './types';
 
 export { binary16, bfloat16, float8e4m3fn, float8e5m2 } from './floatFormats';
 
@@ -151,6 +151,29 @@ class ReferenceKernels implements Kernels {
       bb += y * y;
     }
     this.f64().set([sq, l1, changed, max, ab, aa, bb], out / 8);
+  }
+
+  rowProductsF64(A: number, m: number, B: number, n: number, len: number, C: number, ldc: number, upper: number): void {
+    const f = this.f64();
+    const a = A / 8;
+    const b = B / 8;
+    const c = C / 8;
+    for (let l0 = 0; l0 < len; l0 += ROW_PRODUCT_PIECE) {
+      const l1 = Math.min(len, l0 + ROW_PRODUCT_PIECE);
+      for (let i = 0; i < m; i++) {
+        for (let j = upper ? i : 0; j < n; j++) {
+          let even = 0;
+          let odd = 0;
+          let l = l0;
+          for (; l + 1 < l1; l += 2) {
+            even += f[a + i * len + l]! * f[b + j * len + l]!;
+            odd += f[a + i * len + l + 1]! * f[b + j * len + l + 1]!;
+          }
+          if (l < l1) even += f[a + i * len + l]! * f[b + j * len + l]!;
+          f[c + i * ldc + j] += even + odd;
+        }
+      }
+    }
   }
 }
 

@@ -84,7 +84,19 @@ export interface Kernels {
    * NaN compares as unequal to everything (counted as changed) and makes the sums and the max NaN; -0 equals 0.
    */
   pairStats(a: number, b: number, n: number, out: number): void;
+
+  /**
+   * C[i*ldc + j] += sum_l A[i*len + l] * B[j*len + l] for i < m, j < n, on float64 rows (the LoRA deltas' inner
+   * products, lora/linalg.ts). Columns go in pieces of ROW_PRODUCT_PIECE; in a piece each entry is summed in two
+   * float64 lanes (even and odd columns; an odd last column in the even lane), the lanes are added, and the piece is
+   * added into C: every entry is a float64 sum of at most ROW_PRODUCT_PIECE / 2 + 1 products per lane. `upper` (1):
+   * A and B are the same rows and only entries with j >= i are needed (some below are filled too).
+   */
+  rowProductsF64(A: number, m: number, B: number, n: number, len: number, C: number, ldc: number, upper: number): void;
 }
+
+/** Columns per piece of rowProductsF64. */
+export const ROW_PRODUCT_PIECE = 512;
 
 /** The most products in one float32 partial sum of gramBlock and dotRef (see there). */
 export const GRAM_F32_CHAIN = 16;

@@ -80,6 +80,7 @@ interface KernelExports {
   sqDiff(a: number, b: number, n: number): number;
   dot(a: number, b: number, n: number): number;
   pairStats(a: number, b: number, n: number, out: number): void;
+  rowProductsF64(A: number, m: number, B: number, n: number, len: number, C: number, ldc: number, upper: number): void;
 }
 
 type Build = 'wasm-simd' | 'wasm-simd-fma';
@@ -162,5 +163,6 @@ function bind(name: Build, e: KernelExports): Kernels {
     sqDiff: e.sqDiff,
     dot: e.dot,
     pairStats: e.pairStats,
+    rowProductsF64: e.rowProductsF64,
   };
 }

@@ -378,6 +378,14 @@ function preferDense(ranks: number[], rows: number, cols: number): boolean {
 /** Dense rows of every member built chunk by chunk (at most this many bytes at once) and multiplied. */
 const CHUNK_BYTES = 32 * 2 ** 20;
 
+/** Two grow-only buffers for denseGram's rows (at most CHUNK_BYTES each), kept from key to key. */
+const scratchBuffers: Float64Array[] = [new Float64Array(0), new Float64Array(0)];
+
+function scratch(which: 0 | 1, length: number): Float64Array {
+  if (scratchBuffers[which]!.length < length) scratchBuffers[which] = new Float64Array(length);
+  return scratchBuffers[which]!.subarray(0, length);
+}
+
 /** <X, Y> for every (x in A, y in B) from the dense rows of the deltas, in row chunks. */
 function denseGram(A: Loaded[], B: Loaded[], same: boolean): BlockGram {
   const { rows, cols } = A[0]!.delta;
@@ -385,8 +393,8 @@ function denseGram(A: Loaded[], B: Loaded[], same: boolean): BlockGram {
   const m2 = B.length;
   const chunkRows = Math.max(1, Math.min(rows, Math.floor(CHUNK_BYTES / ((m1 + (same ? 0 : m2)) * cols * 8))));
   const G = new Float64Array(m1 * m2);
-  const bufA = new Float64Array(m1 * chunkRows * cols);
-  const bufB = same ? bufA : new Float64Array(m2 * chunkRows * cols);
+  const bufA = scratch(0, m1 * chunkRows * cols);
+  const bufB = same ? bufA : scratch(1, m2 * chunkRows * cols);
   let chunks = 0;
   for (let r0 = 0; r0 < rows; r0 += chunkRows) {
     const n = Math.min(chunkRows, rows - r0);

@@ -360,6 +360,59 @@ const CASES: { name: string; run: (k: Kernels) => void }[] = [
       }
     },
   },
+  {
+    name: 'rowProductsF64: the reference bit for bit, within the float64 bound of the exact sums (odd lengths, several pieces, an offset C, the upper triangle)',
+    run(k) {
+      const reference = createReferenceKernels();
+      for (const { m, n, len, ldc, upper } of [
+        { m: 5, n: 7, len: 1031, ldc: 9, upper: false },
+        { m: 6, n: 6, len: 513, ldc: 6, upper: true },
+        { m: 1, n: 3, len: 1, ldc: 3, upper: false },
+      ]) {
+        const r = rng(m * 1000 + len);
+        const A = Float64Array.from({ length: m * len }, () => r.normal());
+        const B = upper ? A : Float64Array.from({ length: n * len }, () => r.normal());
+        const C0 = Float64Array.from({ length: m * ldc }, () => r.normal());
+        const run = (kk: Kernels): Float64Array => {
+          const L = new Layout(kk);
+          const a = L.alloc(A.length * 8);
+          const b = upper ? a : L.alloc(B.length * 8);
+          const c = L.alloc(C0.length * 8);
+          kk.f64().set(A, a / 8);
+          if (!upper) kk.f64().set(B, b / 8);
+          kk.f64().set(C0, c / 8);
+          kk.rowProductsF64(a, m, b, n, len, c, ldc, upper ? 1 : 0);
+          return kk.f64().slice(c / 8, c / 8 + C0.length);
+        };
+        const got = run(k);
+        const want = run(reference);
+        for (let i = 0; i < m; i++) {
+          for (let j = upper ? i : 0; j < n; j++) {
+            const at = i * ldc + j;
+            assert.equal(got[at], want[at], `bits of C[${i}, ${j}] (m ${m}, len ${len})`);
+            // C0 + sum a*b with each product rounded once and the sum compensated (Neumaier): within u * magnitude of exact
+            let sum = C0[at]!;
+            let comp = 0;
+            let magnitude = Math.abs(C0[at]!);
+            const add = (x: number) => {
+              const t = sum + x;
+              comp += Math.abs(sum) >= Math.abs(x) ? sum - t + x : x - t + sum;
+              sum = t;
+            };
+            for (let l = 0; l < len; l++) {
+              const x = A[i * len + l]!;
+              const y = B[j * len + l]!;
+              add(x * y);
+              magnitude += Math.abs(x * y);
+            }
+            const exact = sum + comp;
+            assert.ok(Math.abs(got[at]! - exact) <= 2 ** -53 * (256 + 16) * magnitude, `C[${i}, ${j}] = ${got[at]} within the bound of ${exact}`);
+          }
+        }
+        if (!upper) for (let i = 0; i < m; i++) for (let j = n; j < ldc; j++) assert.equal(got[i * ldc + j], C0[i * ldc + j], 'entries past n untouched');
+      }
+    },
+  },
 ];
 
 it('reference decoders give the values of the format definitions', () => {

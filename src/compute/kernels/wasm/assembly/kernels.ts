@@ -760,3 +760,105 @@ export function pairStats(a: usize, b: usize, n: i32, out: usize): void {
   store<f64>(out, sAa, 40);
   store<f64>(out, sBb, 48);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Float64 row products (the LoRA deltas' inner products, lora/linalg.ts)
+
+/** Columns per piece of rowProductsF64 (ROW_PRODUCT_PIECE in types.ts). */
+const PIECE: i32 = 512;
+
+@inline function addF64(C: usize, at: i32, v: v128): void {
+  const p = C + (<usize>at << 3);
+  store<f64>(p, load<f64>(p) + sumF64Lanes(v));
+}
+
+/**
+ * C[i*ldc + j] += sum_l A[i*len + l] * B[j*len + l] for i < m, j < n (float64 rows). Columns go in pieces of PIECE;
+ * within a piece each entry is summed in two float64 lanes (even and odd columns), the lanes are added and the piece
+ * is added into C. `upper` != 0: A and B are the same rows and only entries with j >= i are needed (a few below
+ * are filled too).
+ */
+export function rowProductsF64(A: usize, m: i32, B: usize, n: i32, len: i32, C: usize, ldc: i32, upper: i32): void {
+  const rowBytes = <usize>len << 3;
+  for (let l0: i32 = 0; l0 < len; l0 += PIECE) {
+    const l1 = min(len, l0 + PIECE);
+    const pairs = (l1 - l0) & ~1;
+    const from = <usize>l0 << 3;
+    const to = from + (<usize>pairs << 3);
+    const odd = l0 + pairs < l1;
+    let i: i32 = 0;
+    for (; i + 2 <= m; i += 2) {
+      const a0 = A + <usize>i * rowBytes;
+      const a1 = a0 + rowBytes;
+      let j: i32 = upper ? i - (i & 3) : 0;
+      for (; j + 4 <= n; j += 4) {
+        const b0 = B + <usize>j * rowBytes;
+        const b1 = b0 + rowBytes;
+        const b2 = b1 + rowBytes;
+        const b3 = b2 + rowBytes;
+        let s00 = f64x2.splat(0), s01 = f64x2.splat(0), s02 = f64x2.splat(0), s03 = f64x2.splat(0);
+        let s10 = f64x2.splat(0), s11 = f64x2.splat(0), s12 = f64x2.splat(0), s13 = f64x2.splat(0);
+        for (let off = from; off < to; off += 16) {
+          const x0 = v128.load(a0 + off);
+          const x1 = v128.load(a1 + off);
+          const y0 = v128.load(b0 + off);
+          const y1 = v128.load(b1 + off);
+          const y2 = v128.load(b2 + off);
+          const y3 = v128.load(b3 + off);
+          s00 = f64x2.add(s00, f64x2.mul(x0, y0));
+          s01 = f64x2.add(s01, f64x2.mul(x0, y1));
+          s02 = f64x2.add(s02, f64x2.mul(x0, y2));
+          s03 = f64x2.add(s03, f64x2.mul(x0, y3));
+          s10 = f64x2.add(s10, f64x2.mul(x1, y0));
+          s11 = f64x2.add(s11, f64x2.mul(x1, y1));
+          s12 = f64x2.add(s12, f64x2.mul(x1, y2));
+          s13 = f64x2.add(s13, f64x2.mul(x1, y3));
+        }
+        if (odd) {
+          // the piece's last column, in lane 0
+          const x0 = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(a0 + to));
+          const x1 = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(a1 + to));
+          const y0 = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(b0 + to));
+          const y1 = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(b1 + to));
+          const y2 = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(b2 + to));
+          const y3 = f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(b3 + to));
+          s00 = f64x2.add(s00, f64x2.mul(x0, y0));
+          s01 = f64x2.add(s01, f64x2.mul(x0, y1));
+          s02 = f64x2.add(s02, f64x2.mul(x0, y2));
+          s03 = f64x2.add(s03, f64x2.mul(x0, y3));
+          s10 = f64x2.add(s10, f64x2.mul(x1, y0));
+          s11 = f64x2.add(s11, f64x2.mul(x1, y1));
+          s12 = f64x2.add(s12, f64x2.mul(x1, y2));
+          s13 = f64x2.add(s13, f64x2.mul(x1, y3));
+        }
+        const c0 = i * ldc + j;
+        const c1 = c0 + ldc;
+        addF64(C, c0, s00);
+        addF64(C, c0 + 1, s01);
+        addF64(C, c0 + 2, s02);
+        addF64(C, c0 + 3, s03);
+        addF64(C, c1, s10);
+        addF64(C, c1 + 1, s11);
+        addF64(C, c1 + 2, s12);
+        addF64(C, c1 + 3, s13);
+      }
+      for (; j < n; j++) {
+        const b0 = B + <usize>j * rowBytes;
+        addF64(C, i * ldc + j, pieceDot(a0, b0, from, to, odd));
+        addF64(C, (i + 1) * ldc + j, pieceDot(a1, b0, from, to, odd));
+      }
+    }
+    for (; i < m; i++) {
+      const a0 = A + <usize>i * rowBytes;
+      for (let j: i32 = upper ? i : 0; j < n; j++) addF64(C, i * ldc + j, pieceDot(a0, B + <usize>j * rowBytes, from, to, odd));
+    }
+  }
+}
+
+/** One entry's piece as rowProductsF64 sums it: two lanes over [from, to), the odd last column in lane 0. */
+@inline function pieceDot(a: usize, b: usize, from: usize, to: usize, odd: bool): v128 {
+  let s = f64x2.splat(0);
+  for (let off = from; off < to; off += 16) s = f64x2.add(s, f64x2.mul(v128.load(a + off), v128.load(b + off)));
+  if (odd) s = f64x2.add(s, f64x2.replace_lane(f64x2.splat(0), 0, load<f64>(a + to) * load<f64>(b + to)));
+  return s;
+}
