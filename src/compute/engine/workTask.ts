@@ -13,6 +13,13 @@ export interface WorkItem {
   start: number;
   count: number;
   members: TensorRef[];
+  /**
+   * Rows-subset mode (incremental runs): length members.length, 1 = the member is new. When present, only the pairs
+   * (i, j) with rowsWanted[i] || rowsWanted[j] are computed; the d2/dot/identical entries of the other pairs are left
+   * unspecified and must be ignored by the caller. Every member's own facts (dot[i*m+i] = squared norm, nonFinite,
+   * allZero, fp8Grid, fp8AtMax) are still computed, and every computed pair's bits equal those of a full run.
+   */
+  rowsWanted?: Uint8Array;
 }
 
 export interface WorkTask {
