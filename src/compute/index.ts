@@ -1,7 +1,7 @@
 // The engine's public face: the CLI and the extension import compute from here only (the layer rule in
 // eslint.config.mjs enforces it); wire types and errors live in src/shared and are re-exported here for convenience.
 export { pairMetrics, type PairMetrics } from './pipeline/pairMetrics';
-export { compareModels, computeShard, mergeShards, DEFAULT_TRUST_RATIO, type CompareOptions, type Progress, type ShardSummary } from './pipeline/compare';
+export { compareModels, computeShard, mergeShards, type CompareOptions, type Progress, type ShardSummary } from './pipeline/compare';
 export type { ShardSpec } from './pipeline/sumsRun';
 export { findModels, isDiffusersFolder } from './readers/findModels';
 export { openCheckpoint, MODEL_EXTENSIONS } from './readers/registry';

@@ -295,7 +295,7 @@ export interface CompareResult {
     tensorsCompared: number;
     /** tensor groups skipped without arithmetic because every member was bit-identical */
     identicalGroups: number;
-    /** pair-chunks the cancellation guard recomputed directly */
+    /** LoRA comparisons: norms the cancellation guard recomputed directly (checkpoint comparisons: 0, no guard) */
     guardRecomputes: number;
     kernels: string;
   };

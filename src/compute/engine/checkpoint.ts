@@ -22,7 +22,7 @@ const MAGIC = 'MDSUMS01';
 export interface SumsFingerprint {
   tool: string;
   /** options that change the numbers (chunkBudget: memory budget per worker, which sets the chunk sizes) */
-  options: { components: string[] | null; includeEma: boolean; trustRatio: number; kernels: string; chunkBudget: number; taskWork: number | null };
+  options: { components: string[] | null; includeEma: boolean; kernels: string; chunkBudget: number; taskWork: number | null };
   /** every model in plan order: its files' (path, size, mtime) and a digest of its tensor table (the header read) */
   models: { path: string; files: { path: string; size: number; mtimeNs: string }[]; header: string }[];
   leaves: number;
@@ -39,7 +39,6 @@ export interface SumsFile {
   share: Uint8Array;
   state: FoldState;
   bytesRead: number;
-  guardRecomputes: number;
   /** the kernels that computed it (their name, as the result's stats give it) */
   kernels: string;
 }
@@ -92,7 +91,7 @@ export function fingerprintDifference(want: SumsFingerprint, found: SumsFingerpr
 }
 
 function describeOptions(o: SumsFingerprint['options']): string {
-  return `components ${o.components?.join(',') ?? 'all'}, EMA ${o.includeEma ? 'in' : 'out'}, trust ratio ${o.trustRatio}, ${o.kernels} kernels, ${o.chunkBudget / 1048576} MiB per worker`;
+  return `components ${o.components?.join(',') ?? 'all'}, EMA ${o.includeEma ? 'in' : 'out'}, ${o.kernels} kernels, ${o.chunkBudget / 1048576} MiB per worker`;
 }
 
 interface Header {
@@ -109,7 +108,6 @@ interface Header {
   tensorsCompared: number;
   identicalGroups: number;
   bytesRead: number;
-  guardRecomputes: number;
   kernels: string;
 }
 
@@ -133,7 +131,6 @@ export function writeSumsFile(path: string, f: SumsFile): void {
     tensorsCompared: s.tensorsCompared,
     identicalGroups: s.identicalGroups,
     bytesRead: f.bytesRead,
-    guardRecomputes: f.guardRecomputes,
     kernels: f.kernels,
   };
   const json = Buffer.from(JSON.stringify(header));
@@ -208,7 +205,6 @@ export function readSumsFile(path: string): SumsFile {
       identicalGroups: header.identicalGroups,
     },
     bytesRead: header.bytesRead,
-    guardRecomputes: header.guardRecomputes,
     kernels: header.kernels,
   };
 }

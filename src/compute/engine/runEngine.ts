@@ -9,13 +9,12 @@ import { unwrapReply, type ThreadReply } from '../workers/threadReply';
 import { workerFile } from '../workers/workerFiles';
 import type { Plan, Unit } from './plan';
 import type { FileIdentity } from '../io/regularFile';
-import { GRAM_BLOCK_COLUMNS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
+import { SUM_BLOCK_ELEMENTS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
 export interface EngineOptions {
   /** worker threads; 0 runs in the calling thread (tests, tiny inputs) */
   workers: number;
   memoryBudgetMiB: number;
-  trustRatio: number;
   kernels: 'wasm' | 'reference';
   signal?: AbortSignal;
   onBytes?: (bytesDone: number) => void;
@@ -32,7 +31,6 @@ export type UnitResult = Omit<ItemResult, 'unit' | 'start' | 'count'>;
 
 export interface EngineStats {
   bytesRead: number;
-  guardRecomputes: number;
   kernels: string;
 }
 
@@ -59,10 +57,9 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
     if (p) p.remaining++;
     else pending.set(it.unit, { remaining: 1, items: [] });
   }
-  const stats: EngineStats = { bytesRead: 0, guardRecomputes: 0, kernels: opts.kernels };
+  const stats: EngineStats = { bytesRead: 0, kernels: opts.kernels };
   const absorb = (r: TaskResult) => {
     stats.bytesRead += r.bytesRead;
-    stats.guardRecomputes += r.guardRecomputes;
     stats.kernels = r.kernels;
     for (const it of r.items) {
       const p = pending.get(it.unit)!;
@@ -131,7 +128,7 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
 
 /** The tasks of a plan, in file order. Which units share a task, and the chunk sizes, depend on the plan and on
  *  workers and memoryBudgetMiB (through the budget per worker) only. */
-export function engineTasks(plan: Plan, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'trustRatio' | 'kernels' | 'taskWork'>): WorkTask[] {
+export function engineTasks(plan: Plan, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>): WorkTask[] {
   return makeTasks(plan.units, plan.files, opts);
 }
 
@@ -145,7 +142,7 @@ function onlyUnits(tasks: WorkTask[], units: Uint8Array | undefined): WorkTask[]
   return tasks.map((t) => ({ ...t, items: t.items.filter((it) => units[it.unit] === 1) })).filter((t) => t.items.length > 0);
 }
 
-function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'trustRatio' | 'kernels' | 'taskWork'>): WorkTask[] {
+function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>): WorkTask[] {
   const budgetPerWorker = chunkBudgetBytes(opts);
   const items: WorkItem[] = [];
   // Read in file order: sort by where the first member's bytes are.
@@ -171,11 +168,11 @@ function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: P
   const flush = () => {
     if (!cur.length) return;
     const mMax = Math.max(...cur.map((i) => i.members.length));
-    const kb = GRAM_BLOCK_COLUMNS;
-    const chunk = Math.max(kb, Math.min(MAX_CHUNK, Math.floor(budgetPerWorker / (mMax * 8) / kb) * kb));
+    const B = SUM_BLOCK_ELEMENTS;
+    const chunk = Math.max(B, Math.min(MAX_CHUNK, Math.floor(budgetPerWorker / (mMax * 8) / B) * B));
     const files: Record<string, FileIdentity> = {};
     for (const it of cur) for (const r of it.members) if (!(r.file in files) && identities.has(r.file)) files[r.file] = identities.get(r.file)!;
-    tasks.push({ items: cur, chunkElements: chunk, trustRatio: opts.trustRatio, kernels: opts.kernels, files });
+    tasks.push({ items: cur, chunkElements: chunk, kernels: opts.kernels, files });
     cur = [];
     work = 0;
     resultBytes = 0;

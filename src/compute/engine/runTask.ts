@@ -1,34 +1,36 @@
 import { bytesPerElement } from '../model/dtypes';
 import { isQuantised } from '../io/readQuant';
 import { readFully, readTensorElements } from '../io/tensorBytes';
-import type { Kernels } from '../kernels/types';
+import { PAIR_SUB_COLUMNS, type Kernels } from '../kernels/types';
 import { decodableToF64, decodeToF64 } from './decodeF64';
 import { FileHandles } from '../io/fileHandles';
 import { auxRanges } from '../quant/layout';
 import { decodeMember, decodesToF32, identityKey, readMember, slotBytes } from './members';
 import { FP8_E4M3FN, FP8_E5M2, fp8GridFlags, isHalfDtype, isPlainFp8, reachesFp8Max } from './fp8Grid';
-import { GRAM_BLOCK_COLUMNS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
+import { SUM_BLOCK_ELEMENTS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
 
 /**
  * Runs one task: for each item, reads the members' bytes chunk by chunk, groups bit-identical members, and adds
- * every pair's squared distance and inner product. Float32-decodable groups (quantised members dequantised first)
- * go through the centred Gram kernels with a cancellation guard; anything else through an exact float64 path.
+ * every pair's squared distance and inner product. Float32-decodable members (quantised ones dequantised first) go
+ * through the direct pair kernel; anything else through an exact float64 path. Every pair's sums are added per
+ * canonical block of SUM_BLOCK_ELEMENTS counted from the item's start, in block order, so they depend on the pair's
+ * two members alone (not on the other members, the chunk size, the task or the worker).
  */
 export function runTask(task: WorkTask, kernels: Kernels): TaskResult {
   const files = new FileHandles(task.files);
-  const stats = { bytesRead: 0, guardRecomputes: 0 };
+  const stats = { bytesRead: 0 };
   try {
     const items = task.items.map((item) =>
       item.members.every(decodesToF32)
-        ? gramItem(item, task, kernels, files, stats)
+        ? pairItem(item, task, kernels, files, stats)
         : item.members.every((r) => decodableToF64(r.dtype) || isQuantised(r))
           ? f64Item(item, task.chunkElements, kernels, files, stats)
           : bytesOnlyItem(item, task.chunkElements * 4, files, stats),
     );
     // what was read is kept only if every file is still the version the plan was made from
     files.verify();
-    return { items, bytesRead: stats.bytesRead, guardRecomputes: stats.guardRecomputes, kernels: kernels.name };
+    return { items, bytesRead: stats.bytesRead, kernels: kernels.name };
   } finally {
     files.closeAll();
   }
@@ -122,25 +124,45 @@ function markIdentity(res: ItemResult, cls: Int32Array): void {
   for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) if (cls[i] !== cls[j]) res.identical[i * m + j] = 0;
 }
 
-function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles, stats: { bytesRead: number; guardRecomputes: number }): ItemResult {
+/** The squared norms of classes [0, classes) over columns [col, col+n), in float64; NaN/Inf where a row is not finite. */
+function blockNorms(k: Kernels, rowOf: (q: number) => number, classes: number, col: number, n: number, out: Float64Array): void {
+  for (let q = 0; q < classes; q++) {
+    const at = rowOf(q) + col * 4;
+    out[q] = k.dot(at, at, n);
+  }
+}
+
+/**
+ * Float32-decodable members: per chunk, one decoded row per class of bit-identical members, then per canonical block
+ * (SUM_BLOCK_ELEMENTS from the item's start) every class pair's direct sum of squared differences and inner product
+ * (pairBlock), added to the member pairs' float64 totals in block order. Each pair's sums thus depend on its two
+ * members' values alone: not on the other members, the chunk size or the worker.
+ */
+function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles, stats: { bytesRead: number }): ItemResult {
   const res = newResult(item);
   const m = res.m;
   const members = item.members;
-  const kb = GRAM_BLOCK_COLUMNS;
-  const C = Math.max(kb, Math.ceil(Math.min(task.chunkElements, item.count) / kb) * kb);
-  const mPad = Math.ceil(m / 4) * 4;
+  const B = SUM_BLOCK_ELEMENTS;
+  const C = Math.max(B, Math.ceil(Math.min(task.chunkElements, item.count) / B) * B);
+  const wanted = item.rowsWanted;
   const rawSize = Math.max(C * 4, ...members.map((r) => slotBytes(r, C)));
-  // Layout: raw slots (m), decoded rows (m), reference row, packed block, G (f64), S (f64).
+  // Layout: raw slots (m), decoded rows (m + 1: the row after the last class pads the row lists), row lists II and JJ
+  // (int32), D and P (f64), the kernel's packed sub-block.
+  const dStride = m + 1;
   const rawBase = 0;
   const rowsBase = rawBase + m * rawSize;
-  const refBase = rowsBase + m * C * 4;
-  const packedBase = refBase + kb * 4;
-  const gBase = packedBase + mPad * kb * 4;
-  const sBase = gBase + mPad * mPad * 8;
-  k.reserve(sBase + mPad * 8);
+  const listBase = rowsBase + (m + 1) * C * 4;
+  const listBytes = Math.ceil(((m + 2) * 4) / 16) * 16;
+  const dBase = listBase + 2 * listBytes;
+  const pBase = dBase + dStride * dStride * 8;
+  const packedBase = pBase + dStride * dStride * 8;
+  k.reserve(packedBase + (m + 1) * PAIR_SUB_COLUMNS * 4);
 
   const slots = members.map((_, i) => rawBase + i * rawSize);
   const keys = members.map(identityKey);
+  const rowOf = (q: number) => rowsBase + q * C * 4;
+  const norms = new Float64Array(m);
+  const classWanted = new Uint8Array(m);
   for (let start = item.start, end = item.start + item.count; start < end; start += C) {
     const n = Math.min(C, end - start);
     const u8 = k.u8();
@@ -152,130 +174,69 @@ function gramItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
     const { cls, reps } = byteClasses(keys, u8, slots, lengths);
     markIdentity(res, cls);
     fp8Facts(res, members, u8, slots, n);
-
-    // Decode one row per class.
-    const rowOf = (q: number) => rowsBase + q * C * 4;
     reps.forEach((i, q) => decodeMember(k, members[i]!, slots[i]!, rowOf(q), start, n, C));
+    const classes = reps.length;
     const f32 = k.f32();
     for (let i = 0; i < m; i++) if (res.allZero[i] && !allZeros(f32, rowOf(cls[i]!) / 4, n)) res.allZero[i] = 0;
+    // the kernel takes whole 4-column steps: zero columns past the end (+0 changes no sum)
+    const nPad = Math.ceil(n / 4) * 4;
+    if (nPad > n) for (let q = 0; q < classes; q++) f32.fill(0, rowOf(q) / 4 + n, rowOf(q) / 4 + nPad);
 
-    const classes = reps.length;
-    // The Gram is of the classes only: members equal to their class's row so far cost no arithmetic.
-    const cPad = Math.ceil(classes / 4) * 4;
-    const finite = new Uint8Array(classes).fill(1);
-    let G = gramChunk(k, classes, rowOf(0), C, n, refBase, packedBase, gBase, sBase, cPad);
-    if (!G.ok) {
-      // A NaN/Inf (or an overflow) somewhere: find the non-finite rows and redo the chunk without them.
-      for (let q = 0; q < classes; q++) if (!Number.isFinite(k.sqDiff(rowOf(q), rowOf(q), n))) finite[q] = 0;
-      const keep = [...Array(classes).keys()].filter((q) => finite[q]);
-      keep.forEach((q, slot) => {
-        if (slot !== q) k.u8().copyWithin(rowOf(slot), rowOf(q), rowOf(q) + n * 4);
-      });
-      G = gramChunk(k, keep.length, rowOf(0), C, n, refBase, packedBase, gBase, sBase, cPad);
-      // Rows were compacted: class q now lives in slot keepSlot[q].
-      const keepSlot = new Int32Array(classes).fill(-1);
-      keep.forEach((q, slot) => (keepSlot[q] = slot));
-      accumulateChunk(res, cls, finite, keepSlot, G, k, rowOf, n, cPad, gBase, sBase, task.trustRatio, stats);
-    } else {
-      const identity = Int32Array.from({ length: classes }, (_, q) => q);
-      accumulateChunk(res, cls, finite, identity, G, k, rowOf, n, cPad, gBase, sBase, task.trustRatio, stats);
+    // Which class pairs to compute: all (the upper triangle), or, in rows-subset mode, the wanted classes' rows.
+    classWanted.fill(0);
+    if (wanted) for (let i = 0; i < m; i++) if (wanted[i]) classWanted[cls[i]!] = 1;
+    const list = new Int32Array(k.u8().buffer);
+    let ni = 0;
+    let nj = 0;
+    for (let q = 0; q < classes; q++) {
+      if (!wanted || classWanted[q]) list[listBase / 4 + ni++] = q;
+      list[(listBase + listBytes) / 4 + nj++] = q;
     }
-    for (let i = 0; i < m; i++) if (!finite[cls[i]!]) res.nonFinite[i] = 1;
+    // (row `classes` holds no class: its entries are computed and never read)
+    if (ni % 2) list[listBase / 4 + ni++] = classes;
+    if (nj % 2) list[(listBase + listBytes) / 4 + nj++] = classes;
+    const II = listBase;
+    const JJ = wanted ? listBase + listBytes : listBase;
+
+    for (let b0 = 0; b0 < n; b0 += B) {
+      const w = Math.min(B, n - b0);
+      blockNorms(k, rowOf, classes, b0, w, norms);
+      const f64 = k.f64();
+      f64.fill(0, dBase / 8, dBase / 8 + 2 * dStride * dStride);
+      if (ni > 0) k.pairBlock(rowsBase, C, b0, Math.ceil(w / 4) * 4, classes + 1, packedBase, II, ni, JJ, wanted ? nj : ni, wanted ? 0 : 1, dBase, pBase, dStride);
+      const g = k.f64();
+      const D = dBase / 8;
+      const P = pBase / 8;
+      for (let i = 0; i < m; i++) {
+        const ci = cls[i]!;
+        const finiteI = Number.isFinite(norms[ci]!);
+        if (!finiteI) res.nonFinite[i] = 1;
+        res.dot[i * m + i] += norms[ci]!;
+        for (let j = i + 1; j < m; j++) {
+          if (wanted && !wanted[i] && !wanted[j]) continue;
+          const cj = cls[j]!;
+          const at = i * m + j;
+          if (ci === cj) {
+            // bit-identical rows: d2 is exactly 0 (nothing to add), the inner product is the class's own
+            res.dot[at] += g[P + ci * dStride + ci]!;
+            continue;
+          }
+          // the entry the kernel computed: (p, q) with p in II and, without a subset, p < q
+          const [p, q] = wanted ? (classWanted[ci] ? [ci, cj] : [cj, ci]) : ci < cj ? [ci, cj] : [cj, ci];
+          let d2 = g[D + p * dStride + q]!;
+          let dot = g[P + p * dStride + q]!;
+          if (!(Number.isFinite(d2) && Number.isFinite(dot)) && finiteI && Number.isFinite(norms[cj]!)) {
+            // finite rows whose float32 squares or products overflow: this block of the pair in float64
+            d2 = k.sqDiff(rowOf(p) + b0 * 4, rowOf(q) + b0 * 4, w);
+            dot = k.dot(rowOf(p) + b0 * 4, rowOf(q) + b0 * 4, w);
+          }
+          res.d2[at] += d2;
+          res.dot[at] += dot;
+        }
+      }
+    }
   }
   return res;
-}
-
-
-interface ChunkGram {
-  ok: boolean;
-  rr: number;
-}
-
-/** Centred Gram of `rows` rows (stride C) over n columns, block by block; G and S are left in memory. */
-function gramChunk(k: Kernels, rows: number, rowsPtr: number, C: number, n: number, ref: number, packed: number, G: number, S: number, mPad: number): ChunkGram {
-  const f64 = k.f64();
-  f64.fill(0, G / 8, G / 8 + mPad * mPad);
-  f64.fill(0, S / 8, S / 8 + mPad);
-  let rr = 0;
-  if (rows === 0) return { ok: true, rr };
-  const kb = GRAM_BLOCK_COLUMNS;
-  for (let col0 = 0; col0 < n; col0 += kb) {
-    const w = Math.min(kb, n - col0);
-    k.meanRows(rowsPtr, rows, C, col0, w, ref);
-    if (w < kb) k.f32().fill(0, ref / 4 + w, ref / 4 + kb);
-    k.centerPack(rowsPtr, rows, C, col0, w, ref, packed, mPad, kb);
-    k.gramBlock(packed, mPad, kb, G);
-    rr += k.dotRef(packed, mPad, kb, ref, S);
-  }
-  let ok = Number.isFinite(rr);
-  const g = k.f64();
-  for (let i = 0; ok && i < rows; i++) for (let j = i; j < rows; j++) if (!Number.isFinite(g[G / 8 + i * mPad + j]!)) ok = false;
-  for (let i = 0; ok && i < rows; i++) if (!Number.isFinite(g[S / 8 + i]!)) ok = false;
-  return { ok, rr };
-}
-
-/**
- * Turns the chunk's centred Gram into pair contributions. d2 = G_pp + G_qq - 2 G_pq loses about eps*(G_pp+G_qq);
- * when that is not small against d2, the pair is recomputed directly from its two decoded rows (exact differences).
- */
-function accumulateChunk(
-  res: ItemResult,
-  cls: Int32Array,
-  finite: Uint8Array,
-  slotOf: Int32Array,
-  chunk: ChunkGram,
-  k: Kernels,
-  rowOf: (slot: number) => number,
-  n: number,
-  mPad: number,
-  G: number,
-  S: number,
-  trustRatio: number,
-  stats: { guardRecomputes: number },
-): void {
-  const classes = finite.length;
-  const g = k.f64();
-  const gAt = (p: number, q: number) => (p <= q ? g[G / 8 + p * mPad + q]! : g[G / 8 + q * mPad + p]!);
-  const s = (p: number) => g[S / 8 + p]!;
-  const rr = chunk.rr;
-  // Class-level results first (classes are few), then spread to members.
-  const cd2 = new Float64Array(classes * classes);
-  const cdot = new Float64Array(classes * classes);
-  for (let p = 0; p < classes; p++) {
-    for (let q = p; q < classes; q++) {
-      const idx = p * classes + q;
-      if (!finite[p] || !finite[q]) {
-        cd2[idx] = NaN;
-        cdot[idx] = NaN;
-        continue;
-      }
-      const sp = slotOf[p]!;
-      const sq = slotOf[q]!;
-      const raw = gAt(sp, sq) + s(sp) + s(sq) + rr;
-      cdot[idx] = Number.isFinite(raw) ? raw : k.dot(rowOf(sp), rowOf(sq), n);
-      if (p === q) continue;
-      const gpp = gAt(sp, sp);
-      const gqq = gAt(sq, sq);
-      const d2 = gpp + gqq - 2 * gAt(sp, sq);
-      if (Number.isFinite(d2) && d2 > 0 && gpp + gqq <= trustRatio * d2) {
-        cd2[idx] = d2;
-      } else {
-        cd2[idx] = k.sqDiff(rowOf(sp), rowOf(sq), n);
-        stats.guardRecomputes++;
-      }
-    }
-  }
-  const m = res.m;
-  for (let i = 0; i < m; i++) {
-    const ci = cls[i]!;
-    for (let j = i; j < m; j++) {
-      const cj = cls[j]!;
-      const p = ci <= cj ? ci : cj;
-      const q = ci <= cj ? cj : ci;
-      res.dot[i * m + j] += cdot[p * classes + q]!;
-      if (j > i && p !== q) res.d2[i * m + j] += cd2[p * classes + q]!;
-    }
-  }
 }
 
 /**
@@ -286,8 +247,9 @@ function f64Item(item: WorkItem, chunkElements: number, k: Kernels, files: FileH
   const res = newResult(item);
   const m = res.m;
   const quantised = item.members.some(isQuantised);
-  const kb = GRAM_BLOCK_COLUMNS;
-  const C = quantised ? Math.max(kb, Math.ceil(Math.min(chunkElements, item.count) / kb) * kb) : Math.max(1, Math.min(chunkElements, item.count));
+  // whole canonical blocks per chunk (also whole blocks of any quantised encoding)
+  const B = SUM_BLOCK_ELEMENTS;
+  const C = Math.max(B, Math.ceil(Math.min(chunkElements, item.count) / B) * B);
   const sizes = item.members.map((r) => slotBytes(r, C));
   const slots = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
   const raw = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
@@ -314,19 +276,24 @@ function f64Item(item: WorkItem, chunkElements: number, k: Kernels, files: FileH
     });
     markIdentity(res, byteClasses(keys, raw, slots, lengths).cls);
     fp8Facts(res, item.members, raw, slots, n);
+    const wanted = item.rowsWanted;
     for (let i = 0; i < m; i++) {
       const a = vals[i]!;
       for (let j = i; j < m; j++) {
+        if (wanted && j > i && !wanted[i] && !wanted[j]) continue;
         const b = vals[j]!;
-        let d2 = 0;
-        let dot = 0;
-        for (let e = 0; e < n; e++) {
-          const d = a[e]! - b[e]!;
-          d2 += d * d;
-          dot += a[e]! * b[e]!;
+        // summed per canonical block, the blocks added in order (see runTask)
+        for (let b0 = 0; b0 < n; b0 += B) {
+          let d2 = 0;
+          let dot = 0;
+          for (let e = b0, bEnd = Math.min(n, b0 + B); e < bEnd; e++) {
+            const d = a[e]! - b[e]!;
+            d2 += d * d;
+            dot += a[e]! * b[e]!;
+          }
+          res.dot[i * m + j] += dot;
+          if (j > i) res.d2[i * m + j] += d2;
         }
-        res.dot[i * m + j] += dot;
-        if (j > i) res.d2[i * m + j] += d2;
       }
       let finite = true;
       for (let e = 0; e < n && finite; e++) finite = Number.isFinite(a[e]!);

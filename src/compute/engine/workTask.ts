@@ -1,11 +1,15 @@
 import type { TensorRef } from '../model/checkpoint';
 import type { FileIdentity } from '../io/regularFile';
 
-/**
- * Columns per block of the centred Gram kernels (the `kb` of centerPack, gramBlock and dotRef): a chunk of elements is
- * processed block by block, and chunk sizes are whole multiples of it.
- */
+/** Elements per chunk granule of a single pair's details (pairTask.ts): quantised ranges start on whole blocks. */
 export const GRAM_BLOCK_COLUMNS = 512;
+
+/**
+ * The canonical block: every pair's sums over an item are added per block of this many elements counted from the
+ * item's start, in block order, so their bits do not depend on the chunk size (a multiple of it) or on the other
+ * members. A multiple of PAIR_SUB_COLUMNS (kernels/types.ts) and of every quantised block; divides SPLIT_ELEMENTS.
+ */
+export const SUM_BLOCK_ELEMENTS = 4096;
 
 /** What a worker is asked to do: element ranges of units, each read once from every member. */
 export interface WorkItem {
@@ -26,8 +30,6 @@ export interface WorkTask {
   items: WorkItem[];
   /** elements per member per chunk: bounds the worker's memory whatever the tensor size */
   chunkElements: number;
-  /** trust the centred Gram value of a pair-chunk when (G_ii + G_jj) <= trustRatio * d2 */
-  trustRatio: number;
   kernels: 'wasm' | 'reference';
   /** the version of each file the items read, as its header was read: checked when opened and when the task ends */
   files: Record<string, FileIdentity>;
@@ -60,6 +62,5 @@ export interface ItemResult {
 export interface TaskResult {
   items: ItemResult[];
   bytesRead: number;
-  guardRecomputes: number;
   kernels: string;
 }

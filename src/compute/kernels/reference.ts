@@ -1,7 +1,7 @@
 import { binary16, bfloat16, float8e4m3fn, float8e5m2 } from './floatFormats';
 import type { GgmlQuantType } from '../quant/encoding';
 import { dequant4bitRef, dequantGgmlRef, dequantScaledFp8Ref } from '../quant/dequantRef';
-import { GRAM_F32_CHAIN, ROW_PRODUCT_PIECE, type Kernels } from './types';
+import { GRAM_F32_CHAIN, PAIR_SUB_COLUMNS, ROW_PRODUCT_PIECE, type Kernels } from './types';
 
 export { binary16, bfloat16, float8e4m3fn, float8e5m2 } from './floatFormats';
 
@@ -82,40 +82,23 @@ class ReferenceKernels implements Kernels {
     dequant4bitRef(this.u8(), this.f32(), src, table, absmax, dst, n, phase, blockShift, out);
   }
 
-  meanRows(rows: number, m: number, stride: number, col0: number, kb: number, ref: number): void {
-    const f = this.f32();
-    for (let c = 0; c < kb; c++) {
-      let sum = 0;
-      for (let i = 0; i < m; i++) sum += f[rows / 4 + i * stride + col0 + c]!;
-      f[ref / 4 + c] = sum / m;
-    }
-  }
-
-  centerPack(rows: number, m: number, stride: number, col0: number, n: number, ref: number, packed: number, mPad: number, kb: number): void {
-    const f = this.f32();
-    for (let i = 0; i < mPad; i++) {
-      for (let c = 0; c < kb; c++) {
-        const inside = i < m && c < n;
-        f[packed / 4 + i * kb + c] = inside ? Math.fround(f[rows / 4 + i * stride + col0 + c]! - f[ref / 4 + c]!) : 0;
-      }
-    }
-  }
-
-  gramBlock(packed: number, mPad: number, kb: number, G: number): void {
+  pairBlock(rows: number, stride: number, col0: number, n: number, _nRows: number, _packed: number, II: number, ni: number, JJ: number, nj: number, tri: number, D: number, P: number, dStride: number): void {
     const f = this.f32();
     const g = this.f64();
-    for (let i = 0; i < mPad; i++) {
-      for (let j = i; j < mPad; j++) g[G / 8 + i * mPad + j] += runSums(f, packed / 4 + i * kb, packed / 4 + j * kb, kb);
+    const list = new Int32Array(this.buffer);
+    for (let sub = 0; sub < n; sub += PAIR_SUB_COLUMNS) {
+      const width = Math.min(PAIR_SUB_COLUMNS, n - sub);
+      for (let a = 0; a < ni; a++) {
+        const i = list[II / 4 + a]!;
+        for (let b = tri ? a - (a % 2) : 0; b < nj; b++) {
+          const j = list[JJ / 4 + b]!;
+          const x = rows / 4 + i * stride + col0 + sub;
+          const y = rows / 4 + j * stride + col0 + sub;
+          g[D / 8 + i * dStride + j] += laneSums(f, x, y, width, true);
+          g[P / 8 + i * dStride + j] += laneSums(f, x, y, width, false);
+        }
+      }
     }
-  }
-
-  dotRef(packed: number, mPad: number, kb: number, ref: number, S: number): number {
-    const f = this.f32();
-    const s = this.f64();
-    for (let i = 0; i < mPad; i++) s[S / 8 + i] += runSums(f, packed / 4 + i * kb, ref / 4, kb);
-    let refSq = 0;
-    for (let c = 0; c < kb; c++) refSq += f[ref / 4 + c]! * f[ref / 4 + c]!;
-    return refSq;
   }
 
   sqDiff(a: number, b: number, n: number): number {
@@ -177,14 +160,25 @@ class ReferenceKernels implements Kernels {
   }
 }
 
-/** sum_c x[c] * y[c] for c < n: float32 running sums over chains of GRAM_F32_CHAIN columns, added in float64. */
-function runSums(f: Float32Array, x: number, y: number, n: number): number {
-  let total = 0;
-  for (let start = 0; start < n; start += GRAM_F32_CHAIN) {
-    let chain = 0;
-    const end = Math.min(n, start + GRAM_F32_CHAIN);
-    for (let c = start; c < end; c++) chain = Math.fround(chain + Math.fround(f[x + c]! * f[y + c]!));
-    total += chain;
+/**
+ * sum_c (x[c] - y[c])^2 (squares) or sum_c x[c] y[c] for c < n, as the SIMD kernels sum it: lane l (0..3) takes
+ * columns c = l mod 4; per run of 4 * GRAM_F32_CHAIN columns each lane is a float32 running sum of its products (not
+ * fused), the run's lanes are widened as [l0 + l2, l1 + l3] and added to two float64 sums, which end as their sum.
+ */
+function laneSums(f: Float32Array, x: number, y: number, n: number, squares: boolean): number {
+  const run = 4 * GRAM_F32_CHAIN;
+  let s0 = 0;
+  let s1 = 0;
+  for (let start = 0; start < n; start += run) {
+    const chain = [0, 0, 0, 0];
+    const end = Math.min(n, start + run);
+    for (let c = start; c < end; c++) {
+      const d = squares ? Math.fround(f[x + c]! - f[y + c]!) : 0;
+      const product = squares ? Math.fround(d * d) : Math.fround(f[x + c]! * f[y + c]!);
+      chain[c % 4] = Math.fround(chain[c % 4]! + product);
+    }
+    s0 += chain[0]! + chain[2]!;
+    s1 += chain[1]! + chain[3]!;
   }
-  return total;
+  return s0 + s1;
 }

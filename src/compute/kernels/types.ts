@@ -44,30 +44,18 @@ export interface Kernels {
   dequant4bit(src: number, table: number, absmax: number, dst: number, n: number, phase: number, blockShift: number, out: number): void;
 
   /**
-   * ref[c] = mean over rows i < m of rows[i*stride + col0 + c], c < kb (summed in float64, m >= 1).
-   * Strides and kb count float32 elements.
+   * For rows i in the int32 list II (ni entries, even) and j in JJ (nj entries, even), over columns [col0, col0+n)
+   * of float32 rows at `stride` elements apart (row r at rows + 4*r*stride; n a multiple of 4):
+   * D[i*dStride + j] += sum_c (x_i[c] - x_j[c])^2 and P[i*dStride + j] += sum_c x_i[c] * x_j[c] (float64 D, P).
+   * With `tri` set (II and JJ the same list), only the entries from each row's own position in the list onward are
+   * computed (the upper triangle and diagonal, plus, at the diagonal, a few lower entries).
+   * The columns are taken PAIR_SUB_COLUMNS at a time; within one, each float32 lane (columns c = lane mod 4) sums
+   * at most GRAM_F32_CHAIN differences squared (products), in order, those partial sums are widened to float64 and
+   * summed, and the sub-block's total is added into D (P). Every entry thus depends on its two rows and the columns
+   * alone, and (i, j) has the bits of (j, i). Equal rows give D exactly 0. Every index in II and JJ is below nRows;
+   * `packed` is scratch for nRows x PAIR_SUB_COLUMNS float32 (the rows' slices of one sub-block, copied side by side).
    */
-  meanRows(rows: number, m: number, stride: number, col0: number, kb: number, ref: number): void;
-
-  /**
-   * packed[i*kb + c] = rows[i*stride + col0 + c] - ref[c] for i < m, c < n; zero for c in [n, kb) and rows i in [m, mPad).
-   * kb is a multiple of 8, mPad a multiple of 4 and >= m.
-   */
-  centerPack(rows: number, m: number, stride: number, col0: number, n: number, ref: number, packed: number, mPad: number, kb: number): void;
-
-  /**
-   * G[i*mPad + j] += sum_c packed[i*kb+c] * packed[j*kb+c] for i <= j < mPad (upper triangle incl. diagonal).
-   * The products of one call are summed in float32 chains of at most GRAM_F32_CHAIN products, those partial sums in
-   * float64, then added into the float64 G. (Longer float32 chains bias sums of squares of fp16/bf16-quantized values
-   * downwards, through ties-to-even rounding: about 1e-6 relative with 128 products.)
-   */
-  gramBlock(packed: number, mPad: number, kb: number, G: number): void;
-
-  /**
-   * S[i] += sum_c packed[i*kb+c] * ref[c] for i < mPad (float32 chains as in gramBlock, added in f64), and returns
-   * sum_c ref[c]^2 (in f64). All kb entries of ref are read: zero them past the tensor's end.
-   */
-  dotRef(packed: number, mPad: number, kb: number, ref: number, S: number): number;
+  pairBlock(rows: number, stride: number, col0: number, n: number, nRows: number, packed: number, II: number, ni: number, JJ: number, nj: number, tri: number, D: number, P: number, dStride: number): void;
 
   /**
    * sum (a_i - b_i)^2 over float32 arrays, every step in float64 (differences exact unless the exponents differ by
@@ -98,5 +86,7 @@ export interface Kernels {
 /** Columns per piece of rowProductsF64. */
 export const ROW_PRODUCT_PIECE = 512;
 
-/** The most products in one float32 partial sum of gramBlock and dotRef (see there). */
+/** The most products in one float32 partial sum of pairBlock (see there). */
 export const GRAM_F32_CHAIN = 16;
+/** Columns per sub-block of pairBlock. */
+export const PAIR_SUB_COLUMNS = 512;

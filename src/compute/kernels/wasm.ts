@@ -7,7 +7,7 @@ import { type EmbeddedWasm, WASM_SIMD, WASM_SIMD_FMA } from './wasm/generated';
 /**
  * The WebAssembly SIMD kernels (source: wasm/assembly/kernels.ts, embedded by scripts/build-wasm.mjs).
  *
- * Two builds exist: 'wasm-simd-fma' fuses the float32 multiply-adds of gramBlock/dotRef (relaxed SIMD, about 1.2x
+ * Two builds exist: 'wasm-simd-fma' fuses the float32 multiply-adds of pairBlock (relaxed SIMD, about 1.2x
  * faster there) and 'wasm-simd' does not; the two round differently, so their results differ in the last bits.
  * The default picks the fused build when the runtime accepts it. Node 20 accepts relaxed SIMD only behind a V8 flag,
  * which is set here, process-wide, the first time it is needed; later runtimes ship it and no flag is touched.
@@ -73,10 +73,7 @@ interface KernelExports {
   decodeF8E4M3Scaled(src: number, dst: number, n: number, scale: number): void;
   decodeF8E5M2Scaled(src: number, dst: number, n: number, scale: number): void;
   dequant4bit(src: number, table: number, absmax: number, dst: number, n: number, phase: number, blockShift: number, out: number): void;
-  meanRows(rows: number, m: number, stride: number, col0: number, kb: number, ref: number): void;
-  centerPack(rows: number, m: number, stride: number, col0: number, n: number, ref: number, packed: number, mPad: number, kb: number): void;
-  gramBlock(packed: number, mPad: number, kb: number, G: number): void;
-  dotRef(packed: number, mPad: number, kb: number, ref: number, S: number): number;
+  pairBlock(rows: number, stride: number, col0: number, n: number, nRows: number, packed: number, II: number, ni: number, JJ: number, nj: number, tri: number, D: number, P: number, dStride: number): void;
   sqDiff(a: number, b: number, n: number): number;
   dot(a: number, b: number, n: number): number;
   pairStats(a: number, b: number, n: number, out: number): void;
@@ -156,10 +153,7 @@ function bind(name: Build, e: KernelExports): Kernels {
     decodeF8E4M3Scaled: e.decodeF8E4M3Scaled,
     decodeF8E5M2Scaled: e.decodeF8E5M2Scaled,
     dequant4bit: e.dequant4bit,
-    meanRows: e.meanRows,
-    centerPack: e.centerPack,
-    gramBlock: e.gramBlock,
-    dotRef: e.dotRef,
+    pairBlock: e.pairBlock,
     sqDiff: e.sqDiff,
     dot: e.dot,
     pairStats: e.pairStats,

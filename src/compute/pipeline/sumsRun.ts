@@ -26,10 +26,9 @@ export interface SumsRunOptions {
   onCheckpoint?: (finished: number, leaves: number) => void;
 }
 
-/** What the engine did in this run: bytes read, guard recomputes, the kernels' name. */
+/** What the engine did in this run: bytes read, the kernels' name. */
 export interface EngineCounts {
   bytesRead: number;
-  guardRecomputes: number;
   kernels: string;
 }
 
@@ -43,8 +42,8 @@ export const CHECKPOINT_SECONDS = 5;
 export class SumsRun {
   private lastWrite = performance.now();
   private writeSeconds = 0;
-  /** bytes read (and guard recomputes) by earlier runs, carried into the stats */
-  carried: EngineCounts = { bytesRead: 0, guardRecomputes: 0, kernels: '' };
+  /** bytes read by earlier runs, carried into the stats */
+  carried: EngineCounts = { bytesRead: 0, kernels: '' };
 
   private fp: SumsFingerprint | undefined;
 
@@ -78,7 +77,7 @@ export class SumsRun {
       this.o.notice(`the checkpoint in ${this.o.dir} was not used: ${why}; starting again`);
       return null;
     }
-    this.carried = { bytesRead: f.bytesRead, guardRecomputes: f.guardRecomputes, kernels: f.kernels };
+    this.carried = { bytesRead: f.bytesRead, kernels: f.kernels };
     let done = 0;
     for (const n of f.state.nodes) {
       const [first, end] = nodeRange(this.fingerprint.leaves, n.h, n.k);
@@ -121,7 +120,6 @@ export class SumsRun {
       share: this.o.share,
       state: builder.state(),
       bytesRead: this.carried.bytesRead + stats.bytesRead,
-      guardRecomputes: this.carried.guardRecomputes + stats.guardRecomputes,
       kernels: stats.kernels,
     };
   }
@@ -133,7 +131,7 @@ export class SumsRun {
   mergeShards(dirs: string[], builder: ResultBuilder, layers: LayersWriter): EngineCounts {
     const leaves = this.fingerprint.leaves;
     const covered = new Uint8Array(leaves);
-    const stats = { bytesRead: 0, guardRecomputes: 0, kernels: '' };
+    const stats = { bytesRead: 0, kernels: '' };
     for (const dir of dirs) {
       const path = join(dir, SUMS_FILE);
       let f: SumsFile;
@@ -159,7 +157,6 @@ export class SumsRun {
       }
       copyRows(join(dir, 'layers.bin'), f.state.written, layers, this.fingerprint.keys, this.fingerprint.pairs);
       stats.bytesRead += f.bytesRead;
-      stats.guardRecomputes += f.guardRecomputes;
       stats.kernels ||= f.kernels;
     }
     const missing = covered.reduce((n, x) => n + (x ? 0 : 1), 0);

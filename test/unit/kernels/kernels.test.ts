@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { binary16, bfloat16, createReferenceKernels, float8e4m3fn, float8e5m2 } from '../../../src/compute/kernels/reference';
-import { GRAM_F32_CHAIN, type Kernels } from '../../../src/compute/kernels/types';
+import { GRAM_F32_CHAIN, PAIR_SUB_COLUMNS, type Kernels } from '../../../src/compute/kernels/types';
 import { createWasmKernels, relaxedSimdAvailable } from '../../../src/compute/kernels/wasm';
 
 const IMPLEMENTATIONS: { name: string; create: () => Kernels; skip?: string }[] = [
@@ -115,141 +115,6 @@ const CASES: { name: string; run: (k: Kernels) => void }[] = [
   { name: 'decodeF8E4M3: every length 0..37, misaligned source', run: (k) => checkTails(k, 1, k.decodeF8E4M3, float8e4m3fn) },
   { name: 'decodeF8E5M2: every length 0..37, misaligned source', run: (k) => checkTails(k, 1, k.decodeF8E5M2, float8e5m2) },
   {
-    name: 'meanRows: odd m, odd stride and offset, kb not a multiple of 4 (exact: float64 sums in row order)',
-    run: (k) => {
-      const m = 5, stride = 37, col0 = 3, kb = 13;
-      const layout = new Layout(k);
-      const rows = layout.alloc(m * stride * 4);
-      const ref = layout.alloc((kb + 4) * 4);
-      fillNormal(k, rows, m * stride, 0.02, 1);
-      k.f32().fill(99, ref / 4, ref / 4 + kb + 4);
-      k.meanRows(rows, m, stride, col0, kb, ref);
-      const f = k.f32();
-      for (let c = 0; c < kb; c++) {
-        let sum = 0;
-        for (let i = 0; i < m; i++) sum += f[rows / 4 + i * stride + col0 + c]!;
-        assert.equal(f[ref / 4 + c], Math.fround(sum / m), `column ${c}`);
-      }
-      assert.equal(f[ref / 4 + kb], 99, 'wrote past kb');
-    },
-  },
-  {
-    name: 'centerPack: odd m, n not a multiple of 4, padding rows and columns zeroed (exact)',
-    run: (k) => {
-      for (const [m, mPad, n, kb] of [[5, 8, 13, 16], [3, 4, 8, 8], [4, 4, 517, 520], [1, 12, 1, 8]] as const) {
-        const stride = n + 11, col0 = 5;
-        const layout = new Layout(k);
-        const rows = layout.alloc(m * stride * 4);
-        const ref = layout.alloc(kb * 4);
-        const packed = layout.alloc(mPad * kb * 4 + 16);
-        fillNormal(k, rows, m * stride, 0.02, 2);
-        fillNormal(k, ref, n, 0.02, 3);
-        k.f32().fill(NaN, packed / 4, packed / 4 + mPad * kb);
-        k.f32()[packed / 4 + mPad * kb] = 5; // guard
-        k.centerPack(rows, m, stride, col0, n, ref, packed, mPad, kb);
-        const f = k.f32();
-        for (let i = 0; i < mPad; i++) {
-          for (let c = 0; c < kb; c++) {
-            const want = i < m && c < n ? Math.fround(f[rows / 4 + i * stride + col0 + c]! - f[ref / 4 + c]!) : 0;
-            assert.equal(f[packed / 4 + i * kb + c], want, `m=${m} n=${n}: [${i}][${c}]`);
-          }
-        }
-        assert.equal(f[packed / 4 + mPad * kb], 5, 'wrote past the block');
-      }
-    },
-  },
-  {
-    name: 'gramBlock: adds the upper triangle within the float32 summation bound, leaves the lower one alone',
-    run: (k) => {
-      for (const [mPad, kb] of [[4, 8], [8, 24], [12, 512], [16, 64]] as const) {
-        const layout = new Layout(k);
-        const packed = layout.alloc(mPad * kb * 4);
-        const G = layout.alloc(mPad * mPad * 8);
-        fillNormal(k, packed, mPad * kb, 1, mPad * 1000 + kb);
-        const g = k.f64();
-        for (let e = 0; e < mPad * mPad; e++) g[G / 8 + e] = 0.5 + e;
-        k.gramBlock(packed, mPad, kb, G);
-        const f = k.f32();
-        const gAfter = k.f64();
-        for (let i = 0; i < mPad; i++) {
-          for (let j = 0; j < mPad; j++) {
-            const got = gAfter[G / 8 + i * mPad + j]! - (0.5 + i * mPad + j);
-            if (i > j) {
-              assert.equal(got, 0, `lower entry [${i}][${j}] changed`);
-              continue;
-            }
-            let exact = 0, magnitude = 0;
-            for (let c = 0; c < kb; c++) {
-              const p = f[packed / 4 + i * kb + c]! * f[packed / 4 + j * kb + c]!;
-              exact += p;
-              magnitude += Math.abs(p);
-            }
-            // Float32 chains of at most GRAM_F32_CHAIN products: |error| <= chain * u * sum |p| (first order), plus
-            // the float64 additions.
-            const bound = 1.01 * GRAM_F32_CHAIN * U * magnitude + 1e-12 * Math.abs(0.5 + i * mPad + j);
-            assert.ok(Math.abs(got - exact) <= bound, `mPad=${mPad} kb=${kb} [${i}][${j}]: ${got} vs ${exact}`);
-          }
-        }
-      }
-    },
-  },
-  {
-    name: 'gramBlock: sums of squares of quantized values (like fp16 differences) are not biased by ties-to-even',
-    run: (k) => {
-      // Integers of ~11 bits times a power of two: their squares are exact and odd squares are 1 mod 4, so long
-      // float32 sums keep rounding ties the same way (-8.6e-7 relative with 128-product chains at scale 460).
-      const mPad = 4, kb = 512, blocks = 200;
-      const layout = new Layout(k);
-      const packed = layout.alloc(mPad * kb * 4);
-      const G = layout.alloc(mPad * mPad * 8);
-      for (const scale of [460, 1000, 2000]) {
-        const r = rng(scale);
-        k.f64().fill(0, G / 8, G / 8 + mPad * mPad);
-        let exact = 0;
-        for (let b = 0; b < blocks; b++) {
-          const f = k.f32();
-          f.fill(0, packed / 4, packed / 4 + mPad * kb);
-          for (let c = 0; c < kb; c++) {
-            const d = Math.round(scale * r.normal()) * 2 ** -20;
-            f[packed / 4 + c] = d;
-            exact += d * d;
-          }
-          k.gramBlock(packed, mPad, kb, G);
-        }
-        const error = (k.f64()[G / 8]! - exact) / exact;
-        assert.ok(Math.abs(error) < 2e-7, `scale ${scale}: relative error ${error.toExponential(2)}`);
-      }
-    },
-  },
-  {
-    name: 'dotRef: adds row-by-reference dots, returns the reference norm in float64',
-    run: (k) => {
-      const mPad = 8, kb = 72;
-      const layout = new Layout(k);
-      const packed = layout.alloc(mPad * kb * 4);
-      const ref = layout.alloc(kb * 4);
-      const S = layout.alloc(mPad * 8);
-      fillNormal(k, packed, mPad * kb, 1, 11);
-      fillNormal(k, ref, kb, 1, 12);
-      k.f64().fill(2, S / 8, S / 8 + mPad);
-      const refSq = k.dotRef(packed, mPad, kb, ref, S);
-      const f = k.f32();
-      let exactSq = 0;
-      for (let c = 0; c < kb; c++) exactSq += f[ref / 4 + c]! ** 2;
-      assert.ok(Math.abs(refSq - exactSq) <= 1e-13 * exactSq, `${refSq} vs ${exactSq}`);
-      for (let i = 0; i < mPad; i++) {
-        let exact = 0, magnitude = 0;
-        for (let c = 0; c < kb; c++) {
-          const p = f[packed / 4 + i * kb + c]! * f[ref / 4 + c]!;
-          exact += p;
-          magnitude += Math.abs(p);
-        }
-        const got = k.f64()[S / 8 + i]! - 2;
-        assert.ok(Math.abs(got - exact) <= 1.01 * GRAM_F32_CHAIN * U * magnitude + 1e-15, `row ${i}: ${got} vs ${exact}`);
-      }
-    },
-  },
-  {
     name: 'sqDiff, dot, pairStats: float64 results for random data (n with a tail)',
     run: (k) => {
       const n = 1003;
@@ -328,34 +193,151 @@ const CASES: { name: string; run: (k: Kernels) => void }[] = [
     },
   },
   {
-    name: 'precision: centred Gram in kb=512 blocks gives ||a-b||^2 to 1e-6 for near-identical 1e6-vectors',
+    name: 'pairBlock: squared differences and products within the float32 summation bound, added to what is there',
     run: (k) => {
-      const n = 1_000_000, kb = 512, mPad = 4;
-      for (const rel of [1e-2, 1e-4]) {
+      // 6 rows (list padded with row 6), 1100 columns = 3 sub-blocks, from column 8 of rows 1200 apart
+      const m = 6, stride = 1200, col0 = 8, n = 1100;
+      const layout = new Layout(k);
+      const rows = layout.alloc((m + 1) * stride * 4);
+      const list = layout.alloc(8 * 4);
+      const dStride = m + 1;
+      const D = layout.alloc(dStride * dStride * 8);
+      const P = layout.alloc(dStride * dStride * 8);
+      const packed = layout.alloc((m + 1) * PAIR_SUB_COLUMNS * 4);
+      fillNormal(k, rows, (m + 1) * stride, 1, 7);
+      // rows 0 and 1 near each other (the case the centred Gram could not be trusted with)
+      const f0 = k.f32();
+      for (let c = 0; c < stride; c++) f0[rows / 4 + stride + c] = Math.fround(f0[rows / 4 + c]! * (1 + 1e-3 * Math.sin(c)));
+      new Int32Array(k.u8().buffer).set([0, 1, 2, 3, 4, 5], list / 4);
+      const g0 = k.f64();
+      for (let e = 0; e < dStride * dStride; e++) (g0[D / 8 + e] = 0.5 + e), (g0[P / 8 + e] = -0.25 - e);
+      k.pairBlock(rows, stride, col0, n, m + 1, packed, list, m, list, m, 1, D, P, dStride);
+      const f = k.f32();
+      const g = k.f64();
+      for (let i = 0; i < m; i++) {
+        for (let j = i; j < m; j++) {
+          let d2 = 0, dMag = 0, dot = 0, pMag = 0;
+          for (let c = 0; c < n; c++) {
+            const x = f[rows / 4 + i * stride + col0 + c]!;
+            const y = f[rows / 4 + j * stride + col0 + c]!;
+            d2 += (x - y) ** 2;
+            dMag += (x - y) ** 2;
+            dot += x * y;
+            pMag += Math.abs(x * y);
+          }
+          const e = i * dStride + j;
+          const gotD = g[D / 8 + e]! - (0.5 + e);
+          const gotP = g[P / 8 + e]! - (-0.25 - e);
+          // float32 chains of at most GRAM_F32_CHAIN terms, a rounded difference each: (chain + 2) u of the magnitude
+          assert.ok(Math.abs(gotD - d2) <= 1.01 * (GRAM_F32_CHAIN + 2) * U * dMag + 1e-12 * (0.5 + e), `D[${i}][${j}]: ${gotD} vs ${d2}`);
+          assert.ok(Math.abs(gotP - dot) <= 1.01 * GRAM_F32_CHAIN * U * pMag + 1e-12 * (0.25 + e), `P[${i}][${j}]: ${gotP} vs ${dot}`);
+          if (i === j) assert.equal(gotD, 0, `D[${i}][${i}] is exactly 0`);
+        }
+      }
+      // entries below the diagonal's tiles are left alone
+      for (let i = 2; i < m; i++) assert.equal(g[D / 8 + i * dStride]!, 0.5 + i * dStride, `D[${i}][0] changed`);
+    },
+  },
+  {
+    name: 'pairBlock: an entry has the same bits whatever the lists, its tile, or which of its rows comes first',
+    run: (k) => {
+      const m = 7, stride = 600, n = 592;
+      const layout = new Layout(k);
+      const rows = layout.alloc((m + 1) * stride * 4);
+      const lists = layout.alloc(16 * 4);
+      const dStride = m + 1;
+      const D = layout.alloc(dStride * dStride * 8);
+      const P = layout.alloc(dStride * dStride * 8);
+      const packed = layout.alloc((m + 1) * PAIR_SUB_COLUMNS * 4);
+      fillNormal(k, rows, (m + 1) * stride, 0.02, 9);
+      const f = k.f32();
+      // row 3 a copy of row 5 (equal rows: exactly 0), row 4 a small change of row 0
+      f.copyWithin(rows / 4 + 3 * stride, rows / 4 + 5 * stride, rows / 4 + 6 * stride);
+      for (let c = 0; c < stride; c++) f[rows / 4 + 4 * stride + c] = Math.fround(f[rows / 4 + c]! + 1e-5 * Math.cos(c));
+      const run = (II: number[], JJ: number[] | null): [Float64Array, Float64Array] => {
+        const ints = new Int32Array(k.u8().buffer);
+        ints.set(II, lists / 4);
+        if (JJ) ints.set(JJ, lists / 4 + 8);
+        k.f64().fill(0, D / 8, D / 8 + dStride * dStride);
+        k.f64().fill(0, P / 8, P / 8 + dStride * dStride);
+        k.pairBlock(rows, stride, 4, n, m + 1, packed, lists, II.length, JJ ? lists + 32 : lists, JJ ? JJ.length : II.length, JJ ? 0 : 1, D, P, dStride);
+        const g = k.f64();
+        return [g.slice(D / 8, D / 8 + dStride * dStride), g.slice(P / 8, P / 8 + dStride * dStride)];
+      };
+      const [fullD, fullP] = run([0, 1, 2, 3, 4, 5, 6, 7], null);
+      const [revD, revP] = run([6, 5, 4, 3, 2, 1, 0, 7], null);
+      const [rectD, rectP] = run([4, 3, 1, 7], [2, 0, 6, 5, 3, 4, 1, 7]);
+      const at = (i: number, j: number) => i * dStride + j;
+      for (let i = 0; i < m; i++) {
+        for (let j = i; j < m; j++) {
+          assert.equal(revD[at(j, i)], fullD[at(i, j)], `D(${j},${i}) in reverse order equals D(${i},${j})`);
+          assert.equal(revP[at(j, i)], fullP[at(i, j)], `P(${j},${i}) in reverse order equals P(${i},${j})`);
+          for (const r of [4, 3, 1]) {
+            if (r !== i && r !== j) continue;
+            const [p, q] = r === i ? [i, j] : [j, i];
+            assert.equal(rectD[at(p, q)], fullD[at(i, j)], `rectangular D(${p},${q})`);
+            assert.equal(rectP[at(p, q)], fullP[at(i, j)], `rectangular P(${p},${q})`);
+          }
+        }
+      }
+      assert.equal(fullD[at(3, 5)], 0, 'equal rows give exactly 0');
+      assert.ok(fullD[at(0, 4)]! > 0);
+    },
+  },
+  {
+    name: 'pairBlock: sums of squares of quantized differences (like fp16 values) are not biased by ties-to-even',
+    run: (k) => {
+      // Integers of ~11 bits times a power of two: their squares are exact and odd squares are 1 mod 4, so long
+      // float32 sums keep rounding ties the same way (-8.6e-7 relative with 128-product chains at scale 460).
+      const n = 200 * 512;
+      const layout = new Layout(k);
+      const rows = layout.alloc(3 * n * 4);
+      const list = layout.alloc(4 * 4);
+      const D = layout.alloc(9 * 8);
+      const P = layout.alloc(9 * 8);
+      const packed = layout.alloc(3 * PAIR_SUB_COLUMNS * 4);
+      new Int32Array(k.u8().buffer).set([0, 1], list / 4);
+      for (const scale of [460, 1000, 2000]) {
+        const r = rng(scale);
+        const f = k.f32();
+        let exact = 0;
+        for (let c = 0; c < n; c++) {
+          const d = Math.round(scale * r.normal()) * 2 ** -20;
+          f[rows / 4 + c] = d;
+          f[rows / 4 + n + c] = 0;
+          exact += d * d;
+        }
+        k.f64().fill(0, D / 8, D / 8 + 9);
+        k.pairBlock(rows, n, 0, n, 2, packed, list, 2, list, 2, 1, D, P, 3);
+        const error = (k.f64()[D / 8 + 1]! - exact) / exact;
+        assert.ok(Math.abs(error) < 2e-7, `scale ${scale}: relative error ${error.toExponential(2)}`);
+      }
+    },
+  },
+  {
+    name: 'precision: pairBlock gives ||a-b||^2 to 1e-6 for near-identical 1e6-vectors',
+    run: (k) => {
+      const n = 1_000_000;
+      for (const rel of [1e-2, 1e-4, 1e-6]) {
         const layout = new Layout(k);
         const rows = layout.alloc(2 * n * 4); // a, then b
-        const c = layout.alloc(n * 4);
-        const packed = layout.alloc(mPad * kb * 4);
-        const G = layout.alloc(mPad * mPad * 8);
+        const list = layout.alloc(4 * 4);
+        const D = layout.alloc(4 * 8);
+        const P = layout.alloc(4 * 8);
+        const packed = layout.alloc(2 * PAIR_SUB_COLUMNS * 4);
+        new Int32Array(k.u8().buffer).set([0, 1], list / 4);
         const r = rng(rel === 1e-2 ? 31 : 32);
         const f = k.f32();
         for (let i = 0; i < n; i++) {
           const a = 0.02 * r.normal();
           f[rows / 4 + i] = a;
           f[rows / 4 + n + i] = a + 0.02 * rel * r.normal();
-          f[c / 4 + i] = a + 0.02 * rel * r.normal();
         }
-        k.f64().fill(0, G / 8, G / 8 + mPad * mPad);
-        for (let col0 = 0; col0 < n; col0 += kb) {
-          const width = Math.min(kb, n - col0);
-          k.centerPack(rows, 2, n, col0, width, c + col0 * 4, packed, mPad, kb);
-          k.gramBlock(packed, mPad, kb, G);
-        }
-        const g = k.f64();
-        const gram = g[G / 8]! + g[G / 8 + mPad + 1]! - 2 * g[G / 8 + 1]!;
+        k.f64().fill(0, D / 8, D / 8 + 8);
+        k.pairBlock(rows, n, 0, n, 2, packed, list, 2, list, 2, 1, D, P, 2);
         let exact = 0;
         for (let i = 0; i < n; i++) exact += (f[rows / 4 + i]! - f[rows / 4 + n + i]!) ** 2;
-        const error = Math.abs(gram - exact) / exact;
+        const error = Math.abs(k.f64()[D / 8 + 1]! - exact) / exact;
         assert.ok(error < 1e-6, `rel=${rel}: relative error ${error.toExponential(2)}`);
       }
     },
@@ -440,6 +422,26 @@ it('reference decoders give the values of the format definitions', () => {
   ];
   for (const [code, value] of e5m2) assert.equal(float8e5m2(code), value, `e5m2 0x${code.toString(16)}`);
   for (const code of [0x7d, 0x7e, 0x7f, 0xff]) assert.ok(Number.isNaN(float8e5m2(code)));
+});
+
+it('pairBlock: the plain SIMD build has the reference\'s bits (lanes, chains and sub-blocks summed alike)', () => {
+  const results = [createReferenceKernels(), createWasmKernels('wasm-simd')].map((k) => {
+    const m = 5, stride = 1300, n = 1292;
+    const layout = new Layout(k);
+    const rows = layout.alloc((m + 1) * stride * 4);
+    const lists = layout.alloc(16 * 4);
+    const D = layout.alloc(36 * 8);
+    const P = layout.alloc(36 * 8);
+    const packed = layout.alloc(6 * PAIR_SUB_COLUMNS * 4);
+    fillNormal(k, rows, (m + 1) * stride, 0.03, 5);
+    const ints = new Int32Array(k.u8().buffer);
+    ints.set([0, 1, 2, 3, 4, 5], lists / 4);
+    ints.set([3, 5], lists / 4 + 8);
+    k.pairBlock(rows, stride, 4, n, m + 1, packed, lists, 6, lists, 6, 1, D, P, 6);
+    k.pairBlock(rows, stride, 4, n, m + 1, packed, lists + 32, 2, lists, 6, 0, D, P, 6);
+    return [...k.f64().slice(D / 8, D / 8 + 72)];
+  });
+  assert.deepEqual(results[1], results[0]);
 });
 
 for (const impl of IMPLEMENTATIONS) {

@@ -28,7 +28,7 @@ test('replyOf: a value, or the failure as a SerializedError that comes back as t
 test('the engine worker answers a failing task with the error, code and file kept', () => {
   const missing = join(__dirname, 'no-such-model.safetensors');
   const ref = { name: 'w', dtype: 'F32' as const, shape: [4], numel: 4, file: missing, offset: 0, byteLength: 16 };
-  const task: WorkTask = { items: [{ unit: 0, start: 0, count: 4, members: [ref, ref] }], chunkElements: 1024, trustRatio: 3, kernels: 'reference', files: {} };
+  const task: WorkTask = { items: [{ unit: 0, start: 0, count: 4, members: [ref, ref] }], chunkElements: 1024, kernels: 'reference', files: {} };
   const reply = work(task);
   assert.equal(reply.ok, false);
   assert.ok(!reply.ok);

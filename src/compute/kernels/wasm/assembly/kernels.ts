@@ -6,7 +6,7 @@
 // element counts.
 //
 // The same source is built twice: plain SIMD, and with relaxed SIMD enabled, where `madd` becomes a fused
-// f32x4.relaxed_madd. Only the float32 chain sums (gramBlock, dotRef) use it; everything else is identical.
+// f32x4.relaxed_madd. Only the float32 chain sums (pairBlock) use it; everything else is identical.
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -477,80 +477,11 @@ export function dequant4bit(src: usize, table: usize, absmax: usize, dst: usize,
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Centering
+// Float32 chains. Each float32 lane sums at most CHAIN products (RUN columns), then is widened into float64 sums:
+// longer float32 chains bias sums of squares of quantized values (fp16/bf16 differences) downwards by ties-to-even
+// rounding, about 1e-6 relative at 128 products; flushing costs ~12% speed.
 
-/** Column means, summed in float64 row by row (the same order as the reference, so results are identical). */
-export function meanRows(rows: usize, m: i32, stride: i32, col0: i32, kb: i32, ref: usize): void {
-  const first = rows + (<usize>col0 << 2);
-  const rowBytes = <usize>stride << 2;
-  const count = <f64>m;
-  const div = f64x2.splat(count);
-  let c = 0;
-  for (; c + 4 <= kb; c += 4) {
-    let p = first + (<usize>c << 2);
-    let lo = f64x2.splat(0);
-    let hi = f64x2.splat(0);
-    for (let i = 0; i < m; i++) {
-      const v = v128.load(p);
-      lo = f64x2.add(lo, lowF64(v));
-      hi = f64x2.add(hi, highF64(v));
-      p += rowBytes;
-    }
-    const lo32 = f32x4.demote_f64x2_zero(f64x2.div(lo, div));
-    const hi32 = f32x4.demote_f64x2_zero(f64x2.div(hi, div));
-    v128.store(ref + (<usize>c << 2), i64x2.shuffle(lo32, hi32, 0, 2));
-  }
-  for (; c < kb; c++) {
-    let p = first + (<usize>c << 2);
-    let s: f64 = 0;
-    for (let i = 0; i < m; i++) {
-      s += <f64>load<f32>(p);
-      p += rowBytes;
-    }
-    store<f32>(ref + (<usize>c << 2), <f32>(s / count));
-  }
-}
-
-export function centerPack(
-  rows: usize,
-  m: i32,
-  stride: i32,
-  col0: i32,
-  n: i32,
-  ref: usize,
-  packed: usize,
-  mPad: i32,
-  kb: i32,
-): void {
-  const rowBytes = <usize>stride << 2;
-  const packedRowBytes = <usize>kb << 2;
-  let src = rows + (<usize>col0 << 2);
-  let dst = packed;
-  for (let i = 0; i < m; i++) {
-    let c = 0;
-    for (; c + 4 <= n; c += 4) {
-      const off = <usize>c << 2;
-      v128.store(dst + off, f32x4.sub(v128.load(src + off), v128.load(ref + off)));
-    }
-    for (; c < n; c++) {
-      const off = <usize>c << 2;
-      store<f32>(dst + off, load<f32>(src + off) - load<f32>(ref + off));
-    }
-    memory.fill(dst + (<usize>c << 2), 0, <usize>(kb - c) << 2);
-    src += rowBytes;
-    dst += packedRowBytes;
-  }
-  memory.fill(dst, 0, <usize>(mPad - m) * packedRowBytes);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Gram block: a 4x2 register tile (rows i..i+3 against rows j, j+1) keeps 8 float32x4 accumulators; each 4-column
-// step loads 6 vectors for 8 multiply-adds. Each float32 lane sums at most CHAIN products (RUN columns), then is
-// widened into float64 tile sums: longer float32 chains bias sums of squares of quantized values (fp16/bf16
-// differences) downwards by ties-to-even rounding, about 1e-6 relative at 128 products; flushing costs ~12% speed.
-// Tiles cover the upper triangle; on the diagonal the few lower entries a tile computes are dropped.
-
-/** Products per float32 lane sum in gramBlock and dotRef (GRAM_F32_CHAIN in types.ts), and the columns they cover. */
+/** Products per float32 lane sum in pairBlock (GRAM_F32_CHAIN in types.ts), and the columns they cover. */
 const CHAIN: usize = 16;
 const RUN: usize = 4 * CHAIN;
 
@@ -559,110 +490,89 @@ const RUN: usize = 4 * CHAIN;
   return f64x2.add(lowF64(v), highF64(v));
 }
 
-@inline function addTile(G: usize, mPad: i32, i: i32, j: i32, sum: v128): void {
-  if (i <= j) {
-    const at = G + ((<usize>i * <usize>mPad + <usize>j) << 3);
-    store<f64>(at, load<f64>(at) + sumF64Lanes(sum));
-  }
+// ---------------------------------------------------------------------------------------------------------------
+// Pair block: for rows i in list II and j in list JJ, over columns [col0, col0 + n) of rows laid out at a fixed stride,
+// D[i*dStride + j] += sum_c (x_i[c] - x_j[c])^2 and P[i*dStride + j] += sum_c x_i[c] x_j[c]. A 2x2 register tile
+// keeps 8 float32x4 accumulators; each 4-column step loads 4 vectors for 4 subtracts and 8 multiply-adds. Each float32 lane sums at most CHAIN products (RUN columns), then is widened into a float64 sum; the
+// columns are taken SUB at a time (a sub-block, its rows' slices copied side by side to stay in cache), and each sub-block's float64 sum
+// is added into D and P. So every entry is summed in an order fixed by its two rows and the column index alone,
+// whatever the lists, the tile the entry falls in, or which of the two rows is i: x - y = -(y - x) exactly, and both
+// products commute. Equal rows give exactly 0.
+
+/** Columns per sub-block of pairBlock (PAIR_SUB_COLUMNS in types.ts). */
+const SUB: usize = 512;
+
+@inline function addEntry(M: usize, dStride: i32, i: i32, j: i32, sum: v128): void {
+  const at = M + ((<usize>i * <usize>dStride + <usize>j) << 3);
+  store<f64>(at, load<f64>(at) + sumF64Lanes(sum));
 }
 
-export function gramBlock(packed: usize, mPad: i32, kb: i32, G: usize): void {
-  const rowBytes = <usize>kb << 2;
-  for (let i = 0; i < mPad; i += 4) {
-    const x0 = packed + <usize>i * rowBytes;
-    const x1 = x0 + rowBytes;
-    const x2 = x1 + rowBytes;
-    const x3 = x2 + rowBytes;
-    for (let j = i; j < mPad; j += 2) {
-      const y0 = packed + <usize>j * rowBytes;
-      const y1 = y0 + rowBytes;
-      let s00 = f64x2.splat(0), s01 = f64x2.splat(0);
-      let s10 = f64x2.splat(0), s11 = f64x2.splat(0);
-      let s20 = f64x2.splat(0), s21 = f64x2.splat(0);
-      let s30 = f64x2.splat(0), s31 = f64x2.splat(0);
-      for (let start: usize = 0; start < rowBytes; start += RUN << 2) {
-        const end = min(start + (RUN << 2), rowBytes);
-        let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
-        let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
-        let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
-        let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
-        for (let off = start; off < end; off += 16) {
-          const b0 = v128.load(y0 + off);
-          const b1 = v128.load(y1 + off);
-          const r0 = v128.load(x0 + off);
-          a00 = madd(r0, b0, a00);
-          a01 = madd(r0, b1, a01);
-          const r1 = v128.load(x1 + off);
-          a10 = madd(r1, b0, a10);
-          a11 = madd(r1, b1, a11);
-          const r2 = v128.load(x2 + off);
-          a20 = madd(r2, b0, a20);
-          a21 = madd(r2, b1, a21);
-          const r3 = v128.load(x3 + off);
-          a30 = madd(r3, b0, a30);
-          a31 = madd(r3, b1, a31);
+export function pairBlock(rows: usize, stride: i32, col0: i32, n: i32, nRows: i32, packed: usize, II: usize, ni: i32, JJ: usize, nj: i32, tri: i32, D: usize, P: usize, dStride: i32): void {
+  const rowBytes = <usize>SUB << 2;
+  const bytes = <usize>n << 2;
+  for (let sub: usize = 0; sub < bytes; sub += SUB << 2) {
+    const width = min(SUB << 2, bytes - sub);
+    // the sub-block's slices of rows [0, nRows), side by side (rows far apart share cache sets)
+    let from = rows + (<usize>col0 << 2) + sub;
+    for (let r = 0; r < nRows; r++) {
+      memory.copy(packed + <usize>r * rowBytes, from, width);
+      from += <usize>stride << 2;
+    }
+    const base = packed;
+    for (let a = 0; a < ni; a += 2) {
+      const i0 = load<i32>(II + (<usize>a << 2));
+      const i1 = load<i32>(II + (<usize>a << 2), 4);
+      const x0 = base + <usize>i0 * rowBytes;
+      const x1 = base + <usize>i1 * rowBytes;
+      for (let b = tri ? a : 0; b < nj; b += 2) {
+        const j0 = load<i32>(JJ + (<usize>b << 2));
+        const j1 = load<i32>(JJ + (<usize>b << 2), 4);
+        const y0 = base + <usize>j0 * rowBytes;
+        const y1 = base + <usize>j1 * rowBytes;
+        let d00 = f64x2.splat(0), d01 = f64x2.splat(0), d10 = f64x2.splat(0), d11 = f64x2.splat(0);
+        let p00 = f64x2.splat(0), p01 = f64x2.splat(0), p10 = f64x2.splat(0), p11 = f64x2.splat(0);
+        for (let start: usize = 0; start < width; start += RUN << 2) {
+          const end = min(start + (RUN << 2), width);
+          let e00 = f32x4.splat(0), e01 = f32x4.splat(0), e10 = f32x4.splat(0), e11 = f32x4.splat(0);
+          let q00 = f32x4.splat(0), q01 = f32x4.splat(0), q10 = f32x4.splat(0), q11 = f32x4.splat(0);
+          for (let off = start; off < end; off += 16) {
+            const r0 = v128.load(x0 + off);
+            const r1 = v128.load(x1 + off);
+            const c0 = v128.load(y0 + off);
+            const c1 = v128.load(y1 + off);
+            let t = f32x4.sub(r0, c0);
+            e00 = madd(t, t, e00);
+            q00 = madd(r0, c0, q00);
+            t = f32x4.sub(r0, c1);
+            e01 = madd(t, t, e01);
+            q01 = madd(r0, c1, q01);
+            t = f32x4.sub(r1, c0);
+            e10 = madd(t, t, e10);
+            q10 = madd(r1, c0, q10);
+            t = f32x4.sub(r1, c1);
+            e11 = madd(t, t, e11);
+            q11 = madd(r1, c1, q11);
+          }
+          d00 = f64x2.add(d00, widen(e00));
+          d01 = f64x2.add(d01, widen(e01));
+          d10 = f64x2.add(d10, widen(e10));
+          d11 = f64x2.add(d11, widen(e11));
+          p00 = f64x2.add(p00, widen(q00));
+          p01 = f64x2.add(p01, widen(q01));
+          p10 = f64x2.add(p10, widen(q10));
+          p11 = f64x2.add(p11, widen(q11));
         }
-        s00 = f64x2.add(s00, widen(a00));
-        s01 = f64x2.add(s01, widen(a01));
-        s10 = f64x2.add(s10, widen(a10));
-        s11 = f64x2.add(s11, widen(a11));
-        s20 = f64x2.add(s20, widen(a20));
-        s21 = f64x2.add(s21, widen(a21));
-        s30 = f64x2.add(s30, widen(a30));
-        s31 = f64x2.add(s31, widen(a31));
+        addEntry(D, dStride, i0, j0, d00);
+        addEntry(D, dStride, i0, j1, d01);
+        addEntry(D, dStride, i1, j0, d10);
+        addEntry(D, dStride, i1, j1, d11);
+        addEntry(P, dStride, i0, j0, p00);
+        addEntry(P, dStride, i0, j1, p01);
+        addEntry(P, dStride, i1, j0, p10);
+        addEntry(P, dStride, i1, j1, p11);
       }
-      addTile(G, mPad, i, j, s00);
-      addTile(G, mPad, i, j + 1, s01);
-      addTile(G, mPad, i + 1, j, s10);
-      addTile(G, mPad, i + 1, j + 1, s11);
-      addTile(G, mPad, i + 2, j, s20);
-      addTile(G, mPad, i + 2, j + 1, s21);
-      addTile(G, mPad, i + 3, j, s30);
-      addTile(G, mPad, i + 3, j + 1, s31);
     }
   }
-}
-
-/** Dot products of every packed row with the reference row (4 rows at a time), plus the reference's squared norm. */
-export function dotRef(packed: usize, mPad: i32, kb: i32, ref: usize, S: usize): f64 {
-  const rowBytes = <usize>kb << 2;
-  for (let i = 0; i < mPad; i += 4) {
-    const x0 = packed + <usize>i * rowBytes;
-    const x1 = x0 + rowBytes;
-    const x2 = x1 + rowBytes;
-    const x3 = x2 + rowBytes;
-    let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
-    for (let start: usize = 0; start < rowBytes; start += RUN << 2) {
-      const end = min(start + (RUN << 2), rowBytes);
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      for (let off = start; off < end; off += 16) {
-        const r = v128.load(ref + off);
-        a0 = madd(v128.load(x0 + off), r, a0);
-        a1 = madd(v128.load(x1 + off), r, a1);
-        a2 = madd(v128.load(x2 + off), r, a2);
-        a3 = madd(v128.load(x3 + off), r, a3);
-      }
-      s0 = f64x2.add(s0, widen(a0));
-      s1 = f64x2.add(s1, widen(a1));
-      s2 = f64x2.add(s2, widen(a2));
-      s3 = f64x2.add(s3, widen(a3));
-    }
-    const s = S + (<usize>i << 3);
-    store<f64>(s, load<f64>(s) + sumF64Lanes(s0));
-    store<f64>(s, load<f64>(s, 8) + sumF64Lanes(s1), 8);
-    store<f64>(s, load<f64>(s, 16) + sumF64Lanes(s2), 16);
-    store<f64>(s, load<f64>(s, 24) + sumF64Lanes(s3), 24);
-  }
-  let lo = f64x2.splat(0);
-  let hi = f64x2.splat(0);
-  for (let off: usize = 0; off < rowBytes; off += 16) {
-    const v = v128.load(ref + off);
-    const l = lowF64(v);
-    const h = highF64(v);
-    lo = f64x2.add(lo, f64x2.mul(l, l));
-    hi = f64x2.add(hi, f64x2.mul(h, h));
-  }
-  return sumF64Lanes(f64x2.add(lo, hi));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
