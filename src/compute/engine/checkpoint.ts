@@ -95,12 +95,12 @@ function describeOptions(o: SumsFingerprint['options']): string {
 }
 
 interface Header {
-  version: 1;
+  version: 2;
   fingerprint: SumsFingerprint;
   run: SumsFile['run'];
   shard: SumsFile['shard'];
   share: string;
-  nodes: { h: number; k: number; components: string[] }[];
+  nodes: { first: number; end: number; components: string[] }[];
   counts: string[];
   rows: { key: number; folded: number }[];
   written: string;
@@ -114,11 +114,11 @@ interface Header {
 /** Writes the file atomically and durably (synced before the rename, and the folder after it). */
 export function writeSumsFile(path: string, f: SumsFile): void {
   const s = f.state;
-  const nodes = s.nodes.map((n) => ({ h: n.h, k: n.k, components: [...n.sums.keys()].sort() }));
+  const nodes = s.nodes.map((n) => ({ first: n.first, end: n.end, components: [...n.sums.keys()].sort() }));
   const counts = [...s.counts.keys()].sort();
   const rows = [...s.rows.keys()].sort((a, b) => a - b);
   const header: Header = {
-    version: 1,
+    version: 2,
     fingerprint: f.fingerprint,
     run: f.run,
     shard: f.shard,
@@ -161,7 +161,7 @@ export function readSumsFile(path: string): SumsFile {
   const length = buf.readUInt32LE(8);
   if (12 + length > buf.length) throw new Error('the file is cut short');
   const header = JSON.parse(buf.toString('utf8', 12, 12 + length)) as Header;
-  if (header.version !== 1) throw new Error(`partial-sums version ${String(header.version)} is not one this modeldiff reads`);
+  if (header.version !== 2) throw new Error(`partial-sums version ${String(header.version)} is not one this modeldiff reads`);
   const P = header.fingerprint.pairs;
   let at = 12 + length;
   const take = <T extends Float64Array | Int32Array | Float32Array>(make: (n: number) => T): T => {
@@ -179,7 +179,7 @@ export function readSumsFile(path: string): SumsFile {
       for (const field of FLOAT_FIELDS) f[field] = take((k) => new Float64Array(k));
       sums.set(c, f);
     }
-    return { h: n.h, k: n.k, sums };
+    return { first: n.first, end: n.end, sums };
   });
   const counts = new Map<string, CountSums>();
   for (const c of header.counts) {

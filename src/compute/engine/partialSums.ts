@@ -1,19 +1,22 @@
-import type { Plan } from './plan';
-import type { WorkTask } from './workTask';
+import type { Plan, Unit } from './plan';
 
 /**
- * The engine's partial sums, folded in an order fixed by the plan alone, so a run gives the same bits whichever
- * thread finishes first, and so does a run resumed from a checkpoint or put together from shards.
+ * The engine's partial sums, folded in an order fixed by key names alone, so a pair's sums have the same bits whichever
+ * thread finishes first, whichever other models are in the run, and when the run is resumed from a checkpoint or put
+ * together from shards.
  *
  * Floating-point addition is commutative but not associative: the per-pair component sums are kept exact to the bit
  * only if every run adds the same numbers in the same grouping. The grouping here:
- * - a leaf is the units whose last item is in one task (the tasks of the full plan, in file order); a leaf's partial
- *   starts from zero and adds its units in fold order (the order the tasks list them);
- * - the leaves' partials are added up a fixed binary tree over leaf indices: node (h, k) covers leaves
- *   [k 2^h, (k+1) 2^h) and is left + right (a node whose right half is past the last leaf is its left child).
- * Any set of finished leaves is then a set of whole tree nodes, which is what a checkpoint or a shard stores, and
- * adding the rest later gives the bits an uninterrupted run gives. Live nodes are at most one per tree level for
- * each gap in the finished leaves (a few per worker), each the size of the components it touches times the pairs.
+ * - a leaf is a module: the units whose key names are equal up to their last '.' (a layer's weight and bias); its
+ *   partial starts from zero and adds its units in the order of their names (then shape, component, kind);
+ * - the leaves' partials are added up the binary trie of their names (a crit-bit tree: names as bit strings, each
+ *   node the leaves that share a prefix, split at the first bit where they differ), each node left + right.
+ * A unit a pair does not share adds nothing to that pair's sums, a subtree of such units adds +0 (sums start from +0
+ * and are never -0), and the trie of a subset of names is the trie of all of them with those subtrees dropped: so a
+ * pair's sums depend on its own units alone, not on the keys other models bring. Any set of finished leaves is a set
+ * of whole nodes, which is what a checkpoint or a shard stores, and adding the rest later gives the bits an
+ * uninterrupted run gives. Live nodes are the finished subtrees beside the path to the next leaf, each the size of the
+ * components it touches times the pairs; the engine reads units in leaf order to keep them few.
  * Counts (identical keys, non-finite keys...) are integers: their order does not matter and they are kept as totals.
  */
 
@@ -79,104 +82,130 @@ export interface FoldLayout {
   unitsOf: number[][];
   /** leaf -> elements x members it reads (for shards of equal work) */
   work: number[];
+  /** crit[l] (l < leaves - 1): the first bit at which the names of leaves l and l + 1 differ (the trie's shape) */
+  crit: Int32Array;
 }
 
-/** The fold layout of a plan's tasks (built over the whole plan, whatever part of it a run computes). */
-export function foldLayout(plan: Plan, tasks: WorkTask[]): FoldLayout {
+const utf8 = (s: string) => Buffer.from(s, 'utf8');
+
+/** A unit's name in the fold order: its key, then what sets it apart from other units of that key. */
+function unitName(plan: Plan, u: Unit): Buffer {
+  return utf8(`${plan.keys[u.key]!}\u0000${u.group}`);
+}
+
+/** The module a key belongs to: its name up to the last '.' (the whole name when it has none). */
+function leafName(key: string): string {
+  const dot = key.lastIndexOf('.');
+  return dot > 0 ? key.slice(0, dot) : key;
+}
+
+/** The first bit (from the most significant bit of the first byte) where a and b differ; a name ends in a 0 byte. */
+export function critBit(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  const x = (i < a.length ? a[i]! : 0) ^ (i < b.length ? b[i]! : 0);
+  return i * 8 + Math.clz32(x) - 24;
+}
+
+/** The fold layout of a plan (over the whole plan, whatever part of it a run computes): units by module name. */
+export function foldLayout(plan: Plan): FoldLayout {
+  const units = plan.units.map((u) => ({ u, leaf: utf8(leafName(plan.keys[u.key]!)), name: unitName(plan, u) }));
+  units.sort((x, y) => Buffer.compare(x.leaf, y.leaf) || Buffer.compare(x.name, y.name));
   const leafOf = new Int32Array(plan.units.length).fill(-1);
   const position = new Int32Array(plan.units.length).fill(-1);
-  let next = 0;
-  tasks.forEach((t, i) => {
-    for (const it of t.items) {
-      leafOf[it.unit] = i;
-      if (position[it.unit] === -1) position[it.unit] = next++;
+  const unitsOf: number[][] = [];
+  const work: number[] = [];
+  const names: Buffer[] = [];
+  units.forEach(({ u, leaf }, i) => {
+    if (!names.length || !names[names.length - 1]!.equals(leaf)) {
+      names.push(leaf);
+      unitsOf.push([]);
+      work.push(0);
     }
+    const l = names.length - 1;
+    leafOf[u.id] = l;
+    position[u.id] = i;
+    unitsOf[l]!.push(u.id);
+    work[l] += Math.max(u.numel, 1) * u.members.length;
   });
-  const unitsOf: number[][] = tasks.map(() => []);
-  const work = tasks.map(() => 0);
-  const byPosition = plan.units.map((u) => u.id).sort((a, b) => position[a]! - position[b]!);
-  for (const u of byPosition) {
-    const leaf = leafOf[u]!;
-    if (leaf < 0) continue;
-    unitsOf[leaf]!.push(u);
-    const unit = plan.units[u]!;
-    work[leaf] += Math.max(unit.numel, 1) * unit.members.length;
-  }
-  return { leaves: tasks.length, leafOf, position, unitsOf, work };
+  const crit = new Int32Array(Math.max(0, names.length - 1));
+  for (let l = 0; l + 1 < names.length; l++) crit[l] = critBit(names[l]!, names[l + 1]!);
+  return { leaves: names.length, leafOf, position, unitsOf, work, crit };
 }
 
-/** Leaves [first, end) of node (h, k), cut at the last leaf. */
-export function nodeRange(leaves: number, h: number, k: number): [number, number] {
-  const first = k * 2 ** h;
-  return [Math.min(first, leaves), Math.min(first + 2 ** h, leaves)];
-}
-
-function treeHeight(leaves: number): number {
-  let h = 0;
-  while (2 ** h < leaves) h++;
-  return h;
+/** Unit ids in fold order (the order the engine reads them in). */
+export function foldOrder(layout: FoldLayout): number[] {
+  return layout.unitsOf.flat();
 }
 
 export interface TreeNode {
-  h: number;
-  k: number;
+  /** the node covers leaves [first, end) */
+  first: number;
+  end: number;
   sums: SumNode;
 }
 
 /** The fixed-shape reduction of leaf partials (see the file comment). */
 export class SumTree {
   private nodes = new Map<string, TreeNode>();
-  private readonly height: number;
 
   constructor(
     readonly leaves: number,
+    /** FoldLayout.crit: the trie's shape */
+    private readonly crit: Int32Array,
     private readonly pool?: SumsPool,
-  ) {
-    this.height = treeHeight(leaves);
-  }
+  ) {}
 
-  /** Adds a finished leaf (or a whole node from a checkpoint or a shard) and joins it with its finished siblings. */
-  insert(h: number, k: number, sums: SumNode): void {
+  /** Adds a finished leaf (or a whole node from a checkpoint or a shard) and joins it with its finished sibling. */
+  insert(first: number, end: number, sums: SumNode): void {
     for (;;) {
-      if (h >= this.height) {
-        this.nodes.set(`${h}:${k}`, { h, k, sums });
+      if (first === 0 && end === this.leaves) {
+        this.nodes.set(`${first}:${end}`, { first, end, sums });
         return;
       }
-      const sibling = k ^ 1;
-      const [sFirst, sEnd] = nodeRange(this.leaves, h, sibling);
-      if (sFirst < sEnd) {
-        const other = this.nodes.get(`${h}:${sibling}`);
-        if (!other) {
-          this.nodes.set(`${h}:${k}`, { h, k, sums });
-          return;
-        }
-        this.nodes.delete(`${h}:${sibling}`);
-        sums = k & 1 ? addNodes(other.sums, sums, this.pool) : addNodes(sums, other.sums, this.pool);
+      // the parent splits at the deeper of the node's two boundaries (a missing boundary is shallowest)
+      const left = first > 0 ? this.crit[first - 1]! : -1;
+      const right = end < this.leaves ? this.crit[end - 1]! : -1;
+      let sFirst: number;
+      let sEnd: number;
+      if (left > right) {
+        sEnd = first;
+        sFirst = first - 1;
+        while (sFirst > 0 && this.crit[sFirst - 1]! > left) sFirst--;
+      } else {
+        sFirst = end;
+        sEnd = end + 1;
+        while (sEnd < this.leaves && this.crit[sEnd - 1]! > right) sEnd++;
       }
-      h++;
-      k >>= 1;
+      const other = this.nodes.get(`${sFirst}:${sEnd}`);
+      if (!other) {
+        this.nodes.set(`${first}:${end}`, { first, end, sums });
+        return;
+      }
+      this.nodes.delete(`${sFirst}:${sEnd}`);
+      sums = sFirst < first ? addNodes(other.sums, sums, this.pool) : addNodes(sums, other.sums, this.pool);
+      first = Math.min(first, sFirst);
+      end = Math.max(end, sEnd);
     }
   }
 
   /** The sums over every leaf (all must be finished). */
   root(): SumNode {
     if (this.leaves === 0) return new Map();
-    const root = this.nodes.get(`${this.height}:0`);
+    const root = this.nodes.get(`0:${this.leaves}`);
     if (!root || this.nodes.size !== 1) throw new Error(`the partial sums are incomplete: ${this.finishedLeaves()} of ${this.leaves} leaves`);
     return root.sums;
   }
 
   /** The nodes held now: every finished leaf is in exactly one of them. */
   list(): TreeNode[] {
-    return [...this.nodes.values()].sort((a, b) => nodeRange(this.leaves, a.h, a.k)[0] - nodeRange(this.leaves, b.h, b.k)[0]);
+    return [...this.nodes.values()].sort((a, b) => a.first - b.first);
   }
 
   finished(): Uint8Array {
     const done = new Uint8Array(this.leaves);
-    for (const n of this.nodes.values()) {
-      const [first, end] = nodeRange(this.leaves, n.h, n.k);
-      done.fill(1, first, end);
-    }
+    for (const n of this.nodes.values()) done.fill(1, n.first, n.end);
     return done;
   }
 

@@ -22,6 +22,8 @@ export interface Unit {
   members: Member[];
   /** bytes to read for this unit, all members */
   bytes: number;
+  /** what sets the unit apart from the key's other units (its shape, component and the component's kind) */
+  group: string;
 }
 
 export interface ComponentCounts {
@@ -123,10 +125,10 @@ export function makePlan(models: LoadedModel[], opts: PlanOptions): Plan {
       if (!list) byShape.set(s, (list = []));
       list.push({ model, ref: t.ref });
     });
-    for (const members of byShape.values()) {
+    for (const [group, members] of byShape) {
       const bytes = members.reduce((s, mem) => s + mem.ref.byteLength, 0);
       bytesTotal += bytes;
-      units.push({ id: units.length, key: k, shape: members[0]!.ref.shape, numel: members[0]!.ref.numel, members, bytes });
+      units.push({ id: units.length, key: k, shape: members[0]!.ref.shape, numel: members[0]!.ref.numel, members, bytes, group });
     }
   });
 

@@ -39,7 +39,7 @@ function addCounts<T extends object>(into: T | undefined, from: T | undefined): 
 
 /** Everything folded so far, as a checkpoint or a shard stores it (checkpoint.ts writes and reads it). */
 export interface FoldState {
-  nodes: { h: number; k: number; sums: SumNode }[];
+  nodes: { first: number; end: number; sums: SumNode }[];
   counts: Map<string, CountSums>;
   rows: Map<number, PendingRow>;
   /** keys whose row is complete (written to the sink) */
@@ -78,7 +78,7 @@ export class ResultBuilder {
     const n = models.length;
     this.P = (n * (n - 1)) / 2;
     this.pool = new SumsPool(this.P);
-    this.tree = new SumTree(layout.leaves, this.pool);
+    this.tree = new SumTree(layout.leaves, layout.crit, this.pool);
     this.written = new Uint8Array(plan.keys.length);
     this.health = models.map(() => ({ nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 }));
     this.unitsPerKey = new Int32Array(plan.keys.length);
@@ -87,7 +87,7 @@ export class ResultBuilder {
 
   /** Takes in a checkpoint's or a shard's state (its leaves must not be folded here again). */
   absorb(s: FoldState): void {
-    for (const node of s.nodes) this.tree.insert(node.h, node.k, node.sums);
+    for (const node of s.nodes) this.tree.insert(node.first, node.end, node.sums);
     for (const [c, cs] of s.counts) {
       const mine = this.countsOf(c);
       for (const f of ['identicalKeys', 'equalKeys', 'nonFinite', 'bytesOnly'] as const) for (let i = 0; i < this.P; i++) mine[f][i] += cs[f][i]!;
@@ -123,12 +123,6 @@ export class ResultBuilder {
     };
   }
 
-  /** Leaves of `share` with no unit (their tasks hold only the first ranges of a split unit) are finished as they are. */
-  addEmptyLeaves(share: Uint8Array): void {
-    const finished = this.tree.finished();
-    for (let l = 0; l < this.layout.leaves; l++) if (share[l] && !finished[l] && this.layout.unitsOf[l]!.length === 0) this.tree.insert(0, l, new Map());
-  }
-
   /** Some unit has been folded (by this run or one it carries on from). */
   foldedWork(): boolean {
     return this.tensorsCompared > 0;
@@ -149,7 +143,7 @@ export class ResultBuilder {
     this.waiting.delete(leaf);
     const sums: SumNode = new Map();
     for (const u of units) this.foldUnit(this.plan.units[u]!, got.get(u)!, sums);
-    this.tree.insert(0, leaf, sums);
+    this.tree.insert(leaf, leaf + 1, sums);
     this.onLeaf?.();
   }
 

@@ -8,6 +8,7 @@ import { runTask } from './runTask';
 import { unwrapReply, type ThreadReply } from '../workers/threadReply';
 import { workerFile } from '../workers/workerFiles';
 import type { Plan, Unit } from './plan';
+import { foldLayout, foldOrder, type FoldLayout } from './partialSums';
 import type { FileIdentity } from '../io/regularFile';
 import { SUM_BLOCK_ELEMENTS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
@@ -126,10 +127,10 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
   return stats;
 }
 
-/** The tasks of a plan, in file order. Which units share a task, and the chunk sizes, depend on the plan and on
- *  workers and memoryBudgetMiB (through the budget per worker) only. */
-export function engineTasks(plan: Plan, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>): WorkTask[] {
-  return makeTasks(plan.units, plan.files, opts);
+/** The tasks of a plan, its units in fold order (partialSums.ts: by key name, so the tree's live nodes stay few). Which
+ *  units share a task and the chunk sizes set only the memory and the pace: no number depends on them. */
+export function engineTasks(plan: Plan, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>, layout: FoldLayout = foldLayout(plan)): WorkTask[] {
+  return makeTasks(foldOrder(layout).map((id) => plan.units[id]!), plan.files, opts);
 }
 
 /** The memory budget per worker that sets the chunk sizes (and so the partial sums' bits). */
@@ -145,13 +146,7 @@ function onlyUnits(tasks: WorkTask[], units: Uint8Array | undefined): WorkTask[]
 function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>): WorkTask[] {
   const budgetPerWorker = chunkBudgetBytes(opts);
   const items: WorkItem[] = [];
-  // Read in file order: sort by where the first member's bytes are.
-  const ordered = units.slice().sort((a, b) => {
-    const ra = a.members[0]!.ref;
-    const rb = b.members[0]!.ref;
-    return ra.file < rb.file ? -1 : ra.file > rb.file ? 1 : ra.offset - rb.offset;
-  });
-  for (const u of ordered) {
+  for (const u of units) {
     const refs = u.members.map((m) => m.ref);
     // every split point (a multiple of SPLIT_ELEMENTS) starts a whole block of any quantised encoding
     const splittable = refs.every((r) => decodableToF64(r.dtype) || isQuantised(r));

@@ -293,8 +293,8 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     }
     phases.mark('plan', `${plan.keys.length} keys, ${plan.units.length} units, ${plan.pairs.length} pairs`);
     const engineOpts = { workers, memoryBudgetMiB, kernels, taskWork: opts.taskWork };
-    const tasks = engineTasks(plan, engineOpts);
-    const layout = foldLayout(plan, tasks);
+    const layout = foldLayout(plan);
+    const tasks = engineTasks(plan, engineOpts, layout);
     const shard = opts.shard ?? null;
     const share = shard ? shardLeaves(layout, shard.index, shard.count) : new Uint8Array(layout.leaves).fill(1);
     const sums = new SumsRun({
@@ -322,7 +322,6 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
       stats = sums.mergeShards(opts.mergeFrom, builder, layers);
       phases.mark('merge', `${opts.mergeFrom.length} shards`);
     } else {
-      builder.addEmptyLeaves(share);
       const finished = builder.finishedLeaves();
       const units = new Uint8Array(plan.units.length);
       let bytesToDo = 0;

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { ModeldiffError } from '../../shared/errors';
 import { fingerprintDifference, readSumsFile, SUMS_FILE, writeSumsFile, type SumsFile, type SumsFingerprint } from '../engine/checkpoint';
 import type { ResultBuilder } from '../engine/resultBuilder';
-import { nodeRange } from '../engine/partialSums';
 import { readLayerRow, type LayersWriter } from '../output/layersFile';
 
 /** Shard `index` (0-based) of `count`. */
@@ -80,8 +79,7 @@ export class SumsRun {
     this.carried = { bytesRead: f.bytesRead, kernels: f.kernels };
     let done = 0;
     for (const n of f.state.nodes) {
-      const [first, end] = nodeRange(this.fingerprint.leaves, n.h, n.k);
-      done += end - first;
+      done += n.end - n.first;
     }
     this.o.notice(`carrying on from the checkpoint in ${this.o.dir} (${done} of ${this.fingerprint.leaves} parts of the work done)`);
     return f;

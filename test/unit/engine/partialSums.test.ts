@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SumsPool, SumTree, newFloatSums, nodeRange, shardLeaves, type FoldLayout, type SumNode } from '../../../src/compute/engine/partialSums';
+import { SumsPool, SumTree, critBit, newFloatSums, shardLeaves, type FoldLayout, type SumNode } from '../../../src/compute/engine/partialSums';
 import { testSeed } from '../../helpers/seed';
 
 function rng(seed: number): () => number {
@@ -21,21 +21,38 @@ function leaf(l: number, pairs: number, comps: string[]): SumNode {
   return node;
 }
 
+/** Module-like names, sorted as the fold sorts them (UTF-8 bytes), and the trie's shape over them. */
+function names(count: number, seed: number): string[] {
+  const r = rng(seed);
+  const parts = ['model', 'diffusion_model', 'input_blocks', 'output_blocks', 'attn1', 'to_k', 'to_q', 'norm', 'proj_in'];
+  const set = new Set<string>();
+  while (set.size < count) {
+    const depth = 2 + Math.floor(r() * 4);
+    set.add(Array.from({ length: depth }, () => (r() < 0.3 ? String(Math.floor(r() * 12)) : parts[Math.floor(r() * parts.length)]!)).join('.'));
+  }
+  return [...set].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+function shape(sorted: string[]): Int32Array {
+  return Int32Array.from(sorted.slice(1), (name, i) => critBit(Buffer.from(sorted[i]!), Buffer.from(name)));
+}
+
 function bits(n: SumNode): string {
   return [...n.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([c, s]) => c + Buffer.from(s.d2.buffer).toString('hex') + Buffer.from(s.dot.buffer).toString('hex') + Buffer.from(s.na.buffer).toString('hex') + Buffer.from(s.nb.buffer).toString('hex')).join('|');
 }
 
-test('the tree gives the same bits whatever order the leaves finish in, with or without a pool', (t) => {
+test('the trie gives the same bits whatever order the leaves finish in, with or without a pool', (t) => {
   const seed = testSeed(t, 7);
   const r = rng(seed);
   for (const leaves of [1, 2, 3, 7, 8, 13, 37]) {
     const build = (order: number[], pooled: boolean) => {
-      const tree = new SumTree(leaves, pooled ? new SumsPool(5) : undefined);
-      for (const l of order) tree.insert(0, l, leaf(l, 5, ['unet', 'vae', 'te']));
+      const tree = new SumTree(leaves, shape(names(leaves, leaves)), pooled ? new SumsPool(5) : undefined);
+      for (const l of order) tree.insert(l, l + 1, leaf(l, 5, ['unet', 'vae', 'te']));
       return bits(tree.root());
     };
     const inOrder = build([...Array(leaves).keys()], false);
     for (let trial = 0; trial < 5; trial++) {
+      if (leaves === 1) break;
       const order = [...Array(leaves).keys()];
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(r() * (i + 1));
@@ -48,32 +65,50 @@ test('the tree gives the same bits whatever order the leaves finish in, with or 
 
 test('a partial tree is whole nodes, and re-inserting them elsewhere gives the same root (checkpoint, shards)', () => {
   const leaves = 23;
-  const full = new SumTree(leaves);
-  for (let l = 0; l < leaves; l++) full.insert(0, l, leaf(l, 4, ['unet', 'vae']));
+  const crit = shape(names(leaves, 5));
+  const full = new SumTree(leaves, crit);
+  for (let l = 0; l < leaves; l++) full.insert(l, l + 1, leaf(l, 4, ['unet', 'vae']));
   const want = bits(full.root());
   // two "shards" with ranges that do not fall on node boundaries
   const parts = [
     [0, 9],
     [9, 23],
   ];
-  const merged = new SumTree(leaves);
+  const merged = new SumTree(leaves, crit);
   for (const [a, b] of parts) {
-    const shard = new SumTree(leaves);
-    for (let l = a!; l < b!; l++) shard.insert(0, l, leaf(l, 4, ['unet', 'vae']));
+    const shard = new SumTree(leaves, crit);
+    for (let l = a!; l < b!; l++) shard.insert(l, l + 1, leaf(l, 4, ['unet', 'vae']));
     const done = shard.finished();
     assert.equal(done.reduce((s, x) => s + x, 0), b! - a!);
     for (const n of shard.list()) {
-      const [first, end] = nodeRange(leaves, n.h, n.k);
-      assert.ok(first >= a! && end <= b!, 'a node covers leaves of its shard only');
-      merged.insert(n.h, n.k, n.sums);
+      assert.ok(n.first >= a! && n.end <= b!, 'a node covers leaves of its shard only');
+      merged.insert(n.first, n.end, n.sums);
     }
   }
   assert.equal(bits(merged.root()), want);
 });
 
+test('the trie over more names gives a pair the bits of the trie over its own names (the others adding +0)', (t) => {
+  const seed = testSeed(t, 11);
+  const r = rng(seed);
+  const all = names(60, seed);
+  for (let trial = 0; trial < 20; trial++) {
+    const mine = all.filter(() => r() < 0.5);
+    if (mine.length === 0) continue;
+    // leaf values keyed by name, so both trees add the same numbers
+    const value = (name: string): SumNode => leaf(all.indexOf(name), 3, ['unet']);
+    const small = new SumTree(mine.length, shape(mine));
+    mine.forEach((name, l) => small.insert(l, l + 1, value(name)));
+    const big = new SumTree(all.length, shape(all));
+    // the other names' leaves: zeros for every pair (a component the pair has, but no unit of the pair)
+    all.forEach((name, l) => big.insert(l, l + 1, mine.includes(name) ? value(name) : new Map([['unet', newFloatSums(3)]])));
+    assert.equal(bits(big.root()), bits(small.root()), `${mine.length} of ${all.length} names`);
+  }
+});
+
 test('shards share the leaves out by work, each leaf once, for any count', () => {
   const work = [5, 1, 1, 40, 3, 3, 3, 9, 0, 2, 7];
-  const layout: FoldLayout = { leaves: work.length, leafOf: new Int32Array(0), position: new Int32Array(0), unitsOf: work.map(() => [1]), work };
+  const layout: FoldLayout = { leaves: work.length, leafOf: new Int32Array(0), position: new Int32Array(0), unitsOf: work.map(() => [1]), work, crit: new Int32Array(work.length - 1) };
   for (const count of [1, 2, 3, 4, 11, 20]) {
     const seen = new Uint8Array(work.length);
     for (let i = 0; i < count; i++) for (const [l, x] of shardLeaves(layout, i, count).entries()) if (x) seen[l]!++;
