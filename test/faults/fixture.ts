@@ -69,9 +69,8 @@ export function writeFaultModels(dir: string, names: string[], opts: FaultModels
 
 /**
  * The pairs of `faulty` between models `clean` has too have the numbers of the same pairs in `clean`: every
- * flag and count exactly, l2 and cosine exactly with `rel` 0 (the same models and options: the sums are added in an
- * order fixed by the plan, engine/partialSums.ts, whatever thread finishes first), or to `rel` (a run over other
- * files, or with another memory budget per worker, cuts the work into other chunks, which moves the last bits).
+ * flag and count exactly, l2 and cosine exactly with `rel` 0 (a pair's sums depend on its two models alone, whatever
+ * other files are in the run, the workers or the memory budget: engine/runTask.ts, engine/partialSums.ts), or to `rel`.
  */
 export function assertSameNumbers(faulty: CompareResult, clean: CompareResult, rel = 0): void {
   const cleanIndex = new Map(clean.models.map((m, i) => [m.path, i]));
@@ -98,14 +97,11 @@ export function assertSameNumbers(faulty: CompareResult, clean: CompareResult, r
   }
 }
 
-/** How far float64 sums may move when the work is cut into other chunks (other files in the run, other budget). */
-export const POOL_REL = 1e-13;
-
 /** The good models' numbers: the same as a clean run of them alone, and as the float64 oracle. */
 export function assertGoodModelsUnchanged(faulty: CompareResult, outDir: string, clean: CompareResult, good: string[]): void {
   assert.deepEqual(faulty.models.map((m) => m.path), good, 'the good models, and only those, are compared');
   assert.deepEqual(faulty.pairs.length, clean.pairs.length);
-  assertSameNumbers(faulty, clean, faulty.options.workers === 0 ? 0 : POOL_REL);
+  assertSameNumbers(faulty, clean);
   checkAgainstOracle(faulty, outDir);
 }
 

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { CompareResult } from '../../src/shared/result';
 import { tmpDir } from '../helpers/tmp';
-import { assertNoDebris, assertSameNumbers, assertUnchanged, assertWhole, POOL_REL, snapshot, writeFaultModels } from './fixture';
+import { assertNoDebris, assertSameNumbers, assertUnchanged, assertWhole, snapshot, writeFaultModels } from './fixture';
 
 /** Nothing beside `out`, or only the staging folder of a stopped run holding its checkpoint. */
 function assertNothingButCheckpoint(out: string, old: Map<string, Buffer> | null): void {
@@ -111,7 +111,7 @@ describe('SIGINT, SIGTERM, SIGKILL during compare, and a re-run', () => {
       assert.equal(again.code, 0, again.stderr);
       const result = assertWhole(out);
       assert.equal(result.models.length, 4);
-      assertSameNumbers(result, first, POOL_REL);
+      assertSameNumbers(result, first);
     });
 
     it(`${stop} on a first run: no output folder, nothing but a checkpoint left beside it`, async () => {
@@ -135,6 +135,6 @@ describe('SIGINT, SIGTERM, SIGKILL during compare, and a re-run', () => {
     assert.equal(again.code, 0, again.stderr);
     const result = assertWhole(out);
     assert.deepEqual(result.models.map((m) => m.file), ['a.safetensors', 'b.safetensors', 'c.safetensors', 'slow.safetensors']);
-    assertSameNumbers(result, first, POOL_REL);
+    assertSameNumbers(result, first);
   });
 });

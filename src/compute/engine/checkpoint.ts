@@ -21,8 +21,8 @@ const MAGIC = 'MDSUMS01';
 /** What the sums were computed from: equal fingerprints give equal bits for the same leaf. */
 export interface SumsFingerprint {
   tool: string;
-  /** options that change the numbers (chunkBudget: memory budget per worker, which sets the chunk sizes) */
-  options: { components: string[] | null; includeEma: boolean; kernels: string; chunkBudget: number; taskWork: number | null };
+  /** options that change the numbers (the workers, the memory budget and the tasks do not) */
+  options: { components: string[] | null; includeEma: boolean; kernels: string };
   /** every model in plan order: its files' (path, size, mtime) and a digest of its tensor table (the header read) */
   models: { path: string; files: { path: string; size: number; mtimeNs: string }[]; header: string }[];
   leaves: number;
@@ -91,7 +91,7 @@ export function fingerprintDifference(want: SumsFingerprint, found: SumsFingerpr
 }
 
 function describeOptions(o: SumsFingerprint['options']): string {
-  return `components ${o.components?.join(',') ?? 'all'}, EMA ${o.includeEma ? 'in' : 'out'}, ${o.kernels} kernels, ${o.chunkBudget / 1048576} MiB per worker`;
+  return `components ${o.components?.join(',') ?? 'all'}, EMA ${o.includeEma ? 'in' : 'out'}, ${o.kernels} kernels`;
 }
 
 interface Header {

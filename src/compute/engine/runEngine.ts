@@ -133,8 +133,8 @@ export function engineTasks(plan: Plan, opts: Pick<EngineOptions, 'workers' | 'm
   return makeTasks(foldOrder(layout).map((id) => plan.units[id]!), plan.files, opts);
 }
 
-/** The memory budget per worker that sets the chunk sizes (and so the partial sums' bits). */
-export function chunkBudgetBytes(opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB'>): number {
+/** The memory budget per worker that sets the chunk sizes (the memory a task's reads take, not the numbers). */
+function chunkBudgetBytes(opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB'>): number {
   return (opts.memoryBudgetMiB * 1024 * 1024) / Math.max(1, opts.workers);
 }
 

@@ -4,7 +4,7 @@ import { distinctPathSuffixes } from '../../shared/displayNames';
 import { ModeldiffError, throwIfAborted, toModeldiffError } from '../../shared/errors';
 import { ResultBuilder } from '../engine/resultBuilder';
 import { makePlan } from '../engine/plan';
-import { chunkBudgetBytes, engineTasks, runEngine } from '../engine/runEngine';
+import { engineTasks, runEngine } from '../engine/runEngine';
 import { foldLayout, shardLeaves } from '../engine/partialSums';
 import { CHECKPOINT_SECONDS, SumsRun, type EngineCounts, type ShardSpec } from './sumsRun';
 import { readSumsFile, SUMS_FILE, sumsFingerprint, writeSumsFile } from '../engine/checkpoint';
@@ -126,7 +126,6 @@ export async function mergeShards(shardDirs: string[], opts: Pick<CompareOptions
     workers: first.run.workers,
     memoryBudgetMiB: first.run.memoryBudgetMiB,
     extractWeights: first.run.extractWeights,
-    ...(o.taskWork !== null ? { taskWork: o.taskWork } : {}),
     mergeFrom: dirs,
   })) as CompareResult;
 }
@@ -299,7 +298,7 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     const share = shard ? shardLeaves(layout, shard.index, shard.count) : new Uint8Array(layout.leaves).fill(1);
     const sums = new SumsRun({
       dir: outDir,
-      fingerprint: () => sumsFingerprint(models, { components, includeEma, kernels, chunkBudget: chunkBudgetBytes(engineOpts), taskWork: opts.taskWork ?? null }, layout.leaves, plan.keys.length),
+      fingerprint: () => sumsFingerprint(models, { components, includeEma, kernels }, layout.leaves, plan.keys.length),
       run: { inputs: ctx.inputs, workers, memoryBudgetMiB, extractWeights: !!opts.extractWeights },
       shard,
       share,

@@ -5,7 +5,7 @@
  * run did). In the calling thread, with tasks made small so that small files give many leaves.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { compareModels, computeShard, mergeShards, type CompareOptions } from '../../../src/compute';
@@ -22,7 +22,6 @@ function resultText(dir: string): string {
   r.createdAt = '';
   r.stats.seconds = 0;
   r.stats.bytesRead = 0;
-  r.stats.guardRecomputes = 0;
   return JSON.stringify(r, null, 1);
 }
 
@@ -85,8 +84,23 @@ describe('resume and shards are byte-identical to a fresh run', () => {
     const stop = new AbortController();
     await assert.rejects(compareModels(models, { ...base, outDir: out, signal: stop.signal, onCheckpoint: (f) => f >= 3 && stop.abort() }), /cancel/i);
     const notices: string[] = [];
-    await compareModels(models, { ...base, memoryBudgetMiB: 32, outDir: out, onNotice: (m) => notices.push(m) });
+    await compareModels(models, { ...base, components: ['unet'], outDir: out, onNotice: (m) => notices.push(m) });
     assert.ok(notices.some((m) => /not used: the options differ/.test(m)), notices.join('\n'));
+  });
+
+  it('a checkpoint made with another memory budget and task size is used: they change no number', async () => {
+    const out = join(root, 'budget');
+    const stop = new AbortController();
+    await assert.rejects(compareModels(models, { ...base, outDir: out, signal: stop.signal, onCheckpoint: (f) => f >= 3 && stop.abort() }), /cancel/i);
+    const notices: string[] = [];
+    await compareModels(models, { ...base, memoryBudgetMiB: 1, taskWork: 3_000, outDir: out, onNotice: (m) => notices.push(m) });
+    assert.ok(notices.some((m) => /carrying on from the checkpoint/.test(m)), notices.join('\n'));
+    // the same bytes, bar the options this run was given (its record of them)
+    const r = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as { options: { memoryBudgetMiB: number } };
+    assert.equal(r.options.memoryBudgetMiB, 1);
+    r.options.memoryBudgetMiB = 64;
+    writeFileSync(join(out, 'result.json'), JSON.stringify(r, null, 1));
+    assertSameOutput(out, fresh);
   });
 
   it('--fresh starts again whatever the checkpoint', async () => {
