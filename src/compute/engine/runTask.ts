@@ -222,7 +222,9 @@ function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
             continue;
           }
           // the entry the kernel computed: (p, q) with p in II and, without a subset, p < q
-          const [p, q] = wanted ? (classWanted[ci] ? [ci, cj] : [cj, ci]) : ci < cj ? [ci, cj] : [cj, ci];
+          const iFirst = wanted ? classWanted[ci] === 1 : ci < cj;
+          const p = iFirst ? ci : cj;
+          const q = iFirst ? cj : ci;
           let d2 = g[D + p * dStride + q]!;
           let dot = g[P + p * dStride + q]!;
           if (!(Number.isFinite(d2) && Number.isFinite(dot)) && finiteI && Number.isFinite(norms[cj]!)) {
