@@ -42,9 +42,10 @@ function run({ m, columns: C, seconds }: Job): { flop: number; seconds: number }
   while (t - t0 < seconds * 1000) {
     for (let i = 0; i < m; i++) k.decodeF16(raw + i * C * 2, rows + i * C * 4, C);
     for (let col0 = 0; col0 < C; col0 += BLOCK) {
-      for (let i = 0; i < m; i++) k.dot(rows + (i * C + col0) * 4, rows + (i * C + col0) * 4, BLOCK);
+      const w = Math.min(BLOCK, C - col0);
+      for (let i = 0; i < m; i++) k.dot(rows + (i * C + col0) * 4, rows + (i * C + col0) * 4, w);
       k.f64().fill(0, D / 8, D / 8 + 2 * dStride * dStride);
-      k.pairBlock(rows, C, col0, BLOCK, m + 1, packed, list, ni, list, ni, 1, D, P, dStride);
+      k.pairBlock(rows, C, col0, Math.ceil(w / 4) * 4, m + 1, packed, list, ni, list, ni, 1, D, P, dStride);
     }
     flop += ((m * (m + 1)) / 2) * C * 2;
     t = performance.now();

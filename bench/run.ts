@@ -105,7 +105,7 @@ function readOnce(dir: string): number {
 
 interface FolderShape {
   keys: number;
-  /** flop of the centred Gram of every key over the models that have it: sum m(m+1)/2 x numel x 2 */
+  /** flop of every key's pairs over the models that have it, counted as a Gram's: sum m(m+1)/2 x numel x 2 */
   flop: number;
 }
 
@@ -207,7 +207,7 @@ async function benchOne(spec: FolderSpec, canPeer: boolean, canSeed: boolean): P
   const columns = Math.max(512, Math.min(1 << 16, Math.floor((256 * 2 ** 20) / workers / (n * 8) / 512) * 512));
   const rate = await inProcess(() => kernelRate(n, Math.max(1, workers), { columns }));
   const floor = shape.flop / (rate.value * 1e9);
-  say(`  arithmetic floor   ${fmt(floor).padStart(8)} s  (${shape.flop.toExponential(2)} flop at ${rate.value.toFixed(1)} GFLOP/s: the Gram pipeline in ${workers} threads at m=${n}, ${columns} columns; ${load(rate.others)})`);
+  say(`  arithmetic floor   ${fmt(floor).padStart(8)} s  (${shape.flop.toExponential(2)} flop at ${rate.value.toFixed(1)} GFLOP/s: the pair pipeline in ${workers} threads at m=${n}, ${columns} columns; ${load(rate.others)})`);
 
   const repeats = Number(env.BENCH_REPEATS ?? (big ? 1 : 3));
   const args = [cli, 'compare', dir, '--out', out, '--quiet', ...(env.BENCH_WORKERS ? ['--workers', env.BENCH_WORKERS] : []), ...(env.BENCH_MEMORY ? ['--memory', env.BENCH_MEMORY] : [])];
