@@ -134,9 +134,14 @@ function blockNorms(k: Kernels, rowOf: (q: number) => number, classes: number, c
 
 /**
  * Float32-decodable members: per chunk, one decoded row per class of bit-identical members, then per canonical block
- * (SUM_BLOCK_ELEMENTS from the item's start) every class pair's direct sum of squared differences and inner product
- * (pairBlock), added to the member pairs' float64 totals in block order. Each pair's sums thus depend on its two
- * members' values alone: not on the other members, the chunk size or the worker.
+ * (SUM_BLOCK_ELEMENTS from the item's start) every class pair's direct sum of squared differences (pairBlock) and
+ * every class's squared norm (in float64), added to the member pairs' float64 totals in block order. Each pair's sums
+ * thus depend on its two members' values alone: not on the other members, the chunk size or the worker.
+ * The block's inner product comes from those, <a,b> = (|a|^2 + |b|^2 - |a-b|^2) / 2, when |a-b|^2 <= |2<a,b>|: its
+ * error is then about that of |a-b|^2 (1e-8 to 1e-7 relative, float32 chains of exact differences) over 2, at most
+ * that of <a,b>, and near nothing against it for similar models (a float32 inner product would err by 1e-7 of it:
+ * ties-to-even biases sums of exact fp16 products, and cost a second multiply-add per element and pair). Otherwise
+ * (models far apart in that block) the inner product is summed directly in float64.
  */
 function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles, stats: { bytesRead: number }): ItemResult {
   const res = newResult(item);
@@ -147,15 +152,14 @@ function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
   const wanted = item.rowsWanted;
   const rawSize = Math.max(C * 4, ...members.map((r) => slotBytes(r, C)));
   // Layout: raw slots (m), decoded rows (m + 1: the row after the last class pads the row lists), row lists II and JJ
-  // (int32), D and P (f64), the kernel's packed sub-block.
+  // (int32), D (f64), the kernel's packed sub-block.
   const dStride = m + 1;
   const rawBase = 0;
   const rowsBase = rawBase + m * rawSize;
   const listBase = rowsBase + (m + 1) * C * 4;
-  const listBytes = Math.ceil(((m + 2) * 4) / 16) * 16;
+  const listBytes = Math.ceil(((m + 4) * 4) / 16) * 16;
   const dBase = listBase + 2 * listBytes;
-  const pBase = dBase + dStride * dStride * 8;
-  const packedBase = pBase + dStride * dStride * 8;
+  const packedBase = dBase + dStride * dStride * 8;
   k.reserve(packedBase + (m + 1) * PAIR_SUB_COLUMNS * 4);
 
   const slots = members.map((_, i) => rawBase + i * rawSize);
@@ -192,9 +196,10 @@ function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
       if (!wanted || classWanted[q]) list[listBase / 4 + ni++] = q;
       list[(listBase + listBytes) / 4 + nj++] = q;
     }
-    // (row `classes` holds no class: its entries are computed and never read)
-    if (ni % 2) list[listBase / 4 + ni++] = classes;
-    if (nj % 2) list[(listBase + listBytes) / 4 + nj++] = classes;
+    // whole tiles (4 rows of II, 2 of JJ; II is JJ without a subset): row `classes` holds no class, its entries are
+    // computed and never read
+    while (ni % 4) list[listBase / 4 + ni++] = classes;
+    while (nj % 4) list[(listBase + listBytes) / 4 + nj++] = classes;
     const II = listBase;
     const JJ = wanted ? listBase + listBytes : listBase;
 
@@ -202,11 +207,10 @@ function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
       const w = Math.min(B, n - b0);
       blockNorms(k, rowOf, classes, b0, w, norms);
       const f64 = k.f64();
-      f64.fill(0, dBase / 8, dBase / 8 + 2 * dStride * dStride);
-      if (ni > 0) k.pairBlock(rowsBase, C, b0, Math.ceil(w / 4) * 4, classes + 1, packedBase, II, ni, JJ, wanted ? nj : ni, wanted ? 0 : 1, dBase, pBase, dStride);
+      f64.fill(0, dBase / 8, dBase / 8 + dStride * dStride);
+      if (ni > 0) k.pairBlock(rowsBase, C, b0, Math.ceil(w / 4) * 4, classes + 1, packedBase, II, ni, JJ, wanted ? nj : ni, wanted ? 0 : 1, dBase, dStride);
       const g = k.f64();
       const D = dBase / 8;
-      const P = pBase / 8;
       for (let i = 0; i < m; i++) {
         const ci = cls[i]!;
         const finiteI = Number.isFinite(norms[ci]!);
@@ -216,9 +220,9 @@ function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
           if (wanted && !wanted[i] && !wanted[j]) continue;
           const cj = cls[j]!;
           const at = i * m + j;
+          // bit-identical rows: d2 is exactly 0, the inner product the squared norm
           if (ci === cj) {
-            // bit-identical rows: d2 is exactly 0 (nothing to add), the inner product is the class's own
-            res.dot[at] += g[P + ci * dStride + ci]!;
+            res.dot[at] += norms[ci]!;
             continue;
           }
           // the entry the kernel computed: (p, q) with p in II and, without a subset, p < q
@@ -226,14 +230,12 @@ function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
           const p = iFirst ? ci : cj;
           const q = iFirst ? cj : ci;
           let d2 = g[D + p * dStride + q]!;
-          let dot = g[P + p * dStride + q]!;
-          if (!(Number.isFinite(d2) && Number.isFinite(dot)) && finiteI && Number.isFinite(norms[cj]!)) {
-            // finite rows whose float32 squares or products overflow: this block of the pair in float64
-            d2 = k.sqDiff(rowOf(p) + b0 * 4, rowOf(q) + b0 * 4, w);
-            dot = k.dot(rowOf(p) + b0 * 4, rowOf(q) + b0 * 4, w);
-          }
+          const finite = finiteI && Number.isFinite(norms[cj]!);
+          // finite rows whose float32 squares overflow: this block of the pair in float64
+          if (!Number.isFinite(d2) && finite) d2 = k.sqDiff(rowOf(p) + b0 * 4, rowOf(q) + b0 * 4, w);
+          const twice = norms[ci]! + norms[cj]! - d2;
           res.d2[at] += d2;
-          res.dot[at] += dot;
+          res.dot[at] += !finite || d2 <= Math.abs(twice) ? twice / 2 : k.dot(rowOf(p) + b0 * 4, rowOf(q) + b0 * 4, w);
         }
       }
     }

@@ -82,7 +82,7 @@ class ReferenceKernels implements Kernels {
     dequant4bitRef(this.u8(), this.f32(), src, table, absmax, dst, n, phase, blockShift, out);
   }
 
-  pairBlock(rows: number, stride: number, col0: number, n: number, _nRows: number, _packed: number, II: number, ni: number, JJ: number, nj: number, tri: number, D: number, P: number, dStride: number): void {
+  pairBlock(rows: number, stride: number, col0: number, n: number, _nRows: number, _packed: number, II: number, ni: number, JJ: number, nj: number, tri: number, D: number, dStride: number): void {
     const f = this.f32();
     const g = this.f64();
     const list = new Int32Array(this.buffer);
@@ -90,12 +90,11 @@ class ReferenceKernels implements Kernels {
       const width = Math.min(PAIR_SUB_COLUMNS, n - sub);
       for (let a = 0; a < ni; a++) {
         const i = list[II / 4 + a]!;
-        for (let b = tri ? a - (a % 2) : 0; b < nj; b++) {
+        for (let b = tri ? a - (a % 4) : 0; b < nj; b++) {
           const j = list[JJ / 4 + b]!;
           const x = rows / 4 + i * stride + col0 + sub;
           const y = rows / 4 + j * stride + col0 + sub;
-          g[D / 8 + i * dStride + j] += laneSums(f, x, y, width, true);
-          g[P / 8 + i * dStride + j] += laneSums(f, x, y, width, false);
+          g[D / 8 + i * dStride + j] += laneSums(f, x, y, width);
         }
       }
     }
@@ -161,11 +160,11 @@ class ReferenceKernels implements Kernels {
 }
 
 /**
- * sum_c (x[c] - y[c])^2 (squares) or sum_c x[c] y[c] for c < n, as the SIMD kernels sum it: lane l (0..3) takes
- * columns c = l mod 4; per run of 4 * GRAM_F32_CHAIN columns each lane is a float32 running sum of its products (not
- * fused), the run's lanes are widened as [l0 + l2, l1 + l3] and added to two float64 sums, which end as their sum.
+ * sum_c (x[c] - y[c])^2 for c < n, as the SIMD kernels sum it: lane l (0..3) takes columns c = l mod 4; per run of
+ * 4 * GRAM_F32_CHAIN columns each lane is a float32 running sum of its squares (not fused), the run's lanes are
+ * widened as [l0 + l2, l1 + l3] and added to two float64 sums, which end as their sum.
  */
-function laneSums(f: Float32Array, x: number, y: number, n: number, squares: boolean): number {
+function laneSums(f: Float32Array, x: number, y: number, n: number): number {
   const run = 4 * GRAM_F32_CHAIN;
   let s0 = 0;
   let s1 = 0;
@@ -173,9 +172,8 @@ function laneSums(f: Float32Array, x: number, y: number, n: number, squares: boo
     const chain = [0, 0, 0, 0];
     const end = Math.min(n, start + run);
     for (let c = start; c < end; c++) {
-      const d = squares ? Math.fround(f[x + c]! - f[y + c]!) : 0;
-      const product = squares ? Math.fround(d * d) : Math.fround(f[x + c]! * f[y + c]!);
-      chain[c % 4] = Math.fround(chain[c % 4]! + product);
+      const d = Math.fround(f[x + c]! - f[y + c]!);
+      chain[c % 4] = Math.fround(chain[c % 4]! + Math.fround(d * d));
     }
     s0 += chain[0]! + chain[2]!;
     s1 += chain[1]! + chain[3]!;

@@ -44,18 +44,18 @@ export interface Kernels {
   dequant4bit(src: number, table: number, absmax: number, dst: number, n: number, phase: number, blockShift: number, out: number): void;
 
   /**
-   * For rows i in the int32 list II (ni entries, even) and j in JJ (nj entries, even), over columns [col0, col0+n)
+   * For rows i in the int32 list II (ni entries, a multiple of 4) and j in JJ (nj entries, even), over columns [col0, col0+n)
    * of float32 rows at `stride` elements apart (row r at rows + 4*r*stride; n a multiple of 4):
-   * D[i*dStride + j] += sum_c (x_i[c] - x_j[c])^2 and P[i*dStride + j] += sum_c x_i[c] * x_j[c] (float64 D, P).
+   * D[i*dStride + j] += sum_c (x_i[c] - x_j[c])^2 (float64 D).
    * With `tri` set (II and JJ the same list), only the entries from each row's own position in the list onward are
    * computed (the upper triangle and diagonal, plus, at the diagonal, a few lower entries).
    * The columns are taken PAIR_SUB_COLUMNS at a time; within one, each float32 lane (columns c = lane mod 4) sums
-   * at most GRAM_F32_CHAIN differences squared (products), in order, those partial sums are widened to float64 and
-   * summed, and the sub-block's total is added into D (P). Every entry thus depends on its two rows and the columns
+   * at most GRAM_F32_CHAIN differences squared, in order, those partial sums are widened to float64 and summed, and
+   * the sub-block's total is added into D. Every entry thus depends on its two rows and the columns
    * alone, and (i, j) has the bits of (j, i). Equal rows give D exactly 0. Every index in II and JJ is below nRows;
    * `packed` is scratch for nRows x PAIR_SUB_COLUMNS float32 (the rows' slices of one sub-block, copied side by side).
    */
-  pairBlock(rows: number, stride: number, col0: number, n: number, nRows: number, packed: number, II: number, ni: number, JJ: number, nj: number, tri: number, D: number, P: number, dStride: number): void;
+  pairBlock(rows: number, stride: number, col0: number, n: number, nRows: number, packed: number, II: number, ni: number, JJ: number, nj: number, tri: number, D: number, dStride: number): void;
 
   /**
    * sum (a_i - b_i)^2 over float32 arrays, every step in float64 (differences exact unless the exponents differ by

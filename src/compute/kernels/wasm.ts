@@ -73,7 +73,7 @@ interface KernelExports {
   decodeF8E4M3Scaled(src: number, dst: number, n: number, scale: number): void;
   decodeF8E5M2Scaled(src: number, dst: number, n: number, scale: number): void;
   dequant4bit(src: number, table: number, absmax: number, dst: number, n: number, phase: number, blockShift: number, out: number): void;
-  pairBlock(rows: number, stride: number, col0: number, n: number, nRows: number, packed: number, II: number, ni: number, JJ: number, nj: number, tri: number, D: number, P: number, dStride: number): void;
+  pairBlock(rows: number, stride: number, col0: number, n: number, nRows: number, packed: number, II: number, ni: number, JJ: number, nj: number, tri: number, D: number, dStride: number): void;
   sqDiff(a: number, b: number, n: number): number;
   dot(a: number, b: number, n: number): number;
   pairStats(a: number, b: number, n: number, out: number): void;

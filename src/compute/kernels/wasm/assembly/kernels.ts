@@ -492,12 +492,12 @@ const RUN: usize = 4 * CHAIN;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Pair block: for rows i in list II and j in list JJ, over columns [col0, col0 + n) of rows laid out at a fixed stride,
-// D[i*dStride + j] += sum_c (x_i[c] - x_j[c])^2 and P[i*dStride + j] += sum_c x_i[c] x_j[c]. A 2x2 register tile
-// keeps 8 float32x4 accumulators; each 4-column step loads 4 vectors for 4 subtracts and 8 multiply-adds. Each float32 lane sums at most CHAIN products (RUN columns), then is widened into a float64 sum; the
-// columns are taken SUB at a time (a sub-block, its rows' slices copied side by side to stay in cache), and each sub-block's float64 sum
-// is added into D and P. So every entry is summed in an order fixed by its two rows and the column index alone,
-// whatever the lists, the tile the entry falls in, or which of the two rows is i: x - y = -(y - x) exactly, and both
-// products commute. Equal rows give exactly 0.
+// D[i*dStride + j] += sum_c (x_i[c] - x_j[c])^2. A 4x2 register tile keeps 8 float32x4 accumulators; each 4-column
+// step loads 6 vectors for 8 subtracts and 8 multiply-adds. Each float32 lane sums at most CHAIN squares (RUN columns),
+// then is widened into a float64 sum; the columns are taken SUB at a time (a sub-block, its rows' slices copied side by
+// side to stay in cache), and each sub-block's float64 sum is added into D. So every entry is summed in an order fixed
+// by its two rows and the column index alone, whatever the lists, the tile the entry falls in, or which of the two
+// rows is i: x - y = -(y - x) exactly. Equal rows give exactly 0.
 
 /** Columns per sub-block of pairBlock (PAIR_SUB_COLUMNS in types.ts). */
 const SUB: usize = 512;
@@ -507,7 +507,7 @@ const SUB: usize = 512;
   store<f64>(at, load<f64>(at) + sumF64Lanes(sum));
 }
 
-export function pairBlock(rows: usize, stride: i32, col0: i32, n: i32, nRows: i32, packed: usize, II: usize, ni: i32, JJ: usize, nj: i32, tri: i32, D: usize, P: usize, dStride: i32): void {
+export function pairBlock(rows: usize, stride: i32, col0: i32, n: i32, nRows: i32, packed: usize, II: usize, ni: i32, JJ: usize, nj: i32, tri: i32, D: usize, dStride: i32): void {
   const rowBytes = <usize>SUB << 2;
   const bytes = <usize>n << 2;
   for (let sub: usize = 0; sub < bytes; sub += SUB << 2) {
@@ -518,58 +518,67 @@ export function pairBlock(rows: usize, stride: i32, col0: i32, n: i32, nRows: i3
       memory.copy(packed + <usize>r * rowBytes, from, width);
       from += <usize>stride << 2;
     }
-    const base = packed;
-    for (let a = 0; a < ni; a += 2) {
+    for (let a = 0; a < ni; a += 4) {
       const i0 = load<i32>(II + (<usize>a << 2));
       const i1 = load<i32>(II + (<usize>a << 2), 4);
-      const x0 = base + <usize>i0 * rowBytes;
-      const x1 = base + <usize>i1 * rowBytes;
+      const i2 = load<i32>(II + (<usize>a << 2), 8);
+      const i3 = load<i32>(II + (<usize>a << 2), 12);
+      const x0 = packed + <usize>i0 * rowBytes;
+      const x1 = packed + <usize>i1 * rowBytes;
+      const x2 = packed + <usize>i2 * rowBytes;
+      const x3 = packed + <usize>i3 * rowBytes;
       for (let b = tri ? a : 0; b < nj; b += 2) {
         const j0 = load<i32>(JJ + (<usize>b << 2));
         const j1 = load<i32>(JJ + (<usize>b << 2), 4);
-        const y0 = base + <usize>j0 * rowBytes;
-        const y1 = base + <usize>j1 * rowBytes;
+        const y0 = packed + <usize>j0 * rowBytes;
+        const y1 = packed + <usize>j1 * rowBytes;
         let d00 = f64x2.splat(0), d01 = f64x2.splat(0), d10 = f64x2.splat(0), d11 = f64x2.splat(0);
-        let p00 = f64x2.splat(0), p01 = f64x2.splat(0), p10 = f64x2.splat(0), p11 = f64x2.splat(0);
+        let d20 = f64x2.splat(0), d21 = f64x2.splat(0), d30 = f64x2.splat(0), d31 = f64x2.splat(0);
         for (let start: usize = 0; start < width; start += RUN << 2) {
           const end = min(start + (RUN << 2), width);
           let e00 = f32x4.splat(0), e01 = f32x4.splat(0), e10 = f32x4.splat(0), e11 = f32x4.splat(0);
-          let q00 = f32x4.splat(0), q01 = f32x4.splat(0), q10 = f32x4.splat(0), q11 = f32x4.splat(0);
+          let e20 = f32x4.splat(0), e21 = f32x4.splat(0), e30 = f32x4.splat(0), e31 = f32x4.splat(0);
           for (let off = start; off < end; off += 16) {
-            const r0 = v128.load(x0 + off);
-            const r1 = v128.load(x1 + off);
             const c0 = v128.load(y0 + off);
             const c1 = v128.load(y1 + off);
+            const r0 = v128.load(x0 + off);
             let t = f32x4.sub(r0, c0);
             e00 = madd(t, t, e00);
-            q00 = madd(r0, c0, q00);
             t = f32x4.sub(r0, c1);
             e01 = madd(t, t, e01);
-            q01 = madd(r0, c1, q01);
+            const r1 = v128.load(x1 + off);
             t = f32x4.sub(r1, c0);
             e10 = madd(t, t, e10);
-            q10 = madd(r1, c0, q10);
             t = f32x4.sub(r1, c1);
             e11 = madd(t, t, e11);
-            q11 = madd(r1, c1, q11);
+            const r2 = v128.load(x2 + off);
+            t = f32x4.sub(r2, c0);
+            e20 = madd(t, t, e20);
+            t = f32x4.sub(r2, c1);
+            e21 = madd(t, t, e21);
+            const r3 = v128.load(x3 + off);
+            t = f32x4.sub(r3, c0);
+            e30 = madd(t, t, e30);
+            t = f32x4.sub(r3, c1);
+            e31 = madd(t, t, e31);
           }
           d00 = f64x2.add(d00, widen(e00));
           d01 = f64x2.add(d01, widen(e01));
           d10 = f64x2.add(d10, widen(e10));
           d11 = f64x2.add(d11, widen(e11));
-          p00 = f64x2.add(p00, widen(q00));
-          p01 = f64x2.add(p01, widen(q01));
-          p10 = f64x2.add(p10, widen(q10));
-          p11 = f64x2.add(p11, widen(q11));
+          d20 = f64x2.add(d20, widen(e20));
+          d21 = f64x2.add(d21, widen(e21));
+          d30 = f64x2.add(d30, widen(e30));
+          d31 = f64x2.add(d31, widen(e31));
         }
         addEntry(D, dStride, i0, j0, d00);
         addEntry(D, dStride, i0, j1, d01);
         addEntry(D, dStride, i1, j0, d10);
         addEntry(D, dStride, i1, j1, d11);
-        addEntry(P, dStride, i0, j0, p00);
-        addEntry(P, dStride, i0, j1, p01);
-        addEntry(P, dStride, i1, j0, p10);
-        addEntry(P, dStride, i1, j1, p11);
+        addEntry(D, dStride, i2, j0, d20);
+        addEntry(D, dStride, i2, j1, d21);
+        addEntry(D, dStride, i3, j0, d30);
+        addEntry(D, dStride, i3, j1, d31);
       }
     }
   }
