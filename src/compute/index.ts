@@ -4,6 +4,7 @@ export { pairMetrics, type PairMetrics } from './pipeline/pairMetrics';
 export { compareModels, computeShard, mergeShards, type CompareOptions, type Progress, type ShardSummary } from './pipeline/compare';
 export type { ShardSpec } from './pipeline/sumsRun';
 export { findModels, isDiffusersFolder } from './readers/findModels';
+export { latestResultOf } from './pipeline/incremental';
 export { openCheckpoint, MODEL_EXTENSIONS } from './readers/registry';
 export { KNOWN_COMPONENTS } from './keys/components';
 export { loadModel, type LoadedModel } from './model/loadModel';

@@ -298,7 +298,24 @@ export interface CompareResult {
     /** LoRA comparisons: norms the cancellation guard recomputed directly (checkpoint comparisons: 0, no guard) */
     guardRecomputes: number;
     kernels: string;
+    /** the run reused an earlier result (compare into a folder compared before): what it found and what it computed */
+    incremental?: IncrementalStats;
   };
+}
+
+/** What an incremental compare run found and did (models and pairs). */
+export interface IncrementalStats {
+  /** the folder of the earlier result */
+  previous: string;
+  /** models unchanged since the earlier result */
+  kept: number;
+  new: number;
+  /** models whose files changed since (compared again, as if new) */
+  changed: number;
+  /** models of the earlier result gone */
+  removed: number;
+  pairsComputed: number;
+  pairsKept: number;
 }
 
 /** The name of a model as people should see it (see ModelInfo.displayName). */

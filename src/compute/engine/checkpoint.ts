@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LoadedModel } from '../model/loadModel';
 import { writeFileAtomicWith } from '../io/atomicWrite';
@@ -13,7 +13,9 @@ import type { FoldState, HealthSums, PendingRow } from './resultBuilder';
  * in its output folder; `merge` adds shards' files together. Layout: "MDSUMS01", u32 length of a JSON header, the
  * header, then the binary arrays the header lists, in its order (little-endian): every node's float sums (per
  * component d2, dot, na, nb, P float64 each), the counts (per component 4 x P int32), the pending rows (l2, cos, P
- * float32 each).
+ * float32 each), then (when the header says `classes`) the identity classes, keys x models int32 (FoldState.classes).
+ * A finished compare run keeps its final state in this format beside result.json (with `keyNames`), for the next run
+ * over the same folder to reuse (pipeline/incremental.ts).
  */
 export const SUMS_FILE = 'partial-sums.mdsum';
 const MAGIC = 'MDSUMS01';
@@ -28,6 +30,11 @@ export interface SumsFingerprint {
   leaves: number;
   keys: number;
   pairs: number;
+  /**
+   * what this work adds to, for a run that reuses an earlier result (pipeline/incremental.ts): its checkpoint holds
+   * only the units that run computes, so it is no use to a run with another basis (absent: the whole work)
+   */
+  basis?: string;
 }
 
 export interface SumsFile {
@@ -41,6 +48,8 @@ export interface SumsFile {
   bytesRead: number;
   /** the kernels that computed it (their name, as the result's stats give it) */
   kernels: string;
+  /** a finished run's file (beside its result.json): the key of every layers.bin row, for the next run to reuse it */
+  keyNames?: string[];
 }
 
 export function sumsFingerprint(models: LoadedModel[], options: SumsFingerprint['options'], leaves: number, keys: number): SumsFingerprint {
@@ -87,10 +96,11 @@ export function fingerprintDifference(want: SumsFingerprint, found: SumsFingerpr
     if (a.header !== b.header) return `${b.path} changed (its tensor table differs)`;
   }
   if (found.leaves !== want.leaves || found.keys !== want.keys || found.pairs !== want.pairs) return 'the work is split differently';
+  if ((found.basis ?? '') !== (want.basis ?? '')) return found.basis ? 'it adds to an earlier result this run does not reuse' : 'this run adds to an earlier result';
   return null;
 }
 
-function describeOptions(o: SumsFingerprint['options']): string {
+export function describeOptions(o: SumsFingerprint['options']): string {
   return `components ${o.components?.join(',') ?? 'all'}, EMA ${o.includeEma ? 'in' : 'out'}, ${o.kernels} kernels`;
 }
 
@@ -109,6 +119,9 @@ interface Header {
   identicalGroups: number;
   bytesRead: number;
   kernels: string;
+  keyNames?: string[];
+  /** the identity classes (FoldState.classes) follow the pending rows: keys x models int32 */
+  classes?: boolean;
 }
 
 /** Writes the file atomically and durably (synced before the rename, and the folder after it). */
@@ -132,6 +145,8 @@ export function writeSumsFile(path: string, f: SumsFile): void {
     identicalGroups: s.identicalGroups,
     bytesRead: f.bytesRead,
     kernels: f.kernels,
+    ...(f.keyNames ? { keyNames: f.keyNames } : {}),
+    classes: true,
   };
   const json = Buffer.from(JSON.stringify(header));
   const head = Buffer.alloc(12);
@@ -149,9 +164,32 @@ export function writeSumsFile(path: string, f: SumsFile): void {
       put(s.rows.get(key)!.l2);
       put(s.rows.get(key)!.cos);
     }
+    put(s.classes);
     fsyncSync(fd);
   });
   syncFolder(dirname(path));
+}
+
+/** The inputs of the run that wrote a partial-sums file (its header only is read); null when it is not one. */
+export function readSumsInputs(path: string): string[] | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const head = Buffer.alloc(12);
+    if (readSync(fd, head, 0, 12, 0) !== 12 || head.toString('latin1', 0, 8) !== MAGIC) return null;
+    const json = Buffer.alloc(head.readUInt32LE(8));
+    if (readSync(fd, json, 0, json.length, 12) !== json.length) return null;
+    const header = JSON.parse(json.toString('utf8')) as Partial<Header>;
+    return header.shard === null && Array.isArray(header.run?.inputs) ? header.run.inputs : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads a partial-sums file; throws a plain Error saying what is wrong with it. */
@@ -164,8 +202,8 @@ export function readSumsFile(path: string): SumsFile {
   if (header.version !== 2) throw new Error(`partial-sums version ${String(header.version)} is not one this modeldiff reads`);
   const P = header.fingerprint.pairs;
   let at = 12 + length;
-  const take = <T extends Float64Array | Int32Array | Float32Array>(make: (n: number) => T): T => {
-    const a = make(P);
+  const take = <T extends Float64Array | Int32Array | Float32Array>(make: (n: number) => T, n = P): T => {
+    const a = make(n);
     const bytes = a.byteLength;
     if (at + bytes > buf.length) throw new Error('the file is cut short');
     new Uint8Array(a.buffer).set(buf.subarray(at, at + bytes));
@@ -189,6 +227,9 @@ export function readSumsFile(path: string): SumsFile {
   }
   const rows = new Map<number, PendingRow>();
   for (const r of header.rows) rows.set(r.key, { folded: r.folded, l2: take((k) => new Float32Array(k)), cos: take((k) => new Float32Array(k)) });
+  const classCount = header.fingerprint.keys * header.fingerprint.models.length;
+  // (a file of an earlier version has none: every class unknown)
+  const classes = header.classes ? take((k) => new Int32Array(k), classCount) : new Int32Array(classCount).fill(-1);
   if (at !== buf.length) throw new Error('the file has bytes past its end');
   return {
     fingerprint: header.fingerprint,
@@ -203,9 +244,11 @@ export function readSumsFile(path: string): SumsFile {
       health: header.health,
       tensorsCompared: header.tensorsCompared,
       identicalGroups: header.identicalGroups,
+      classes,
     },
     bytesRead: header.bytesRead,
     kernels: header.kernels,
+    ...(header.keyNames ? { keyNames: header.keyNames } : {}),
   };
 }
 

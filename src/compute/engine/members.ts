@@ -7,6 +7,7 @@ import { dequantizeToF32, dequantScratchBytes } from '../quant/dequantize';
 import { quantIdentity } from '../quant/encoding';
 import { maxRawBytes } from '../quant/layout';
 import { decodeToF32, F32_DTYPES } from './decodeF32';
+import { decodableToF64 } from './decodeF64';
 
 /**
  * How the engine reads one member of a unit chunk by chunk, whether its dtype is plain or quantised: the raw bytes
@@ -17,6 +18,17 @@ import { decodeToF32, F32_DTYPES } from './decodeF32';
 /** The member's values reach float32 exactly: a float32-exact dtype, or a quantised tensor. */
 export function decodesToF32(r: TensorRef): boolean {
   return F32_DTYPES.has(r.dtype) || isQuantised(r);
+}
+
+/**
+ * How runTask computes an item, decided by all its members together (the same test as runTask's dispatch): the direct
+ * pair kernel when every member decodes to float32 exactly, an exact float64 path when every member decodes at all,
+ * else byte identity only. A pair's bits differ between the routes, so a run that reuses kept pairs checks that new
+ * members leave a unit on its route (pipeline/incremental.ts).
+ */
+export function itemRoute(members: readonly TensorRef[]): 'pair' | 'f64' | 'bytes' {
+  if (members.every(decodesToF32)) return 'pair';
+  return members.every((r) => decodableToF64(r.dtype) || isQuantised(r)) ? 'f64' : 'bytes';
 }
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;

@@ -4,7 +4,8 @@ import { lazyArray } from '../output/lazyArray';
 import type { PairAlignment, Plan, Unit } from './plan';
 import type { UnitResult } from './runEngine';
 import { FP8_E4M3FN, FP8_E5M2, isHalfDtype, isPlainFp8 } from './fp8Grid';
-import { newCountSums, newFloatSums, SumsPool, SumTree, type CountSums, type FoldLayout, type SumNode } from './partialSums';
+import { FLOAT_FIELDS, newCountSums, newFloatSums, SumsPool, SumTree, type CountSums, type FoldLayout, type SumNode } from './partialSums';
+import { UnionFind } from '../../shared/unionFind';
 
 /** Where finished per-key rows go: layers.bin (a run, a merge) or a shard's own layers file. */
 export interface RowSink {
@@ -47,6 +48,33 @@ export interface FoldState {
   health: HealthSums[];
   tensorsCompared: number;
   identicalGroups: number;
+  /**
+   * keys x models (index key * models + model): the identity class of the model's tensor of that key among the
+   * members of its unit, named by the smallest model index in it (bit-identical tensors share it); -1: not folded yet,
+   * or no such tensor. What lets a later run that reuses this one's sums tell which groups are identical.
+   */
+  classes: Int32Array;
+}
+
+/**
+ * A run that reuses an earlier result (pipeline/incremental.ts): only the units with a wanted member are computed, and
+ * of those only the pairs with a wanted member are folded; the rest comes from the earlier run's sums (`seedKept`,
+ * `addKeptSums`).
+ */
+export interface ReuseMasks {
+  /** model -> 1: new or changed (its pairs are computed) */
+  wanted: Uint8Array;
+  /** unit id -> 1: computed in this run */
+  computed: Uint8Array;
+}
+
+/** What is kept of an earlier run, already in this run's model, key and pair numbering. */
+export interface KeptState {
+  counts: Map<string, CountSums>;
+  /** per model (this run's index): its health sums, for the models not wanted */
+  health: (HealthSums | null)[];
+  /** keys x models, as FoldState.classes: the models not wanted */
+  classes: Int32Array;
 }
 
 /**
@@ -64,6 +92,7 @@ export class ResultBuilder {
   private waiting = new Map<number, Map<number, UnitResult>>();
   private unitsPerKey: Int32Array;
   private readonly P: number;
+  private classes: Int32Array;
   tensorsCompared = 0;
   identicalGroups = 0;
 
@@ -74,6 +103,7 @@ export class ResultBuilder {
     readonly layout: FoldLayout,
     /** called after each leaf is folded (checkpoints) */
     private onLeaf?: () => void,
+    private reuse?: ReuseMasks,
   ) {
     const n = models.length;
     this.P = (n * (n - 1)) / 2;
@@ -82,7 +112,53 @@ export class ResultBuilder {
     this.written = new Uint8Array(plan.keys.length);
     this.health = models.map(() => ({ nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 }));
     this.unitsPerKey = new Int32Array(plan.keys.length);
-    for (const u of plan.units) this.unitsPerKey[u.key]!++;
+    for (const u of plan.units) if (!reuse || reuse.computed[u.id]) this.unitsPerKey[u.key]!++;
+    this.classes = new Int32Array(plan.keys.length * n).fill(-1);
+  }
+
+  /**
+   * Takes in what an earlier run kept (before any unit is folded): the counts of the pairs of models not wanted, their
+   * health and identity classes; the units not computed count as compared, and as identical groups when they are.
+   */
+  seedKept(k: KeptState): void {
+    const n = this.models.length;
+    for (const [c, cs] of k.counts) {
+      const mine = this.countsOf(c);
+      for (const f of ['identicalKeys', 'equalKeys', 'nonFinite', 'bytesOnly'] as const) for (let i = 0; i < this.P; i++) mine[f][i] += cs[f][i]!;
+    }
+    k.health.forEach((h, i) => {
+      if (h) this.health[i] = h;
+    });
+    this.classes.set(k.classes);
+    for (const u of this.plan.units) {
+      if (this.reuse?.computed[u.id]) continue;
+      this.tensorsCompared += u.members.length;
+      const first = this.classes[u.key * n + u.members[0]!.model]!;
+      if (u.members.length > 1 && first >= 0 && u.members.every((m) => this.classes[u.key * n + m.model] === first)) this.identicalGroups++;
+    }
+  }
+
+  /** Leaves with no unit to compute (reusing an earlier result: none holds a wanted model) are finished as they are. */
+  addSkippedLeaves(): void {
+    const finished = this.tree.finished();
+    for (let l = 0; l < this.layout.leaves; l++) if (!finished[l] && this.layout.unitsOf[l]!.length === 0) this.tree.insert(l, l + 1, new Map());
+  }
+
+  /** Adds the kept float sums (zero at every pair this run computed, as this run's are at the pairs kept: exact). */
+  addKeptSums(kept: SumNode): void {
+    const root = this.tree.root();
+    for (const [c, k] of kept) {
+      const mine = root.get(c);
+      if (!mine) {
+        root.set(c, k);
+        continue;
+      }
+      for (const f of FLOAT_FIELDS) {
+        const a = mine[f];
+        const b = k[f];
+        for (let i = 0; i < a.length; i++) a[i] += b[i]!;
+      }
+    }
   }
 
   /** Takes in a checkpoint's or a shard's state (its leaves must not be folded here again). */
@@ -109,6 +185,7 @@ export class ResultBuilder {
     });
     this.tensorsCompared += s.tensorsCompared;
     this.identicalGroups += s.identicalGroups;
+    for (let i = 0; i < s.classes.length && i < this.classes.length; i++) if (s.classes[i]! >= 0) this.classes[i] = s.classes[i]!;
   }
 
   state(): FoldState {
@@ -120,6 +197,7 @@ export class ResultBuilder {
       health: this.health,
       tensorsCompared: this.tensorsCompared,
       identicalGroups: this.identicalGroups,
+      classes: this.classes,
     };
   }
 
@@ -163,12 +241,22 @@ export class ResultBuilder {
     const cos = new Float32Array(this.P).fill(NaN);
     const m = r.m;
     this.recordHealth(unit, r);
-    let allIdentical = true;
+    const wanted = this.reuse?.wanted;
+    // identity classes: the pairs folded here, and (reusing an earlier run) the kept classes of the models not wanted
+    const classes = new UnionFind(m);
+    const classAt = (i: number) => unit.key * n + unit.members[i]!.model;
+    if (wanted) {
+      for (let i = 0; i < m; i++) {
+        if (wanted[unit.members[i]!.model]) continue;
+        for (let j = i + 1; j < m; j++) if (!wanted[unit.members[j]!.model] && this.classes[classAt(i)] === this.classes[classAt(j)]) classes.union(i, j);
+      }
+    }
     for (let i = 0; i < m; i++) {
       for (let j = i + 1; j < m; j++) {
+        if (wanted && !wanted[unit.members[i]!.model] && !wanted[unit.members[j]!.model]) continue;
         const p = pairIndex(unit.members[i]!.model, unit.members[j]!.model, n);
         const identical = r.identical[i * m + j] === 1;
-        allIdentical &&= identical;
+        if (identical) classes.union(i, j);
         if (identical) {
           counts.identicalKeys[p]!++;
           counts.equalKeys[p]!++;
@@ -195,7 +283,9 @@ export class ResultBuilder {
       }
     }
     this.tensorsCompared += m;
-    if (allIdentical && m > 1) this.identicalGroups++;
+    const roots = classes.roots();
+    for (let i = 0; i < m; i++) this.classes[classAt(i)] = unit.members[roots[i]!]!.model;
+    if (m > 1 && roots.every((x) => x === 0)) this.identicalGroups++;
     this.addRow(unit.key, 1, l2, cos);
   }
 
@@ -224,6 +314,8 @@ export class ResultBuilder {
     if (r.undecodable) return;
     const pos = this.layout.position[unit.id]!;
     unit.members.forEach((mem, i) => {
+      // (reusing an earlier run: the health of a model not wanted is the one it found)
+      if (this.reuse && !this.reuse.wanted[mem.model]) return;
       const h = this.health[mem.model]!;
       if (unit.numel > 0 && !mem.ref.quant) {
         if (isHalfDtype(mem.ref.dtype)) {

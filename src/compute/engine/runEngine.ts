@@ -25,6 +25,8 @@ export interface EngineOptions {
   tasks?: WorkTask[];
   /** compute only the units marked 1 (a shard, or what a checkpoint does not hold); tasks keep their chunk sizes */
   units?: Uint8Array;
+  /** model -> 1: only the pairs with such a model are needed (a run reusing an earlier result; WorkItem.rowsWanted) */
+  wantedModels?: Uint8Array;
 }
 
 /** A unit's sums over all its elements (the merge of its items): an item's sums without its element range. */
@@ -50,7 +52,7 @@ const TASK_RESULT_BYTES = 8 << 20;
 /** Streams every unit of the plan through the kernels; `onUnit` receives each unit once all its ranges are done. */
 export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: Unit, r: UnitResult) => void): Promise<EngineStats> {
   throwIfAborted(opts.signal);
-  const tasks = onlyUnits(opts.tasks ?? engineTasks(plan, opts), opts.units);
+  const tasks = withRowsWanted(plan, onlyUnits(opts.tasks ?? engineTasks(plan, opts), opts.units), opts.wantedModels);
   // a unit's items are added in the order of their ranges, whichever thread finishes first
   const pending = new Map<number, { remaining: number; items: ItemResult[] }>();
   for (const t of tasks) for (const it of t.items) {
@@ -141,6 +143,11 @@ function chunkBudgetBytes(opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB
 function onlyUnits(tasks: WorkTask[], units: Uint8Array | undefined): WorkTask[] {
   if (!units) return tasks;
   return tasks.map((t) => ({ ...t, items: t.items.filter((it) => units[it.unit] === 1) })).filter((t) => t.items.length > 0);
+}
+
+function withRowsWanted(plan: Plan, tasks: WorkTask[], wanted: Uint8Array | undefined): WorkTask[] {
+  if (!wanted) return tasks;
+  return tasks.map((t) => ({ ...t, items: t.items.map((it) => ({ ...it, rowsWanted: Uint8Array.from(plan.units[it.unit]!.members, (m) => wanted[m.model]!) })) }));
 }
 
 function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>): WorkTask[] {

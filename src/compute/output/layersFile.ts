@@ -88,6 +88,23 @@ export function readLayerRow(fd: number, keys: number, pairs: number, plane: num
   return row;
 }
 
+/** The keys, pairs and planes of a layers file (null: missing, or not a layers file). */
+export function readLayersShape(path: string): { keys: number; pairs: number; planes: number } | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const h = Buffer.alloc(HEADER);
+    if (readSync(fd, h, 0, HEADER, 0) !== HEADER || h.toString('latin1', 0, 8) !== MAGIC || h.readUInt32LE(8) !== 1) return null;
+    return { keys: h.readUInt32LE(12), pairs: h.readUInt32LE(16), planes: h.readUInt32LE(20) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads column `pair` of every key for each plane. */
 export function readLayerColumn(path: string, pair: number): { keys: number; pairs: number; planes: Float32Array[] } {
   const fd = openSync(path, 'r');

@@ -8,6 +8,7 @@ import { engineTasks, runEngine } from '../engine/runEngine';
 import { foldLayout, shardLeaves } from '../engine/partialSums';
 import { CHECKPOINT_SECONDS, SumsRun, type EngineCounts, type ShardSpec } from './sumsRun';
 import { readSumsFile, SUMS_FILE, sumsFingerprint, writeSumsFile } from '../engine/checkpoint';
+import { keptState, planReuse, readPrevious, reuseText, type Previous, type Reuse } from './incremental';
 import { loadModel, type LoadedModel } from '../model/loadModel';
 import { SharedHeaders } from '../model/sharedHeaders';
 import { LayersWriter } from '../output/layersFile';
@@ -18,6 +19,7 @@ import { findModels } from '../readers/findModels';
 import { TOOL_VERSION } from '../output/toolVersion';
 import { OutputStaging } from '../output/outputFolder';
 import { changedSinceRead } from '../io/regularFile';
+import { outputError } from '../output/outputError';
 import { startHashPass, type HashPass, type HashPassOptions } from './hashPass';
 import { phaseLog, type PhaseLog } from './phaseLog';
 import { runLoraCompare } from './loraCompare';
@@ -50,8 +52,13 @@ export interface CompareOptions {
   minModels?: number;
   /** read PyTorch checkpoints that pickle inert Lightning/numpy/argparse objects, keeping those as data (src/compute/readers/pytorch/extractWeights.ts) */
   extractWeights?: boolean;
-  /** ignore a checkpoint an interrupted run left in `<out>.partial/` and start again (default: carry on from it) */
+  /**
+   * compute every pair: ignore a checkpoint an interrupted run left in `<out>.partial/` (default: carry on from it) and
+   * the earlier result in the output folder (default: reuse its kept pairs, pipeline/incremental.ts)
+   */
   fresh?: boolean;
+  /** an earlier result folder of these inputs to reuse (default: the output folder); --fresh ignores it */
+  previous?: string;
   /** least time between two checkpoints (default 5 s; 0: after every finished leaf) */
   checkpointSeconds?: number;
   /** told when a checkpoint is used or ignored (and why) */
@@ -117,6 +124,7 @@ export async function mergeShards(shardDirs: string[], opts: Pick<CompareOptions
   } catch (e) {
     throw new ModeldiffError('USAGE', `not the output of a finished \`compare --shard\` (${(e as Error).message})`, { file: dirs[0] });
   }
+  if (!first.shard) throw new ModeldiffError('USAGE', 'not the output of a finished `compare --shard`: a compare result (give the shards\' folders)', { file: dirs[0] });
   const o = first.fingerprint.options;
   return (await runCompare(first.run.inputs, {
     ...opts,
@@ -166,7 +174,8 @@ async function runCompare(inputs: string[], opts: CompareOptions): Promise<Compa
     hashing = opts.hashes ? startHashPass(models.map((m) => m.info.path), { inThread: workers === 0, extractWeights: !!opts.extractWeights, ...opts.hashes }, opts.signal) : null;
     // observed now, so a failure before it is awaited below is not an unhandled rejection
     hashing?.done.catch(() => {});
-    const result = await compareLoaded(models, errors, opts, hashing, staging.dir, { report, elapsed, workers, memoryBudgetMiB, includeEma, components, phases, inputs, resumed: staging.resumed });
+    const previous = opts.fresh || opts.shard || opts.mergeFrom ? null : readPrevious(opts.previous ?? staging.out, (m) => opts.onNotice?.(m));
+    const result = await compareLoaded(models, errors, opts, hashing, staging.dir, { report, elapsed, workers, memoryBudgetMiB, includeEma, components, phases, inputs, resumed: staging.resumed, previous });
     throwIfAborted(opts.signal);
     staging.commit();
     phases.mark('commit');
@@ -260,6 +269,8 @@ interface RunContext {
   inputs: string[];
   /** the staging folder holds an interrupted run's checkpoint */
   resumed: boolean;
+  /** an earlier result of these inputs, to reuse (pipeline/incremental.ts) */
+  previous: Previous | null;
 }
 
 /** What a shard run leaves: its share of the work, as partial sums in its output folder. */
@@ -296,9 +307,12 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     const tasks = engineTasks(plan, engineOpts, layout);
     const shard = opts.shard ?? null;
     const share = shard ? shardLeaves(layout, shard.index, shard.count) : new Uint8Array(layout.leaves).fill(1);
+    const fingerprint = () => sumsFingerprint(models, { components, includeEma, kernels }, layout.leaves, plan.keys.length);
+    const reuse: Reuse | null = ctx.previous && !shard ? planReuse(ctx.previous, fingerprint(), plan, (m) => opts.onNotice?.(m)) : null;
+    if (reuse) opts.onNotice?.(reuseText(reuse.stats));
     const sums = new SumsRun({
       dir: outDir,
-      fingerprint: () => sumsFingerprint(models, { components, includeEma, kernels }, layout.leaves, plan.keys.length),
+      fingerprint: () => ({ ...fingerprint(), ...(reuse ? { basis: reuse.basis } : {}) }),
       run: { inputs: ctx.inputs, workers, memoryBudgetMiB, extractWeights: !!opts.extractWeights },
       shard,
       share,
@@ -312,8 +326,14 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     const layersPath = join(outDir, 'layers.bin');
     const layers = prior ? new LayersWriter(layersPath, plan.keys.length, plan.pairs.length, 2, prior.state.written) : new LayersWriter(layersPath, plan.keys.length, plan.pairs.length, 2);
     const engineStats: EngineCounts = { bytesRead: 0, kernels };
-    const builder: ResultBuilder = new ResultBuilder(plan, models, layers, layout, () => sums.maybeCheckpoint(builder, layers, engineStats));
+    // reusing an earlier result: only the computed units are folded here, the kept pairs' rows filled in as written
+    const kept = reuse ? keptState(reuse, plan, layout) : null;
+    const foldLayoutOfRun = reuse ? { ...layout, unitsOf: layout.unitsOf.map((us) => us.filter((u) => reuse.masks.computed[u])) } : layout;
+    const builder: ResultBuilder = new ResultBuilder(plan, models, kept ? kept.rows.sink(layers) : layers, foldLayoutOfRun, () => sums.maybeCheckpoint(builder, layers, engineStats), reuse?.masks);
+    // (a checkpoint of a run reusing the same result holds what was kept already)
     if (prior) builder.absorb(prior.state);
+    else if (kept) builder.seedKept(kept.kept);
+    if (reuse) builder.addSkippedLeaves();
     phases.mark('setup');
     const startedAt = elapsed();
     let stats: { bytesRead: number; kernels: string };
@@ -326,21 +346,25 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
       let bytesToDo = 0;
       for (const u of plan.units) {
         const leaf = layout.leafOf[u.id]!;
-        if (share[leaf] && !finished[leaf]) {
+        if (share[leaf] && !finished[leaf] && (!reuse || reuse.masks.computed[u.id])) {
           units[u.id] = 1;
           bytesToDo += u.bytes;
         }
       }
       const total = bytesToDo + (hashing?.bytesTotal ?? 0);
+      const pairsText = reuse ? `${reuse.stats.pairsComputed} pairs to compute, ${reuse.stats.pairsKept} kept` : `${plan.pairs.length} pairs`;
       const progress = (engineDone: number) => {
         engineStats.bytesRead = engineDone;
         const done = engineDone + (hashing?.bytesDone() ?? 0);
         const spent = elapsed() - startedAt;
-        report({ phase: 'comparing', bytesDone: done, bytesTotal: total, etaSeconds: done > 0 ? (spent / done) * (total - done) : null });
+        report({ phase: 'comparing', bytesDone: done, bytesTotal: total, etaSeconds: done > 0 ? (spent / done) * (total - done) : null, ...(reuse ? { message: pairsText } : {}) });
       };
-      report({ phase: 'comparing', bytesDone: 0, bytesTotal: total, etaSeconds: null, message: `${models.length} models, ${plan.pairs.length} pairs${shard ? `, shard ${shard.index}/${shard.count}` : ''}${hashing ? ', with hashes' : ''}` });
+      report({ phase: 'comparing', bytesDone: 0, bytesTotal: total, etaSeconds: null, message: `${models.length} models, ${pairsText}${shard ? `, shard ${shard.index}/${shard.count}` : ''}${hashing ? ', with hashes' : ''}` });
       try {
-        const run = await runEngine(plan, { ...engineOpts, signal: opts.signal, onBytes: progress, tasks, units }, (unit, r) => builder.addUnit(unit, r));
+        // nothing to compute (only models removed, or a resumed run with nothing left): no file is read
+        const run = units.includes(1)
+          ? await runEngine(plan, { ...engineOpts, signal: opts.signal, onBytes: progress, tasks, units, ...(reuse ? { wantedModels: reuse.masks.wanted } : {}) }, (unit, r) => builder.addUnit(unit, r))
+          : { bytesRead: 0, guardRecomputes: 0, kernels: sums.carried.kernels || ctx.previous?.sums.kernels || kernels };
         // (a resumed run with nothing left to compute reports the kernels that did the work)
         stats = { bytesRead: sums.carried.bytesRead + run.bytesRead, kernels: run.bytesRead === 0 && sums.carried.kernels ? sums.carried.kernels : run.kernels };
         engineStats.kernels = run.kernels;
@@ -355,12 +379,24 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
           }
         }
         layers.abandon();
+        kept?.rows.close();
         const bad = modelOfFault(err, models);
         if (bad < 0) throw err;
         drop([{ model: bad, err }]);
         continue;
       }
       phases.mark('engine', `${stats.bytesRead} bytes read, ${stats.kernels}, ${workers} workers`);
+    }
+    if (kept) {
+      const computedKeys = new Uint8Array(plan.keys.length);
+      for (const u of plan.units) if (reuse!.masks.computed[u.id]) computedKeys[u.key] = 1;
+      try {
+        kept.rows.writeKept(layers, computedKeys, 2);
+      } finally {
+        kept.rows.close();
+      }
+      builder.addKeptSums(kept.sums);
+      phases.mark('kept', `${reuse!.stats.pairsKept} pairs`);
     }
     layers.close(!shard);
     const hashes = hashing ? await finishHashing(hashing, models.length, stats.bytesRead, plan.bytesTotal + hashing.bytesTotal, report, elapsed() - startedAt) : null;
@@ -379,6 +415,14 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     }
     sums.discardCheckpoint();
     builder.finishHealth();
+    // the final sums stay beside the result, for the next run over these models to reuse
+    const runStats = { bytesRead: stats.bytesRead - sums.carried.bytesRead, kernels: stats.kernels };
+    try {
+      writeSumsFile(sums.path, { ...sums.file(builder, runStats), fingerprint: fingerprint(), keyNames: plan.keys });
+    } catch (e) {
+      throw outputError(e, sums.path, 'write the partial sums');
+    }
+    phases.mark('sums');
     report({ phase: 'writing', bytesDone: plan.bytesTotal, bytesTotal: plan.bytesTotal, etaSeconds: 0 });
     const names = distinctPathSuffixes(models.map((m) => m.info.path));
     const pairs = builder.pairs();
@@ -402,6 +446,7 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
         // the direct pair kernel needs no cancellation guard (LoRA comparisons still count theirs)
         guardRecomputes: 0,
         kernels: stats.kernels,
+        ...(reuse ? { incremental: reuse.stats } : {}),
       },
     };
     writeResultJson(outDir, result);
