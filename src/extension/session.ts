@@ -5,7 +5,7 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { basename, join, relative, isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
-import { HashCache, compareModels, parseResult, RESULT_FILE, toModeldiffError, type CompareResult, type Progress } from '../compute';
+import { HashCache, compareModels, latestResultOf, parseResult, RESULT_FILE, toModeldiffError, type CompareResult, type Progress } from '../compute';
 import { Disposable } from './util/disposable';
 import { PercentTracker, percentOf, progressText } from './util/progressText';
 import { readAnalysisSettings, readCompareSettings, readExtractWeights, type CompareSettings } from './util/settings';
@@ -159,6 +159,8 @@ export class Session extends Disposable {
     this.setRunning(true);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const outDir = join(this.resultsRoot, stamp);
+    // the same models compared before: that result is reused (only pairs with a new or changed model are computed)
+    const previous = latestResultOf(this.resultsRoot, inputs);
     const what = inputs.length === 1 ? basename(inputs[0]!) : `${inputs.length} models`;
     this.log.info(`comparing ${inputs.join(', ')} -> ${outDir} (workers ${settings.workers ?? 'auto'}, memory ${settings.memoryBudgetMiB} MiB, components ${settings.components?.join(',') ?? 'all'}, EMA ${settings.includeEma}${withHashes ? ', with hashes' : ''}${extractWeights ? ', extract-weights' : ''})`);
     const t0 = Date.now();
@@ -176,6 +178,8 @@ export class Session extends Disposable {
             memoryBudgetMiB: settings.memoryBudgetMiB,
             extractWeights,
             ...(withHashes ? { hashes: { cache: new HashCache(this.hashCacheFile) } } : {}),
+            ...(previous ? { previous } : {}),
+            onNotice: (m) => this.log.info(m),
             signal: abort.signal,
             onProgress: (p) => {
               run.last = p;
@@ -186,7 +190,8 @@ export class Session extends Disposable {
           });
         },
       );
-      this.log.info(`compared ${result.models.length} models in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${result.pairs.length} pairs, ${result.errors.length} unreadable files`);
+      const reused = result.stats.incremental;
+      this.log.info(`compared ${result.models.length} models in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${result.pairs.length} pairs${reused ? ` (${reused.pairsComputed} computed, ${reused.pairsKept} kept from ${reused.previous})` : ''}, ${result.errors.length} unreadable files`);
       await this.context.workspaceState.update(LAST_RESULT_KEY, outDir);
       this.setCurrent({ result, outDir });
       // the panel shows these with the result (ComparePanel.postResult)

@@ -19,7 +19,10 @@ export const compareSpec: CommandSpec = {
     'A folder stands for the model files and diffusers folders directly inside it. <dir> is replaced as a whole when the\n' +
     'run succeeds (it must be new, empty, or an earlier compare output); a run that fails or is cancelled leaves it as it was.\n' +
     'A run stopped by Ctrl-C, SIGTERM, SIGKILL or a power cut keeps its last checkpoint in <dir>.partial/: the same\n' +
-    'command carries on from it (the same result, byte for byte), unless the files or options changed.',
+    'command carries on from it (the same result, byte for byte), unless the files or options changed.\n' +
+    'Compared again into the same <dir>, a folder reuses the earlier result: models added, removed or changed (by path,\n' +
+    'size, modification time and header) are found, only the pairs with a new or changed model are computed, and the\n' +
+    'result is the one a fresh run writes; with only models removed nothing is read. --fresh computes every pair.',
   positionals: { min: 1, max: Infinity },
   options: {
     out: { type: 'string', short: 'o', arg: 'dir', help: 'the output folder (required)' },

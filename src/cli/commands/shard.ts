@@ -14,7 +14,7 @@ import { printLines } from './common';
 
 /** compare's options for resume and shards. */
 export const RESUME_SHARD_OPTIONS: Record<string, OptionSpec> = {
-  fresh: { type: 'boolean', help: 'start again, ignoring the checkpoint an interrupted run left in <dir>.partial/' },
+  fresh: { type: 'boolean', help: 'compute every pair: reuse neither the earlier result in <dir> nor the checkpoint\nan interrupted run left in <dir>.partial/' },
   shard: {
     type: 'string',
     arg: 'i/n',

@@ -20,7 +20,7 @@ export function bytesText(percent: number, bytesDone: number, bytesTotal: number
   return `${percent}% · ${formatBytes(bytesDone)} of ${formatBytes(bytesTotal)}`;
 }
 
-/** "42% · 1.20 GiB of 2.86 GiB · ETA 1m 05s", or the phase while there are no bytes to count yet. */
+/** "42% · 1.20 GiB of 2.86 GiB · ETA 1m 05s[ · message]", or the phase while there are no bytes to count yet. */
 export function progressText(p: ProgressLike): string {
   const pct = percentOf(p);
   if (pct === null || p.phase !== 'comparing') {
@@ -28,6 +28,8 @@ export function progressText(p: ProgressLike): string {
   }
   const parts = [bytesText(pct, p.bytesDone, p.bytesTotal)];
   if (p.etaSeconds !== null && Number.isFinite(p.etaSeconds)) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
+  // (a run that reuses an earlier result says how many pairs it computes and keeps)
+  if (p.message) parts.push(p.message);
   return parts.join(' · ');
 }
 
