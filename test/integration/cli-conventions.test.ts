@@ -73,6 +73,7 @@ describe('help, aliases and values', () => {
     assert.equal(h.status, 0);
     assert.match(h.stdout, /-o, --out <dir>/);
     assert.match(h.stdout, /-w, --workers <N> +worker threads, 0 to 64/);
+    assert.match(h.stdout, /--fresh +compute every pair: reuse neither the earlier result in <dir> nor the checkpoint/);
     assert.equal(cli('layers', out, 'x', 'y', '-h').status, 0, '-h wins over the arguments');
     assert.match(cli('-V').stdout, /^\d+\.\d+\.\d+\n$/);
     assert.match(cli('--version').stdout, /^\d+\.\d+\.\d+\n$/);

@@ -39,5 +39,5 @@ test('phase log: compare marks every phase, in order, when the variable is set',
     else process.env[PHASES_ENV] = saved;
   }
   const phases = written.join('').split('\n').filter((l) => l.startsWith(PHASE_LINE)).map((l) => l.split(/\s+/)[1]);
-  assert.deepEqual(phases, ['scan', 'headers', 'plan', 'setup', 'engine', 'pairs', 'result.json', 'model_map', 'commit']);
+  assert.deepEqual(phases, ['scan', 'headers', 'plan', 'setup', 'engine', 'sums', 'pairs', 'result.json', 'model_map', 'commit']);
 });

@@ -12,6 +12,7 @@ test('progress text: percent, bytes and ETA while comparing; the phase before', 
   assert.equal(progressText({ phase: 'comparing', bytesDone: 512 * 1024 * 1024, bytesTotal: 2 * 1024 ** 3, etaSeconds: 65 }), '25% · 512 MiB of 2.00 GiB · ETA 1m 05s');
   assert.equal(progressText({ phase: 'reading headers', bytesDone: 0, bytesTotal: 0, etaSeconds: null, message: '4 models' }), 'reading headers: 4 models');
   assert.equal(progressText({ phase: 'comparing', bytesDone: 1, bytesTotal: 4, etaSeconds: null }), '25% · 1 B of 4 B');
+  assert.equal(progressText({ phase: 'comparing', bytesDone: 1, bytesTotal: 4, etaSeconds: null, message: '18 pairs to compute, 10 kept' }), '25% · 1 B of 4 B · 18 pairs to compute, 10 kept');
   assert.equal(percentOf({ phase: 'done', bytesDone: 0, bytesTotal: 0, etaSeconds: 0 }), 100);
   assert.equal(formatBytes(1536), '1.50 KiB');
   assert.equal(formatDuration(3725), '1h 02m');
