@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { compareModels, latestResultOf, type CompareOptions, type CompareResult } from '../../src/compute';
 import { SUMS_FILE } from '../../src/compute/engine/checkpoint';
-import { makeFolder, materialize, zooSpec } from '../fixtures/synth';
+import { cast, makeFolder, materialize, zooSpec } from '../fixtures/synth';
 import { tmpDir } from '../helpers/tmp';
 
 const root = tmpDir('modeldiff-incremental-');
@@ -194,6 +194,25 @@ describe('incremental compare', () => {
     assert.equal(older.result.stats.incremental, undefined);
     assert.ok(older.notices.some((m) => /is not reused \(it keeps no partial sums: written by an earlier modeldiff\)/.test(m)), older.notices.join('\n'));
     assert.ok(existsSync(join(out, SUMS_FILE)), 'the new result keeps its own');
+  });
+
+  it('a model that moves kept pairs to another engine route (float64 tensors) falls back to a fresh run, added or removed', async () => {
+    const dir = join(root, 'route');
+    const out = join(root, 'route-out');
+    makeFolder(dir, spec, { only: OLD.slice(0, 3) });
+    await run(dir, out);
+    const b = spec.models.find((x) => x.file === 'base.safetensors')!;
+    materialize(cast(b.recipe, 'F64'), join(dir, 'base_f64.safetensors'));
+    const added = await run(dir, out);
+    assert.equal(added.result.stats.incremental, undefined);
+    assert.ok(added.notices.some((m) => /is not reused \(the models added or removed change how .* is compared between the others\): computing every pair/.test(m)), added.notices.join('\n'));
+    unlinkSync(join(dir, 'base_f64.safetensors'));
+    const removed = await run(dir, out);
+    assert.equal(removed.result.stats.incremental, undefined);
+    assert.ok(removed.notices.some((m) => /change how .* is compared between the others/.test(m)), removed.notices.join('\n'));
+    const fresh = join(root, 'route-fresh');
+    await run(dir, fresh, { fresh: true });
+    assertSameOutput(out, fresh);
   });
 
   it('an interrupted incremental run leaves the old output as it was', async () => {

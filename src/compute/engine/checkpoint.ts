@@ -13,7 +13,8 @@ import type { FoldState, HealthSums, PendingRow } from './resultBuilder';
  * in its output folder; `merge` adds shards' files together. Layout: "MDSUMS01", u32 length of a JSON header, the
  * header, then the binary arrays the header lists, in its order (little-endian): every node's float sums (per
  * component d2, dot, na, nb, P float64 each), the counts (per component 4 x P int32), the pending rows (l2, cos, P
- * float32 each), then (when the header says `classes`) the identity classes, keys x models int32 (FoldState.classes).
+ * float32 each), then (when the header says so) the identity classes, keys x models int32, and the engine's routes,
+ * keys x models uint8 (FoldState.classes, routes).
  * A finished compare run keeps its final state in this format beside result.json (with `keyNames`), for the next run
  * over the same folder to reuse (pipeline/incremental.ts).
  */
@@ -122,6 +123,8 @@ interface Header {
   keyNames?: string[];
   /** the identity classes (FoldState.classes) follow the pending rows: keys x models int32 */
   classes?: boolean;
+  /** then the engine's routes (FoldState.routes): keys x models uint8 */
+  routes?: boolean;
 }
 
 /** Writes the file atomically and durably (synced before the rename, and the folder after it). */
@@ -147,6 +150,7 @@ export function writeSumsFile(path: string, f: SumsFile): void {
     kernels: f.kernels,
     ...(f.keyNames ? { keyNames: f.keyNames } : {}),
     classes: true,
+    routes: true,
   };
   const json = Buffer.from(JSON.stringify(header));
   const head = Buffer.alloc(12);
@@ -165,6 +169,7 @@ export function writeSumsFile(path: string, f: SumsFile): void {
       put(s.rows.get(key)!.cos);
     }
     put(s.classes);
+    put(s.routes);
     fsyncSync(fd);
   });
   syncFolder(dirname(path));
@@ -202,7 +207,7 @@ export function readSumsFile(path: string): SumsFile {
   if (header.version !== 2) throw new Error(`partial-sums version ${String(header.version)} is not one this modeldiff reads`);
   const P = header.fingerprint.pairs;
   let at = 12 + length;
-  const take = <T extends Float64Array | Int32Array | Float32Array>(make: (n: number) => T, n = P): T => {
+  const take = <T extends Float64Array | Int32Array | Float32Array | Uint8Array>(make: (n: number) => T, n = P): T => {
     const a = make(n);
     const bytes = a.byteLength;
     if (at + bytes > buf.length) throw new Error('the file is cut short');
@@ -230,6 +235,7 @@ export function readSumsFile(path: string): SumsFile {
   const classCount = header.fingerprint.keys * header.fingerprint.models.length;
   // (a file of an earlier version has none: every class unknown)
   const classes = header.classes ? take((k) => new Int32Array(k), classCount) : new Int32Array(classCount).fill(-1);
+  const routes = header.routes ? take((k) => new Uint8Array(k), classCount) : new Uint8Array(classCount);
   if (at !== buf.length) throw new Error('the file has bytes past its end');
   return {
     fingerprint: header.fingerprint,
@@ -245,6 +251,7 @@ export function readSumsFile(path: string): SumsFile {
       tensorsCompared: header.tensorsCompared,
       identicalGroups: header.identicalGroups,
       classes,
+      routes,
     },
     bytesRead: header.bytesRead,
     kernels: header.kernels,

@@ -6,6 +6,7 @@ import type { UnitResult } from './runEngine';
 import { FP8_E4M3FN, FP8_E5M2, isHalfDtype, isPlainFp8 } from './fp8Grid';
 import { FLOAT_FIELDS, newCountSums, newFloatSums, SumsPool, SumTree, type CountSums, type FoldLayout, type SumNode } from './partialSums';
 import { UnionFind } from '../../shared/unionFind';
+import { itemRoute } from './members';
 
 /** Where finished per-key rows go: layers.bin (a run, a merge) or a shard's own layers file. */
 export interface RowSink {
@@ -54,7 +55,12 @@ export interface FoldState {
    * or no such tensor. What lets a later run that reuses this one's sums tell which groups are identical.
    */
   classes: Int32Array;
+  /** keys x models, as `classes`: how the engine computed the model's unit of that key (ROUTE_CODES; 0: not folded) */
+  routes: Uint8Array;
 }
+
+/** FoldState.routes: the engine's route for a unit (engine/members.ts itemRoute), as stored. */
+export const ROUTE_CODES = { pair: 1, f64: 2, bytes: 3 } as const;
 
 /**
  * A run that reuses an earlier result (pipeline/incremental.ts): only the units with a wanted member are computed, and
@@ -73,8 +79,9 @@ export interface KeptState {
   counts: Map<string, CountSums>;
   /** per model (this run's index): its health sums, for the models not wanted */
   health: (HealthSums | null)[];
-  /** keys x models, as FoldState.classes: the models not wanted */
+  /** keys x models, as FoldState.classes and routes: the models not wanted */
   classes: Int32Array;
+  routes: Uint8Array;
 }
 
 /**
@@ -93,6 +100,7 @@ export class ResultBuilder {
   private unitsPerKey: Int32Array;
   private readonly P: number;
   private classes: Int32Array;
+  private routes: Uint8Array;
   tensorsCompared = 0;
   identicalGroups = 0;
 
@@ -114,6 +122,7 @@ export class ResultBuilder {
     this.unitsPerKey = new Int32Array(plan.keys.length);
     for (const u of plan.units) if (!reuse || reuse.computed[u.id]) this.unitsPerKey[u.key]!++;
     this.classes = new Int32Array(plan.keys.length * n).fill(-1);
+    this.routes = new Uint8Array(plan.keys.length * n);
   }
 
   /**
@@ -130,6 +139,7 @@ export class ResultBuilder {
       if (h) this.health[i] = h;
     });
     this.classes.set(k.classes);
+    this.routes.set(k.routes);
     for (const u of this.plan.units) {
       if (this.reuse?.computed[u.id]) continue;
       this.tensorsCompared += u.members.length;
@@ -186,6 +196,7 @@ export class ResultBuilder {
     this.tensorsCompared += s.tensorsCompared;
     this.identicalGroups += s.identicalGroups;
     for (let i = 0; i < s.classes.length && i < this.classes.length; i++) if (s.classes[i]! >= 0) this.classes[i] = s.classes[i]!;
+    for (let i = 0; i < s.routes.length && i < this.routes.length; i++) if (s.routes[i]) this.routes[i] = s.routes[i]!;
   }
 
   state(): FoldState {
@@ -198,6 +209,7 @@ export class ResultBuilder {
       tensorsCompared: this.tensorsCompared,
       identicalGroups: this.identicalGroups,
       classes: this.classes,
+      routes: this.routes,
     };
   }
 
@@ -284,7 +296,11 @@ export class ResultBuilder {
     }
     this.tensorsCompared += m;
     const roots = classes.roots();
-    for (let i = 0; i < m; i++) this.classes[classAt(i)] = unit.members[roots[i]!]!.model;
+    const route = ROUTE_CODES[itemRoute(unit.members.map((mem) => mem.ref))];
+    for (let i = 0; i < m; i++) {
+      this.classes[classAt(i)] = unit.members[roots[i]!]!.model;
+      this.routes[classAt(i)] = route;
+    }
     if (m > 1 && roots.every((x) => x === 0)) this.identicalGroups++;
     this.addRow(unit.key, 1, l2, cos);
   }

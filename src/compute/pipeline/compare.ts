@@ -7,7 +7,7 @@ import { makePlan } from '../engine/plan';
 import { engineTasks, runEngine } from '../engine/runEngine';
 import { foldLayout, shardLeaves } from '../engine/partialSums';
 import { CHECKPOINT_SECONDS, SumsRun, type EngineCounts, type ShardSpec } from './sumsRun';
-import { readSumsFile, SUMS_FILE, sumsFingerprint, writeSumsFile } from '../engine/checkpoint';
+import { readSumsFile, SUMS_FILE, sumsFingerprint, writeSumsFile, type SumsFingerprint } from '../engine/checkpoint';
 import { keptState, planReuse, readPrevious, reuseText, type Previous, type Reuse } from './incremental';
 import { loadModel, type LoadedModel } from '../model/loadModel';
 import { SharedHeaders } from '../model/sharedHeaders';
@@ -307,7 +307,9 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     const tasks = engineTasks(plan, engineOpts, layout);
     const shard = opts.shard ?? null;
     const share = shard ? shardLeaves(layout, shard.index, shard.count) : new Uint8Array(layout.leaves).fill(1);
-    const fingerprint = () => sumsFingerprint(models, { components, includeEma, kernels }, layout.leaves, plan.keys.length);
+    // (worked out once: a digest of every header takes a while at 232 models)
+    let fingerprintOnce: SumsFingerprint | undefined;
+    const fingerprint = () => (fingerprintOnce ??= sumsFingerprint(models, { components, includeEma, kernels }, layout.leaves, plan.keys.length));
     const reuse: Reuse | null = ctx.previous && !shard ? planReuse(ctx.previous, fingerprint(), plan, (m) => opts.onNotice?.(m)) : null;
     if (reuse) opts.onNotice?.(reuseText(reuse.stats));
     const sums = new SumsRun({

@@ -5,7 +5,7 @@ import { pairIndex, type IncrementalStats } from '../../shared/result';
 import { formatInt } from '../../shared/format';
 import { describeOptions, readSumsFile, readSumsInputs, SUMS_FILE, type SumsFile, type SumsFingerprint } from '../engine/checkpoint';
 import { COUNT_FIELDS, newCountSums, newFloatSums, type CountSums, type FoldLayout, type SumNode } from '../engine/partialSums';
-import type { HealthSums, KeptState, ReuseMasks, RowSink } from '../engine/resultBuilder';
+import { ROUTE_CODES, type HealthSums, type KeptState, type ReuseMasks, type RowSink } from '../engine/resultBuilder';
 import { itemRoute } from '../engine/members';
 import type { Plan } from '../engine/plan';
 import { readLayerRow, readLayersShape } from '../output/layersFile';
@@ -122,13 +122,17 @@ export function planReuse(previous: Previous, now: SumsFingerprint, plan: Plan, 
   if (kept < 2) return fresh(kept === 0 ? 'no model in it is here unchanged' : 'only one model in it is here unchanged');
   const wanted = Uint8Array.from(oldOf, (o) => (o < 0 ? 1 : 0));
   const computed = new Uint8Array(plan.units.length);
+  const oldKeyOf = new Map(old.keyNames.map((k, i) => [k, i]));
+  const oldN = old.fingerprint.models.length;
   for (const u of plan.units) {
-    if (!u.members.some((m) => wanted[m.model])) continue;
-    computed[u.id] = 1;
-    // the kept pairs of a unit must be computed as they were: new members must not change the engine's route
-    const keptRefs = u.members.filter((m) => !wanted[m.model]).map((m) => m.ref);
-    if (keptRefs.length >= 2 && itemRoute(keptRefs) !== itemRoute(u.members.map((m) => m.ref))) {
-      return fresh(`the new models change how ${plan.keys[u.key]} is compared between the others`);
+    if (u.members.some((m) => wanted[m.model])) computed[u.id] = 1;
+    // A pair's bits depend on its two models alone only on one route (engine/members.ts itemRoute), which all the
+    // members of a unit share: models added or removed must leave every kept pair on the route it was computed on.
+    const route = ROUTE_CODES[itemRoute(u.members.map((m) => m.ref))];
+    const ok = oldKeyOf.get(plan.keys[u.key]!);
+    const keptHere = u.members.filter((m) => !wanted[m.model]);
+    if (keptHere.length >= 2 && (ok === undefined || keptHere.some((m) => old.state.routes[ok * oldN + oldOf[m.model]!] !== route))) {
+      return fresh(`the models added or removed change how ${plan.keys[u.key]} is compared between the others`);
     }
   }
   const pairsKept = (kept * (kept - 1)) / 2;
@@ -234,8 +238,9 @@ export function keptState(r: Reuse, plan: Plan, layout: FoldLayout): { kept: Kep
     return { ...h, nonFinite: remap(h.nonFinite), allZero: remap(h.allZero) };
   });
 
-  // identity classes: a class kept is named by the smallest index, in this run, of its kept members
+  // identity classes: a class kept is named by the smallest index, in this run, of its kept members; routes as they were
   const classes = new Int32Array(plan.keys.length * n).fill(-1);
+  const routes = new Uint8Array(plan.keys.length * n);
   for (const u of plan.units) {
     const ok = oldKeyOfNew[u.key]!;
     if (ok < 0) continue;
@@ -248,9 +253,10 @@ export function keptState(r: Reuse, plan: Plan, layout: FoldLayout): { kept: Kep
       const name = label < 0 ? -1 - m.model : label;
       if (!smallest.has(name)) smallest.set(name, m.model);
       classes[u.key * n + m.model] = smallest.get(name)!;
+      routes[u.key * n + m.model] = old.state.routes[ok * oldN + o]!;
     }
   }
-  return { kept: { counts, health, classes }, sums, rows: new KeptRows(join(r.previous.dir, 'layers.bin'), old.fingerprint.keys, old.fingerprint.pairs, oldKeyOfNew, map) };
+  return { kept: { counts, health, classes, routes }, sums, rows: new KeptRows(join(r.previous.dir, 'layers.bin'), old.fingerprint.keys, old.fingerprint.pairs, oldKeyOfNew, map) };
 }
 
 /**
