@@ -154,8 +154,9 @@ function healthCut(h: HealthSums): boolean {
 export function reuseText(s: IncrementalStats): string {
   const found = [s.new && `${s.new} new`, s.changed && `${s.changed} changed`, s.removed && `${s.removed} removed`].filter(Boolean).join(', ') || 'no model added, changed or removed';
   const wanted = s.new + s.changed;
-  const work = wanted ? `computing ${formatInt(s.pairsComputed)} pairs (${wanted} x ${s.kept + wanted})` : 'nothing to read';
-  return `reusing ${s.previous}: ${found}: ${work}; ${formatInt(s.pairsKept)} pairs kept`;
+  const pairs = (n: number) => `${formatInt(n)} pair${n === 1 ? '' : 's'}`;
+  const work = wanted ? `computing ${pairs(s.pairsComputed)} (${wanted} x ${s.kept + wanted})` : 'nothing to read';
+  return `reusing ${s.previous}: ${found}: ${work}; ${pairs(s.pairsKept)} kept`;
 }
 
 /** This run's pair -> the earlier run's pair (-1: computed now), and whether the two models are the other way round. */
