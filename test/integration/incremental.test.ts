@@ -14,7 +14,8 @@
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { compareModels, latestResultOf, type CompareOptions, type CompareResult } from '../../src/compute';
 import { SUMS_FILE } from '../../src/compute/engine/checkpoint';
@@ -156,6 +157,20 @@ describe('incremental compare', () => {
     it('after the change, equals a fresh run', () => {
       assertSameOutput(out, join(root, 'changed-fresh'));
     });
+  });
+
+  it('the CLI says on stderr what it reuses, and --fresh reuses nothing', () => {
+    const CLI = resolve(__dirname, '../../dist/cli.js');
+    const out = join(root, 'cli-out');
+    const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, 'compare', folder, '--out', out, '-q', ...args], { encoding: 'utf8' });
+    assert.equal(cli().status, 0);
+    const again = cli();
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stderr, /^modeldiff: reusing .*cli-out: no model added, changed or removed: nothing to read; 10 pairs kept$/m);
+    const fresh = cli('--fresh');
+    assert.equal(fresh.status, 0, fresh.stderr);
+    assert.doesNotMatch(fresh.stderr, /reusing/);
+    assert.equal((JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as CompareResult).stats.incremental, undefined);
   });
 
   it('a run writing a new folder each time (the extension) reuses the newest result of the same inputs', async () => {
