@@ -252,5 +252,8 @@ describe('incremental compare', () => {
     const r = await run(dir, out);
     assert.equal(r.result.stats.incremental?.new, 1);
     assert.equal(existsSync(`${out}.partial`), false);
+    const fresh = join(root, 'stop-fresh');
+    await run(dir, fresh, { fresh: true });
+    assertSameOutput(out, fresh);
   });
 });

@@ -366,7 +366,7 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
         // nothing to compute (only models removed, or a resumed run with nothing left): no file is read
         const run = units.includes(1)
           ? await runEngine(plan, { ...engineOpts, signal: opts.signal, onBytes: progress, tasks, units, ...(reuse ? { wantedModels: reuse.masks.wanted } : {}) }, (unit, r) => builder.addUnit(unit, r))
-          : { bytesRead: 0, guardRecomputes: 0, kernels: sums.carried.kernels || ctx.previous?.sums.kernels || kernels };
+          : { bytesRead: 0, kernels: sums.carried.kernels || ctx.previous?.sums.kernels || kernels };
         // (a resumed run with nothing left to compute reports the kernels that did the work)
         stats = { bytesRead: sums.carried.bytesRead + run.bytesRead, kernels: run.bytesRead === 0 && sums.carried.kernels ? sums.carried.kernels : run.kernels };
         engineStats.kernels = run.kernels;
