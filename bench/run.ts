@@ -11,6 +11,7 @@
 //                          subset up to 232, not at all above: its cost is per pair, hours at 499,500 pairs)
 //   BENCH_PEER=0, BENCH_HASHES=0|1 (compare --hashes vs a hashes pass; default on up to 64 models)
 //   BENCH_WORKERS=n        passed to compare --workers; BENCH_MEMORY=MiB passed to --memory
+//   BENCH_INCREMENTAL=0    skip the incremental line (the last 3 models added to a result of the others)
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -176,6 +177,30 @@ function subsetFolder(dir: string, count: number, into: string): string {
   return sub;
 }
 
+/**
+ * An incremental run: the folder's first n - 3 models compared into a folder of their own, then all n into it (their
+ * symlinks in one folder, so the second run finds the first's result). Times the second run.
+ */
+function incremental(dir: string, n: number, into: string, options: string[]): { run: Run; computed: number } {
+  const models = join(into, 'incremental-models');
+  const out = join(into, 'incremental-out');
+  mkdirSync(models, { recursive: true });
+  const files = modelFiles(dir);
+  for (const f of files.slice(0, n - 3)) symlinkSync(join(dir, f), join(models, f));
+  timed(process.execPath, [cli, 'compare', models, '--out', out, '--quiet', ...options]);
+  for (const f of files.slice(n - 3)) symlinkSync(join(dir, f), join(models, f));
+  const run = timed(process.execPath, [cli, 'compare', models, '--out', out, '--quiet', ...options]);
+  let computed = NaN;
+  try {
+    computed = (JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as { stats: { incremental?: { pairsComputed: number } } }).stats.incremental?.pairsComputed ?? NaN;
+  } catch {
+    // reported as NaN
+  }
+  rmSync(models, { recursive: true, force: true });
+  rmSync(out, { recursive: true, force: true });
+  return { run, computed };
+}
+
 const fmt = (s: number) => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
 const pairsOf = (n: number) => (n * (n - 1)) / 2;
 
@@ -210,7 +235,8 @@ async function benchOne(spec: FolderSpec, canPeer: boolean, canSeed: boolean): P
   say(`  arithmetic floor   ${fmt(floor).padStart(8)} s  (${shape.flop.toExponential(2)} flop at ${rate.value.toFixed(1)} GFLOP/s: the pair pipeline in ${workers} threads at m=${n}, ${columns} columns; ${load(rate.others)})`);
 
   const repeats = Number(env.BENCH_REPEATS ?? (big ? 1 : 3));
-  const args = [cli, 'compare', dir, '--out', out, '--quiet', ...(env.BENCH_WORKERS ? ['--workers', env.BENCH_WORKERS] : []), ...(env.BENCH_MEMORY ? ['--memory', env.BENCH_MEMORY] : [])];
+  // --fresh: every run computes everything (a second run into the same folder would otherwise reuse the first)
+  const args = [cli, 'compare', dir, '--out', out, '--quiet', '--fresh', ...(env.BENCH_WORKERS ? ['--workers', env.BENCH_WORKERS] : []), ...(env.BENCH_MEMORY ? ['--memory', env.BENCH_MEMORY] : [])];
   const ours = Array.from({ length: repeats }, () => timed(process.execPath, args, { MODELDIFF_PHASES: '1' }));
   const okRuns = ours.filter((r) => r.ok);
   let summary = `${spec.name}: ${n} models, ${(bytes / 2 ** 30).toFixed(2)} GiB: read once ${fmt(read.value)} s, floor ${fmt(floor)} s`;
@@ -235,6 +261,11 @@ async function benchOne(spec: FolderSpec, canPeer: boolean, canSeed: boolean): P
     const sizes = ['result.json', 'layers.bin', 'model_map_v2.json'].map((f) => `${f} ${(statSync(join(out, f)).size / 2 ** 20).toFixed(1)} MiB`);
     say(`  outputs            ${sizes.join(', ')}`);
     summary += ` | modeldiff ${fmt(best.seconds)} s, peak RSS ${peak.toFixed(0)} MiB (${load(best.others)})`;
+    if (env.BENCH_INCREMENTAL !== '0') {
+      const inc = incremental(dir, n, out, args.slice(7)); // the --workers/--memory options, not --fresh
+      say(`  incremental        ${fmt(inc.run.seconds).padStart(8)} s  peak RSS ${inc.run.rssMiB.toFixed(0)} MiB  (the last 3 models added to a result of the first ${n - 3}: ${inc.computed} of ${pairsOf(n)} pairs computed; ${load(inc.run.others)})`);
+      summary += ` | +3 models ${fmt(inc.run.seconds)} s`;
+    }
   }
   const versus = (seconds: number, peerMap: ModelMap) =>
     best && map ? `; modeldiff ${(seconds / best.seconds).toFixed(2)}x its speed; max relative difference ${maxRelDiff(map, peerMap).toExponential(2)}` : '';
@@ -272,7 +303,7 @@ async function benchOne(spec: FolderSpec, canPeer: boolean, canSeed: boolean): P
     // hashes: during the comparison (fresh cache each time) vs the same hashes as a pass of their own afterwards
     const cache = join(out, 'hashes.json');
     const fresh = (a: string[]) => (rmSync(cache, { force: true }), timed(process.execPath, [cli, ...a, '--cache', cache]));
-    const withHashes = [1, 2].map(() => fresh(['compare', dir, '--out', out, '--quiet', '--hashes'])).reduce((a, b) => (a.seconds <= b.seconds ? a : b));
+    const withHashes = [1, 2].map(() => fresh(['compare', dir, '--out', out, '--quiet', '--fresh', '--hashes'])).reduce((a, b) => (a.seconds <= b.seconds ? a : b));
     const hashPass = [1, 2].map(() => fresh(['hashes', dir, '--components'])).reduce((a, b) => (a.seconds <= b.seconds ? a : b));
     const plain = best ? `, vs compare + a hashes pass ${fmt(best.seconds + hashPass.seconds)} s` : '';
     say(`  compare --hashes   ${fmt(withHashes.seconds).padStart(8)} s  peak RSS ${withHashes.rssMiB.toFixed(0)} MiB${plain} (${load(withHashes.others)})`);
