@@ -4,15 +4,14 @@
  * earlier result in the output folder untouched byte for byte, and nothing left beside it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { kohyaLora, writeLora } from '../fixtures/lora';
 import { tmpDir } from '../helpers/tmp';
 import { assertNoDebris, assertUnchanged, assertWhole, snapshot } from './fixture';
+import { spawnCompare, type Ended } from './spawnCompare';
 
-const CLI = resolve(__dirname, '../../dist/cli.js');
 const root = tmpDir('modeldiff-lora-signals-');
 
 /** kohya names of SD 1.5's attention and feed-forward projections (192 modules). */
@@ -41,42 +40,9 @@ function writeLoras(dir: string, count: number): string[] {
   return paths;
 }
 
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  /** ms from the signal to the exit */
-  afterSignal: number | null;
-}
-
 /** `modeldiff compare`; `stop` is sent once the run is comparing (its staging folder has layers.bin). */
 function compare(inputs: string[], out: string, stop?: NodeJS.Signals): Promise<Ended> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, 'compare', ...inputs, '--out', out, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    let sentAt: number | null = null;
-    let timer: NodeJS.Timeout | undefined;
-    if (stop) {
-      const staged = join(`${out}.partial`, 'layers.bin');
-      timer = setInterval(() => {
-        if (existsSync(staged)) {
-          clearInterval(timer);
-          sentAt = Date.now();
-          child.kill(stop);
-        }
-      }, 2);
-    }
-    const limit = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`compare did not end in time (stop: ${stop ?? 'none'}); stderr: ${stderr}`));
-    }, 300_000);
-    child.on('exit', (code, signal) => {
-      clearInterval(timer);
-      clearTimeout(limit);
-      done({ code, signal, stderr, afterSignal: sentAt === null ? null : Date.now() - sentAt });
-    });
-  });
+  return spawnCompare(inputs, out, stop ? { stop: { signal: stop, when: join(`${out}.partial`, 'layers.bin') } } : {});
 }
 
 describe('SIGINT and SIGTERM during a LoRA compare', () => {

@@ -6,14 +6,13 @@
  * (2 threads) computes both.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { tmpDir } from '../helpers/tmp';
 import { assertWhole, writeFaultModels } from './fixture';
+import { spawnCompare, type Ended } from './spawnCompare';
 
-const CLI = resolve(__dirname, '../../dist/cli.js');
 const root = tmpDir('modeldiff-resume-faults-');
 const CHECKPOINT = 'partial-sums.mdsum';
 
@@ -29,40 +28,12 @@ function zerosModel(path: string, tensors: number): void {
   truncateSync(path, 8 + header.length + tensors * bytes);
 }
 
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
 /** Runs `modeldiff compare` with a checkpoint after every part of the work; `stop` is sent once the first is written. */
 function compare(inputs: string[], out: string, stop?: NodeJS.Signals): Promise<Ended> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, 'compare', ...inputs, '--out', out, '--workers', '2', '--quiet'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, MODELDIFF_CHECKPOINT_SECONDS: '0' },
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    let timer: NodeJS.Timeout | undefined;
-    if (stop) {
-      const checkpoint = join(`${out}.partial`, CHECKPOINT);
-      timer = setInterval(() => {
-        if (existsSync(checkpoint)) {
-          clearInterval(timer);
-          child.kill(stop);
-        }
-      }, 2);
-    }
-    const limit = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`compare did not end in time (stop: ${stop ?? 'none'}); stderr: ${stderr}`));
-    }, 120_000);
-    child.on('exit', (code, signal) => {
-      clearInterval(timer);
-      clearTimeout(limit);
-      done({ code, signal, stderr });
-    });
+  return spawnCompare(inputs, out, {
+    args: ['--workers', '2'],
+    env: { MODELDIFF_CHECKPOINT_SECONDS: '0' },
+    ...(stop ? { stop: { signal: stop, when: join(`${out}.partial`, CHECKPOINT) } } : {}),
   });
 }
 

@@ -6,12 +6,12 @@
  * the next run carries on from or removes. (resume.test.ts: the run carried on is byte-identical to one never stopped.)
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { CompareResult } from '../../src/shared/result';
 import { tmpDir } from '../helpers/tmp';
+import { spawnCompare, type Ended } from './spawnCompare';
 import { assertNoDebris, assertSameNumbers, assertUnchanged, assertWhole, snapshot, writeFaultModels } from './fixture';
 
 /** Nothing beside `out`, or only the staging folder of a stopped run holding its checkpoint. */
@@ -30,7 +30,6 @@ function assertNothingButCheckpoint(out: string, old: Map<string, Buffer> | null
   }
 }
 
-const CLI = resolve(__dirname, '../../dist/cli.js');
 const root = tmpDir('modeldiff-signals-');
 
 /** A model whose one tensor is 1 GiB of zeros in a sparse file: no disk space, but a second or more of engine work. */
@@ -43,38 +42,9 @@ function slowModel(path: string): void {
   truncateSync(path, 8 + header.length + bytes);
 }
 
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
 /** Runs `modeldiff compare`; `stop`, if given, is sent once the run is comparing (its staging folder has layers.bin). */
 function compare(inputs: string[], out: string, stop?: NodeJS.Signals): Promise<Ended> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, 'compare', ...inputs, '--out', out, '--workers', '2', '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    let timer: NodeJS.Timeout | undefined;
-    if (stop) {
-      const staged = join(`${out}.partial`, 'layers.bin');
-      timer = setInterval(() => {
-        if (existsSync(staged)) {
-          clearInterval(timer);
-          child.kill(stop);
-        }
-      }, 2);
-    }
-    const limit = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`compare did not end in time (stop: ${stop ?? 'none'}); stderr: ${stderr}`));
-    }, 120_000);
-    child.on('exit', (code, signal) => {
-      clearInterval(timer);
-      clearTimeout(limit);
-      done({ code, signal, stderr });
-    });
-  });
+  return spawnCompare(inputs, out, { args: ['--workers', '2'], ...(stop ? { stop: { signal: stop, when: join(`${out}.partial`, 'layers.bin') } } : {}) });
 }
 
 describe('SIGINT, SIGTERM, SIGKILL during compare, and a re-run', () => {
