@@ -8,17 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import type { CompareResult } from '../../src/shared/result';
 import { encode, writeSafetensors, type WriterTensor } from '../fixtures/safetensorsWriter';
 import { checkAgainstOracle } from '../helpers/compareWithOracle';
-
-/** An LCG in [-1, 1): fast enough for tens of MB of fixtures, and the same bytes on every machine. */
-function values(seed: number, n: number): Float64Array {
-  const out = new Float64Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+import { lcgValues as values } from '../helpers/lcgValues';
 
 export interface FaultModelsOptions {
   /** tensors per component (default 4) */

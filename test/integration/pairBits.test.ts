@@ -15,17 +15,9 @@ import type { CompareResult } from '../../src/shared/result';
 import { encode, writeSafetensors, type WriterTensor } from '../fixtures/safetensorsWriter';
 import type { DType } from '../../src/compute/model/dtypes';
 import { checkAgainstOracle } from '../helpers/compareWithOracle';
+import { lcgValues as values } from '../helpers/lcgValues';
 import { tmpDir } from '../helpers/tmp';
 
-function values(seed: number, n: number): Float64Array {
-  const out = new Float64Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 interface Spec {
   key: string;
