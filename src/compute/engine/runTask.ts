@@ -2,10 +2,10 @@ import { bytesPerElement } from '../model/dtypes';
 import { isQuantised } from '../io/readQuant';
 import { readFully, readTensorElements } from '../io/tensorBytes';
 import { PAIR_SUB_COLUMNS, type Kernels } from '../kernels/types';
-import { decodableToF64, decodeToF64 } from './decodeF64';
+import { decodeToF64 } from './decodeF64';
 import { FileHandles } from '../io/fileHandles';
 import { auxRanges } from '../quant/layout';
-import { decodeMember, decodesToF32, identityKey, readMember, slotBytes } from './members';
+import { decodeMember, identityKey, itemRoute, readMember, slotBytes } from './members';
 import { FP8_E4M3FN, FP8_E5M2, fp8GridFlags, isHalfDtype, isPlainFp8, reachesFp8Max } from './fp8Grid';
 import { SUM_BLOCK_ELEMENTS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
@@ -21,13 +21,13 @@ export function runTask(task: WorkTask, kernels: Kernels): TaskResult {
   const files = new FileHandles(task.files);
   const stats = { bytesRead: 0 };
   try {
-    const items = task.items.map((item) =>
-      item.members.every(decodesToF32)
-        ? pairItem(item, task, kernels, files, stats)
-        : item.members.every((r) => decodableToF64(r.dtype) || isQuantised(r))
-          ? f64Item(item, task.chunkElements, kernels, files, stats)
-          : bytesOnlyItem(item, task.chunkElements * 4, files, stats),
-    );
+    // the route is the one the result records per unit (resultBuilder) and incremental runs check (members.ts)
+    const items = task.items.map((item) => {
+      const route = itemRoute(item.members);
+      if (route === 'pair') return pairItem(item, task, kernels, files, stats);
+      if (route === 'f64') return f64Item(item, task.chunkElements, kernels, files, stats);
+      return bytesOnlyItem(item, task.chunkElements * 4, files, stats);
+    });
     // what was read is kept only if every file is still the version the plan was made from
     files.verify();
     return { items, bytesRead: stats.bytesRead, kernels: kernels.name };
