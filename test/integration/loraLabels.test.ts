@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { compareModels, writeReport, type CompareResult } from '../../../src/compute/index';
-import { summary } from '../../../src/cli/summary';
-import { describeNode } from '../../../src/extension/views/treeModel';
-import { reportHtml } from '../../../src/views/report/page';
-import { kohyaLora, writeLora, type ModuleSpec } from '../../fixtures/lora';
-import { base, layout, materialize } from '../../fixtures/synth';
-import { tmpDir } from '../../helpers/tmp';
+import { compareModels, writeReport, type CompareResult } from '../../src/compute/index';
+import { summary } from '../../src/cli/summary';
+import { describeNode } from '../../src/extension/views/treeModel';
+import { reportHtml } from '../../src/views/report/page';
+import { kohyaLora, writeLora, type ModuleSpec } from '../fixtures/lora';
+import { base, layout, materialize } from '../fixtures/synth';
+import { tmpDir } from '../helpers/tmp';
 
 const dir = tmpDir('lora-labels-');
 
