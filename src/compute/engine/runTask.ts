@@ -150,7 +150,7 @@ function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
   const B = SUM_BLOCK_ELEMENTS;
   const C = Math.max(B, Math.ceil(Math.min(task.chunkElements, item.count) / B) * B);
   const wanted = item.rowsWanted;
-  const rawSize = Math.max(C * 4, ...members.map((r) => slotBytes(r, C)));
+  const rawSize = Math.max(16, ...members.map((r) => slotBytes(r, C)));
   // Layout: raw slots (m), decoded rows (m + 1: the row after the last class pads the row lists), row lists II and JJ
   // (int32), D (f64), the kernel's packed sub-block.
   const dStride = m + 1;
