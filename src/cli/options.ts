@@ -1,5 +1,5 @@
 /** Options several commands share, described once (their --help says the same everywhere). */
-import { KNOWN_COMPONENTS } from '../compute';
+import { DEFAULT_FACTOR_BUDGET_MIB, DEFAULT_MEMORY_BUDGET_MIB, KNOWN_COMPONENTS } from '../compute';
 import type { OptionSpec } from './args';
 
 export const MAX_WORKERS = 64;
@@ -26,7 +26,7 @@ export const COMPARE_OPTIONS: Record<string, OptionSpec> = {
   components: { type: 'string', short: 'c', arg: 'list', help: `compare only these components, comma-separated (${KNOWN_COMPONENTS.join(' ')})` },
   'no-ema': { type: 'boolean', help: 'leave the EMA copy out' },
   workers: { type: 'string', short: 'w', arg: 'N', help: `worker threads, 0 to ${MAX_WORKERS} (default: one per core, at most 4; 0: in the main thread)` },
-  memory: { type: 'string', arg: 'MiB', help: `memory budget for the engine's buffers, ${MEMORY_MIB.min} to ${MEMORY_MIB.max} (default 256)` },
+  memory: { type: 'string', arg: 'MiB', help: `memory budget for the engine's buffers, ${MEMORY_MIB.min} to ${MEMORY_MIB.max} (default ${DEFAULT_MEMORY_BUDGET_MIB}; LoRA factor buffers ${DEFAULT_FACTOR_BUDGET_MIB})` },
   hashes: { type: 'boolean', help: 'also SHA-256/AutoV2, legacy, AutoV3 and per-component hashes, computed during the run\nand cached by (path, size, mtime)' },
   ...CACHE_OPTIONS,
   'extract-weights': EXTRACT_WEIGHTS_OPTION,

@@ -7,6 +7,7 @@ export { findModels, isDiffusersFolder } from './readers/findModels';
 export { latestResultOf } from './pipeline/incremental';
 export { openCheckpoint, MODEL_EXTENSIONS } from './readers/registry';
 export { KNOWN_COMPONENTS } from './keys/components';
+export { DEFAULT_FACTOR_BUDGET_MIB } from './lora/pairwise';
 export { loadModel, type LoadedModel } from './model/loadModel';
 export { readResult, parseResult, pairLayers, findModelIndex, modelMap, RESULT_FILE, MODEL_MAP_FILE, type LayerRow } from './output/resultFiles';
 export { ModeldiffError, toModeldiffError, type ErrorCode, type SerializedError } from '../shared/errors';

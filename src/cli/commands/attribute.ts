@@ -1,6 +1,6 @@
 /** `modeldiff attribute`: which LoRAs, at what strengths, make up (checkpoint - base). */
 import { basename, resolve } from 'node:path';
-import { attributeInWorker, ModeldiffError, type AttributeFilesResult } from '../../compute';
+import { attributeInWorker, DEFAULT_FACTOR_BUDGET_MIB, ModeldiffError, type AttributeFilesResult } from '../../compute';
 import { formatDuration } from '../../shared/format';
 import { intFlag, parseCommand, stringFlag, type CommandSpec } from '../args';
 import { EXIT } from '../exitCodes';
@@ -22,7 +22,7 @@ export const attributeSpec: CommandSpec = {
   options: {
     base: { type: 'string', arg: 'checkpoint', help: 'the model the checkpoint was made from (required)' },
     unconstrained: { type: 'boolean', help: 'allow negative strengths (a LoRA subtracted)' },
-    memory: { type: 'string', arg: 'MiB', help: `bound on the factor buffers held at once, ${MEMORY_MIB.min} to ${MEMORY_MIB.max} (default 256)` },
+    memory: { type: 'string', arg: 'MiB', help: `bound on the factor buffers held at once, ${MEMORY_MIB.min} to ${MEMORY_MIB.max} (default ${DEFAULT_FACTOR_BUDGET_MIB})` },
     'extract-weights': EXTRACT_WEIGHTS_OPTION,
     json: { ...JSON_OPTION, help: 'print {"loras":[{"file","path","strength","keys","dependent"}],"relResidual","explained",...}' },
   },

@@ -22,12 +22,15 @@ export interface EngineOptions {
   /** work (elements x members) per task, default TASK_WORK (tests make it small to get many tasks from small files) */
   taskWork?: number;
   /** the tasks to run (default: engineTasks of the whole plan) */
-  tasks?: WorkTask[];
+  tasks?: PlannedTask[];
   /** compute only the units marked 1 (a shard, or what a checkpoint does not hold); tasks keep their chunk sizes */
   units?: Uint8Array;
   /** model -> 1: only the pairs with such a model are needed (a run reusing an earlier result; WorkItem.rowsWanted) */
   wantedModels?: Uint8Array;
 }
+
+/** A task as planned: what it reads and how; the file versions and wanted rows are added as it is handed out. */
+export type PlannedTask = Omit<WorkTask, 'files'>;
 
 /** A unit's sums over all its elements (the merge of its items): an item's sums without its element range. */
 export type UnitResult = Omit<ItemResult, 'unit' | 'start' | 'count'>;
@@ -54,7 +57,9 @@ const IN_FLIGHT_PER_WORKER = 2;
 /** Streams every unit of the plan through the kernels; `onUnit` receives each unit once all its ranges are done. */
 export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: Unit, r: UnitResult) => void): Promise<EngineStats> {
   throwIfAborted(opts.signal);
-  const tasks = withRowsWanted(plan, onlyUnits(opts.tasks ?? engineTasks(plan, opts), opts.units), opts.wantedModels);
+  const tasks = onlyUnits(opts.tasks ?? engineTasks(plan, opts), opts.units);
+  // made per task as it is handed out: at 1,000 models every task would otherwise hold 1,000 file versions up front
+  const workTask = (t: PlannedTask): WorkTask => handedOut(plan, t, opts.wantedModels);
   // a unit's items are added in the order of their ranges, whichever thread finishes first
   const pending = new Map<number, { remaining: number; items: ItemResult[] }>();
   for (const t of tasks) for (const it of t.items) {
@@ -84,7 +89,7 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
     const kernels = createKernels(opts.kernels);
     for (const t of tasks) {
       throwIfAborted(opts.signal);
-      absorb(runTask(t, kernels));
+      absorb(runTask(workTask(t), kernels));
       await new Promise((r) => setImmediate(r));
     }
     return stats;
@@ -96,6 +101,7 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
     maxThreads: opts.workers,
     idleTimeout: 1000,
     concurrentTasksPerWorker: 1,
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });
   // piscina listens on the signal once per queued task: give it a signal of our own with no listener limit
   const abort = new AbortController();
@@ -118,7 +124,7 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
     while (next < tasks.length && !failure) {
       const t = tasks[next++]!;
       try {
-        const reply: ThreadReply<TaskResult> = await pool.run(t, { signal: abort.signal });
+        const reply: ThreadReply<TaskResult> = await pool.run(workTask(t), { signal: abort.signal });
         if (!failure) absorb(unwrapReply(reply));
       } catch (e) {
         if (!failure) fail(e);
@@ -137,8 +143,8 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
 
 /** The tasks of a plan, its units in fold order (partialSums.ts: by key name, so the tree's live nodes stay few). Which
  *  units share a task and the chunk sizes set only the memory and the pace: no number depends on them. */
-export function engineTasks(plan: Plan, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>, layout: FoldLayout = foldLayout(plan)): WorkTask[] {
-  return makeTasks(foldOrder(layout).map((id) => plan.units[id]!), plan.files, opts);
+export function engineTasks(plan: Plan, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>, layout: FoldLayout = foldLayout(plan)): PlannedTask[] {
+  return makeTasks(foldOrder(layout).map((id) => plan.units[id]!), opts);
 }
 
 /** The memory budget per worker that sets the chunk sizes (the memory a task's reads take, not the numbers). */
@@ -146,17 +152,20 @@ function chunkBudgetBytes(opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB
   return (opts.memoryBudgetMiB * 1024 * 1024) / Math.max(1, opts.workers);
 }
 
-function onlyUnits(tasks: WorkTask[], units: Uint8Array | undefined): WorkTask[] {
+function onlyUnits(tasks: PlannedTask[], units: Uint8Array | undefined): PlannedTask[] {
   if (!units) return tasks;
   return tasks.map((t) => ({ ...t, items: t.items.filter((it) => units[it.unit] === 1) })).filter((t) => t.items.length > 0);
 }
 
-function withRowsWanted(plan: Plan, tasks: WorkTask[], wanted: Uint8Array | undefined): WorkTask[] {
-  if (!wanted) return tasks;
-  return tasks.map((t) => ({ ...t, items: t.items.map((it) => ({ ...it, rowsWanted: Uint8Array.from(plan.units[it.unit]!.members, (m) => wanted[m.model]!) })) }));
+/** The task as a worker gets it: the version of each file it reads, and the wanted rows of a run reusing a result. */
+function handedOut(plan: Plan, t: PlannedTask, wanted: Uint8Array | undefined): WorkTask {
+  const files: Record<string, FileIdentity> = {};
+  for (const it of t.items) for (const r of it.members) if (!(r.file in files) && plan.files.has(r.file)) files[r.file] = plan.files.get(r.file)!;
+  const items = wanted ? t.items.map((it) => ({ ...it, rowsWanted: Uint8Array.from(plan.units[it.unit]!.members, (m) => wanted[m.model]!) })) : t.items;
+  return { ...t, items, files };
 }
 
-function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>): WorkTask[] {
+function makeTasks(units: Unit[], opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>): PlannedTask[] {
   const budgetPerWorker = chunkBudgetBytes(opts);
   const items: WorkItem[] = [];
   for (const u of units) {
@@ -169,7 +178,7 @@ function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: P
     }
     for (let s = 0; s < u.numel; s += SPLIT_ELEMENTS) items.push({ unit: u.id, start: s, count: Math.min(SPLIT_ELEMENTS, u.numel - s), members: refs });
   }
-  const tasks: WorkTask[] = [];
+  const tasks: PlannedTask[] = [];
   let cur: WorkItem[] = [];
   let work = 0;
   let resultBytes = 0;
@@ -178,9 +187,7 @@ function makeTasks(units: Unit[], identities: Map<string, FileIdentity>, opts: P
     const mMax = Math.max(...cur.map((i) => i.members.length));
     const B = SUM_BLOCK_ELEMENTS;
     const chunk = Math.max(B, Math.min(MAX_CHUNK, Math.floor(budgetPerWorker / (mMax * 8) / B) * B));
-    const files: Record<string, FileIdentity> = {};
-    for (const it of cur) for (const r of it.members) if (!(r.file in files) && identities.has(r.file)) files[r.file] = identities.get(r.file)!;
-    tasks.push({ items: cur, chunkElements: chunk, kernels: opts.kernels, files });
+    tasks.push({ items: cur, chunkElements: chunk, kernels: opts.kernels });
     cur = [];
     work = 0;
     resultBytes = 0;

@@ -13,6 +13,7 @@ import type { Checkpoint } from '../model/checkpoint';
 import { attributeLoras, type Attribution } from './attribute';
 import { looksLikeLora } from './index';
 import { baseKeySpace } from './keySpace';
+import { DEFAULT_FACTOR_BUDGET_MIB } from './pairwise';
 import { readLora } from './parse';
 import type { LoraModel } from './types';
 
@@ -78,7 +79,7 @@ export async function attributeFiles(checkpointPath: string, basePath: string, i
       const identities = identitiesOf([...baseCkpt.files, ...ckpt.files, ...models.flatMap((m) => opened.get(m.file)!.files)]);
       const attribution = attributeLoras(ckpt, space, models, {
         allowNegative: opts.allowNegative,
-        budgetBytes: (opts.memoryBudgetMiB ?? 256) * 2 ** 20,
+        budgetBytes: (opts.memoryBudgetMiB ?? DEFAULT_FACTOR_BUDGET_MIB) * 2 ** 20,
         signal: opts.signal,
         onProgress: opts.onProgress,
         identities,

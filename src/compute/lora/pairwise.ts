@@ -82,6 +82,9 @@ export interface PairwiseOptions {
   onModelError?: (model: number, error: ModeldiffError) => void;
 }
 
+/** The default bound on a LoRA run's factor buffers held at once, in MiB (compare on LoRAs, attribute). */
+export const DEFAULT_FACTOR_BUDGET_MIB = 256;
+
 /** Rank rows stacked in one Gram block at most (the R_I x R_J products of two blocks are then <= 16 MiB). */
 const MAX_BLOCK_RANK = 1024;
 
@@ -90,7 +93,7 @@ const MAX_BLOCK_RANK = 1024;
  * Models should share one key space (one family, one base).
  */
 export function forEachKeyPairs(models: readonly LoraModel[], onKey: (k: KeyPairs) => void, opts: PairwiseOptions = {}): void {
-  const budget = opts.budgetBytes ?? 256 * 2 ** 20;
+  const budget = opts.budgetBytes ?? DEFAULT_FACTOR_BUDGET_MIB * 2 ** 20;
   const byKey = new Map<string, { model: number; target: LoraTarget }[]>();
   models.forEach((m, i) => {
     for (const t of m.targets) {

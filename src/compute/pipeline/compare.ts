@@ -14,7 +14,7 @@ import { SharedHeaders } from '../model/sharedHeaders';
 import { LayersWriter } from '../output/layersFile';
 import { writeModelMap, writeResultJson } from '../output/resultFiles';
 import { openCheckpoint } from '../readers/registry';
-import { RESULT_SCHEMA_VERSION, type CompareResult, type FileError, type ModelHashSummary } from '../../shared/result';
+import { DEFAULT_MEMORY_BUDGET_MIB, RESULT_SCHEMA_VERSION, type CompareResult, type FileError, type ModelHashSummary } from '../../shared/result';
 import { findModels } from '../readers/findModels';
 import { TOOL_VERSION } from '../output/toolVersion';
 import { OutputStaging } from '../output/outputFolder';
@@ -143,7 +143,7 @@ async function runCompare(inputs: string[], opts: CompareOptions): Promise<Compa
   const elapsed = () => (performance.now() - t0) / 1000;
   const report = (p: Omit<Progress, 'elapsedSeconds'>) => opts.onProgress?.({ ...p, elapsedSeconds: elapsed() });
   const workers = opts.workers ?? Math.min(4, Math.max(1, cpus().length));
-  const memoryBudgetMiB = opts.memoryBudgetMiB ?? 256;
+  const memoryBudgetMiB = opts.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB;
   const includeEma = opts.includeEma ?? true;
   const components = opts.components ?? null;
   const phases = phaseLog();

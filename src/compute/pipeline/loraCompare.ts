@@ -20,7 +20,7 @@ import { differenceRows, innerWithRows, type DenseRows } from '../lora/dense';
 import { loraArch } from '../lora/family';
 import { FileHandles, readableAsF64 } from '../lora/io';
 import { baseKeySpace, type KeySpace } from '../lora/keySpace';
-import { forEachKeyPairs, type KeyPairs } from '../lora/pairwise';
+import { DEFAULT_FACTOR_BUDGET_MIB, forEachKeyPairs, type KeyPairs } from '../lora/pairwise';
 import { readLora } from '../lora/parse';
 import { FAMILY_LABEL } from '../lora/targets';
 import type { LoraModel } from '../lora/types';
@@ -333,7 +333,7 @@ export async function compareWithLoras(inputs: OpenedInput[], failed: { path: st
     };
 
     forEachKeyPairs(loras, onKey, {
-      budgetBytes: (opts.memoryBudgetMiB ?? 256) * 2 ** 20,
+      budgetBytes: (opts.memoryBudgetMiB ?? DEFAULT_FACTOR_BUDGET_MIB) * 2 ** 20,
       signal: opts.signal,
       identities,
       againstEach: ckpts.length
@@ -422,7 +422,7 @@ export async function compareWithLoras(inputs: OpenedInput[], failed: { path: st
     schemaVersion: RESULT_SCHEMA_VERSION,
     tool: { name: 'modeldiff', version: TOOL_VERSION },
     createdAt: new Date().toISOString(),
-    options: { metric: 'l2', components, includeEma, workers: 0, memoryBudgetMiB: opts.memoryBudgetMiB ?? 256, ...(opts.extractWeights ? { extractWeights: true } : {}), ...(opts.base ? { base: opts.base } : {}) },
+    options: { metric: 'l2', components, includeEma, workers: 0, memoryBudgetMiB: opts.memoryBudgetMiB ?? DEFAULT_FACTOR_BUDGET_MIB, ...(opts.extractWeights ? { extractWeights: true } : {}), ...(opts.base ? { base: opts.base } : {}) },
     models: infos,
     errors,
     components: resultComponents,

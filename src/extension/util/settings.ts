@@ -1,6 +1,6 @@
 /** The modeldiff.compare.* and modeldiff.analysis.* settings, checked and turned into engine options. Pure. */
 import type { TimeEmbedPlacement } from '../../shared/analysis';
-import { SD_COMPONENTS } from '../../shared/result';
+import { DEFAULT_MEMORY_BUDGET_MIB, SD_COMPONENTS } from '../../shared/result';
 
 export interface CompareSettings {
   metric: 'l2' | 'cosine';
@@ -12,7 +12,6 @@ export interface CompareSettings {
   includeEma: boolean;
 }
 
-export const DEFAULT_MEMORY_BUDGET_MIB = 256;
 export const MAX_WORKERS = 64;
 
 /** `get(key)` reads one raw value of the modeldiff.compare section (whatever the user wrote). */

@@ -29,13 +29,13 @@ test('percent increments never go backwards', () => {
 
 test('settings: defaults, bounds, and never 0 workers (which would compute on the host thread)', () => {
   const s = (o: Record<string, unknown>) => readCompareSettings((k) => o[k]);
-  assert.deepEqual(s({}), { metric: 'l2', workers: undefined, memoryBudgetMiB: 256, components: null, includeEma: true });
+  assert.deepEqual(s({}), { metric: 'l2', workers: undefined, memoryBudgetMiB: 128, components: null, includeEma: true });
   assert.equal(s({ workers: 0 }).workers, undefined);
   assert.equal(s({ workers: 3.7 }).workers, 3);
   assert.equal(s({ workers: 1e6 }).workers, 64);
   assert.equal(s({ metric: 'cosine' }).metric, 'cosine');
   assert.equal(s({ metric: 'bogus' }).metric, 'l2');
-  assert.equal(s({ memoryBudgetMiB: 1 }).memoryBudgetMiB, 256);
+  assert.equal(s({ memoryBudgetMiB: 1 }).memoryBudgetMiB, 128);
   assert.deepEqual(s({ components: ['vae', 'nope', 'vae', 'unet'] }).components, ['vae', 'unet']);
   assert.equal(s({ includeEma: false }).includeEma, false);
 });
