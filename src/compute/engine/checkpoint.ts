@@ -161,7 +161,9 @@ export function writeSumsFile(path: string, f: SumsFile): void {
     put(head);
     put(json);
     s.nodes.forEach((n, i) => {
-      for (const c of nodes[i]!.components) for (const field of FLOAT_FIELDS) put(n.sums.get(c)![field]);
+      // (read once: a spilled node's sums are read from its file each time)
+      const sums = n.sums;
+      for (const c of nodes[i]!.components) for (const field of FLOAT_FIELDS) put(sums.get(c)![field]);
     });
     for (const c of counts) for (const field of COUNT_FIELDS) put(s.counts.get(c)![field]);
     for (const key of rows) {

@@ -1,3 +1,5 @@
+import { closeSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Plan, Unit } from './plan';
 
 /**
@@ -54,7 +56,7 @@ export function newCountSums(pairs: number): CountSums {
  */
 export class SumsPool {
   private free: FloatSums[] = [];
-  constructor(private readonly pairs: number) {}
+  constructor(readonly pairs: number) {}
 
   get(): FloatSums {
     const s = this.free.pop();
@@ -143,25 +145,128 @@ export interface TreeNode {
   /** the node covers leaves [first, end) */
   first: number;
   end: number;
+  /** (a spilled node's sums are read from its file each time this is read) */
   sums: SumNode;
+}
+
+/** Where a spilled node's sums are in the spill file. */
+interface SpillRecord {
+  at: number;
+  pairs: number;
+  components: string[];
+}
+
+/**
+ * A file that holds live nodes' sums while they wait for their sibling: at 1,000 models a node is 16 MB a component,
+ * and the path to the next leaf can have a dozen such nodes beside it. The file is unlinked as soon as it is open
+ * (where the system allows it), so nothing is left behind however the run ends. Nodes wait in stack order (the
+ * earliest spilled are joined last), so the space of the last record read is reused.
+ */
+export class NodeSpill {
+  private fd: number | null = null;
+  private readonly path: string;
+  private unlinked = false;
+  private records = new Set<SpillRecord>();
+  private end = 0;
+
+  /** The file is made in `dir` when a node is first spilled. */
+  constructor(dir: string) {
+    this.path = join(dir, `fold-spill-${process.pid}.tmp`);
+  }
+
+  private file(): number {
+    if (this.fd !== null) return this.fd;
+    this.fd = openSync(this.path, 'w+');
+    try {
+      unlinkSync(this.path);
+      this.unlinked = true;
+    } catch {
+      // (Windows: removed by close)
+    }
+    return this.fd;
+  }
+
+  put(sums: SumNode): SpillRecord {
+    const fd = this.file();
+    const components = [...sums.keys()].sort();
+    const pairs = components.length ? sums.get(components[0]!)!.d2.length : 0;
+    const rec: SpillRecord = { at: this.end, pairs, components };
+    let pos = rec.at;
+    for (const c of components) {
+      for (const f of FLOAT_FIELDS) {
+        const a = sums.get(c)![f];
+        const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+        for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, pos + done);
+        pos += bytes.length;
+      }
+    }
+    this.records.add(rec);
+    this.end = pos;
+    return rec;
+  }
+
+  /** The sums of a record (arrays from `pool` when given); `release` forgets the record and frees its space. */
+  get(rec: SpillRecord, pool: SumsPool | undefined, release: boolean): SumNode {
+    const fd = this.file();
+    const sums: SumNode = new Map();
+    let pos = rec.at;
+    for (const c of rec.components) {
+      const s = (rec.pairs === pool?.pairs ? pool.get() : null) ?? newFloatSums(rec.pairs);
+      for (const f of FLOAT_FIELDS) {
+        const bytes = new Uint8Array(s[f].buffer, s[f].byteOffset, s[f].byteLength);
+        for (let done = 0; done < bytes.length; ) {
+          const n = readSync(fd, bytes, done, bytes.length - done, pos + done);
+          if (n === 0) throw new Error('the fold spill file ends early');
+          done += n;
+        }
+        pos += bytes.length;
+      }
+      sums.set(c, s);
+    }
+    if (release) {
+      this.records.delete(rec);
+      this.end = 0;
+      for (const r of this.records) this.end = Math.max(this.end, r.at + r.components.length * FLOAT_FIELDS.length * r.pairs * 8);
+    }
+    return sums;
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    closeSync(this.fd);
+    this.fd = null;
+    if (!this.unlinked) rmSync(this.path, { force: true });
+    this.records.clear();
+    this.end = 0;
+  }
+}
+
+/** A node of the tree: its sums in memory, or in the spill file. */
+interface HeldNode {
+  first: number;
+  end: number;
+  sums: SumNode | null;
+  spilled: SpillRecord | null;
 }
 
 /** The fixed-shape reduction of leaf partials (see the file comment). */
 export class SumTree {
-  private nodes = new Map<string, TreeNode>();
+  private nodes = new Map<string, HeldNode>();
 
   constructor(
     readonly leaves: number,
     /** FoldLayout.crit: the trie's shape */
     private readonly crit: Int32Array,
     private readonly pool?: SumsPool,
+    /** live nodes past `bytes` of sums in memory go to this file, the earliest first */
+    private readonly spill?: { file: NodeSpill; bytes: number },
   ) {}
 
   /** Adds a finished leaf (or a whole node from a checkpoint or a shard) and joins it with its finished sibling. */
   insert(first: number, end: number, sums: SumNode): void {
     for (;;) {
       if (first === 0 && end === this.leaves) {
-        this.nodes.set(`${first}:${end}`, { first, end, sums });
+        this.hold(first, end, sums);
         return;
       }
       // the parent splits at the deeper of the node's two boundaries (a missing boundary is shallowest)
@@ -180,11 +285,12 @@ export class SumTree {
       }
       const other = this.nodes.get(`${sFirst}:${sEnd}`);
       if (!other) {
-        this.nodes.set(`${first}:${end}`, { first, end, sums });
+        this.hold(first, end, sums);
         return;
       }
       this.nodes.delete(`${sFirst}:${sEnd}`);
-      sums = sFirst < first ? addNodes(other.sums, sums, this.pool) : addNodes(sums, other.sums, this.pool);
+      const otherSums = this.sumsOf(other, true);
+      sums = sFirst < first ? addNodes(otherSums, sums, this.pool) : addNodes(sums, otherSums, this.pool);
       first = Math.min(first, sFirst);
       end = Math.max(end, sEnd);
     }
@@ -195,12 +301,47 @@ export class SumTree {
     if (this.leaves === 0) return new Map();
     const root = this.nodes.get(`0:${this.leaves}`);
     if (!root || this.nodes.size !== 1) throw new Error(`the partial sums are incomplete: ${this.finishedLeaves()} of ${this.leaves} leaves`);
+    if (!root.sums) {
+      root.sums = this.sumsOf(root, true);
+      root.spilled = null;
+    }
     return root.sums;
   }
 
-  /** The nodes held now: every finished leaf is in exactly one of them. */
+  /** The nodes held now: every finished leaf is in exactly one of them (a spilled node's sums read when asked for). */
   list(): TreeNode[] {
-    return [...this.nodes.values()].sort((a, b) => a.first - b.first);
+    const read = (n: HeldNode) => this.sumsOf(n, false);
+    return [...this.nodes.values()]
+      .sort((a, b) => a.first - b.first)
+      .map((n) => (n.sums ? { first: n.first, end: n.end, sums: n.sums } : { first: n.first, end: n.end, get sums() { return read(n); } }));
+  }
+
+  /** The sums of live nodes held in memory, in bytes. */
+  heldBytes(): number {
+    let bytes = 0;
+    for (const n of this.nodes.values()) if (n.sums) bytes += sumsBytes(n.sums);
+    return bytes;
+  }
+
+  private hold(first: number, end: number, sums: SumNode): void {
+    this.nodes.set(`${first}:${end}`, { first, end, sums, spilled: null });
+    if (!this.spill) return;
+    // the nodes that wait longest are the earliest: they go to the file first (the newest always stays)
+    let held = this.heldBytes();
+    if (held <= this.spill.bytes) return;
+    for (const n of [...this.nodes.values()].sort((a, b) => a.first - b.first)) {
+      if (held <= this.spill.bytes) break;
+      if (!n.sums || n.first === first) continue;
+      held -= sumsBytes(n.sums);
+      n.spilled = this.spill.file.put(n.sums);
+      for (const s of n.sums.values()) this.pool?.release(s);
+      n.sums = null;
+    }
+  }
+
+  private sumsOf(n: HeldNode, release: boolean): SumNode {
+    if (n.sums) return n.sums;
+    return this.spill!.file.get(n.spilled!, release ? this.pool : undefined, release);
   }
 
   finished(): Uint8Array {
@@ -214,6 +355,12 @@ export class SumTree {
     for (const x of this.finished()) n += x;
     return n;
   }
+}
+
+function sumsBytes(sums: SumNode): number {
+  let bytes = 0;
+  for (const s of sums.values()) bytes += s.d2.byteLength * FLOAT_FIELDS.length;
+  return bytes;
 }
 
 /** left + right, component by component, into left's arrays (addition is commutative, so this is right + left too). */

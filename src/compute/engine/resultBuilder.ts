@@ -4,7 +4,7 @@ import { lazyArray } from '../output/lazyArray';
 import type { PairAlignment, Plan, Unit } from './plan';
 import type { UnitResult } from './runEngine';
 import { FP8_E4M3FN, FP8_E5M2, isHalfDtype, isPlainFp8 } from './fp8Grid';
-import { FLOAT_FIELDS, newCountSums, newFloatSums, SumsPool, SumTree, type CountSums, type FoldLayout, type SumNode } from './partialSums';
+import { FLOAT_FIELDS, newCountSums, newFloatSums, SumsPool, SumTree, type CountSums, type FoldLayout, type NodeSpill, type SumNode } from './partialSums';
 import { UnionFind } from '../../shared/unionFind';
 import { itemRoute } from './members';
 
@@ -85,6 +85,12 @@ export interface KeptState {
 }
 
 /**
+ * Bytes of live nodes' sums held in memory before the earliest go to the spill file (232 models: 0.8 MiB a component a
+ * node, never reached; 1,000 models: 16 MiB).
+ */
+const HELD_SUMS_BYTES = 64 << 20;
+
+/**
  * Folds unit results, as they arrive in any order, into per-pair component sums and per-key layer rows, in the fixed
  * order of partialSums.ts: a leaf's units wait until the leaf is whole, then are added in fold order. Memory is
  * components x pairs (counts, and the tree's few live nodes) plus the results of leaves still in flight.
@@ -112,11 +118,13 @@ export class ResultBuilder {
     /** called after each leaf is folded (checkpoints) */
     private onLeaf?: () => void,
     private reuse?: ReuseMasks,
+    /** where live nodes past HELD_SUMS_BYTES wait (none: all in memory) */
+    spill?: NodeSpill,
   ) {
     const n = models.length;
     this.P = (n * (n - 1)) / 2;
     this.pool = new SumsPool(this.P);
-    this.tree = new SumTree(layout.leaves, layout.crit, this.pool);
+    this.tree = new SumTree(layout.leaves, layout.crit, this.pool, spill ? { file: spill, bytes: HELD_SUMS_BYTES } : undefined);
     this.written = new Uint8Array(plan.keys.length);
     this.health = models.map(() => ({ nonFinite: [], allZero: [], nonFiniteCount: 0, allZeroCount: 0 }));
     this.unitsPerKey = new Int32Array(plan.keys.length);

@@ -5,7 +5,7 @@ import { ModeldiffError, throwIfAborted, toModeldiffError } from '../../shared/e
 import { ResultBuilder } from '../engine/resultBuilder';
 import { makePlan } from '../engine/plan';
 import { engineTasks, runEngine } from '../engine/runEngine';
-import { foldLayout, shardLeaves } from '../engine/partialSums';
+import { foldLayout, NodeSpill, shardLeaves } from '../engine/partialSums';
 import { CHECKPOINT_SECONDS, SumsRun, type EngineCounts, type ShardSpec } from './sumsRun';
 import { readSumsFile, SUMS_FILE, sumsFingerprint, writeSumsFile, type SumsFingerprint } from '../engine/checkpoint';
 import { keptState, planReuse, readPrevious, reuseText, type Previous, type Reuse } from './incremental';
@@ -285,6 +285,15 @@ export interface ShardSummary {
 }
 
 async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: CompareOptions, hashing: HashPass | null, outDir: string, ctx: RunContext): Promise<CompareResult | ShardSummary> {
+  const spill = new NodeSpill(outDir);
+  try {
+    return await compareLoadedWith(spill, models, errors, opts, hashing, outDir, ctx);
+  } finally {
+    spill.close();
+  }
+}
+
+async function compareLoadedWith(spill: NodeSpill, models: LoadedModel[], errors: FileError[], opts: CompareOptions, hashing: HashPass | null, outDir: string, ctx: RunContext): Promise<CompareResult | ShardSummary> {
   const { report, elapsed, workers, memoryBudgetMiB, includeEma, components, phases } = ctx;
   const drop = (faults: { model: number; err: ModeldiffError }[]) => {
     const gone = new Set(faults.map((f) => f.model));
@@ -331,7 +340,7 @@ async function compareLoaded(models: LoadedModel[], errors: FileError[], opts: C
     // reusing an earlier result: only the computed units are folded here, the kept pairs' rows filled in as written
     const kept = reuse ? keptState(reuse, plan, layout) : null;
     const foldLayoutOfRun = reuse ? { ...layout, unitsOf: layout.unitsOf.map((us) => us.filter((u) => reuse.masks.computed[u])) } : layout;
-    const builder: ResultBuilder = new ResultBuilder(plan, models, kept ? kept.rows.sink(layers) : layers, foldLayoutOfRun, () => sums.maybeCheckpoint(builder, layers, engineStats), reuse?.masks);
+    const builder: ResultBuilder = new ResultBuilder(plan, models, kept ? kept.rows.sink(layers) : layers, foldLayoutOfRun, () => sums.maybeCheckpoint(builder, layers, engineStats), reuse?.masks, spill);
     // (a checkpoint of a run reusing the same result holds what was kept already)
     if (prior) builder.absorb(prior.state);
     else if (kept) builder.seedKept(kept.kept);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { SumsPool, SumTree, critBit, newFloatSums, shardLeaves, type FoldLayout, type SumNode } from '../../../src/compute/engine/partialSums';
+import { NodeSpill, SumsPool, SumTree, critBit, newFloatSums, shardLeaves, type FoldLayout, type SumNode } from '../../../src/compute/engine/partialSums';
 import { testSeed } from '../../helpers/seed';
+import { tmpDir } from '../../helpers/tmp';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -104,6 +106,43 @@ test('the trie over more names gives a pair the bits of the trie over its own na
     all.forEach((name, l) => big.insert(l, l + 1, mine.includes(name) ? value(name) : new Map([['unet', newFloatSums(3)]])));
     assert.equal(bits(big.root()), bits(small.root()), `${mine.length} of ${all.length} names`);
   }
+});
+
+test('live nodes spilled to a file give the same bits and the same checkpoint nodes, and leave no file behind', (t) => {
+  const seed = testSeed(t, 13);
+  const r = rng(seed);
+  const leaves = 57;
+  const crit = shape(names(leaves, seed));
+  const pairs = 6;
+  const comps = ['unet', 'vae', 'te'];
+  const dir = tmpDir('modeldiff-spill-');
+  const memory = new SumTree(leaves, crit, new SumsPool(pairs));
+  const spill = new NodeSpill(dir);
+  // room for one component of one node: every other live node goes to the file
+  const spilled = new SumTree(leaves, crit, new SumsPool(pairs), { file: spill, bytes: pairs * 32 });
+  const order = [...Array(leaves).keys()];
+  // in order, then a few out of order (as a pool hands them back)
+  for (let i = 0; i + 1 < order.length; i += 1 + Math.floor(r() * 4)) [order[i], order[i + 1]] = [order[i + 1]!, order[i]!];
+  let spilledSome = false;
+  order.forEach((l, i) => {
+    memory.insert(l, l + 1, leaf(l, pairs, comps));
+    spilled.insert(l, l + 1, leaf(l, pairs, comps));
+    // the allowance, and the newest node (never spilled)
+    const bound = pairs * 32 * (1 + comps.length);
+    assert.ok(spilled.heldBytes() <= bound, `held ${spilled.heldBytes()} bytes`);
+    if (memory.heldBytes() > bound) spilledSome = true;
+    if (i % 9 === 4) {
+      // what a checkpoint writes: the same nodes, the same bits
+      const a = memory.list();
+      const b = spilled.list();
+      assert.deepEqual(b.map((n) => [n.first, n.end]), a.map((n) => [n.first, n.end]));
+      a.forEach((n, k) => assert.equal(bits(b[k]!.sums), bits(n.sums)));
+    }
+  });
+  assert.ok(spilledSome, 'the tree in memory held more than the allowance at some point');
+  assert.equal(bits(spilled.root()), bits(memory.root()));
+  assert.deepEqual(readdirSync(dir), [], 'the spill file is unlinked once open');
+  spill.close();
 });
 
 test('shards share the leaves out by work, each leaf once, for any count', () => {
