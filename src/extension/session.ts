@@ -104,7 +104,7 @@ export class Session extends Disposable {
   async open(outDir: string): Promise<LoadedResult> {
     const path = join(outDir, RESULT_FILE);
     // checked against the schema and its version; older files get their display names (a RESULT_INVALID error names the file)
-    const result = parseResult(await readFile(path, 'utf8'), path);
+    const result = parseResult(await readFile(path), path);
     this.setCurrent({ result, outDir });
     return this._current!;
   }

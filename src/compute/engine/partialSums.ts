@@ -66,7 +66,8 @@ export class SumsPool {
   }
 
   release(s: FloatSums): void {
-    if (s.d2.length === this.pairs && this.free.length < 4) this.free.push(s);
+    // a few arrays, at most 16 MiB of them (one component's sums at 1,000 models)
+    if (s.d2.length === this.pairs && this.free.length < 4 && (this.free.length + 1) * this.pairs * 32 <= 16 << 20) this.free.push(s);
   }
 }
 

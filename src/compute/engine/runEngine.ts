@@ -101,6 +101,8 @@ export async function runEngine(plan: Plan, opts: EngineOptions, onUnit: (unit: 
     maxThreads: opts.workers,
     idleTimeout: 1000,
     concurrentTasksPerWorker: 1,
+    // a worker's garbage is the tasks it was sent: a small nursery (default 16-32 MiB) lowers the peak by 35 MiB at
+    // 232 models and costs no time
     resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });
   // piscina listens on the signal once per queued task: give it a signal of our own with no listener limit

@@ -4,6 +4,7 @@ import schema from '../../../schema/result.schema.json';
 import { distinctPathSuffixes } from '../../shared/displayNames';
 import { writeFileAtomicWith } from '../io/atomicWrite';
 import { JsonPieces, writeJsonStream } from './jsonStream';
+import { parseJsonInPieces } from './jsonPieces';
 import { outputError } from './outputError';
 import { ModeldiffError } from '../../shared/errors';
 import { validate } from '../../shared/jsonSchema';
@@ -86,17 +87,20 @@ export function writeModelMap(dir: string, result: CompareResult): void {
   }
 }
 
-export function readResult(dir: string): CompareResult {
+/** result.json files larger than this are parsed a pair at a time (output/jsonPieces.ts). */
+const PARSE_IN_PIECES_BYTES = 64 << 20;
+
+export function readResult(dir: string, inPiecesAbove = PARSE_IN_PIECES_BYTES): CompareResult {
   const path = join(dir, RESULT_FILE);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new ModeldiffError('USAGE', `no ${RESULT_FILE} in ${dir}: run \`modeldiff compare ... --out ${dir}\` first`, { details: { input: dir } });
     throw new ModeldiffError('IO_ERROR', `cannot read ${RESULT_FILE} (${code ?? String(e)})`, { file: path, cause: e });
   }
-  return parseResult(text, path);
+  return parseResult(bytes, path, inPiecesAbove);
 }
 
 /**
@@ -104,11 +108,12 @@ export function readResult(dir: string): CompareResult {
  * valid against schema/result.schema.json and consistent (one pair per two models, indices in range). Older files
  * get their display names filled in. Anything else is a RESULT_INVALID error naming the file.
  */
-export function parseResult(text: string, path: string): CompareResult {
+export function parseResult(bytes: Uint8Array, path: string, inPiecesAbove = PARSE_IN_PIECES_BYTES): CompareResult {
   const invalid = (why: string) => new ModeldiffError('RESULT_INVALID', `${why}; run \`modeldiff compare\` again to write a new one`, { file: path });
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // (a 1,000-model result, 860 MB, is beyond V8's longest string)
+    value = bytes.length > inPiecesAbove ? parseJsonInPieces(bytes, 'pairs') : JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
   } catch (e) {
     throw invalid(`not a modeldiff result: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
