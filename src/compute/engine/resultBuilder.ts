@@ -7,6 +7,7 @@ import { FP8_E4M3FN, FP8_E5M2, isHalfDtype, isPlainFp8 } from './fp8Grid';
 import { FLOAT_FIELDS, newCountSums, newFloatSums, SumsPool, SumTree, type CountSums, type FoldLayout, type NodeSpill, type SumNode } from './partialSums';
 import { UnionFind } from '../../shared/unionFind';
 import { itemRoute } from './members';
+import { pairSlot } from './workTask';
 
 /** Where finished per-key rows go: layers.bin (a run, a merge) or a shard's own layers file. */
 export interface RowSink {
@@ -275,16 +276,17 @@ export class ResultBuilder {
       for (let j = i + 1; j < m; j++) {
         if (wanted && !wanted[unit.members[i]!.model] && !wanted[unit.members[j]!.model]) continue;
         const p = pairIndex(unit.members[i]!.model, unit.members[j]!.model, n);
-        const identical = r.identical[i * m + j] === 1;
+        const at = pairSlot(i, j, m);
+        const identical = r.identical[at] === 1;
         if (identical) classes.union(i, j);
         if (identical) {
           counts.identicalKeys[p]!++;
           counts.equalKeys[p]!++;
         }
-        const d2 = identical ? 0 : r.d2[i * m + j]!;
-        const dot = r.dot[i * m + j]!;
-        const na = r.dot[i * m + i]!;
-        const nb = r.dot[j * m + j]!;
+        const d2 = identical ? 0 : r.d2[at]!;
+        const dot = r.dot[at]!;
+        const na = r.sq[i]!;
+        const nb = r.sq[j]!;
         const valuesFinite = !r.undecodable && !r.nonFinite[i] && !r.nonFinite[j] && Number.isFinite(d2);
         if (!valuesFinite) {
           // Left out of l2; a bit-identical pair is still at distance exactly 0 in the per-layer table.

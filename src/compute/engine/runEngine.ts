@@ -207,7 +207,7 @@ function makeTasks(units: Unit[], opts: Pick<EngineOptions, 'workers' | 'memoryB
 }
 
 function fromItem(it: ItemResult): UnitResult {
-  return { m: it.m, d2: it.d2, dot: it.dot, identical: it.identical, nonFinite: it.nonFinite, allZero: it.allZero, undecodable: it.undecodable, fp8Grid: it.fp8Grid, fp8AtMax: it.fp8AtMax };
+  return { m: it.m, d2: it.d2, dot: it.dot, sq: it.sq, identical: it.identical, nonFinite: it.nonFinite, allZero: it.allZero, undecodable: it.undecodable, fp8Grid: it.fp8Grid, fp8AtMax: it.fp8AtMax };
 }
 
 function mergeInto(acc: UnitResult, it: ItemResult): UnitResult {
@@ -217,6 +217,7 @@ function mergeInto(acc: UnitResult, it: ItemResult): UnitResult {
     acc.identical[i] &= it.identical[i]!;
   }
   for (let i = 0; i < acc.m; i++) {
+    acc.sq[i] += it.sq[i]!;
     acc.nonFinite[i] |= it.nonFinite[i]!;
     acc.allZero[i] &= it.allZero[i]!;
     acc.fp8Grid[i] &= it.fp8Grid[i]!;

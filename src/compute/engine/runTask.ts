@@ -7,7 +7,7 @@ import { FileHandles } from '../io/fileHandles';
 import { auxRanges } from '../quant/layout';
 import { decodeMember, identityKey, itemRoute, readMember, slotBytes } from './members';
 import { FP8_E4M3FN, FP8_E5M2, fp8GridFlags, isHalfDtype, isPlainFp8, reachesFp8Max } from './fp8Grid';
-import { SUM_BLOCK_ELEMENTS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
+import { pairSlot, SUM_BLOCK_ELEMENTS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
 
 /**
@@ -39,14 +39,16 @@ export function runTask(task: WorkTask, kernels: Kernels): TaskResult {
 
 function newResult(item: WorkItem): ItemResult {
   const m = item.members.length;
+  const pairs = (m * (m - 1)) / 2;
   return {
     unit: item.unit,
     start: item.start,
     count: item.count,
     m,
-    d2: new Float64Array(m * m),
-    dot: new Float64Array(m * m),
-    identical: new Uint8Array(m * m).fill(1),
+    d2: new Float64Array(pairs),
+    dot: new Float64Array(pairs),
+    sq: new Float64Array(m),
+    identical: new Uint8Array(pairs).fill(1),
     nonFinite: new Uint8Array(m),
     allZero: new Uint8Array(m).fill(1),
     undecodable: false,
@@ -121,7 +123,7 @@ function allZeros(a: Float32Array | Float64Array, from: number, n: number): bool
 
 function markIdentity(res: ItemResult, cls: Int32Array): void {
   const m = res.m;
-  for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) if (cls[i] !== cls[j]) res.identical[i * m + j] = 0;
+  for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) if (cls[i] !== cls[j]) res.identical[pairSlot(i, j, m)] = 0;
 }
 
 /** The squared norms of classes [0, classes) over columns [col, col+n), in float64; NaN/Inf where a row is not finite. */
@@ -215,11 +217,12 @@ function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
         const ci = cls[i]!;
         const finiteI = Number.isFinite(norms[ci]!);
         if (!finiteI) res.nonFinite[i] = 1;
-        res.dot[i * m + i] += norms[ci]!;
+        res.sq[i] += norms[ci]!;
+        const row = pairSlot(i, i + 1, m) - (i + 1);
         for (let j = i + 1; j < m; j++) {
           if (wanted && !wanted[i] && !wanted[j]) continue;
           const cj = cls[j]!;
-          const at = i * m + j;
+          const at = row + j;
           // bit-identical rows: d2 is exactly 0, the inner product the squared norm
           if (ci === cj) {
             res.dot[at] += norms[ci]!;
@@ -295,8 +298,11 @@ function f64Item(item: WorkItem, chunkElements: number, k: Kernels, files: FileH
             d2 += d * d;
             dot += a[e]! * b[e]!;
           }
-          res.dot[i * m + j] += dot;
-          if (j > i) res.d2[i * m + j] += d2;
+          if (j === i) res.sq[i] += dot;
+          else {
+            res.dot[pairSlot(i, j, m)] += dot;
+            res.d2[pairSlot(i, j, m)] += d2;
+          }
         }
       }
       let finite = true;
@@ -320,6 +326,7 @@ function bytesOnlyItem(item: WorkItem, chunkBytes: number, files: FileHandles, s
   res.fp8Grid.fill(0);
   res.d2.fill(NaN);
   res.dot.fill(NaN);
+  res.sq.fill(NaN);
   const members = item.members;
   const sizes = members.map((r) => bytesPerElement(r.dtype));
   const slots = members.map((_, i) => i * chunkBytes);

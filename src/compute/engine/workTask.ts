@@ -35,9 +35,15 @@ export interface WorkTask {
   files: Record<string, FileIdentity>;
 }
 
+/** Where pair (i, j), i < j, of m members is in an item's pair arrays: the upper triangle, row by row. */
+export function pairSlot(i: number, j: number, m: number): number {
+  return (i * (2 * m - i - 1)) / 2 + (j - i - 1);
+}
+
 /**
- * Per item, over its element range, for members i < j (index i*m + j):
- * d2 = sum (x_i - x_j)^2, dot = sum x_i x_j (diagonal = squared norms), identical = bytes equal in every chunk.
+ * Per item, over its element range, for members i < j (at pairSlot(i, j, m), m(m-1)/2 of them: 8.5 MB at 1,000
+ * members, sent from a worker for every item): d2 = sum (x_i - x_j)^2, dot = sum x_i x_j, identical = bytes equal in
+ * every chunk; per member, sq = sum x_i^2.
  */
 export interface ItemResult {
   unit: number;
@@ -46,6 +52,7 @@ export interface ItemResult {
   m: number;
   d2: Float64Array;
   dot: Float64Array;
+  sq: Float64Array;
   identical: Uint8Array;
   /** member holds NaN or Inf in this range */
   nonFinite: Uint8Array;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TensorRef } from '../../../src/compute/model/checkpoint';
 import { runTask } from '../../../src/compute/engine/runTask';
+import { pairSlot, type ItemResult } from '../../../src/compute/engine/workTask';
 import { identityOf } from '../../../src/compute/io/regularFile';
 import { createKernels, type Kernels } from '../../../src/compute/kernels';
 import { encode, writeSafetensors } from '../../fixtures/safetensorsWriter';
@@ -44,20 +45,23 @@ test('engine: the pairs computed are of the distinct rows only, and the pairs co
     const abc = run(['a', 'b', 'c'].map(refOf), createKernels(kind));
     const m = names.length;
     const at = (x: string) => 'abc'.indexOf(x);
+    // <x_i, x_j> (the squared norm when i = j) and the pair arrays' entries of members i < j
+    const dot = (r: ItemResult, i: number, j: number) => (i === j ? r.sq[i]! : r.dot[pairSlot(i, j, r.m)]!);
+    const pair = (a: Uint8Array | Float64Array, r: ItemResult, i: number, j: number) => a[pairSlot(i, j, r.m)];
     for (let i = 0; i < m; i++) {
       for (let j = i; j < m; j++) {
         const [p, q] = [at(names[i]!), at(names[j]!)].sort();
         if (j !== i && p === q) {
           // two copies of one row: the kernel's own product of the class's row (what equal rows give in any run),
           // the squared norm to float32-chain accuracy
-          const own = abc.dot[p! * 3 + p!]!;
-          assert.ok(Math.abs(got.dot[i * m + j]! - own) <= 1e-6 * own, `dot ${i},${j}`);
+          const own = dot(abc, p!, p!);
+          assert.ok(Math.abs(dot(got, i, j) - own) <= 1e-6 * own, `dot ${i},${j}`);
           const first = names.indexOf(names[i]!);
-          assert.equal(got.dot[i * m + j], got.dot[first * m + names.indexOf(names[i]!, first + 1)], `dot ${i},${j}: one value for every copy`);
-        } else assert.equal(got.dot[i * m + j], abc.dot[p! * 3 + q!], `dot ${i},${j}`);
+          assert.equal(dot(got, i, j), dot(got, first, names.indexOf(names[i]!, first + 1)), `dot ${i},${j}: one value for every copy`);
+        } else assert.equal(dot(got, i, j), dot(abc, p!, q!), `dot ${i},${j}`);
         if (j === i) continue;
-        assert.equal(got.identical[i * m + j], p === q ? 1 : 0, `identical ${i},${j}`);
-        assert.equal(got.d2[i * m + j], p === q ? 0 : abc.d2[p! * 3 + q!], `d2 ${i},${j}`);
+        assert.equal(pair(got.identical, got, i, j), p === q ? 1 : 0, `identical ${i},${j}`);
+        assert.equal(pair(got.d2, got, i, j), p === q ? 0 : pair(abc.d2, abc, p!, q!), `d2 ${i},${j}`);
       }
     }
   }

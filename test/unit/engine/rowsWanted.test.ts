@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import type { TensorRef } from '../../../src/compute/model/checkpoint';
 import type { DType } from '../../../src/compute/model/dtypes';
 import { runTask } from '../../../src/compute/engine/runTask';
-import type { ItemResult } from '../../../src/compute/engine/workTask';
+import { pairSlot, type ItemResult } from '../../../src/compute/engine/workTask';
 import { identityOf } from '../../../src/compute/io/regularFile';
 import { createKernels } from '../../../src/compute/kernels';
 import { bytesPerElement } from '../../../src/compute/model/dtypes';
@@ -51,13 +51,14 @@ test('rowsWanted: the pairs touching a wanted member have a full run\'s bits, ev
       const what = `${dtype}, wanted ${wanted.join('')}`;
       let computed = 0;
       for (let i = 0; i < m; i++) {
-        assert.equal(sub.dot[i * m + i], full.dot[i * m + i], `${what}: norm ${i}`);
+        assert.equal(sub.sq[i], full.sq[i], `${what}: norm ${i}`);
         for (let j = i + 1; j < m; j++) {
           if (!wanted[i] && !wanted[j]) continue;
           computed++;
-          assert.ok(Object.is(sub.d2[i * m + j], full.d2[i * m + j]), `${what}: d2 ${i},${j}: ${sub.d2[i * m + j]} vs ${full.d2[i * m + j]}`);
-          assert.ok(Object.is(sub.dot[i * m + j], full.dot[i * m + j]), `${what}: dot ${i},${j}`);
-          assert.equal(sub.identical[i * m + j], full.identical[i * m + j], `${what}: identical ${i},${j}`);
+          const at = pairSlot(i, j, m);
+          assert.ok(Object.is(sub.d2[at], full.d2[at]), `${what}: d2 ${i},${j}: ${sub.d2[at]} vs ${full.d2[at]}`);
+          assert.ok(Object.is(sub.dot[at], full.dot[at]), `${what}: dot ${i},${j}`);
+          assert.equal(sub.identical[at], full.identical[at], `${what}: identical ${i},${j}`);
         }
       }
       assert.ok(computed >= 7, what);
@@ -68,11 +69,12 @@ test('rowsWanted: the pairs touching a wanted member have a full run\'s bits, ev
     }
     assert.deepEqual([...full.nonFinite], [0, 0, 0, 0, 0, 0, 0, 1], `${dtype}: the NaN row is flagged`);
     assert.deepEqual([...full.allZero], [0, 0, 0, 0, 0, 0, 1, 0], `${dtype}: the zero row is flagged`);
-    assert.equal(full.identical[0 * m + 5], 1);
-    assert.equal(full.d2[0 * m + 5], 0, `${dtype}: a copy is at exactly 0`);
+    assert.equal(full.identical[pairSlot(0, 5, m)], 1);
+    assert.equal(full.d2[pairSlot(0, 5, m)], 0, `${dtype}: a copy is at exactly 0`);
     // a chunk size other than the full run's gives the same bits everywhere
     const other = run(3 * 4096);
     assert.deepEqual([...other.d2].map(String), [...full.d2].map(String), `${dtype}: d2 with another chunk size`);
     assert.deepEqual([...other.dot].map(String), [...full.dot].map(String), `${dtype}: dot with another chunk size`);
+    assert.deepEqual([...other.sq].map(String), [...full.sq].map(String), `${dtype}: squared norms with another chunk size`);
   }
 });
