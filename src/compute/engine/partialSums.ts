@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { outputError } from '../output/outputError';
 import type { Plan, Unit } from './plan';
 
 /**
@@ -177,7 +178,7 @@ export class NodeSpill {
 
   private file(): number {
     if (this.fd !== null) return this.fd;
-    this.fd = openSync(this.path, 'w+');
+    this.fd = this.io(() => openSync(this.path, 'w+'));
     try {
       unlinkSync(this.path);
       this.unlinked = true;
@@ -197,7 +198,7 @@ export class NodeSpill {
       for (const f of FLOAT_FIELDS) {
         const a = sums.get(c)![f];
         const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-        for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, pos + done);
+        for (let done = 0; done < bytes.length; ) done += this.io(() => writeSync(fd, bytes, done, bytes.length - done, pos + done));
         pos += bytes.length;
       }
     }
@@ -216,7 +217,7 @@ export class NodeSpill {
       for (const f of FLOAT_FIELDS) {
         const bytes = new Uint8Array(s[f].buffer, s[f].byteOffset, s[f].byteLength);
         for (let done = 0; done < bytes.length; ) {
-          const n = readSync(fd, bytes, done, bytes.length - done, pos + done);
+          const n = this.io(() => readSync(fd, bytes, done, bytes.length - done, pos + done));
           if (n === 0) throw new Error('the fold spill file ends early');
           done += n;
         }
@@ -230,6 +231,15 @@ export class NodeSpill {
       for (const r of this.records) this.end = Math.max(this.end, r.at + r.components.length * FLOAT_FIELDS.length * r.pairs * 8);
     }
     return sums;
+  }
+
+  /** (a full disk names the file and says so, as any output does) */
+  private io<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw outputError(e, this.path, 'keep partial sums in the output folder');
+    }
   }
 
   close(): void {
