@@ -375,7 +375,7 @@ function sumsBytes(sums: SumNode): number {
 }
 
 /** left + right, component by component, into left's arrays (addition is commutative, so this is right + left too). */
-function addNodes(left: SumNode, right: SumNode, pool?: SumsPool): SumNode {
+export function addNodes(left: SumNode, right: SumNode, pool?: SumsPool): SumNode {
   for (const [c, r] of right) {
     const l = left.get(c);
     if (!l) {

@@ -4,7 +4,7 @@ import { lazyArray } from '../output/lazyArray';
 import type { PairAlignment, Plan, Unit } from './plan';
 import type { UnitResult } from './runEngine';
 import { FP8_E4M3FN, FP8_E5M2, isHalfDtype, isPlainFp8 } from './fp8Grid';
-import { FLOAT_FIELDS, newCountSums, newFloatSums, SumsPool, SumTree, type CountSums, type FoldLayout, type NodeSpill, type SumNode } from './partialSums';
+import { addNodes, newCountSums, newFloatSums, SumsPool, SumTree, type CountSums, type FoldLayout, type NodeSpill, type SumNode } from './partialSums';
 import { UnionFind } from '../../shared/unionFind';
 import { itemRoute } from './members';
 import { pairSlot } from './workTask';
@@ -165,19 +165,7 @@ export class ResultBuilder {
 
   /** Adds the kept float sums (zero at every pair this run computed, as this run's are at the pairs kept: exact). */
   addKeptSums(kept: SumNode): void {
-    const root = this.tree.root();
-    for (const [c, k] of kept) {
-      const mine = root.get(c);
-      if (!mine) {
-        root.set(c, k);
-        continue;
-      }
-      for (const f of FLOAT_FIELDS) {
-        const a = mine[f];
-        const b = k[f];
-        for (let i = 0; i < a.length; i++) a[i] += b[i]!;
-      }
-    }
+    addNodes(this.tree.root(), kept);
   }
 
   /** Takes in a checkpoint's or a shard's state (its leaves must not be folded here again). */
