@@ -152,8 +152,8 @@ export class ResultBuilder {
     for (const u of this.plan.units) {
       if (this.reuse?.computed[u.id]) continue;
       this.tensorsCompared += u.members.length;
-      const first = this.classes[u.key * n + u.members[0]!.model]!;
-      if (u.members.length > 1 && first >= 0 && u.members.every((m) => this.classes[u.key * n + m.model] === first)) this.identicalGroups++;
+      const first = this.classes[u.key * n + u.members.model(0)]!;
+      if (u.members.length > 1 && first >= 0 && u.members.models.every((model) => this.classes[u.key * n + model] === first)) this.identicalGroups++;
     }
   }
 
@@ -253,17 +253,18 @@ export class ResultBuilder {
     const wanted = this.reuse?.wanted;
     // identity classes: the pairs folded here, and (reusing an earlier run) the kept classes of the models not wanted
     const classes = new UnionFind(m);
-    const classAt = (i: number) => unit.key * n + unit.members[i]!.model;
+    const models = unit.members.models;
+    const classAt = (i: number) => unit.key * n + models[i]!;
     if (wanted) {
       for (let i = 0; i < m; i++) {
-        if (wanted[unit.members[i]!.model]) continue;
-        for (let j = i + 1; j < m; j++) if (!wanted[unit.members[j]!.model] && this.classes[classAt(i)] === this.classes[classAt(j)]) classes.union(i, j);
+        if (wanted[models[i]!]) continue;
+        for (let j = i + 1; j < m; j++) if (!wanted[models[j]!] && this.classes[classAt(i)] === this.classes[classAt(j)]) classes.union(i, j);
       }
     }
     for (let i = 0; i < m; i++) {
       for (let j = i + 1; j < m; j++) {
-        if (wanted && !wanted[unit.members[i]!.model] && !wanted[unit.members[j]!.model]) continue;
-        const p = pairIndex(unit.members[i]!.model, unit.members[j]!.model, n);
+        if (wanted && !wanted[models[i]!] && !wanted[models[j]!]) continue;
+        const p = pairIndex(models[i]!, models[j]!, n);
         const at = pairSlot(i, j, m);
         const identical = r.identical[at] === 1;
         if (identical) classes.union(i, j);
@@ -294,9 +295,9 @@ export class ResultBuilder {
     }
     this.tensorsCompared += m;
     const roots = classes.roots();
-    const route = ROUTE_CODES[itemRoute(unit.members.map((mem) => mem.ref))];
+    const route = ROUTE_CODES[itemRoute(unit.members.refs())];
     for (let i = 0; i < m; i++) {
-      this.classes[classAt(i)] = unit.members[roots[i]!]!.model;
+      this.classes[classAt(i)] = models[roots[i]!]!;
       this.routes[classAt(i)] = route;
     }
     if (m > 1 && roots.every((x) => x === 0)) this.identicalGroups++;
@@ -327,7 +328,7 @@ export class ResultBuilder {
   private recordHealth(unit: Unit, r: UnitResult): void {
     if (r.undecodable) return;
     const pos = this.layout.position[unit.id]!;
-    unit.members.forEach((mem, i) => {
+    [...unit.members].forEach((mem, i) => {
       // (reusing an earlier run: the health of a model not wanted is the one it found)
       if (this.reuse && !this.reuse.wanted[mem.model]) return;
       const h = this.health[mem.model]!;

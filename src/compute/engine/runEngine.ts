@@ -10,6 +10,7 @@ import { workerFile } from '../workers/workerFiles';
 import type { Plan, Unit } from './plan';
 import { foldLayout, foldOrder, type FoldLayout } from './partialSums';
 import type { FileIdentity } from '../io/regularFile';
+import type { TensorRef } from '../model/checkpoint';
 import { SUM_BLOCK_ELEMENTS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
 export interface EngineOptions {
@@ -29,8 +30,13 @@ export interface EngineOptions {
   wantedModels?: Uint8Array;
 }
 
-/** A task as planned: what it reads and how; the file versions and wanted rows are added as it is handed out. */
-export type PlannedTask = Omit<WorkTask, 'files'>;
+/** An item as planned: its unit and range. Its members' refs are made as its task is handed out. */
+export type PlannedItem = Omit<WorkItem, 'members' | 'rowsWanted'>;
+
+/** A task as planned: what it reads and how; the refs, file versions and wanted rows are added as it is handed out. */
+export interface PlannedTask extends Omit<WorkTask, 'files' | 'items'> {
+  items: PlannedItem[];
+}
 
 /** A unit's sums over all its elements (the merge of its items): an item's sums without its element range. */
 export type UnitResult = Omit<ItemResult, 'unit' | 'start' | 'count'>;
@@ -159,46 +165,56 @@ function onlyUnits(tasks: PlannedTask[], units: Uint8Array | undefined): Planned
   return tasks.map((t) => ({ ...t, items: t.items.filter((it) => units[it.unit] === 1) })).filter((t) => t.items.length > 0);
 }
 
-/** The task as a worker gets it: the version of each file it reads, and the wanted rows of a run reusing a result. */
+/** The task as a worker gets it: the members' refs, the version of each file it reads, and the wanted rows of a run
+ *  reusing a result. (Made per task as it is handed out: at 1,000 models the refs of every task would be 1.1 million
+ *  objects held all run long.) */
 function handedOut(plan: Plan, t: PlannedTask, wanted: Uint8Array | undefined): WorkTask {
   const files: Record<string, FileIdentity> = {};
-  for (const it of t.items) for (const r of it.members) if (!(r.file in files) && plan.files.has(r.file)) files[r.file] = plan.files.get(r.file)!;
-  const items = wanted ? t.items.map((it) => ({ ...it, rowsWanted: Uint8Array.from(plan.units[it.unit]!.members, (m) => wanted[m.model]!) })) : t.items;
+  const refsOf = new Map<number, TensorRef[]>();
+  const items = t.items.map((it): WorkItem => {
+    const unit = plan.units[it.unit]!;
+    let members = refsOf.get(it.unit);
+    if (!members) refsOf.set(it.unit, (members = unit.members.refs()));
+    for (const r of members) if (!(r.file in files) && plan.files.has(r.file)) files[r.file] = plan.files.get(r.file)!;
+    return wanted ? { ...it, members, rowsWanted: Uint8Array.from(unit.members.models, (model) => wanted[model]!) } : { ...it, members };
+  });
   return { ...t, items, files };
 }
 
 function makeTasks(units: Unit[], opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>): PlannedTask[] {
   const budgetPerWorker = chunkBudgetBytes(opts);
-  const items: WorkItem[] = [];
+  const items: (PlannedItem & { m: number })[] = [];
   for (const u of units) {
-    const refs = u.members.map((m) => m.ref);
+    const m = u.members.length;
     // every split point (a multiple of SPLIT_ELEMENTS) starts a whole block of any quantised encoding
-    const splittable = refs.every((r) => decodableToF64(r.dtype) || isQuantised(r));
+    const splittable = u.members.refs().every((r) => decodableToF64(r.dtype) || isQuantised(r));
     if (!splittable || u.numel <= SPLIT_ELEMENTS) {
-      items.push({ unit: u.id, start: 0, count: u.numel, members: refs });
+      items.push({ unit: u.id, start: 0, count: u.numel, m });
       continue;
     }
-    for (let s = 0; s < u.numel; s += SPLIT_ELEMENTS) items.push({ unit: u.id, start: s, count: Math.min(SPLIT_ELEMENTS, u.numel - s), members: refs });
+    for (let s = 0; s < u.numel; s += SPLIT_ELEMENTS) items.push({ unit: u.id, start: s, count: Math.min(SPLIT_ELEMENTS, u.numel - s), m });
   }
   const tasks: PlannedTask[] = [];
-  let cur: WorkItem[] = [];
+  let cur: PlannedItem[] = [];
+  let mMax = 0;
   let work = 0;
   let resultBytes = 0;
   const flush = () => {
     if (!cur.length) return;
-    const mMax = Math.max(...cur.map((i) => i.members.length));
     const B = SUM_BLOCK_ELEMENTS;
     const chunk = Math.max(B, Math.min(MAX_CHUNK, Math.floor(budgetPerWorker / (mMax * 8) / B) * B));
     tasks.push({ items: cur, chunkElements: chunk, kernels: opts.kernels });
     cur = [];
+    mMax = 0;
     work = 0;
     resultBytes = 0;
   };
-  for (const it of items) {
-    const itemResultBytes = it.members.length * it.members.length * 17;
+  for (const { m, ...it } of items) {
+    const itemResultBytes = m * m * 17;
     if (cur.length && resultBytes + itemResultBytes > TASK_RESULT_BYTES) flush();
     cur.push(it);
-    work += Math.max(it.count, 1024) * it.members.length;
+    mMax = Math.max(mMax, m);
+    work += Math.max(it.count, 1024) * m;
     resultBytes += itemResultBytes;
     if (work >= (opts.taskWork ?? TASK_WORK)) flush();
   }

@@ -7,7 +7,7 @@ import { sortComponents } from '../keys/components';
 import type { FileRecord } from '../io/regularFile';
 import { boundedMetadata, checkTensorCount, checkTensorName } from './limits';
 import type { SharedHeaders } from './sharedHeaders';
-import { keySet, ModelTensors } from './modelTensors';
+import { keySet, ModelTensors, refLayout } from './modelTensors';
 
 /** One opened model, keyed by canonical names: what the planner and the result writers need. */
 export interface LoadedModel {
@@ -44,7 +44,9 @@ export function loadModel(checkpoint: Checkpoint, index: number, shared?: Shared
     keyComponents.push(canon.components[i]!);
     refs.push(shared ? shared.ref(ref) : ref);
   });
-  const tensors = new ModelTensors(shared ? shared.keySet(keys, keyComponents) : keySet(keys, keyComponents), refs);
+  const tensors = shared
+    ? new ModelTensors(shared.keySet(keys, keyComponents), shared.refLayout(refs), refs)
+    : new ModelTensors(keySet(keys, keyComponents), refLayout(refs), refs);
   const arch = describeArch(
     canon.family,
     canon.detection,

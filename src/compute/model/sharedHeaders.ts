@@ -1,16 +1,17 @@
 import type { TensorRef } from './checkpoint';
-import { keySet, type KeySet } from './modelTensors';
+import { keySet, refLayout, type KeySet, type RefLayout } from './modelTensors';
 
 /**
  * One copy of each tensor name, canonical key and shape for all the models of a run. The models of a folder nearly
  * always share their key layout, and each header parse makes its own copies: at 1,000 SD 1.5 models (1.1 million
  * tensors) those copies were about half of the headers' 470 MiB. Shapes are shared, so they are never mutated; so are
- * key sets (model/modelTensors.ts).
+ * key sets and ref layouts (model/modelTensors.ts).
  */
 export class SharedHeaders {
   private strings = new Map<string, string>();
   private shapes = new Map<string, number[]>();
   private keySets = new Map<string, KeySet>();
+  private layouts = new Map<string, RefLayout>();
 
   /** One key set for all the models with these keys and components in this order. */
   keySet(keys: string[], components: string[]): KeySet {
@@ -19,6 +20,16 @@ export class SharedHeaders {
     if (known) return known;
     const made = keySet(keys, components);
     this.keySets.set(id, made);
+    return made;
+  }
+
+  /** One ref layout for all the models whose refs have these names, dtypes and shapes in this order. */
+  refLayout(refs: readonly TensorRef[]): RefLayout {
+    const id = refs.map((r) => `${r.name}\0${r.dtype}\0${r.shape.join(',')}`).join('\n');
+    const known = this.layouts.get(id);
+    if (known) return known;
+    const made = refLayout(refs);
+    this.layouts.set(id, made);
     return made;
   }
 

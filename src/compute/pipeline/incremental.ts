@@ -125,13 +125,14 @@ export function planReuse(previous: Previous, now: SumsFingerprint, plan: Plan, 
   const oldKeyOf = new Map(old.keyNames.map((k, i) => [k, i]));
   const oldN = old.fingerprint.models.length;
   for (const u of plan.units) {
-    if (u.members.some((m) => wanted[m.model])) computed[u.id] = 1;
+    const models = [...u.members.models];
+    if (models.some((model) => wanted[model])) computed[u.id] = 1;
     // A pair's bits depend on its two models alone only on one route (engine/members.ts itemRoute), which all the
     // members of a unit share: models added or removed must leave every kept pair on the route it was computed on.
-    const route = ROUTE_CODES[itemRoute(u.members.map((m) => m.ref))];
+    const route = ROUTE_CODES[itemRoute(u.members.refs())];
     const ok = oldKeyOf.get(plan.keys[u.key]!);
-    const keptHere = u.members.filter((m) => !wanted[m.model]);
-    if (keptHere.length >= 2 && (ok === undefined || keptHere.some((m) => old.state.routes[ok * oldN + oldOf[m.model]!] !== route))) {
+    const keptHere = models.filter((model) => !wanted[model]);
+    if (keptHere.length >= 2 && (ok === undefined || keptHere.some((model) => old.state.routes[ok * oldN + oldOf[model]!] !== route))) {
       return fresh(`the models added or removed change how ${plan.keys[u.key]} is compared between the others`);
     }
   }
@@ -224,7 +225,7 @@ export function keptState(r: Reuse, plan: Plan, layout: FoldLayout): { kept: Kep
   const oldKeyOfNew = new Int32Array(plan.keys.length).fill(-1);
   newKeyOfOld.forEach((k, o) => k >= 0 && (oldKeyOfNew[k] = o));
   const unitOf = new Int32Array(plan.keys.length * n).fill(-1);
-  for (const u of plan.units) for (const m of u.members) unitOf[u.key * n + m.model] = u.id;
+  for (const u of plan.units) for (const model of u.members.models) unitOf[u.key * n + model] = u.id;
 
   const health: (HealthSums | null)[] = Array.from(r.oldOf, (o, i) => {
     if (o < 0) return null;
@@ -246,15 +247,15 @@ export function keptState(r: Reuse, plan: Plan, layout: FoldLayout): { kept: Kep
     const ok = oldKeyOfNew[u.key]!;
     if (ok < 0) continue;
     const smallest = new Map<number, number>();
-    for (const m of u.members) {
-      const o = r.oldOf[m.model]!;
+    for (const model of u.members.models) {
+      const o = r.oldOf[model]!;
       if (o < 0) continue;
       const label = old.state.classes[ok * oldN + o]!;
       // an unknown class (-1) stays the member's own
-      const name = label < 0 ? -1 - m.model : label;
-      if (!smallest.has(name)) smallest.set(name, m.model);
-      classes[u.key * n + m.model] = smallest.get(name)!;
-      routes[u.key * n + m.model] = old.state.routes[ok * oldN + o]!;
+      const name = label < 0 ? -1 - model : label;
+      if (!smallest.has(name)) smallest.set(name, model);
+      classes[u.key * n + model] = smallest.get(name)!;
+      routes[u.key * n + model] = old.state.routes[ok * oldN + o]!;
     }
   }
   return { kept: { counts, health, classes, routes }, sums, rows: new KeptRows(join(r.previous.dir, 'layers.bin'), old.fingerprint.keys, old.fingerprint.pairs, oldKeyOfNew, map) };

@@ -38,7 +38,7 @@ export async function pairMetrics(
   const plan = makePlan(models, { components: opts.components ?? null, includeEma: opts.includeEma ?? true });
   const task: PairTask = {
     kind: 'pair',
-    items: plan.units.map((u) => ({ key: plan.keys[u.key]!, a: u.members[0]!.ref, b: u.members[1]!.ref })),
+    items: plan.units.map((u) => ({ key: plan.keys[u.key]!, a: u.members.ref(0), b: u.members.ref(1) })),
     chunkElements: 1 << 18,
     kernels: opts.kernels ?? 'wasm',
   };
