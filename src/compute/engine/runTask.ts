@@ -7,6 +7,7 @@ import { FileHandles } from '../io/fileHandles';
 import { auxRanges } from '../quant/layout';
 import { decodeMember, identityKey, itemRoute, readMember, slotBytes } from './members';
 import { FP8_E4M3FN, FP8_E5M2, fp8GridFlags, isHalfDtype, isPlainFp8, reachesFp8Max } from './fp8Grid';
+import { fresh, type ResultArrays } from './resultArrays';
 import { pairSlot, SUM_BLOCK_ELEMENTS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
 
@@ -17,9 +18,10 @@ import { pairSlot, SUM_BLOCK_ELEMENTS, type ItemResult, type TaskResult, type Wo
  * canonical block of SUM_BLOCK_ELEMENTS counted from the item's start, in block order, so they depend on the pair's
  * two members alone (not on the other members, the chunk size, the task or the worker).
  */
-export function runTask(task: WorkTask, kernels: Kernels): TaskResult {
+/** `arrays`: where the items' pair arrays come from (a worker's, used again by its next task); none: made anew. */
+export function runTask(task: WorkTask, kernels: Kernels, arrays?: ResultArrays): TaskResult {
   const files = new FileHandles(task.files);
-  const stats = { bytesRead: 0 };
+  const stats: TaskStats = { bytesRead: 0, arrays };
   try {
     // the route is the one the result records per unit (resultBuilder) and incremental runs check (members.ts)
     const items = task.items.map((item) => {
@@ -37,18 +39,24 @@ export function runTask(task: WorkTask, kernels: Kernels): TaskResult {
 }
 
 
-function newResult(item: WorkItem): ItemResult {
+interface TaskStats {
+  bytesRead: number;
+  arrays: ResultArrays | undefined;
+}
+
+function newResult(item: WorkItem, stats: TaskStats): ItemResult {
   const m = item.members.length;
   const pairs = (m * (m - 1)) / 2;
+  const { d2, dot, identical } = stats.arrays ? stats.arrays.take(pairs) : fresh(pairs);
   return {
     unit: item.unit,
     start: item.start,
     count: item.count,
     m,
-    d2: new Float64Array(pairs),
-    dot: new Float64Array(pairs),
+    d2: d2.fill(0),
+    dot: dot.fill(0),
     sq: new Float64Array(m),
-    identical: new Uint8Array(pairs).fill(1),
+    identical: identical.fill(1),
     nonFinite: new Uint8Array(m),
     allZero: new Uint8Array(m).fill(1),
     undecodable: false,
@@ -145,8 +153,8 @@ function blockNorms(k: Kernels, rowOf: (q: number) => number, classes: number, c
  * ties-to-even biases sums of exact fp16 products, and cost a second multiply-add per element and pair). Otherwise
  * (models far apart in that block) the inner product is summed directly in float64.
  */
-function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles, stats: { bytesRead: number }): ItemResult {
-  const res = newResult(item);
+function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles, stats: TaskStats): ItemResult {
+  const res = newResult(item, stats);
   const m = res.m;
   const members = item.members;
   const B = SUM_BLOCK_ELEMENTS;
@@ -250,8 +258,8 @@ function pairItem(item: WorkItem, task: WorkTask, k: Kernels, files: FileHandles
  * Exact path for dtypes the float32 kernels cannot take (F64, integers, bool): decode to float64 in JS. Quantised
  * members of such a unit are dequantised to float32 by the kernels (exact in float64 too).
  */
-function f64Item(item: WorkItem, chunkElements: number, k: Kernels, files: FileHandles, stats: { bytesRead: number }): ItemResult {
-  const res = newResult(item);
+function f64Item(item: WorkItem, chunkElements: number, k: Kernels, files: FileHandles, stats: TaskStats): ItemResult {
+  const res = newResult(item, stats);
   const m = res.m;
   const quantised = item.members.some(isQuantised);
   // whole canonical blocks per chunk (also whole blocks of any quantised encoding)
@@ -319,8 +327,8 @@ function f64Item(item: WorkItem, chunkElements: number, k: Kernels, files: FileH
  * Whole-byte dtypes go through readTensorElements (strided views, parts, big-endian storage); packed ones only exist
  * as contiguous safetensors data and are compared as raw bytes.
  */
-function bytesOnlyItem(item: WorkItem, chunkBytes: number, files: FileHandles, stats: { bytesRead: number }): ItemResult {
-  const res = newResult(item);
+function bytesOnlyItem(item: WorkItem, chunkBytes: number, files: FileHandles, stats: TaskStats): ItemResult {
+  const res = newResult(item, stats);
   res.undecodable = true;
   res.allZero.fill(0);
   res.fp8Grid.fill(0);
