@@ -89,7 +89,7 @@ export interface KeptState {
  * Bytes of live nodes' sums held in memory before the earliest go to the spill file (232 models: 0.8 MiB a component a
  * node, never reached; 1,000 models: 16 MiB).
  */
-const HELD_SUMS_BYTES = 64 << 20;
+const HELD_SUMS_BYTES = 32 << 20;
 
 /**
  * Folds unit results, as they arrive in any order, into per-pair component sums and per-key layer rows, in the fixed

@@ -11,6 +11,7 @@ import type { Plan, Unit } from './plan';
 import { foldLayout, foldOrder, type FoldLayout } from './partialSums';
 import type { FileIdentity } from '../io/regularFile';
 import type { TensorRef } from '../model/checkpoint';
+import { PAIR_SUB_COLUMNS } from '../kernels/types';
 import { SUM_BLOCK_ELEMENTS, type ItemResult, type TaskResult, type WorkItem, type WorkTask } from './workTask';
 
 export interface EngineOptions {
@@ -52,9 +53,9 @@ const SPLIT_ELEMENTS = 1 << 22;
 const TASK_WORK = 1 << 24;
 const MAX_CHUNK = 1 << 18;
 /**
- * Result bytes per task (each item answers m x m sums: 17 bytes a pair of members): a task's results are held in the
- * worker and again in this thread until they are folded in, so at m = 1,000 (17 MB an item) they, not the tensor
- * bytes, bound the memory; one item per task at least.
+ * Result bytes per task (resultBytes: 17 bytes a pair of members): a task's results are held in the worker and again in
+ * this thread until they are folded in, so at m = 1,000 (8.5 MB an item) they, not the tensor bytes, bound the memory;
+ * one item per task at least.
  */
 const TASK_RESULT_BYTES = 8 << 20;
 /** Tasks handed to the pool per worker at a time: one running, one ready to post the moment it ends. */
@@ -181,6 +182,17 @@ function handedOut(plan: Plan, t: PlannedTask, wanted: Uint8Array | undefined): 
   return { ...t, items, files };
 }
 
+/** Bytes of an item's result (workTask.ts ItemResult): 17 a pair (d2, dot, identical), 11 a member. */
+function resultBytes(m: number): number {
+  return (17 * m * (m - 1)) / 2 + 11 * m;
+}
+
+/** A worker's bytes for an item of m members besides its chunks (runTask.ts pairItem): the pair matrix of the kernel,
+ *  its packed sub-block, and the result. (8.4 + 2 + 8.5 MB at 1,000 members; 1.4 MB at 232.) */
+function itemFixedBytes(m: number): number {
+  return (m + 1) * (m + 1) * 8 + (m + 1) * PAIR_SUB_COLUMNS * 4 + resultBytes(m);
+}
+
 function makeTasks(units: Unit[], opts: Pick<EngineOptions, 'workers' | 'memoryBudgetMiB' | 'kernels' | 'taskWork'>): PlannedTask[] {
   const budgetPerWorker = chunkBudgetBytes(opts);
   const items: (PlannedItem & { m: number })[] = [];
@@ -198,24 +210,26 @@ function makeTasks(units: Unit[], opts: Pick<EngineOptions, 'workers' | 'memoryB
   let cur: PlannedItem[] = [];
   let mMax = 0;
   let work = 0;
-  let resultBytes = 0;
+  let taskResultBytes = 0;
   const flush = () => {
     if (!cur.length) return;
     const B = SUM_BLOCK_ELEMENTS;
-    const chunk = Math.max(B, Math.min(MAX_CHUNK, Math.floor(budgetPerWorker / (mMax * 8) / B) * B));
+    // what an item of mMax members holds whatever the chunk size comes out of the budget first
+    const perElement = Math.max(0, budgetPerWorker - itemFixedBytes(mMax)) / (mMax * 8);
+    const chunk = Math.max(B, Math.min(MAX_CHUNK, Math.floor(perElement / B) * B));
     tasks.push({ items: cur, chunkElements: chunk, kernels: opts.kernels });
     cur = [];
     mMax = 0;
     work = 0;
-    resultBytes = 0;
+    taskResultBytes = 0;
   };
   for (const { m, ...it } of items) {
-    const itemResultBytes = m * m * 17;
-    if (cur.length && resultBytes + itemResultBytes > TASK_RESULT_BYTES) flush();
+    const itemResultBytes = resultBytes(m);
+    if (cur.length && taskResultBytes + itemResultBytes > TASK_RESULT_BYTES) flush();
     cur.push(it);
     mMax = Math.max(mMax, m);
     work += Math.max(it.count, 1024) * m;
-    resultBytes += itemResultBytes;
+    taskResultBytes += itemResultBytes;
     if (work >= (opts.taskWork ?? TASK_WORK)) flush();
   }
   flush();
