@@ -215,8 +215,8 @@ function makeTasks(units: Unit[], opts: Pick<EngineOptions, 'workers' | 'memoryB
     if (!cur.length) return;
     const B = SUM_BLOCK_ELEMENTS;
     // what an item of mMax members holds whatever the chunk size comes out of the budget first
-    const perElement = Math.max(0, budgetPerWorker - itemFixedBytes(mMax)) / (mMax * 8);
-    const chunk = Math.max(B, Math.min(MAX_CHUNK, Math.floor(perElement / B) * B));
+    const elementsFit = Math.max(0, budgetPerWorker - itemFixedBytes(mMax)) / (mMax * 8);
+    const chunk = Math.max(B, Math.min(MAX_CHUNK, Math.floor(elementsFit / B) * B));
     tasks.push({ items: cur, chunkElements: chunk, kernels: opts.kernels });
     cur = [];
     mMax = 0;
