@@ -11,6 +11,7 @@ import { pairSlot } from './workTask';
 
 /** Where finished per-key rows go: layers.bin (a run, a merge) or a shard's own layers file. */
 export interface RowSink {
+  /** `values` are the caller's again once this returns (the builder fills them with the next rows). */
   writeRow(plane: number, key: number, values: Float32Array): void;
 }
 
@@ -101,6 +102,7 @@ export class ResultBuilder {
   private readonly pool: SumsPool;
   private counts = new Map<string, CountSums>();
   private rows = new Map<number, PendingRow>();
+  private freeRows: Float32Array[] = [];
   private written: Uint8Array;
   private health: HealthSums[];
   private waiting = new Map<number, Map<number, UnitResult>>();
@@ -246,8 +248,8 @@ export class ResultBuilder {
     let s = sums.get(c);
     if (!s) sums.set(c, (s = this.pool.get()));
     const counts = this.countsOf(c);
-    const l2 = new Float32Array(this.P).fill(NaN);
-    const cos = new Float32Array(this.P).fill(NaN);
+    const l2 = this.takeRow();
+    const cos = this.takeRow();
     const m = r.m;
     this.recordHealth(unit, r);
     const wanted = this.reuse?.wanted;
@@ -261,35 +263,45 @@ export class ResultBuilder {
         for (let j = i + 1; j < m; j++) if (!wanted[models[j]!] && this.classes[classAt(i)] === this.classes[classAt(j)]) classes.union(i, j);
       }
     }
+    // The loop runs once per pair of members of every unit (half a billion times at 1,000 models): the arrays are held
+    // in locals, and p and at (pairIndex, pairSlot) step along each row, members being in ascending model order.
+    const { identical: same, d2: D2, dot: DOT, sq, nonFinite } = r;
+    const { identicalKeys, equalKeys, bytesOnly, nonFinite: nonFiniteKeys } = counts;
+    const { d2: sumD2, dot: sumDot, na: sumNa, nb: sumNb } = s;
     for (let i = 0; i < m; i++) {
+      const a = models[i]!;
+      const wantedA = !wanted || wanted[a] === 1;
+      const pBase = pairIndex(a, a + 1, n) - (a + 1);
+      const atBase = pairSlot(i, i + 1, m) - (i + 1);
+      const na = sq[i]!;
+      const finiteA = !r.undecodable && !nonFinite[i];
       for (let j = i + 1; j < m; j++) {
-        if (wanted && !wanted[models[i]!] && !wanted[models[j]!]) continue;
-        const p = pairIndex(models[i]!, models[j]!, n);
-        const at = pairSlot(i, j, m);
-        const identical = r.identical[at] === 1;
-        if (identical) classes.union(i, j);
+        const b = models[j]!;
+        if (!wantedA && !wanted![b]) continue;
+        const p = pBase + b;
+        const at = atBase + j;
+        const identical = same[at] === 1;
         if (identical) {
-          counts.identicalKeys[p]!++;
-          counts.equalKeys[p]!++;
+          classes.union(i, j);
+          identicalKeys[p]!++;
+          equalKeys[p]!++;
         }
-        const d2 = identical ? 0 : r.d2[at]!;
-        const dot = r.dot[at]!;
-        const na = r.sq[i]!;
-        const nb = r.sq[j]!;
-        const valuesFinite = !r.undecodable && !r.nonFinite[i] && !r.nonFinite[j] && Number.isFinite(d2);
-        if (!valuesFinite) {
+        const d2 = identical ? 0 : D2[at]!;
+        const nb = sq[j]!;
+        if (!(finiteA && !nonFinite[j] && Number.isFinite(d2))) {
           // Left out of l2; a bit-identical pair is still at distance exactly 0 in the per-layer table.
-          if (r.undecodable) counts.bytesOnly[p]!++;
-          else counts.nonFinite[p]!++;
+          if (r.undecodable) bytesOnly[p]!++;
+          else nonFiniteKeys[p]!++;
           if (identical) l2[p] = 0;
           continue;
         }
-        if (!identical && d2 === 0) counts.equalKeys[p]!++;
+        const dot = DOT[at]!;
+        if (!identical && d2 === 0) equalKeys[p]!++;
         l2[p] = Math.sqrt(d2);
-        s.dot[p] += dot;
-        s.na[p] += na;
-        s.nb[p] += nb;
-        s.d2[p] += d2;
+        sumDot[p] += dot;
+        sumNa[p] += na;
+        sumNb[p] += nb;
+        sumD2[p] += d2;
         cos[p] = na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : NaN;
       }
     }
@@ -315,6 +327,8 @@ export class ResultBuilder {
         if (!Number.isNaN(l2[p]!)) row.l2[p] = l2[p]!;
         if (!Number.isNaN(cos[p]!)) row.cos[p] = cos[p]!;
       }
+      this.giveRow(l2);
+      this.giveRow(cos);
     }
     row.folded += folded;
     if (row.folded >= this.unitsPerKey[key]!) {
@@ -322,7 +336,18 @@ export class ResultBuilder {
       this.sink.writeRow(1, key, row.cos);
       this.written[key] = 1;
       this.rows.delete(key);
+      this.giveRow(row.l2);
+      this.giveRow(row.cos);
     }
+  }
+
+  /** A row of P values, all NaN (one of the few last given back: at 1,000 models a row is 2 MB, two a unit). */
+  private takeRow(): Float32Array {
+    return this.freeRows.pop()?.fill(NaN) ?? new Float32Array(this.P).fill(NaN);
+  }
+
+  private giveRow(row: Float32Array): void {
+    if (this.freeRows.length < 4) this.freeRows.push(row);
   }
 
   private recordHealth(unit: Unit, r: UnitResult): void {
